@@ -1,0 +1,45 @@
+"""Where things live. Resolved here only: an explicit argument wins, then an
+environment variable, then a default under data/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+DEFAULT_DB = DATA_DIR / "csi.duckdb"
+DEFAULT_BOUNDARIES = DATA_DIR / "boundaries" / "la_county_spa_2022.geojson"
+
+# LA County eGIS, "Service Planning Areas (2022)": fields SPA, SPA_NAME, SPA_NUM.
+DEFAULT_BOUNDARIES_URL = (
+    "https://public.gis.lacounty.gov/public/rest/services/LACounty_Dynamic/"
+    "Administrative_Boundaries/FeatureServer/23/query?where=1%3D1&outFields=*&outSR=4326&f=geojson"
+)
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The DuckDB file: explicit path, else $CSI_DB, else data/csi.duckdb."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CSI_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+def boundary_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The SPA boundary file, or None when none is configured or fetched.
+
+    Explicit path, else $CSI_BOUNDARIES, else data/boundaries/la_county_spa_2022.geojson
+    if `python -m csi_metrics fetch-boundaries` has put one there."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CSI_BOUNDARIES")
+    if env:
+        return Path(env)
+    return DEFAULT_BOUNDARIES if DEFAULT_BOUNDARIES.exists() else None
+
+
+def boundaries_url(explicit: str | None = None) -> str:
+    """Where fetch-boundaries downloads from: explicit, else $CSI_BOUNDARIES_URL, else LA County eGIS."""
+    return explicit or os.environ.get("CSI_BOUNDARIES_URL") or DEFAULT_BOUNDARIES_URL

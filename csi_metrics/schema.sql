@@ -1,0 +1,119 @@
+-- CSI Dashboard: the one declaration of the database. The build applies it to a
+-- fresh file; tests build their databases from it. Units are in column names:
+-- _n counts, _usd dollars, _pct 0-100 as CDE publishes, _rate 0-1.
+
+CREATE TABLE spas (
+    spa_n        INTEGER PRIMARY KEY CHECK (spa_n BETWEEN 1 AND 8),
+    spa_name     VARCHAR NOT NULL,          -- 'Antelope Valley'
+    spa_abbv     VARCHAR NOT NULL,          -- 'ATV' (2022 layer's ABBV)
+    spa_label    VARCHAR NOT NULL           -- 'SPA 1 Antelope Valley'
+);
+
+-- Local educational agencies, from directory rows whose school code is 0000000.
+CREATE TABLE districts (
+    district_code  VARCHAR PRIMARY KEY CHECK (length(district_code) = 7),  -- county(2)+district(5)
+    county_code    VARCHAR NOT NULL CHECK (length(county_code) = 2),
+    district_name  VARCHAR NOT NULL,
+    doc_code       VARCHAR,                 -- CDE District Ownership Code
+    lea_type       VARCHAR NOT NULL CHECK (lea_type IN ('elementary', 'high', 'unified', 'coe', 'other'))
+);
+
+CREATE TABLE schools (
+    cds_code        VARCHAR PRIMARY KEY CHECK (length(cds_code) = 14),
+    county_code     VARCHAR NOT NULL CHECK (length(county_code) = 2),
+    district_code   VARCHAR NOT NULL CHECK (length(district_code) = 7),
+    school_name     VARCHAR NOT NULL,
+    district_name   VARCHAR NOT NULL,
+    city            VARCHAR,
+    zip             VARCHAR,
+    latitude        DOUBLE,
+    longitude       DOUBLE,
+    spa_n           INTEGER,                -- NULL = unassigned (no coordinates, or outside every SPA)
+    spa_source      VARCHAR CHECK (spa_source IN ('boundary', 'crosswalk')),
+    soc_code        VARCHAR,
+    school_type     VARCHAR NOT NULL CHECK (school_type IN ('ES', 'MS', 'HS', 'K-12', 'other')),
+    charter         BOOLEAN NOT NULL,
+    status          VARCHAR NOT NULL,       -- Active / Closed / Merged
+    is_community    BOOLEAN NOT NULL DEFAULT FALSE,
+    ccspp_cohort    INTEGER,                -- 1..n for community schools
+    grant_type      VARCHAR,                -- planning / implementation / coordination
+    first_grant_year VARCHAR                -- academic year of the school's first CCSPP award
+);
+
+-- Long form: one row per entity x year x scope x reporting category x metric,
+-- exactly as CDE publishes it. cds_code is the 14-digit code CDE's three code
+-- columns make: district rows end 0000000, county rows 000000000, state 00000000000000.
+CREATE TABLE outcomes (
+    metric             VARCHAR NOT NULL CHECK (metric IN ('chronic_absenteeism', 'suspension')),
+    academic_year      VARCHAR NOT NULL,    -- '2023-24'
+    aggregate_level    VARCHAR NOT NULL CHECK (aggregate_level IN ('S', 'D', 'C', 'T')),
+    cds_code           VARCHAR NOT NULL CHECK (length(cds_code) = 14),
+    charter_scope      VARCHAR NOT NULL CHECK (charter_scope IN ('All', 'Yes', 'No')),
+    dass_scope         VARCHAR NOT NULL CHECK (dass_scope IN ('All', 'Yes', 'No')),  -- 'All' for suspension (no DASS column)
+    reporting_category VARCHAR NOT NULL,
+    numerator_n        INTEGER,             -- chronically absent / unduplicated students suspended; NULL when suppressed
+    denominator_n      INTEGER,             -- eligible cumulative enrollment / cumulative enrollment; NULL when suppressed
+    published_rate_pct DOUBLE,              -- CDE's own one-decimal rate
+    suppressed         BOOLEAN NOT NULL,    -- CDE printed '*'
+    PRIMARY KEY (metric, academic_year, aggregate_level, cds_code, charter_scope, dass_scope, reporting_category)
+);
+
+CREATE TABLE reporting_categories (
+    code        VARCHAR PRIMARY KEY,        -- 'TA', 'RH', 'SE', 'GR13', ...
+    label       VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL CHECK (kind IN ('total', 'race', 'gender', 'program', 'grade')),
+    sort_order  INTEGER NOT NULL
+);
+
+CREATE TABLE grants (
+    grant_id        VARCHAR PRIMARY KEY,
+    grantee_cds     VARCHAR NOT NULL CHECK (length(grantee_cds) = 14),  -- LEA code ends 0000000
+    grantee_name    VARCHAR NOT NULL,
+    grantee_level   VARCHAR NOT NULL CHECK (grantee_level IN ('LEA', 'school')),
+    county_code     VARCHAR NOT NULL CHECK (length(county_code) = 2),
+    cohort          INTEGER NOT NULL,
+    grant_type      VARCHAR NOT NULL CHECK (grant_type IN ('planning', 'implementation', 'coordination')),
+    award_year      VARCHAR NOT NULL,       -- academic year of the award
+    amount_usd      BIGINT NOT NULL CHECK (amount_usd >= 0),
+    funding_source  VARCHAR NOT NULL
+);
+
+CREATE TABLE activities (
+    activity_id          VARCHAR PRIMARY KEY,
+    activity_date        DATE NOT NULL,
+    academic_year        VARCHAR NOT NULL,
+    activity_type        VARCHAR NOT NULL CHECK (activity_type IN
+                          ('learning_opportunity', 'support_session', 'referral', 'engagement_event', 'items_distributed')),
+    spa_n                INTEGER,
+    cds_code             VARCHAR CHECK (cds_code IS NULL OR length(cds_code) = 14),
+    attendees_n          INTEGER CHECK (attendees_n >= 0),
+    items_n              INTEGER CHECK (items_n >= 0)
+);
+
+-- Who came to what, by a pseudonymous key, so unique individuals can be counted
+-- across activities (attendee counts cannot be summed into people).
+CREATE TABLE attendance (
+    activity_id  VARCHAR NOT NULL,
+    person_key   VARCHAR NOT NULL,
+    PRIMARY KEY (activity_id, person_key)
+);
+
+CREATE TABLE build_info (
+    key    VARCHAR PRIMARY KEY,             -- built_at, mode (demo/real), scale, county_filter, schema_version, ...
+    value  VARCHAR NOT NULL
+);
+
+CREATE TABLE build_sources (
+    path       VARCHAR NOT NULL,
+    kind       VARCHAR NOT NULL,            -- chronic_absenteeism / suspension / directory / roster / grants / activities / attendance / boundaries / crosswalk
+    sha256     VARCHAR NOT NULL,
+    rows_n     BIGINT NOT NULL,
+    rows_kept_n BIGINT NOT NULL
+);
+
+CREATE TABLE build_rejections (
+    path     VARCHAR NOT NULL,
+    reason   VARCHAR NOT NULL,              -- e.g. 'outside county filter', 'no coordinates: SPA unassigned'
+    rows_n   BIGINT NOT NULL,
+    example_line_n BIGINT
+);

@@ -1,0 +1,28 @@
+"""Shared fixtures. Databases are always built from csi_metrics/schema.sql."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from csi_metrics import db
+
+REPO = Path(__file__).resolve().parent.parent
+# shared/ sits beside the clone, locally and in CI.
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def schema_con():
+    """An empty in-memory database with the schema and code tables."""
+    con = db.new_database()
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"official fixtures not found at {SHARED_DATA}")
+    return SHARED_DATA
