@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from . import codes
 from .errors import InputError
@@ -39,6 +40,12 @@ def load_spa_boundaries(path: str | Path) -> gpd.GeoDataFrame:
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         raise InputError(p, f"SPA number {gdf[field].iloc[i]!r} is not 1-8", line=i + 1, column=field)
+    # The official 2022 layer (full and simplified) nests a small shell inside
+    # another in SPA 8's MultiPolygon; "structure" repair unions nested shells
+    # (area kept) where the default "linework" repair would punch a hole.
+    invalid = ~gdf.geometry.is_valid & gdf.geometry.notna()
+    if invalid.any():
+        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy(), method="structure")
     if (~gdf.geometry.is_valid).any() or gdf.geometry.is_empty.any() or gdf.geometry.isna().any():
         i = int((~gdf.geometry.is_valid | gdf.geometry.is_empty | gdf.geometry.isna()).to_numpy().nonzero()[0][0])
         raise InputError(p, "invalid or empty geometry", line=i + 1, column="geometry")
