@@ -7,6 +7,7 @@ always drawn together with their text label, never by hue alone."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import polars as pl
 import plotly.io as pio
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
@@ -88,3 +89,338 @@ def apply_theme(fig: go.Figure, *, present: bool = False) -> go.Figure:
 def dashboard_color_hex(label: str | None) -> str:
     """Hex for a Dashboard colour name; grey for no colour."""
     return DASHBOARD_COLORS.get(label or "", NO_COLOR)
+
+
+# --------------------------------------------------------------------------- labels
+
+SCHOOL_TYPE_LABELS = {"ES": "Elementary", "MS": "Middle", "HS": "High", "K-12": "K-12", "other": "Other"}
+SIDE_LABELS = {"community": "Community schools", "comparison": "Comparison schools", "all": "All schools"}
+
+
+def group_label(col: str, value: object) -> str:
+    """A person-readable label for one value of a grouping column."""
+    from . import codes  # local: codes is tiny, but keeps the theme importable on its own
+
+    if value is None:
+        return "Unassigned" if col == "spa" else "Not reported"
+    if col in ("spa", "spa_n"):
+        try:
+            return codes.spa_label(int(value))  # type: ignore[arg-type]
+        except (KeyError, ValueError):
+            return f"SPA {value}"
+    if col == "student_group":
+        cats = {**codes.REPORTING_CATEGORIES, **codes.EXTRA_CATEGORIES}
+        return cats.get(str(value), (str(value), ""))[0]
+    if col in ("community", "side"):
+        return SIDE_LABELS.get(str(value), str(value))
+    if col == "cohort":
+        return f"Cohort {value}"
+    if col == "school_type":
+        return SCHOOL_TYPE_LABELS.get(str(value), str(value))
+    if col in ("activity_type", "grant_type"):
+        return str(value).replace("_", " ").capitalize()
+    return str(value)
+
+
+def _pct(rate: float | None, digits: int = 1) -> str:
+    return "—" if rate is None else f"{rate * 100:.{digits}f}%"
+
+
+def _pp(change: float | None) -> str:
+    return "—" if change is None else f"{change:+.1f} pp"
+
+
+def usd_short(amount: float | None) -> str:
+    """$1.2M / $350K / $900: short enough for a bar label."""
+    if amount is None:
+        return "—"
+    a = float(amount)
+    if abs(a) >= 1e9:
+        return f"${a / 1e9:.1f}B"
+    if abs(a) >= 1e6:
+        return f"${a / 1e6:.1f}M"
+    if abs(a) >= 1e3:
+        return f"${a / 1e3:.0f}K"
+    return f"${a:,.0f}"
+
+
+def _note(fig: go.Figure, lines: list[str]) -> None:
+    """Notes (gaps, suppression) under the plot, in the figure itself so PNG exports keep them."""
+    if not lines:
+        return
+    text = "<br>".join(lines)
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=-0.16, xanchor="left", yanchor="top",
+                       showarrow=False, align="left", font=dict(size=BASE_FONT_PX - 3, color="#444"))
+    fig.update_layout(margin=dict(b=90 + 22 * len(lines)))
+
+
+def _empty(fig: go.Figure, message: str) -> go.Figure:
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font=dict(size=BASE_FONT_PX + 2, color="#444"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _summarise(items: list[str], limit: int = 4) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+# --------------------------------------------------------------------------- trends
+
+def trend_lines(
+    df: pl.DataFrame,
+    *,
+    title: str,
+    group_col: str | None = None,
+    county: pl.DataFrame | None = None,
+    y_title: str = "Rate",
+    years: list[str] | None = None,
+) -> go.Figure:
+    """One line per group over academic years; rates 0-1 drawn as percentages.
+
+    `df` is a trends.trend frame: year, [group_col], rate, suppressed. A null
+    rate is a gap (connectgaps off), never a zero; suppressed points are named
+    in a note instead of being drawn. `county` (year, rate) adds the LA County
+    reference line."""
+    fig = go.Figure()
+    all_years = sorted(set(years or []) | set(df["year"].to_list() if "year" in df.columns else [])
+                       | (set(county["year"].to_list()) if county is not None and "year" in county.columns else set()))
+    if df.is_empty() or "rate" not in df.columns:
+        return apply_theme(_empty(fig, "No data for these filters"))
+    groups = [None] if not group_col else df[group_col].unique(maintain_order=True).sort(nulls_last=True).to_list()
+    suppressed_notes: list[str] = []
+    for i, g in enumerate(groups):
+        part = df if group_col is None else df.filter(pl.col(group_col).is_null() if g is None else pl.col(group_col) == g)
+        by_year = {r["year"]: r for r in part.iter_rows(named=True)}
+        y = [by_year[yr]["rate"] if yr in by_year else None for yr in all_years]
+        name = "All schools in filter" if group_col is None else group_label(group_col, g)
+        colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % (len(OKABE_ITO) - 1)]
+        fig.add_trace(go.Scatter(
+            x=all_years, y=y, name=name, mode="lines+markers", connectgaps=False,
+            line=dict(width=LINE_WIDTH_PX, color=colour), marker=dict(size=MARKER_PX, color=colour),
+            hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:.1%}}<extra></extra>",
+        ))
+        sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
+        if sup:
+            suppressed_notes.append(f"{name} {', '.join(sorted(sup))}")
+    if county is not None and not county.is_empty():
+        cy = {r["year"]: r["rate"] for r in county.iter_rows(named=True)}
+        fig.add_trace(go.Scatter(
+            x=all_years, y=[cy.get(yr) for yr in all_years], name="LA County (all schools)", mode="lines",
+            connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),
+            hovertemplate="<b>LA County</b><br>%{x}: %{y:.1%}<extra></extra>",
+        ))
+    notes: list[str] = []
+    missing = [yr for yr in all_years
+               if not df.filter((pl.col("year") == yr) & pl.col("rate").is_not_null()).height
+               and not df.filter((pl.col("year") == yr) & pl.col("suppressed").fill_null(False)).height]
+    if missing:
+        notes.append(f"No data published for {', '.join(missing)}: shown as a gap, not a zero.")
+    if suppressed_notes:
+        notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(suppressed_notes)}.")
+    fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
+                      margin=dict(t=110))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=all_years, title=None)
+    fig.update_yaxes(tickformat=".0%", title=y_title, rangemode="tozero")
+    _note(fig, notes)
+    return apply_theme(fig)
+
+
+def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> go.Figure:
+    """Community change, comparison change and their difference, in percentage points.
+
+    `did` is compare.diff_in_diff's one-row frame (community_change_pp,
+    comparison_change_pp, did_pp); a null is labelled, not drawn as zero."""
+    fig = go.Figure()
+    if did.is_empty():
+        return apply_theme(_empty(fig, "Not enough years to compare"))
+    row = did.row(0, named=True)
+    parts = [("Community schools", row.get("community_change_pp"), COMMUNITY_COLORS["community"]),
+             ("Comparison schools", row.get("comparison_change_pp"), COMMUNITY_COLORS["comparison"]),
+             ("Difference", row.get("did_pp"), OKABE_ITO[3])]
+    fig.add_trace(go.Bar(
+        x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=[p[2] for p in parts],
+        text=[_pp(p[1]) if p[1] is not None else "not enough data" for p in parts], textposition="outside",
+        cliponaxis=False, hovertemplate="%{x}: %{y:+.1f} pp<extra></extra>", showlegend=False,
+    ))
+    fig.update_layout(title=title, margin=dict(t=80))
+    fig.update_yaxes(title="Change (percentage points)", zeroline=True, zerolinecolor=TEXT_COLOR)
+    fig.update_xaxes(title=None)
+    _note(fig, ["Below zero: the rate fell. For these rates, lower is better."])
+    return apply_theme(fig)
+
+
+# --------------------------------------------------------------------------- bars
+
+def _value_text(v: float | None, kind: str) -> str:
+    if v is None:
+        return "—"
+    if kind == "rate":
+        return _pct(v)
+    if kind == "usd":
+        return usd_short(v)
+    return f"{v:,.0f}"
+
+
+def bar_by_group(
+    df: pl.DataFrame,
+    *,
+    category_col: str,
+    value_col: str,
+    title: str,
+    kind: str = "rate",
+    color_col: str | None = None,
+    x_title: str | None = None,
+    sort: bool = True,
+) -> go.Figure:
+    """Horizontal bars, one per category, each labelled with its value.
+
+    kind: 'rate' (0-1, shown as %), 'usd' or 'count'. With `color_col` holding
+    Dashboard colour names, each bar gets that hue AND the name in its label and
+    legend. Rows flagged `suppressed` (or with a null value) are not drawn;
+    they are named in a note."""
+    fig = go.Figure()
+    if df.is_empty() or value_col not in df.columns:
+        return apply_theme(_empty(fig, "No data for these filters"))
+    sup_mask = (pl.col("suppressed").fill_null(False) if "suppressed" in df.columns else pl.lit(False)) \
+        | pl.col(value_col).is_null()
+    shown = df.filter(~sup_mask)
+    hidden = df.filter(sup_mask)
+    if sort and not shown.is_empty():
+        shown = shown.sort(value_col)
+    labels = [group_label(category_col, v) for v in shown[category_col].to_list()]
+    values = shown[value_col].to_list()
+    hover_fmt = {"rate": "%{x:.1%}", "usd": "$%{x:,.0f}", "count": "%{x:,.0f}"}.get(kind, "%{x}")
+    if color_col and color_col in shown.columns:
+        colours = shown[color_col].to_list()
+        for name in DASHBOARD_ORDER + [None]:
+            idx = [i for i, c in enumerate(colours) if (c or None) == name]
+            if not idx:
+                continue
+            legend = name or NO_COLOR_LABEL
+            fig.add_trace(go.Bar(
+                y=[labels[i] for i in idx], x=[values[i] for i in idx], orientation="h", name=legend,
+                marker=dict(color=dashboard_color_hex(name), line=dict(color=TEXT_COLOR, width=1)),
+                text=[f"{_value_text(values[i], kind)} · {legend if name else 'no colour'}" for i in idx],
+                textposition="outside", cliponaxis=False,
+                hovertemplate=f"%{{y}}: {hover_fmt} · {legend}<extra></extra>",
+            ))
+    else:
+        fig.add_trace(go.Bar(
+            y=labels, x=values, orientation="h", marker_color=OKABE_ITO[0], showlegend=False,
+            text=[_value_text(v, kind) for v in values], textposition="outside", cliponaxis=False,
+            hovertemplate=f"%{{y}}: {hover_fmt}<extra></extra>",
+        ))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)
+    fig.update_xaxes(title=x_title, showgrid=True, gridcolor=GRID_COLOR, rangemode="tozero",
+                     tickformat=".0%" if kind == "rate" else None, tickprefix="$" if kind == "usd" else None)
+    if values:
+        fig.update_xaxes(range=[0, max(values) * 1.3])
+    fig.update_layout(title=title, height=max(380, 90 + 42 * len(labels)), bargap=0.25,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
+    if not hidden.is_empty():
+        names = [group_label(category_col, v) for v in hidden[category_col].to_list()]
+        _note(fig, [f"Not shown, {SUPPRESSED_NOTE}: {_summarise(names)}."])
+    return apply_theme(fig)
+
+
+def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference_group: str = "TA") -> go.Figure:
+    """Student-group rates with their Dashboard colours, the largest gaps marked.
+
+    `df`: student_group, rate, suppressed, and optionally color. The gap is each
+    group's rate minus the reference group's (All students); the `highlight_n`
+    largest positive gaps get a thick outline and a "+x pp gap" label."""
+    base = bar_by_group(df.filter(pl.col("student_group") != reference_group) if "student_group" in df.columns else df,
+                        category_col="student_group", value_col="rate", title=title,
+                        color_col="color" if "color" in df.columns else None)
+    ref = df.filter((pl.col("student_group") == reference_group) & pl.col("rate").is_not_null()) \
+        if "student_group" in df.columns else df.clear()
+    if ref.is_empty():
+        return base
+    ref_rate = ref["rate"][0]
+    base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2))
+    base.add_annotation(x=ref_rate, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
+                        text=f"All students {_pct(ref_rate)}", font=dict(size=BASE_FONT_PX - 2))
+    shown = df.filter((pl.col("student_group") != reference_group) & pl.col("rate").is_not_null()
+                      & ~pl.col("suppressed").fill_null(False))
+    gaps = shown.with_columns((pl.col("rate") - ref_rate).alias("gap")).filter(pl.col("gap") > 0) \
+        .sort("gap", descending=True).head(highlight_n)
+    for r in gaps.iter_rows(named=True):
+        base.add_annotation(x=0, y=group_label("student_group", r["student_group"]), xref="x", yref="y",
+                            xanchor="left", showarrow=False, text=f"<b>+{r['gap'] * 100:.1f} pp gap</b>",
+                            font=dict(size=BASE_FONT_PX - 2, color="white"), bgcolor="rgba(0,0,0,0.65)")
+    return base
+
+
+def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str = "rate") -> go.Figure:
+    """A small trend for a headline card: no axes, the last value labelled, gaps kept."""
+    fig = go.Figure()
+    if df.is_empty() or y not in df.columns:
+        return apply_theme(_empty(fig, "no trend"))
+    xs, ys = df[x].to_list(), df[y].to_list()
+    fmt = {"rate": "%{y:.1%}", "usd": "$%{y:,.0f}", "count": "%{y:,.0f}"}.get(kind, "%{y}")
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, showlegend=False,
+                             line=dict(width=LINE_WIDTH_PX, color=OKABE_ITO[0]), marker=dict(size=6),
+                             hovertemplate=f"%{{x}}: {fmt}<extra></extra>"))
+    fig.update_layout(height=110, margin=dict(l=4, r=4, t=8, b=24))
+    fig.update_xaxes(type="category", showline=False, ticks="", tickfont=dict(size=12),
+                     tickvals=[xs[0], xs[-1]] if xs else None)
+    fig.update_yaxes(visible=False, rangemode="tozero")
+    apply_theme(fig)
+    fig.update_xaxes(tickfont=dict(size=13))
+    return fig
+
+
+# --------------------------------------------------------------------------- funding, activities
+
+def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amount_usd", title: str) -> go.Figure:
+    """Nested rectangles sized by dollars: `path` columns outermost first (e.g. spa, grant_type)."""
+    fig = go.Figure()
+    if df.is_empty() or df[value_col].sum() in (None, 0):
+        return apply_theme(_empty(fig, "No awards for these filters"))
+    ids, labels, parents, values = [], [], [], []
+    for depth in range(len(path)):
+        cols = path[: depth + 1]
+        level = df.group_by(cols).agg(pl.col(value_col).sum()).sort(cols, nulls_last=True)
+        for r in level.iter_rows(named=True):
+            key = "/".join(str(r[c]) for c in cols)
+            ids.append(key)
+            labels.append(group_label(cols[-1], r[cols[-1]]))
+            parents.append("/".join(str(r[c]) for c in cols[:-1]) if depth else "")
+            values.append(r[value_col])
+    fig.add_trace(go.Treemap(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+        texttemplate="<b>%{label}</b><br>%{customdata}", customdata=[usd_short(v) for v in values],
+        hovertemplate="<b>%{label}</b><br>$%{value:,.0f}<br>%{percentRoot:.0%} of the total<extra></extra>",
+        marker=dict(colors=[OKABE_ITO[i % 7] if not p else None for i, p in enumerate(parents)]),
+        textfont=dict(size=BASE_FONT_PX), tiling=dict(pad=2),
+    ))
+    fig.update_layout(title=title, margin=dict(t=70, l=8, r=8, b=8), height=520)
+    return apply_theme(fig)
+
+
+def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activities_n",
+                        stack_col: str = "activity_type") -> go.Figure:
+    """Stacked monthly bars, one colour per activity type (colour-blind-safe, named in the legend)."""
+    fig = go.Figure()
+    if df.is_empty() or value_col not in df.columns:
+        return apply_theme(_empty(fig, "No activities for these filters"))
+    months = sorted({str(m)[:7] for m in df["month"].to_list() if m is not None})
+    keyed = df.with_columns(pl.col("month").cast(pl.Utf8).str.slice(0, 7).alias("_m"))
+    stacks = [None] if stack_col not in df.columns else sorted(keyed[stack_col].unique().to_list(), key=str)
+    for i, s in enumerate(stacks):
+        part = keyed if s is None else keyed.filter(pl.col(stack_col) == s)
+        by_m = dict(part.group_by("_m").agg(pl.col(value_col).sum()).iter_rows())
+        name = "Activities" if s is None else group_label(stack_col, s)
+        fig.add_trace(go.Bar(x=months, y=[by_m.get(m, 0) for m in months], name=name,
+                             marker_color=OKABE_ITO[i % 7],
+                             hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:,}}<extra></extra>"))
+    fig.update_layout(title=title, barmode="stack", margin=dict(t=110),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
+    fig.update_xaxes(type="category", title=None)
+    fig.update_yaxes(title="Number of activities" if value_col == "activities_n" else value_col.replace("_n", ""))
+    return apply_theme(fig)
