@@ -1,0 +1,29 @@
+"""CSI Dashboard entry point: `streamlit run dashboard.py`.
+
+The shared filters live here, before the page runs, so they keep their values
+across pages and every page reads the same Filters from pages.ui."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import ui
+
+st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon=":material/school:")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/map.py", title="Map by SPA", icon=":material/map:", url_path="map"),
+    st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
+    st.Page("pages/equity.py", title="Equity", icon=":material/diversity_3:", url_path="equity"),
+    st.Page("pages/funding.py", title="Funding", icon=":material/payments:", url_path="funding"),
+    st.Page("pages/activities.py", title="Activities", icon=":material/event:", url_path="activities"),
+    st.Page("pages/schools.py", title="Schools", icon=":material/apartment:", url_path="schools"),
+    st.Page("pages/about.py", title="About the data", icon=":material/info:", url_path="about"),
+]
+
+page = st.navigation(PAGES)
+ui.get_connection()
+ui.demo_banner()
+ui.sidebar_filters()
+page.run()

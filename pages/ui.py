@@ -1,0 +1,420 @@
+"""The one Streamlit-aware helper module: the read-only connection, cached
+loaders over the metric library, the shared sidebar filters kept in the URL,
+the demo banner and `show_chart`. Pages import this and stay thin."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from csi_metrics import charts, codes, config, db
+from csi_metrics.filters import COMMUNITY_CHOICES, Filters
+
+# --------------------------------------------------------------------------- connection
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str, _mtime_ns: int) -> duckdb.DuckDBPyConnection:
+    # Keyed on the file's mtime too: the build swaps the file atomically, and a
+    # connection to the old inode would keep serving the old data.
+    return db.open_read_only(path)
+
+
+def _db_key() -> tuple[str, int]:
+    p = config.db_path()
+    return str(p), p.stat().st_mtime_ns
+
+
+def get_connection() -> duckdb.DuckDBPyConnection:
+    """The shared read-only connection; a missing database stops the page with how to build one."""
+    p = config.db_path()
+    if not p.exists():
+        st.error(
+            f"No database at `{p}`. Build the demo database with "
+            "`python -m csi_metrics build --demo` (or set CSI_DB to an existing file), then reload."
+        )
+        st.stop()
+    return _open(*_db_key())
+
+
+def _query(sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
+    # One cursor per call: a DuckDB connection must not run queries from two
+    # Streamlit sessions' threads at once, its cursors may.
+    cur = get_connection().cursor()
+    try:
+        return cur.sql(sql, params=list(params)).pl()
+    finally:
+        cur.close()
+
+
+# --------------------------------------------------------------------------- cached loaders
+
+
+def _fkey(filters: Filters | None) -> tuple[tuple[str, object], ...] | None:
+    return None if filters is None else tuple(filters.as_dict().items())
+
+
+def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
+    """The metric library's function `module.func`. Imported on first use so a page
+    that needs one module does not fail while another is being changed."""
+    import importlib
+
+    module, func = name.rsplit(".", 1)
+    return getattr(importlib.import_module(f"csi_metrics.{module}"), func)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _cached(db_key: tuple[str, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple) -> Any:
+    cur = get_connection().cursor()
+    try:
+        call_args = [cur, *args]
+        if fkey is not None:
+            call_args.append(Filters(**dict(fkey)))
+        return _metric_fn(name)(*call_args, **dict(kwargs))
+    finally:
+        cur.close()
+
+
+def load(name: str, *args: Any, filters: Filters | None = None, **kwargs: Any) -> Any:
+    """Call metric function `name` ('rates.pooled_rates', ...) as name(con, *args, filters, **kwargs),
+    cached on the database file and the plain argument values."""
+    get_connection()
+    args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+    kw = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
+    return _cached(_db_key(), name, args, _fkey(filters), kw)
+
+
+def pooled(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
+    return load("rates.pooled_rates", metric, list(by), filters=filters)
+
+
+def county(metric: str, filters: Filters) -> pl.DataFrame:
+    return load("rates.county_rate", metric, filters=filters)
+
+
+def trend(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
+    return load("trends.trend", metric, list(by), filters=filters)
+
+
+@st.cache_data(show_spinner=False)
+def _sql_cached(db_key: tuple[str, int], sql: str, params: tuple) -> pl.DataFrame:
+    return _query(sql, params)
+
+
+def sql(sql_text: str, params: Sequence[object] = ()) -> pl.DataFrame:
+    """A cached lookup query (option lists, build facts); metrics go through `load`."""
+    get_connection()
+    return _sql_cached(_db_key(), sql_text, tuple(params))
+
+
+def build_info() -> dict[str, str]:
+    return dict(sql("SELECT key, value FROM build_info").iter_rows())
+
+
+def is_demo() -> bool:
+    return build_info().get("mode", "").lower() == "demo"
+
+
+# --------------------------------------------------------------------------- filter options and URL state
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Every value a filter may take, read from the database itself."""
+
+    years: tuple[str, ...]
+    spas: tuple[int, ...]
+    districts: tuple[tuple[str, str, int | None], ...]   # (code, name, spa_n) per school SPA
+    cohorts: tuple[int, ...]
+    school_types: tuple[str, ...]
+    student_groups: tuple[tuple[str, str], ...]          # (code, label) in display order
+
+    @property
+    def district_names(self) -> dict[str, str]:
+        return {c: n for c, n, _ in self.districts}
+
+    def districts_in(self, spa: int | None) -> list[str]:
+        codes_ = {c for c, _, s in self.districts if spa is None or s == spa}
+        return sorted(codes_, key=lambda c: self.district_names[c])
+
+
+def filter_options() -> FilterOptions:
+    years = sql("SELECT DISTINCT academic_year FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1")
+    spas = sql("SELECT DISTINCT spa_n FROM schools WHERE spa_n IS NOT NULL ORDER BY 1")
+    dists = sql("SELECT DISTINCT district_code, district_name, spa_n FROM schools ORDER BY 2, 3")
+    cohorts = sql("SELECT DISTINCT ccspp_cohort FROM schools WHERE ccspp_cohort IS NOT NULL ORDER BY 1")
+    types = sql("SELECT DISTINCT school_type FROM schools")
+    groups = sql(
+        """SELECT rc.code, rc.label FROM reporting_categories rc
+           WHERE rc.code IN (SELECT DISTINCT reporting_category FROM outcomes) ORDER BY rc.sort_order"""
+    )
+    order = {t: i for i, t in enumerate(codes.SCHOOL_TYPES)}
+    return FilterOptions(
+        years=tuple(years["academic_year"].to_list()),
+        spas=tuple(spas["spa_n"].to_list()),
+        districts=tuple(dists.iter_rows()),
+        cohorts=tuple(cohorts["ccspp_cohort"].to_list()),
+        school_types=tuple(sorted(types["school_type"].to_list(), key=lambda t: order.get(t, 99))),
+        student_groups=tuple(groups.iter_rows()),
+    )
+
+
+URL_PARAMS = ("year", "spa", "district", "community", "cohort", "school_type", "student_group")
+_DEFAULT_TEXT = {
+    "year": "the latest year", "spa": "all SPAs", "district": "all districts", "community": "all schools",
+    "cohort": "all cohorts", "school_type": "all school types", "student_group": "all students",
+}
+
+
+def _shown(value: str) -> str:
+    """A URL value safe to echo back: printable, short, no markup."""
+    clean = re.sub(r"[^\w .,:/+-]", "?", value)[:40]
+    return html.escape(clean)
+
+
+def default_filters(options: FilterOptions) -> Filters:
+    return Filters(year=options.years[-1] if options.years else None)
+
+
+def parse_query_params(params: Mapping[str, str], options: FilterOptions) -> tuple[Filters, list[str]]:
+    """Filters from URL values, each checked against what the database holds.
+
+    A bad value falls back to that filter's default and adds a warning naming
+    the parameter; it never raises."""
+    base = default_filters(options)
+    values: dict[str, object] = {}
+    warnings: list[str] = []
+
+    def bad(name: str, raw: str, why: str) -> None:
+        warnings.append(
+            f"Ignored URL parameter `{name}={_shown(raw)}`: {why}. Showing {_DEFAULT_TEXT[name]} instead."
+        )
+
+    def as_int(raw: str) -> int | None:
+        return int(raw) if re.fullmatch(r"\d{1,4}", raw.strip()) else None
+
+    for name in URL_PARAMS:
+        if name not in params:
+            continue
+        raw = str(params[name])
+        if name == "year":
+            if raw in options.years:
+                values["year"] = raw
+            else:
+                bad(name, raw, f"not a year in the data ({options.years[0]} to {options.years[-1]})"
+                    if options.years else "no years in the data")
+        elif name == "spa":
+            n = as_int(raw)
+            if n in options.spas:
+                values["spa"] = n
+            else:
+                bad(name, raw, "not an SPA number in the data (1 to 8)")
+        elif name == "district":
+            if raw in options.district_names:
+                values["district"] = raw
+            else:
+                bad(name, raw, "not a district code in the data")
+        elif name == "community":
+            if raw in COMMUNITY_CHOICES:
+                values["community"] = raw
+            else:
+                bad(name, raw, "must be all, community or comparison")
+        elif name == "cohort":
+            n = as_int(raw)
+            if n in options.cohorts:
+                values["cohort"] = n
+            else:
+                bad(name, raw, "not a CCSPP cohort in the data")
+        elif name == "school_type":
+            if raw in options.school_types:
+                values["school_type"] = raw
+            else:
+                bad(name, raw, f"must be one of {', '.join(options.school_types)}")
+        elif name == "student_group":
+            if raw in dict(options.student_groups):
+                values["student_group"] = raw
+            else:
+                bad(name, raw, "not a student group in the data")
+    # A district outside the chosen SPA would show nothing: keep the SPA, drop the district.
+    if values.get("district") is not None and values.get("spa") is not None \
+            and values["district"] not in options.districts_in(values["spa"]):  # type: ignore[arg-type]
+        warnings.append(f"Ignored URL parameter `district={_shown(str(values['district']))}`: "
+                        f"no schools of that district in SPA {values['spa']}. Showing all districts instead.")
+        values.pop("district")
+    return base.with_(**values), warnings
+
+
+def query_params_for(filters: Filters, options: FilterOptions) -> dict[str, str]:
+    """The URL values that reproduce `filters`: the year always, the rest when not default."""
+    default = default_filters(options)
+    out: dict[str, str] = {}
+    for name in URL_PARAMS:
+        v = getattr(filters, name)
+        if v is not None and (name == "year" or v != getattr(default, name)):
+            out[name] = str(v)
+    return out
+
+
+_KEY = "f_"   # widget keys: f_year, f_spa, ...
+
+
+def _clear_url_warnings() -> None:
+    st.session_state["_url_warnings"] = []
+
+
+def sidebar_filters() -> Filters:
+    """Draw the shared filters in the sidebar (seeded from the URL on a session's
+    first run), write them back to the URL, and return them."""
+    options = filter_options()
+    ss = st.session_state
+    if not ss.get("_url_loaded"):
+        parsed, warnings = parse_query_params(st.query_params.to_dict(), options)
+        ss["_filters"] = parsed
+        ss["_url_warnings"] = warnings
+        ss["_url_loaded"] = True
+    current: Filters = ss["_filters"]
+    for name in URL_PARAMS:
+        if _KEY + name not in ss:
+            ss[_KEY + name] = getattr(current, name)
+    for w in ss.get("_url_warnings", []):
+        st.warning(w, icon=":material/link_off:")
+
+    if ss[_KEY + "year"] not in options.years:
+        ss[_KEY + "year"] = default_filters(options).year
+    groups = dict(options.student_groups)
+    with st.sidebar:
+        st.header("Filters")
+        kw = dict(on_change=_clear_url_warnings)
+        year = st.selectbox("School year", list(reversed(options.years)), key=_KEY + "year", **kw)
+        spa = st.selectbox("Service Planning Area", [None, *options.spas], key=_KEY + "spa",
+                           format_func=lambda v: "All SPAs" if v is None else codes.spa_label(v), **kw)
+        district_choices = options.districts_in(spa)
+        if ss[_KEY + "district"] not in (None, *district_choices):
+            ss[_KEY + "district"] = None
+        names = options.district_names
+        district = st.selectbox("District", [None, *district_choices], key=_KEY + "district",
+                                format_func=lambda v: "All districts" if v is None else names.get(v, v), **kw)
+        community = st.radio("Schools", list(COMMUNITY_CHOICES), key=_KEY + "community",
+                             format_func=lambda v: charts.SIDE_LABELS[v], **kw)
+        cohort = st.selectbox("CCSPP cohort", [None, *options.cohorts], key=_KEY + "cohort",
+                              format_func=lambda v: "All cohorts" if v is None else f"Cohort {v}", **kw)
+        school_type = st.selectbox("School type", [None, *options.school_types], key=_KEY + "school_type",
+                                   format_func=lambda v: "All school types" if v is None
+                                   else charts.SCHOOL_TYPE_LABELS.get(v, v), **kw)
+        student_group = st.selectbox("Student group", list(groups), key=_KEY + "student_group",
+                                     format_func=lambda v: groups.get(v, v), **kw)
+    filters = Filters(year=year, spa=spa, district=district, community=community or "all",
+                      cohort=cohort, school_type=school_type, student_group=student_group or "TA")
+    ss["_filters"] = filters
+    wanted = query_params_for(filters, options)
+    for name in URL_PARAMS:
+        if name in wanted:
+            if st.query_params.get(name) != wanted[name]:
+                st.query_params[name] = wanted[name]
+        elif name in st.query_params:
+            del st.query_params[name]
+    return filters
+
+
+def filters() -> Filters:
+    """The filters the entry script drew this run (defaults if it has not)."""
+    f = st.session_state.get("_filters")
+    return f if isinstance(f, Filters) else default_filters(filter_options())
+
+
+def describe(f: Filters) -> str:
+    """The filter state in words, for captions and notes."""
+    names = filter_options().district_names
+    parts = [f.year or "every year"]
+    parts.append(codes.spa_label(f.spa) if f.spa else "all SPAs")
+    if f.district:
+        parts.append(names.get(f.district, f.district))
+    parts.append(charts.SIDE_LABELS[f.community].lower())
+    if f.cohort is not None:
+        parts.append(f"cohort {f.cohort}")
+    if f.school_type:
+        parts.append(charts.SCHOOL_TYPE_LABELS.get(f.school_type, f.school_type).lower() + " schools")
+    if f.student_group != "TA":
+        parts.append(charts.group_label("student_group", f.student_group))
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- banner and charts
+
+DEMO_BANNER = ("**DEMO DATA — fictional schools.** Every school, grant, activity and rate here was "
+               "generated for demonstration; none of it describes a real school or student.")
+
+
+def demo_banner() -> None:
+    if is_demo():
+        st.warning(DEMO_BANNER, icon=":material/science:")
+
+
+def metric_caption(metric_id: str) -> str:
+    """'Label: definition Source: ...' from the metric registry."""
+    from csi_metrics import registry
+
+    m = registry.METRICS.get(metric_id)
+    if m is None:
+        return ""
+    return f"**{m.label}**: {m.definition} *Source:* {m.source}"
+
+
+def readable(df: pl.DataFrame) -> pl.DataFrame:
+    """The table behind a chart with names beside codes (SPA, student group, ...)."""
+    out = df
+    for col, label_col in (("spa", "spa_name"), ("student_group", "student_group_name"),
+                           ("school_type", "school_type_name"), ("activity_type", "activity_type_name"),
+                           ("grant_type", "grant_type_name")):
+        if col in out.columns and label_col not in out.columns:
+            out = out.with_columns(
+                pl.col(col).map_elements(lambda v, c=col: charts.group_label(c, v), return_dtype=pl.Utf8)
+                .fill_null(charts.group_label(col, None)).alias(label_col))
+            cols = out.columns
+            cols.remove(label_col)
+            cols.insert(cols.index(col) + 1, label_col)
+            out = out.select(cols)
+    return out
+
+
+def _column_config(df: pl.DataFrame) -> dict[str, Any]:
+    cfg: dict[str, Any] = {}
+    for c in df.columns:
+        if c == "rate" or c.endswith("_rate"):
+            cfg[c] = st.column_config.NumberColumn(c, format="percent")
+        elif c.endswith("_usd"):
+            cfg[c] = st.column_config.NumberColumn(c, format="dollar")
+    return cfg
+
+
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "width": 1920, "height": 1080, "scale": 1},
+}
+
+
+def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | None = None,
+               metric: str | None = None) -> None:
+    """Draw `fig`, its definition and source, and the table behind it with a CSV
+    download of exactly that table (suppression already applied upstream)."""
+    config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
+    st.plotly_chart(fig, key=f"chart_{key}", config=config_)
+    words = " ".join(x for x in (metric_caption(metric) if metric else "", caption or "") if x)
+    if words:
+        st.caption(words)
+    table = readable(df)
+    with st.expander("Table and CSV"):
+        st.dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}")
+        if "suppressed" in table.columns:
+            st.caption(f"Blank cells are suppressed (fewer than {codes.MIN_N} students, or recoverable by "
+                       "subtraction) or not published; suppressed = true marks them.")
+        st.download_button("Download CSV", table.write_csv().encode("utf-8"), file_name=f"{key}.csv",
+                           mime="text/csv", key=f"csv_{key}", on_click="ignore")
