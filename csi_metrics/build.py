@@ -1,0 +1,364 @@
+"""The atomic build: read and validate every input, write a fresh DuckDB file
+beside the target, and swap it in only when it is complete.
+
+A failed build (bad input, or anything else) deletes its temporary file and
+leaves the previous database byte-for-byte as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import polars as pl
+
+from . import boundaries as bnd
+from . import cde, codes, db, initiative
+from .errors import InputError
+
+Progress = Callable[[str], None] | None
+
+DEMO_SEED = 2024
+# Every table the build fills, in load order; names are a fixed whitelist for SQL.
+TABLES = ("districts", "schools", "outcomes", "grants", "activities", "attendance",
+          "build_info", "build_sources", "build_rejections")
+COUNT_TABLES = ("spas", "reporting_categories") + TABLES
+
+
+@dataclass
+class BuildReport:
+    db_path: Path
+    mode: str
+    scale: str
+    seconds: float
+    size_bytes: int
+    tables: dict[str, int]
+    schools_n: int
+    unassigned_schools_n: int
+    years: dict[str, list[str]]
+    rejections: list[tuple[str, str, int, int | None]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [
+            f"built {self.db_path} ({self.mode}, {self.scale}) in {self.seconds:.1f} s, "
+            f"{self.size_bytes / 1e6:.1f} MB",
+            "rows: " + ", ".join(f"{t} {n:,}" for t, n in self.tables.items() if not t.startswith("build_")),
+            f"schools: {self.schools_n:,}, SPA unassigned: {self.unassigned_schools_n:,}",
+        ]
+        for metric, years in self.years.items():
+            lines.append(f"{metric}: {', '.join(years) if years else 'no years'}")
+        return "\n".join(lines)
+
+
+def schema_version() -> str:
+    """The schema's own fingerprint: changes whenever schema.sql does."""
+    return hashlib.sha256(db.SCHEMA_PATH.read_bytes()).hexdigest()[:12]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _say(progress: Progress) -> Callable[[str], None]:
+    return progress if progress is not None else (lambda msg: None)
+
+
+def find_cde_files(cde_dir: Path) -> tuple[Path, list[tuple[str, Path]]]:
+    """(pubschls.txt, [(metric, outcome file), ...]) found in cde_dir by file-name pattern."""
+    if not cde_dir.is_dir():
+        raise InputError(cde_dir, "CDE folder not found")
+    names = sorted(cde_dir.iterdir())
+    directory = next((p for p in names if p.name.lower() == "pubschls.txt"), None)
+    if directory is None:
+        raise InputError(cde_dir, "no pubschls.txt (CDE Public Schools directory) in this folder")
+    outcomes = [(k, p) for p in names if p.is_file() and (k := cde.outcome_kind(p.name))]
+    if not outcomes:
+        raise InputError(cde_dir, "no chronicabsenteeism*.txt or suspension*.txt files in this folder")
+    return directory, outcomes
+
+
+def assign_school_spas(
+    schools: pl.DataFrame,
+    boundaries: "bnd.gpd.GeoDataFrame | None",
+    crosswalk: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, list[tuple[str, int, int | None]]]:
+    """Fill spa_n / spa_source. With boundaries, point-in-polygon of each school's
+    coordinates; without, the crosswalk. Returns the frame and rejection rows
+    (reason, count, example line) for schools left unassigned."""
+    reasons: list[tuple[str, int, int | None]] = []
+    if boundaries is not None:
+        has_xy = pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null()
+        located = schools.filter(has_xy)
+        spa = bnd.assign_spa(boundaries, located["longitude"].to_pandas(), located["latitude"].to_pandas())
+        spa_s = pl.Series("spa_n", spa.to_numpy(dtype="float64", na_value=float("nan"))).fill_nan(None).cast(pl.Int32)
+        located = located.with_columns(spa_s, pl.lit("boundary").alias("spa_source"))
+        located = located.with_columns(
+            pl.when(pl.col("spa_n").is_null()).then(None).otherwise(pl.col("spa_source")).alias("spa_source"))
+        out = pl.concat([located, schools.filter(~has_xy)]).sort("_row")
+        no_xy = schools.filter(~has_xy)
+        if no_xy.height:
+            reasons.append(("no coordinates: SPA unassigned", no_xy.height, int(no_xy["_row"][0]) + 2))
+        outside = located.filter(pl.col("spa_n").is_null())
+        if outside.height:
+            reasons.append(("outside every SPA polygon: SPA unassigned", outside.height, int(outside["_row"][0]) + 2))
+        return out, reasons
+    if crosswalk is not None:
+        out = schools.drop("spa_n").join(
+            crosswalk.select("cds_code", "spa_n"), on="cds_code", how="left"
+        ).with_columns(
+            pl.when(pl.col("spa_n").is_null()).then(None).otherwise(pl.lit("crosswalk")).alias("spa_source")
+        ).sort("_row")
+        missing = out.filter(pl.col("spa_n").is_null())
+        if missing.height:
+            reasons.append(("not in SPA crosswalk: SPA unassigned", missing.height, int(missing["_row"][0]) + 2))
+        return out, reasons
+    if schools.height:
+        reasons.append(("no boundary file or crosswalk: SPA unassigned", schools.height, int(schools["_row"][0]) + 2))
+    return schools, reasons
+
+
+def build(
+    db_path: str | os.PathLike[str],
+    cde_dir: str | os.PathLike[str],
+    initiative_dir: str | os.PathLike[str],
+    boundaries: str | os.PathLike[str] | None = None,
+    mode: str = "real",
+    all_counties: bool = False,
+    progress: Progress = None,
+    *,
+    scale: str | None = None,
+    seed: int | None = None,
+    display_root: str | None = None,
+) -> BuildReport:
+    """Build the database at db_path from a CDE folder (pubschls.txt,
+    chronicabsenteeism*.txt, suspension*.txt), an initiative folder (roster.csv,
+    grants.csv, activities.csv; attendance.csv and spa_crosswalk.csv optional) and
+    an optional SPA boundary file. Raises InputError for bad input; the file at
+    db_path is then untouched. `display_root` replaces the input folders' common
+    parent in build_sources paths (the demo's temp folder means nothing later)."""
+    t0 = time.perf_counter()
+    say = _say(progress)
+    target = Path(db_path)
+    cde_dir, initiative_dir = Path(cde_dir), Path(initiative_dir)
+    scale = scale or ("state" if all_counties else "county")
+
+    sources: list[tuple[str, str, str, int, int]] = []
+    rejections: list[tuple[str, str, int, int | None]] = []
+
+    def shown(p: Path) -> str:
+        if display_root is not None:
+            try:
+                return f"{display_root}/{p.relative_to(cde_dir.parent).as_posix()}"
+            except ValueError:
+                pass
+        return str(p.resolve())
+
+    def record(p: Path, kind: str, rows_n: int, kept_n: int, rej: list[cde.Rejection] = ()) -> None:
+        sources.append((shown(p), kind, sha256_file(p), rows_n, kept_n))
+        rejections.extend((shown(p), r.reason, r.rows_n, r.example_line_n) for r in rej)
+
+    # --- CDE files
+    directory_path, outcome_files = find_cde_files(cde_dir)
+    say(f"reading {directory_path.name}")
+    directory = cde.read_directory(directory_path, all_counties=all_counties)
+    record(directory_path, "directory", directory.rows_n, directory.rows_kept_n, directory.rejections)
+
+    frames: list[pl.DataFrame] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for metric, path in outcome_files:
+        say(f"reading {path.name}")
+        res = cde.read_outcomes(path, cde.CHRONIC_LAYOUT if metric == "chronic_absenteeism" else cde.SUSPENSION_LAYOUT,
+                                all_counties)
+        for year in cde.year_of(res.frame):
+            if (metric, year) in seen:
+                raise InputError(path, f"{metric} {year} was already read from {seen[(metric, year)].name}; "
+                                       "keep one file per year", column=cde.CHRONIC_LAYOUT.year
+                                 if metric == "chronic_absenteeism" else cde.SUSPENSION_LAYOUT.year)
+            seen[(metric, year)] = path
+        record(path, metric, res.rows_n, res.rows_kept_n, res.rejections)
+        frames.append(res.frame)
+    outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=cde.OUTCOME_SCHEMA)
+
+    # --- initiative files
+    def ini(name: str) -> Path | None:
+        p = initiative_dir / name
+        if p.exists():
+            return p
+        if name in initiative.OPTIONAL_FILES:
+            return None
+        raise InputError(p, f"file not found; copy data/templates/{name} into {initiative_dir} and fill it in")
+
+    if not initiative_dir.is_dir():
+        raise InputError(initiative_dir, "initiative folder not found")
+    say("reading initiative records")
+    roster = initiative.read_roster(ini("roster.csv"))
+    grants = initiative.read_grants(ini("grants.csv"))
+    activities = initiative.read_activities(ini("activities.csv"))
+    att_path, xw_path = ini("attendance.csv"), ini("spa_crosswalk.csv")
+    attendance = initiative.read_attendance(att_path) if att_path else None
+    crosswalk = initiative.read_spa_crosswalk(xw_path) if xw_path else None
+    for res in (roster, grants, activities, attendance, crosswalk):
+        if res is not None:
+            record(res.path, res.kind, res.rows_n, res.rows_kept_n)
+
+    # --- SPA assignment
+    schools = directory.schools
+    boundary_gdf = None
+    boundary_source = "none"
+    if boundaries is not None:
+        bpath = Path(boundaries)
+        say(f"reading SPA boundaries {bpath.name}")
+        boundary_gdf = bnd.load_spa_boundaries(bpath)
+        missing = bnd.missing_spas(boundary_gdf)
+        if missing:
+            raise InputError(bpath, f"boundary file lacks SPA {', '.join(map(str, missing))}", column="SPA_NUM")
+        record(bpath, "boundaries", len(boundary_gdf), len(boundary_gdf))
+        boundary_source = f"boundary file {shown(bpath)}"
+    elif crosswalk is not None:
+        boundary_source = f"crosswalk {shown(crosswalk.path)}"
+    say("assigning schools to SPAs")
+    schools, spa_rej = assign_school_spas(schools, boundary_gdf, crosswalk.frame if crosswalk else None)
+    rejections.extend((shown(directory_path), reason, n, line) for reason, n, line in spa_rej)
+
+    # --- cross-file checks, then the roster onto schools
+    known_schools = schools["cds_code"]
+    initiative.check_known(roster.frame, roster.path, "cds_code", known_schools,
+                           f"a school in the directory {directory_path.name}")
+    dist_codes = directory.districts["district_code"] + "0000000"
+    initiative.check_known(activities.frame, activities.path, "cds_code", pl.concat([known_schools, dist_codes]),
+                           f"a school or district in the directory {directory_path.name}")
+    if attendance is not None:
+        initiative.check_known(attendance.frame, attendance.path, "activity_id", activities.frame["activity_id"],
+                               "an activity_id in activities.csv")
+    schools = schools.drop("is_community", "ccspp_cohort", "grant_type", "first_grant_year").join(
+        roster.frame.select(
+            "cds_code",
+            pl.lit(True).alias("is_community"),
+            pl.col("cohort").alias("ccspp_cohort"),
+            "grant_type",
+            "first_grant_year",
+        ),
+        on="cds_code",
+        how="left",
+    ).with_columns(pl.col("is_community").fill_null(False))
+    # An activity logged at a school but without an SPA takes the school's.
+    acts = activities.frame.join(schools.select("cds_code", pl.col("spa_n").alias("_school_spa")),
+                                 on="cds_code", how="left")
+    acts = acts.with_columns(pl.coalesce("spa_n", "_school_spa").alias("spa_n")).drop("_school_spa")
+
+    unassigned_n = schools.filter(pl.col("spa_n").is_null()).height
+    info = {
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mode": mode,
+        "scale": scale,
+        "county_filter": "none" if all_counties else codes.LA_COUNTY_CODE,
+        "schema_version": schema_version(),
+        "schools_n": str(schools.height),
+        "unassigned_schools_n": str(unassigned_n),
+        "boundary_source": boundary_source,
+    }
+    if seed is not None:
+        info["demo_seed"] = str(seed)
+    for metric in codes.METRICS:
+        yrs = outcomes.filter(pl.col("metric") == metric)["academic_year"].unique().sort().to_list()
+        info[f"years_{metric}"] = ",".join(yrs)
+
+    frames_by_table: dict[str, pl.DataFrame] = {
+        "districts": directory.districts,
+        "schools": schools.drop("_row"),
+        "outcomes": outcomes,
+        "grants": grants.frame,
+        "activities": acts.drop("_row"),
+        "attendance": attendance.frame.drop("_row") if attendance else pl.DataFrame(
+            schema={"activity_id": pl.Utf8, "person_key": pl.Utf8}),
+        "build_info": pl.DataFrame({"key": list(info), "value": list(info.values())}),
+        "build_sources": pl.DataFrame(sources, schema=["path", "kind", "sha256", "rows_n", "rows_kept_n"],
+                                      orient="row"),
+        "build_rejections": pl.DataFrame(rejections, schema=["path", "reason", "rows_n", "example_line_n"],
+                                         orient="row"),
+    }
+    write_atomic(target, frames_by_table, say)
+
+    size = target.stat().st_size
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        tables = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNT_TABLES}
+    finally:
+        con.close()
+    years = {m: [y for y in info[f"years_{m}"].split(",") if y] for m in codes.METRICS}
+    return BuildReport(target, mode, scale, time.perf_counter() - t0, size, tables, schools.height,
+                       unassigned_n, years, rejections)
+
+
+def write_atomic(target: Path, frames: dict[str, pl.DataFrame], say: Callable[[str], None]) -> None:
+    """Write every frame into a new file beside target, then os.replace it onto target."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    _remove(tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            db.apply_schema(con)
+            for table in TABLES:
+                frame = frames[table]
+                say(f"writing {table} ({frame.height:,} rows)")
+                arrow = frame.to_arrow()
+                con.register("_incoming", arrow)
+                # BY NAME: column order in the frame need not follow schema.sql.
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                con.unregister("_incoming")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+    finally:
+        _remove(tmp.with_name(tmp.name + ".wal"))
+
+
+def _remove(p: Path) -> None:
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def build_demo(
+    db_path: str | os.PathLike[str],
+    scale: str = "county",
+    boundaries: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
+    progress: Progress = None,
+) -> BuildReport:
+    """Generate the embedded demo (csi_metrics.demo) into a temp folder in the real
+    CDE layouts and build it through the same readers, mode 'demo'. The state
+    scale covers every county, so it is built without the county filter."""
+    from . import demo  # the generator is large and only needed here
+
+    if scale not in ("county", "state"):
+        raise ValueError(f"scale must be 'county' or 'state', not {scale!r}")
+    seed = getattr(demo, "DEFAULT_SEED", DEMO_SEED) if seed is None else seed
+    say = _say(progress)
+    with tempfile.TemporaryDirectory(prefix="csi-demo-") as tmp:
+        out = Path(tmp)
+        say(f"generating the {scale} demo (seed {seed})")
+        t0 = time.perf_counter()
+        demo.generate(out, scale, seed)
+        say(f"generated in {time.perf_counter() - t0:.1f} s")
+        report = build(db_path, out / "cde", out / "initiative", boundaries, mode="demo",
+                       all_counties=(scale == "state"), progress=progress, scale=scale, seed=seed,
+                       display_root="demo")
+    report.seconds = time.perf_counter() - t0  # generation included: it is part of what a user waits for
+    return report

@@ -1,0 +1,473 @@
+"""Readers for the CDE public files: Chronic Absenteeism, Suspension and the
+Public Schools directory (pubschls.txt). Layouts: ../shared/data/SOURCES.md.
+
+Every column is read as text by its header name, then validated with vectorised
+Polars expressions; the first bad row is located only to name it in the error.
+Codes stay strings. Line numbers are 1-based file lines (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from . import codes
+from .errors import InputError
+
+SUPPRESSED = "*"
+NO_DATA = "No Data"
+SCOPE_VALUES = ("All", "Yes", "No")
+AGGREGATE_LEVELS = ("T", "C", "D", "S")
+
+# Published rates are one-decimal percents; anything further off than this
+# means the file's counts and rates disagree (CDE rounds half up, so 0.05 is the
+# most honest rounding can explain; 0.1 leaves room for float noise).
+RATE_TOLERANCE_PP = 0.1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which header names carry which meaning in one CDE outcome file family."""
+
+    metric: str
+    year: str
+    level: str
+    county: str
+    district: str
+    school: str
+    charter: str
+    dass: str | None
+    category: str
+    denominator: str
+    numerator: str
+    rate: str
+
+    @property
+    def columns(self) -> list[str]:
+        cols = [self.year, self.level, self.county, self.district, self.school, self.charter]
+        if self.dass:
+            cols.append(self.dass)
+        return cols + [self.category, self.denominator, self.numerator, self.rate]
+
+
+CHRONIC_LAYOUT = Layout(
+    metric="chronic_absenteeism",
+    year="Academic Year",
+    level="Aggregate Level",
+    county="County Code",
+    district="District Code",
+    school="School Code",
+    charter="Charter School",
+    dass="DASS",
+    category="Reporting Category",
+    denominator="ChronicAbsenteeismEligibleCumulativeEnrollment",
+    numerator="ChronicAbsenteeismCount",
+    rate="ChronicAbsenteeismRate",
+)
+
+SUSPENSION_LAYOUT = Layout(
+    metric="suspension",
+    year="AcademicYear",
+    level="AggregateLevel",
+    county="CountyCode",
+    district="DistrictCode",
+    school="SchoolCode",
+    charter="CharterYN",
+    dass=None,
+    category="ReportingCategory",
+    denominator="CumulativeEnrollment",
+    numerator="Unduplicated Count of Students Suspended (Total)",
+    rate="Suspension Rate (Total)",
+)
+
+DIRECTORY_COLUMNS = [
+    "CDSCode", "StatusType", "County", "District", "School", "City", "Zip",
+    "Charter", "DOC", "SOC", "Latitude", "Longitude",
+]
+
+OUTCOME_SCHEMA = {
+    "metric": pl.Utf8,
+    "academic_year": pl.Utf8,
+    "aggregate_level": pl.Utf8,
+    "cds_code": pl.Utf8,
+    "charter_scope": pl.Utf8,
+    "dass_scope": pl.Utf8,
+    "reporting_category": pl.Utf8,
+    "numerator_n": pl.Int32,
+    "denominator_n": pl.Int32,
+    "published_rate_pct": pl.Float64,
+    "suppressed": pl.Boolean,
+}
+
+
+@dataclass
+class Rejection:
+    """Rows a reader dropped on purpose (not errors): why, how many, one example line."""
+
+    reason: str
+    rows_n: int
+    example_line_n: int | None
+
+
+@dataclass
+class ReadResult:
+    path: Path
+    kind: str
+    frame: pl.DataFrame
+    rows_n: int
+    encoding: str
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def rows_kept_n(self) -> int:
+        return self.frame.height
+
+
+@dataclass
+class DirectoryResult:
+    path: Path
+    schools: pl.DataFrame
+    districts: pl.DataFrame
+    rows_n: int
+    encoding: str
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def rows_kept_n(self) -> int:
+        return self.schools.height + self.districts.height
+
+
+# ---------------------------------------------------------------- file reading
+
+_SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
+
+def decode_bytes(raw: bytes) -> tuple[bytes, str]:
+    """UTF-8 bytes for Polars, and the encoding the file was in.
+
+    A BOM means utf-8-sig (suspension 2023-24); otherwise valid UTF-8 is taken
+    as such, and anything else is cp1252, which CDE uses for most years."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:], "utf-8-sig"
+    try:
+        raw.decode("utf-8")
+        return raw, "utf-8"
+    except UnicodeDecodeError:
+        # cp1252 leaves five bytes undefined; replacing them beats refusing a whole year.
+        return raw.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
+
+
+def read_text_table(
+    path: str | Path,
+    expected: list[str],
+    separator: str,
+    *,
+    quote_char: str | None,
+    null_values: list[str] | None = None,
+    allow_no_rows: bool = False,
+) -> tuple[pl.DataFrame, str]:
+    """Read a delimited file with every column as text, checking the header names.
+
+    Returns (frame restricted to `expected` columns, encoding). Raises InputError
+    for an empty file, a header that does not split on `separator` into the
+    expected names, a missing column, or a line with the wrong number of fields."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(p, "file not found") from None
+    data, encoding = decode_bytes(raw)
+    if not data.strip():
+        raise InputError(p, "empty file", line=1)
+    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    header = [h.strip().strip('"') if quote_char else h.strip() for h in header_line.split(separator)]
+    missing = [c for c in expected if c not in header]
+    if missing:
+        sep_name = _SEP_NAMES.get(separator, repr(separator))
+        if len(header) == 1 or len(set(expected) & set(header)) == 0:
+            other = next((s for s in ("\t", ",", ";", "|") if s != separator and s in header_line), None)
+            found = f"; it looks {_SEP_NAMES.get(other, repr(other))}-separated" if other else ""
+            raise InputError(
+                p,
+                f"header does not split on {sep_name} into the expected column names{found} "
+                f"(expected {sep_name}-separated columns such as {expected[0]!r})",
+                line=1,
+                column=expected[0],
+            )
+        raise InputError(p, f"missing column {missing[0]!r}", line=1, column=missing[0])
+    dupes = sorted({c for c in header if header.count(c) > 1 and c in expected})
+    if dupes:
+        raise InputError(p, f"column {dupes[0]!r} appears twice in the header", line=1, column=dupes[0])
+    try:
+        df = pl.read_csv(
+            io.BytesIO(data),
+            separator=separator,
+            quote_char=quote_char,
+            infer_schema=False,
+            null_values=null_values,
+            new_columns=header,
+            truncate_ragged_lines=False,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError, pl.exceptions.NoDataError) as exc:
+        line = _first_ragged_line(data, separator, len(header), quote_char)
+        msg = f"expected {len(header)} fields per line" if line else f"cannot parse: {exc}"
+        raise InputError(p, msg, line=line) from None
+    if df.width != len(header):
+        line = _first_ragged_line(data, separator, len(header), quote_char)
+        raise InputError(p, f"expected {len(header)} fields per line", line=line)
+    if df.height == 0 and not allow_no_rows:
+        raise InputError(p, "no data rows after the header", line=2)
+    return df.select(expected), encoding
+
+
+def _first_ragged_line(data: bytes, separator: str, n_fields: int, quote_char: str | None) -> int | None:
+    """Only on the error path: find the line whose field count is off."""
+    import csv
+
+    text = data.decode("utf-8")
+    if quote_char is None:
+        for i, line in enumerate(text.splitlines(), start=1):
+            if line and line.count(separator) != n_fields - 1:
+                return i
+        return None
+    reader = csv.reader(io.StringIO(text), delimiter=separator, quotechar=quote_char)
+    for row in reader:
+        if row and len(row) != n_fields:
+            return reader.line_num
+    return None
+
+
+def first_bad(df: pl.DataFrame, bad: pl.Expr) -> int | None:
+    """0-based index of the first row where `bad` is true, or None."""
+    idx = df.select(pl.arg_where(bad.fill_null(False)).first()).item()
+    return None if idx is None else int(idx)
+
+
+def check(df: pl.DataFrame, path: Path, bad: pl.Expr, column: str, message) -> None:
+    """Raise InputError at the first row where `bad` holds. `message(row)` builds the text.
+
+    The line is the row's position in the file (header = line 1), taken from a
+    `_row` column when the frame has been filtered."""
+    i = first_bad(df, bad)
+    if i is not None:
+        row = df.row(i, named=True)
+        line = (row["_row"] if "_row" in row else i) + 2
+        raise InputError(path, message(row), line=line, column=column)
+
+
+def _digits(col: str, n: int) -> pl.Expr:
+    return pl.col(col).str.contains(rf"^\d{{{n}}}$")
+
+
+def academic_year_bad(col: str) -> pl.Expr:
+    """True where a value is not '2023-24' style with consecutive years."""
+    c = pl.col(col)
+    shape_ok = c.str.contains(r"^\d{4}-\d{2}$")
+    first = c.str.slice(0, 4).cast(pl.Int32, strict=False)
+    second = c.str.slice(5, 2).cast(pl.Int32, strict=False)
+    return (~shape_ok) | c.is_null() | ((first + 1) % 100 != second)
+
+
+def count_expr(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().cast(pl.Int64, strict=False)
+
+
+def count_checks(df: pl.DataFrame, path: Path, col: str, active: pl.Expr, blank_ok: bool = False) -> None:
+    """Where `active`, a count cell is a non-negative whole number (blank too, if blank_ok)."""
+    v = pl.col(col)
+    if not blank_ok:
+        check(df, path, active & v.is_null(), col, lambda r: "blank count (expected a whole number)")
+    check(df, path, active & v.str.contains(r"^-\d+$"), col, lambda r: f"negative count {r[col]!r}")
+    check(df, path, active & v.is_not_null() & ~v.str.contains(r"^\d+$"), col,
+          lambda r: f"non-numeric count {r[col]!r}")
+
+
+# ---------------------------------------------------------------- outcome files
+
+def read_chronic_absenteeism(path: str | Path, all_counties: bool = False) -> ReadResult:
+    """CDE Chronic Absenteeism file (chronicabsenteeism*.txt) -> rows for `outcomes`."""
+    return read_outcomes(path, CHRONIC_LAYOUT, all_counties)
+
+
+def read_suspension(path: str | Path, all_counties: bool = False) -> ReadResult:
+    """CDE Suspension file (suspension*.txt) -> rows for `outcomes` (dass_scope 'All')."""
+    return read_outcomes(path, SUSPENSION_LAYOUT, all_counties)
+
+
+def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False) -> ReadResult:
+    """Read one CDE outcome file in `layout` into the `outcomes` table's shape.
+
+    cds_code: school rows county+district+school; D rows county+district+'0000000';
+    C rows county+'000000000000'; T rows '00000000000000'. A '*' in any of the
+    three measures marks the row suppressed and nulls all three. Keeps LA County
+    (code 19) plus the state rows unless all_counties."""
+    p = Path(path)
+    df, encoding = read_text_table(p, layout.columns, "\t", quote_char=None)
+    df = df.with_columns(pl.col(c).str.strip_chars() for c in layout.columns)
+    lv = pl.col(layout.level)
+
+    check(df, p, academic_year_bad(layout.year), layout.year,
+          lambda r: f"unknown year format {r[layout.year]!r} (expected e.g. '2023-24')")
+    check(df, p, ~lv.is_in(AGGREGATE_LEVELS) | lv.is_null(), layout.level,
+          lambda r: f"unknown aggregate level {r[layout.level]!r} (expected T, C, D or S)")
+    check(df, p, lv.is_in(["S", "D", "C"]) & ~_digits(layout.county, 2), layout.county,
+          lambda r: f"county code {r[layout.county]!r} is not 2 digits")
+    check(df, p, lv.is_in(["S", "D"]) & ~_digits(layout.district, 5), layout.district,
+          lambda r: f"district code {r[layout.district]!r} is not 5 digits")
+    check(df, p, (lv == "S") & ~_digits(layout.school, 7), layout.school,
+          lambda r: f"school code {r[layout.school]!r} is not 7 digits")
+    for scope_col in [layout.charter] + ([layout.dass] if layout.dass else []):
+        check(df, p, ~pl.col(scope_col).is_in(SCOPE_VALUES) | pl.col(scope_col).is_null(), scope_col,
+              lambda r, c=scope_col: f"value {r[c]!r} is not All, Yes or No")
+    check(df, p, pl.col(layout.category).is_null(), layout.category, lambda r: "blank reporting category")
+
+    star = pl.lit(False)
+    for c in (layout.denominator, layout.numerator, layout.rate):
+        star = star | (pl.col(c) == SUPPRESSED).fill_null(False)
+    count_checks(df, p, layout.denominator, ~star)
+    count_checks(df, p, layout.numerator, ~star)
+    rate_v = pl.col(layout.rate)
+    check(df, p, ~star & (rate_v.is_null() | rate_v.cast(pl.Float64, strict=False).is_null()), layout.rate,
+          lambda r: f"non-numeric rate {r[layout.rate]!r}")
+
+    num = pl.when(star).then(None).otherwise(count_expr(layout.numerator))
+    den = pl.when(star).then(None).otherwise(count_expr(layout.denominator))
+    rate = pl.when(star).then(None).otherwise(rate_v.cast(pl.Float64, strict=False))
+    df = df.with_columns(num.alias("_num"), den.alias("_den"), rate.alias("_rate"), star.alias("_star"))
+    check(df, p, pl.col("_num") > pl.col("_den"), layout.numerator,
+          lambda r: f"numerator {r['_num']} is above denominator {r['_den']} ({layout.denominator})")
+    check(df, p, (pl.col("_rate") < 0) | (pl.col("_rate") > 100), layout.rate,
+          lambda r: f"rate {r['_rate']} is outside 0-100")
+    expected = ((pl.col("_num") * 1000 / pl.col("_den")) + 0.5).floor() / 10
+    check(df, p, (pl.col("_den") > 0) & ((pl.col("_rate") - expected).abs() > RATE_TOLERANCE_PP + 1e-9), layout.rate,
+          lambda r: f"published rate {r['_rate']} disagrees with counts "
+                    f"{r['_num']}/{r['_den']} = {100 * r['_num'] / r['_den']:.1f}")
+
+    cds = (
+        pl.when(lv == "S").then(pl.col(layout.county) + pl.col(layout.district) + pl.col(layout.school))
+        .when(lv == "D").then(pl.col(layout.county) + pl.col(layout.district) + pl.lit("0000000"))
+        .when(lv == "C").then(pl.col(layout.county) + pl.lit("000000000000"))
+        .otherwise(pl.lit("00000000000000"))
+    )
+    out = df.with_row_index("_row").select(
+        pl.lit(layout.metric).alias("metric"),
+        pl.col(layout.year).alias("academic_year"),
+        lv.alias("aggregate_level"),
+        cds.alias("cds_code"),
+        pl.col(layout.charter).alias("charter_scope"),
+        (pl.col(layout.dass) if layout.dass else pl.lit("All")).alias("dass_scope"),
+        pl.col(layout.category).alias("reporting_category"),
+        pl.col("_num").cast(pl.Int32).alias("numerator_n"),
+        pl.col("_den").cast(pl.Int32).alias("denominator_n"),
+        pl.col("_rate").alias("published_rate_pct"),
+        pl.col("_star").alias("suppressed"),
+        pl.col("_row"),
+    )
+    key = ["academic_year", "aggregate_level", "cds_code", "charter_scope", "dass_scope", "reporting_category"]
+    dup = first_bad(out, pl.struct(key).is_duplicated())
+    if dup is not None:
+        r = out.row(dup, named=True)
+        first = first_bad(out, pl.struct(key).is_duplicated() & (pl.col("_row") != dup))
+        raise InputError(p, f"row repeats {r['aggregate_level']} {r['cds_code']} {r['academic_year']} "
+                            f"{r['charter_scope']}/{r['dass_scope']} {r['reporting_category']} "
+                            f"(also on line {(first or 0) + 2})",
+                         line=dup + 2, column=layout.category)
+
+    rejections: list[Rejection] = []
+    if not all_counties:
+        keep = (pl.col("aggregate_level") == "T") | pl.col("cds_code").str.starts_with(codes.LA_COUNTY_CODE)
+        dropped = out.filter(~keep)
+        if dropped.height:
+            rejections.append(Rejection(f"outside county filter (county {codes.LA_COUNTY_CODE})",
+                                        dropped.height, int(dropped["_row"][0]) + 2))
+        out = out.filter(keep)
+    return ReadResult(p, layout.metric, out.drop("_row"), df.height, encoding, rejections)
+
+
+# ---------------------------------------------------------------- directory
+
+def read_directory(path: str | Path, all_counties: bool = False) -> DirectoryResult:
+    """CDE Public Schools directory (pubschls.txt) -> `schools` and `districts` frames.
+
+    District rows are those whose CDSCode ends 0000000. `No Data` is null.
+    Schools' SPA is left null here; the build assigns it. Keeps LA County
+    (CDS codes starting 19) unless all_counties."""
+    p = Path(path)
+    df, encoding = read_text_table(p, DIRECTORY_COLUMNS, "\t", quote_char=None, null_values=[NO_DATA])
+    df = df.with_columns(pl.col(c).str.strip_chars() for c in DIRECTORY_COLUMNS).with_row_index("_row")
+
+    check(df, p, ~_digits("CDSCode", 14) | pl.col("CDSCode").is_null(), "CDSCode",
+          lambda r: f"CDS code {r['CDSCode']!r} is not 14 digits")
+    check(df, p, pl.col("CDSCode").is_duplicated(), "CDSCode", lambda r: f"CDS code {r['CDSCode']} appears twice")
+    check(df, p, pl.col("District").is_null(), "District", lambda r: "blank district name")
+    check(df, p, pl.col("StatusType").is_null(), "StatusType", lambda r: "blank status")
+    for c in ("Latitude", "Longitude"):
+        check(df, p, pl.col(c).is_not_null() & pl.col(c).cast(pl.Float64, strict=False).is_null(), c,
+              lambda r, c=c: f"non-numeric coordinate {r[c]!r}")
+    check(df, p, pl.col("Latitude").is_null() != pl.col("Longitude").is_null(), "Longitude",
+          lambda r: "latitude and longitude must both be given or both be 'No Data'")
+
+    rows_n = df.height
+    rejections: list[Rejection] = []
+    if not all_counties:
+        keep = pl.col("CDSCode").str.starts_with(codes.LA_COUNTY_CODE)
+        dropped = df.filter(~keep)
+        if dropped.height:
+            rejections.append(Rejection(f"outside county filter (county {codes.LA_COUNTY_CODE})",
+                                        dropped.height, int(dropped["_row"][0]) + 2))
+        df = df.filter(keep)
+
+    is_district = pl.col("CDSCode").str.ends_with("0000000")
+    dist = df.filter(is_district)
+    sch = df.filter(~is_district)
+    check(sch, p, pl.col("School").is_null(), "School", lambda r: f"school {r['CDSCode']} has no name")
+
+    districts = dist.select(
+        pl.col("CDSCode").str.slice(0, 7).alias("district_code"),
+        pl.col("CDSCode").str.slice(0, 2).alias("county_code"),
+        pl.col("District").alias("district_name"),
+        pl.col("DOC").alias("doc_code"),
+        pl.col("DOC").replace_strict(codes.DOC_LEA_TYPE, default="other").alias("lea_type"),
+    )
+    schools = sch.select(
+        pl.col("CDSCode").alias("cds_code"),
+        pl.col("CDSCode").str.slice(0, 2).alias("county_code"),
+        pl.col("CDSCode").str.slice(0, 7).alias("district_code"),
+        pl.col("School").alias("school_name"),
+        pl.col("District").alias("district_name"),
+        pl.col("City").alias("city"),
+        pl.col("Zip").alias("zip"),
+        pl.col("Latitude").cast(pl.Float64).alias("latitude"),
+        pl.col("Longitude").cast(pl.Float64).alias("longitude"),
+        pl.lit(None, dtype=pl.Int32).alias("spa_n"),
+        pl.lit(None, dtype=pl.Utf8).alias("spa_source"),
+        pl.col("SOC").alias("soc_code"),
+        pl.col("SOC").replace_strict(codes.SOC_SCHOOL_TYPE, default="other").alias("school_type"),
+        (pl.col("Charter") == "Y").fill_null(False).alias("charter"),
+        pl.col("StatusType").alias("status"),
+        pl.lit(False).alias("is_community"),
+        pl.lit(None, dtype=pl.Int32).alias("ccspp_cohort"),
+        pl.lit(None, dtype=pl.Utf8).alias("grant_type"),
+        pl.lit(None, dtype=pl.Utf8).alias("first_grant_year"),
+        pl.col("_row"),
+    )
+    return DirectoryResult(p, schools, districts, rows_n, encoding, rejections)
+
+
+def year_of(frame: pl.DataFrame) -> list[str]:
+    """Academic years present in an outcomes frame, sorted."""
+    return sorted(frame["academic_year"].unique().to_list())
+
+
+_OUTCOME_FILE = re.compile(r"^(chronicabsenteeism|suspension).*\.txt$", re.IGNORECASE)
+
+
+def outcome_kind(name: str) -> str | None:
+    """'chronic_absenteeism' / 'suspension' for a CDE outcome file name, else None."""
+    m = _OUTCOME_FILE.match(name)
+    if not m:
+        return None
+    return "chronic_absenteeism" if m.group(1).lower() == "chronicabsenteeism" else "suspension"

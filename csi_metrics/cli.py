@@ -1,0 +1,180 @@
+"""`python -m csi_metrics build / info / fetch-boundaries / report`.
+
+Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
+1 anything else a user can act on (no database yet, download failed)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from . import config
+from .errors import InputError
+
+
+def _progress(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def parser(with_report: bool = False) -> argparse.ArgumentParser:
+    """The argument parser. The report subcommand's own arguments are added only
+    when it is the command being run, so the other commands never import it."""
+    p = argparse.ArgumentParser(prog="python -m csi_metrics", description="CSI Dashboard data tools")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build the DuckDB file (atomically: a failed build changes nothing)")
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument("--demo", action="store_true", help="build the embedded, fictional demo")
+    src.add_argument("--cde-dir", type=Path, help="folder with pubschls.txt, chronicabsenteeism*.txt, suspension*.txt")
+    b.add_argument("--initiative-dir", type=Path, help="folder with roster.csv, grants.csv, activities.csv, ...")
+    b.add_argument("--boundaries", type=Path,
+                   help="SPA boundary file (eGIS 2022 or 2012 layer); default $CSI_BOUNDARIES or a fetched file")
+    b.add_argument("--scale", choices=("county", "state"), default="county", help="demo size (default county)")
+    b.add_argument("--seed", type=int, help="demo seed")
+    b.add_argument("--all-counties", action="store_true", help="keep every county, not only Los Angeles (19)")
+    b.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
+
+    i = sub.add_parser("info", help="print what a database file holds")
+    i.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
+
+    f = sub.add_parser("fetch-boundaries", help="download the official LA County SPA layer")
+    f.add_argument("--url", help="default $CSI_BOUNDARIES_URL or LA County eGIS")
+    f.add_argument("--out", type=Path, help=f"default {config.DEFAULT_BOUNDARIES}")
+
+    r = sub.add_parser("report", help="metric report (see `report --help`)")
+    if with_report:
+        try:
+            from . import report
+        except ImportError:
+            r.set_defaults(_report_missing=True)
+        else:
+            report.add_arguments(r)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser(with_report=bool(argv) and argv[0] == "report").parse_args(argv)
+    try:
+        if args.command == "build":
+            return cmd_build(args)
+        if args.command == "info":
+            return cmd_info(args)
+        if args.command == "fetch-boundaries":
+            return cmd_fetch_boundaries(args)
+        if args.command == "report":
+            if getattr(args, "_report_missing", False):
+                print("report: csi_metrics/report.py is not available", file=sys.stderr)
+                return 1
+            from . import report
+            return report.run(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from . import build
+
+    target = config.db_path(args.db)
+    boundaries = config.boundary_path(args.boundaries)
+    if boundaries is not None and not boundaries.exists():
+        raise InputError(boundaries, "boundary file not found")
+    if args.demo:
+        report = build.build_demo(target, scale=args.scale, boundaries=boundaries, seed=args.seed,
+                                  progress=_progress)
+    else:
+        if args.initiative_dir is None:
+            print("error: --cde-dir needs --initiative-dir (see data/templates/README.md)", file=sys.stderr)
+            return 2
+        if boundaries is None:
+            _progress("no --boundaries: schools take their SPA from spa_crosswalk.csv if present, "
+                      "else stay unassigned")
+        report = build.build(target, args.cde_dir, args.initiative_dir, boundaries, mode="real",
+                             all_counties=args.all_counties, progress=_progress)
+    print(report.summary())
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from . import build
+
+    target = config.db_path(args.db)
+    if not target.exists():
+        print(f"no database at {target}: run `python -m csi_metrics build --demo` first", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        info = dict(con.execute("SELECT key, value FROM build_info ORDER BY key").fetchall())
+        print(f"database: {target} ({target.stat().st_size / 1e6:.1f} MB)")
+        for key in ("mode", "scale", "built_at", "county_filter", "schema_version", "boundary_source",
+                    "schools_n", "unassigned_schools_n", "demo_seed"):
+            if key in info:
+                print(f"{key}: {info[key]}")
+        if info.get("schema_version") != build.schema_version():
+            print("warning: built with a different schema.sql; rebuild", file=sys.stderr)
+        print("rows:")
+        for t in build.COUNT_TABLES:
+            print(f"  {t}: {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:,}")
+        print("years:")
+        for metric, years, n in con.execute(
+            "SELECT metric, string_agg(DISTINCT academic_year, ', ' ORDER BY academic_year), count(*) "
+            "FROM outcomes GROUP BY metric ORDER BY metric"
+        ).fetchall():
+            print(f"  {metric}: {years} ({n:,} rows)")
+        print("sources:")
+        for path, kind, sha, rows_n, kept_n in con.execute(
+            "SELECT path, kind, sha256, rows_n, rows_kept_n FROM build_sources ORDER BY kind, path"
+        ).fetchall():
+            print(f"  {kind}: {path} sha256 {sha[:16]} rows {rows_n:,} kept {kept_n:,}")
+        rej = con.execute("SELECT path, reason, rows_n, example_line_n FROM build_rejections ORDER BY path").fetchall()
+        if rej:
+            print("rejected or flagged rows:")
+            for path, reason, n, line in rej:
+                print(f"  {Path(path).name}: {n:,} {reason}" + (f" (e.g. line {line})" if line else ""))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_fetch_boundaries(args: argparse.Namespace) -> int:
+    from . import boundaries as bnd
+
+    url = config.boundaries_url(args.url)
+    out = Path(args.out) if args.out else config.DEFAULT_BOUNDARIES
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _progress(f"downloading {url}")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as resp:
+                while chunk := resp.read(1 << 16):
+                    f.write(chunk)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            print(f"error: cannot download SPA boundaries from {url}: {reason}", file=sys.stderr)
+            return 1
+        gdf = bnd.load_spa_boundaries(tmp)  # InputError names the temp file; say which URL it came from
+        missing = bnd.missing_spas(gdf)
+        if missing:
+            raise InputError(url, f"downloaded layer lacks SPA {', '.join(map(str, missing))}", column="SPA_NUM")
+        os.replace(tmp, out)
+    except InputError as exc:
+        print(f"error: downloaded file is not an SPA boundary layer: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _progress(f"saved {len(gdf)} SPAs to {out}")
+    print(out)
+    return 0
