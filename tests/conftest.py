@@ -26,3 +26,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"official fixtures not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """Hand-written input files in the exact real layouts (tests/fixtures/cde, tests/fixtures/initiative)."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The county demo, built once per test session through the real readers
+    (build.build_demo, no boundary file: the demo's SPA crosswalk is used)."""
+    from csi_metrics import build
+
+    path = tmp_path_factory.mktemp("demo") / "csi.duckdb"
+    build.build_demo(path, scale="county", boundaries=None)
+    return path
