@@ -81,9 +81,8 @@ def prepare(
     out = go.Figure(fig)
     charts.apply_theme(out, present=True)
     # Slide margins: the theme's 20 px edges are for a browser pane, not a projector.
-    margin = out.layout.margin
     out.update_layout(width=width, height=height, autosize=False, title=dict(xref="paper", x=0),
-                      margin=dict(l=max(margin.l or 0, 60), r=max(margin.r or 0, 60)))
+                      margin=dict(l=max(_margin(out, "l"), 60), r=max(_margin(out, "r"), 60)))
     if title:
         out.update_layout(title_text=title)
     lines: list[str] = []
@@ -93,7 +92,7 @@ def prepare(
         lines.extend(_wrap(f"Source: {source}"))
     if lines:
         band_px = 24 + _CAPTION_LINE_PX * len(lines)
-        bottom_px = int(out.layout.margin.b if out.layout.margin.b is not None else 80) + band_px
+        bottom_px = _margin(out, "b") + band_px
         out.update_layout(margin=dict(b=bottom_px))
         # Anchored to the plot's bottom edge and pushed down in pixels: annotations
         # cannot be placed relative to the whole image.
@@ -103,6 +102,16 @@ def prepare(
             font=dict(size=_CAPTION_FONT_PX, color="#333"),
         )
     return out
+
+
+def _margin(fig: go.Figure, side: str) -> int:
+    """The margin in force: the figure's own, else its template's, else Plotly's default."""
+    own = getattr(fig.layout.margin, side)
+    if own is not None:
+        return int(own)
+    tmpl = fig.layout.template.layout.margin if fig.layout.template else None
+    theirs = getattr(tmpl, side) if tmpl is not None else None
+    return int(theirs) if theirs is not None else 80
 
 
 def spec_key(fig: go.Figure, fmt: str) -> str:

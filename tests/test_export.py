@@ -1,0 +1,119 @@
+"""Export: slide layout, the byte cache, and real renders through kaleido and
+Debian's Chromium (PNG size read from IHDR, SVG text, PDF pages)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+
+from csi_metrics import charts, export
+
+needs_chromium = pytest.mark.skipif(not Path(export.DEBIAN_CHROMIUM).exists() and not __import__("os").environ.get(
+    "BROWSER_PATH"), reason="no Chromium for kaleido")
+
+CAPTION = "Chronically absent students / eligible cumulative enrollment, pooled over the schools shown."
+SOURCE = "CDE Chronic Absenteeism Data, demo build"
+
+
+def _fig(values=(0.31, 0.27, 0.22), name="Community schools") -> go.Figure:
+    fig = go.Figure(go.Scatter(x=["2021-22", "2022-23", "2023-24"], y=list(values), name=name))
+    return charts.apply_theme(fig)
+
+
+def test_prepare_bakes_title_caption_source_at_slide_size_without_touching_the_original():
+    fig = _fig()
+    before = fig.to_plotly_json()
+    out = export.prepare(fig, title="Chronic absenteeism", caption=CAPTION, source=SOURCE)
+    assert fig.to_plotly_json() == before
+    assert (out.layout.width, out.layout.height) == (1920, 1080)
+    assert out.layout.title.text == "Chronic absenteeism"
+    note = out.layout.annotations[-1].text
+    assert CAPTION in note.replace("<br>", " ")
+    assert note.endswith(f"Source: {SOURCE}")
+    # Two lines (caption, source): the band is 24 + 2*28 px over the theme's 40 px margin.
+    assert out.layout.margin.b == 40 + 24 + 2 * 28
+    assert out.layout.annotations[-1].yshift == -(40 + 24 + 2 * 28) + 12
+    # Presenter type on a slide.
+    assert out.layout.template.layout.font.size == charts.PRESENT_BASE_FONT_PX
+
+
+def test_prepare_wraps_a_long_caption():
+    out = export.prepare(_fig(), caption="word " * 100)
+    lines = out.layout.annotations[-1].text.split("<br>")
+    assert len(lines) == 4  # 500 characters at 140 a line
+    assert all(len(line) <= 140 for line in lines)
+
+
+def test_prepare_keeps_the_figure_title_when_none_given():
+    fig = _fig()
+    fig.update_layout(title_text="Own title")
+    assert export.prepare(fig).layout.title.text == "Own title"
+    assert not export.prepare(fig).layout.annotations
+
+
+def test_spec_key_follows_content_and_format():
+    a, b = export.prepare(_fig()), export.prepare(_fig())
+    assert export.spec_key(a, "png") == export.spec_key(b, "png")
+    assert export.spec_key(a, "png") != export.spec_key(a, "svg")
+    assert export.spec_key(a, "png") != export.spec_key(export.prepare(_fig((0.3, 0.2, 0.1))), "png")
+
+
+def test_bad_format_is_refused():
+    with pytest.raises(ValueError, match="png, svg, pdf"):
+        export.figure_bytes(_fig(), "gif")
+
+
+def test_png_size_reads_ihdr_and_refuses_other_bytes():
+    header = b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
+    assert export.png_size(header + b"\x08\x06\x00\x00\x00") == (640, 480)
+    with pytest.raises(ValueError):
+        export.png_size(b"GIF89a" + b"\x00" * 30)
+
+
+def test_slug():
+    assert export.slug("Chronic absenteeism: SPA 6 (South)") == "chronic-absenteeism-spa-6-south"
+    assert export.slug("!!!") == "chart"
+
+
+@needs_chromium
+def test_real_png_svg_pdf_and_cache(monkeypatch):
+    export.clear_cache()
+    items = [export.ExportItem(_fig(), "Chronic absenteeism", CAPTION, SOURCE),
+             export.ExportItem(_fig((0.12, 0.1, 0.09), "Comparison schools"), "Suspension", "Suspended / enrolled.",
+                               SOURCE)]
+    pngs = export.render_many(items, "png")
+    assert [export.png_size(p) for p in pngs] == [(1920, 1080), (1920, 1080)]
+    assert pngs[0] != pngs[1]
+
+    svg = export.figure_bytes(items[0].fig, "svg", title=items[0].title, caption=CAPTION, source=SOURCE).decode()
+    assert 'width="1920"' in svg and 'height="1080"' in svg
+    assert "Chronic absenteeism" in svg and "Source: CDE Chronic Absenteeism Data, demo build" in svg
+    assert "Chronically absent students" in svg
+
+    # Cached: a second request must not start a browser.
+    import kaleido
+
+    def no_browser(*_a, **_k):
+        raise AssertionError("rendered again instead of using the cache")
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", no_browser)
+    assert export.figure_bytes(items[0].fig, "png", title=items[0].title, caption=CAPTION, source=SOURCE) == pngs[0]
+    zipped = zipfile.ZipFile(io.BytesIO(export.deck_png_zip(items, ["Chronic absenteeism", "Suspension"])))
+    assert zipped.namelist() == ["01-chronic-absenteeism.png", "02-suspension.png"]
+    assert zipped.read("02-suspension.png") == pngs[1]
+    monkeypatch.undo()
+
+    from pypdf import PdfReader
+
+    pdf = export.deck_pdf(items)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 2
+    for page in reader.pages:
+        w, h = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(w / h - 1920 / 1080) < 0.01
+    assert "Suspension" in reader.pages[1].extract_text()
+    assert "Chronic absenteeism" in reader.pages[0].extract_text()
