@@ -7,8 +7,8 @@ always drawn together with their text label, never by hue alone."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import polars as pl
 import plotly.io as pio
+import polars as pl
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
 # colour-vision deficiencies. Black last: it is kept for the county reference.
@@ -186,6 +186,8 @@ def trend_lines(
     in a note instead of being drawn. `county` (year, rate) adds the LA County
     reference line."""
     fig = go.Figure()
+    if "suppressed" not in df.columns:
+        df = df.with_columns(pl.lit(False).alias("suppressed"))
     all_years = sorted(set(years or []) | set(df["year"].to_list() if "year" in df.columns else [])
                        | (set(county["year"].to_list()) if county is not None and "year" in county.columns else set()))
     if df.is_empty() or "rate" not in df.columns:
@@ -195,7 +197,9 @@ def trend_lines(
     for i, g in enumerate(groups):
         part = df if group_col is None else df.filter(pl.col(group_col).is_null() if g is None else pl.col(group_col) == g)
         by_year = {r["year"]: r for r in part.iter_rows(named=True)}
-        y = [by_year[yr]["rate"] if yr in by_year else None for yr in all_years]
+        # A suppressed point is never drawn, even if a value slipped through upstream.
+        y = [by_year[yr]["rate"] if yr in by_year and not by_year[yr].get("suppressed") else None
+             for yr in all_years]
         name = "All schools in filter" if group_col is None else group_label(group_col, g)
         colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % (len(OKABE_ITO) - 1)]
         fig.add_trace(go.Scatter(
@@ -207,7 +211,7 @@ def trend_lines(
         if sup:
             suppressed_notes.append(f"{name} {', '.join(sorted(sup))}")
     if county is not None and not county.is_empty():
-        cy = {r["year"]: r["rate"] for r in county.iter_rows(named=True)}
+        cy = {r["year"]: (None if r.get("suppressed") else r["rate"]) for r in county.iter_rows(named=True)}
         fig.add_trace(go.Scatter(
             x=all_years, y=[cy.get(yr) for yr in all_years], name="LA County (all schools)", mode="lines",
             connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),

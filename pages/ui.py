@@ -362,7 +362,7 @@ def metric_caption(metric_id: str) -> str:
     """'Label: definition Source: ...' from the metric registry."""
     from csi_metrics import registry
 
-    m = registry.METRICS.get(metric_id)
+    m = registry.METRICS.get(registry.OUTCOME_METRIC_IDS.get(metric_id, metric_id))
     if m is None:
         return ""
     return f"**{m.label}**: {m.definition} *Source:* {m.source}"
@@ -418,3 +418,34 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
                        "subtraction) or not published; suppressed = true marks them.")
         st.download_button("Download CSV", table.write_csv().encode("utf-8"), file_name=f"{key}.csv",
                            mime="text/csv", key=f"csv_{key}", on_click="ignore")
+
+
+# --------------------------------------------------------------------------- page controls
+
+METRIC_LABELS = {"chronic_absenteeism": "Chronic absenteeism", "suspension": "Suspension"}
+
+
+def metric_picker(key: str = "metric") -> str:
+    """Chronic absenteeism or suspension, kept in the URL as ?metric=."""
+    choice = st.segmented_control("Measure", list(METRIC_LABELS), key=key, format_func=METRIC_LABELS.get,
+                                  default="chronic_absenteeism", bind="query-params", required=True)
+    return choice or "chronic_absenteeism"
+
+
+def with_prior(metric: str, by: Sequence[str], f: Filters) -> pl.DataFrame:
+    """pooled rates for f.year with the prior year's rate beside them (prior_rate),
+    and Dashboard status, change and colour from csi_metrics.levels."""
+    from csi_metrics import levels
+
+    cur = pooled(metric, by, f)
+    if f.year is None or not codes.is_academic_year(f.year):
+        prior = None
+    else:
+        prior = pooled(metric, by, f.with_(year=codes.previous_year(f.year)))
+    keys = list(by)
+    if prior is not None and not prior.is_empty():
+        cur = cur.join(prior.select(*keys, pl.col("rate").alias("prior_rate")), on=keys, how="left",
+                       nulls_equal=True)
+    else:
+        cur = cur.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
+    return levels.add_dashboard_levels(cur, metric, levels.default_cut_set(metric))

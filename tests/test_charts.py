@@ -1,0 +1,145 @@
+"""Chart builders: what each figure draws, that gaps stay gaps, that suppressed
+values never reach the figure, and that Dashboard colours carry their names."""
+
+from __future__ import annotations
+
+import plotly.io as pio
+import polars as pl
+import pytest
+
+from csi_metrics import charts
+
+YEARS = ["2019-20", "2020-21", "2021-22", "2022-23"]
+LEAK = 0.123456  # a value that must never appear in a figure when its row is suppressed
+
+
+def _trend(rows):
+    return pl.DataFrame(rows, schema={"year": pl.Utf8, "community": pl.Utf8, "rate": pl.Float64,
+                                      "suppressed": pl.Boolean}, orient="row")
+
+
+def test_theme_is_projector_readable_and_colour_blind_safe():
+    t = pio.templates[charts.TEMPLATE_NAME].layout
+    assert t.font.size >= 18
+    assert t.title.font.size > t.font.size
+    assert list(t.colorway) == charts.OKABE_ITO
+    assert pio.templates[charts.TEMPLATE_NAME + "_present"].layout.font.size >= 24
+
+
+def test_trend_lines_missing_year_is_a_gap_with_a_note_and_county_line():
+    df = _trend([
+        ("2019-20", "community", 0.20, False), ("2020-21", "community", None, False),
+        ("2021-22", "community", 0.25, False), ("2022-23", "community", 0.22, False),
+        ("2019-20", "comparison", 0.18, False), ("2020-21", "comparison", None, False),
+        ("2021-22", "comparison", 0.21, False), ("2022-23", "comparison", 0.19, False),
+    ])
+    county = pl.DataFrame({"year": YEARS, "rate": [0.19, None, 0.24, 0.2], "suppressed": [False] * 4})
+    fig = charts.trend_lines(df, title="t", group_col="community", county=county)
+    assert len(fig.data) == 3
+    community, comparison, la = fig.data
+    assert community.name == "Community schools" and comparison.name == "Comparison schools"
+    assert la.name == "LA County (all schools)" and la.line.dash == "dash"
+    assert list(community.x) == YEARS
+    assert list(community.y) == [0.20, None, 0.25, 0.22]
+    assert community.connectgaps is False
+    notes = " ".join(a.text for a in fig.layout.annotations)
+    assert "2020-21" in notes and "gap" in notes
+
+
+def test_trend_lines_never_draws_a_suppressed_value():
+    df = _trend([
+        ("2021-22", "community", 0.30, False), ("2022-23", "community", LEAK, True),
+        ("2021-22", "comparison", 0.28, False), ("2022-23", "comparison", 0.27, False),
+    ])
+    fig = charts.trend_lines(df, title="t", group_col="community")
+    assert str(LEAK) not in fig.to_json()
+    assert list(fig.data[0].y) == [0.30, None]
+    notes = " ".join(a.text for a in fig.layout.annotations)
+    assert "suppressed (<11 students)" in notes and "Community schools 2022-23" in notes
+    # A suppressed year is not also reported as unpublished.
+    assert "No data published" not in notes
+
+
+def test_bar_by_group_pairs_dashboard_colour_with_its_name_and_drops_suppressed():
+    df = pl.DataFrame({
+        "student_group": ["RB", "RH", "SE", "SF", "SM"],
+        "rate": [0.31, 0.22, 0.18, LEAK, 0.40],
+        "color": ["Red", "Orange", "Orange", None, None],
+        "suppressed": [False, False, False, True, False],
+    })
+    fig = charts.bar_by_group(df, category_col="student_group", value_col="rate", title="t", color_col="color")
+    by_name = {t.name: t for t in fig.data}
+    assert set(by_name) == {"Red", "Orange", charts.NO_COLOR_LABEL}
+    assert by_name["Red"].marker.color == charts.DASHBOARD_COLORS["Red"]
+    assert list(by_name["Red"].y) == ["African American"]
+    assert by_name["Red"].text[0] == "31.0% · Red"
+    assert sorted(by_name["Orange"].text) == ["18.0% · Orange", "22.0% · Orange"]
+    assert list(by_name[charts.NO_COLOR_LABEL].y) == ["Migrant"]
+    assert str(LEAK) not in fig.to_json()
+    assert "Foster youth" in " ".join(a.text for a in fig.layout.annotations)
+
+
+def test_equity_bars_mark_the_largest_gaps_against_all_students():
+    df = pl.DataFrame({
+        "student_group": ["TA", "RB", "RH", "RW", "SD"],
+        "rate": [0.20, 0.32, 0.24, 0.15, 0.29],
+        "color": ["Orange", "Red", "Orange", "Yellow", "Red"],
+        "suppressed": [False] * 5,
+    })
+    fig = charts.equity_bars(df, title="t", highlight_n=2)
+    drawn = [y for t in fig.data for y in t.y]
+    assert "All students" not in drawn and len(drawn) == 4
+    texts = [a.text for a in fig.layout.annotations]
+    assert "<b>+12.0 pp gap</b>" in texts and "<b>+9.0 pp gap</b>" in texts
+    assert not any("+4.0 pp" in t for t in texts)      # only the two largest
+    assert "All students 20.0%" in texts
+
+
+def test_did_bars_label_values_and_missing():
+    did = pl.DataFrame({"community_change_pp": [-2.5], "comparison_change_pp": [None], "did_pp": [None]},
+                       schema={"community_change_pp": pl.Float64, "comparison_change_pp": pl.Float64,
+                               "did_pp": pl.Float64})
+    fig = charts.did_bars(did)
+    assert list(fig.data[0].text) == ["-2.5 pp", "not enough data", "not enough data"]
+    assert list(fig.data[0].y) == [-2.5, None, None]
+
+
+def test_funding_treemap_nests_and_totals():
+    df = pl.DataFrame({"spa": [4, 4, 6], "grant_type": ["planning", "implementation", "implementation"],
+                       "amount_usd": [200_000, 1_500_000, 3_000_000]})
+    fig = charts.funding_treemap(df, path=["spa", "grant_type"], title="t")
+    t = fig.data[0]
+    vals = dict(zip(t.ids, t.values))
+    assert vals["4"] == 1_700_000 and vals["6"] == 3_000_000 and vals["4/planning"] == 200_000
+    assert dict(zip(t.ids, t.parents))["4/implementation"] == "4"
+    assert "SPA 4 Metro" in t.labels and "Implementation" in t.labels
+
+
+def test_activities_by_month_stacks_one_trace_per_type():
+    df = pl.DataFrame({"month": ["2024-09", "2024-10", "2024-09"],
+                       "activity_type": ["referral", "referral", "support_session"],
+                       "activities_n": [3, 5, 2]})
+    fig = charts.activities_by_month(df, title="t")
+    assert [t.name for t in fig.data] == ["Referral", "Support session"]
+    assert list(fig.data[0].x) == ["2024-09", "2024-10"] and list(fig.data[0].y) == [3, 5]
+    assert list(fig.data[1].y) == [2, 0]
+    assert fig.layout.barmode == "stack"
+
+
+@pytest.mark.parametrize("builder", [
+    lambda e: charts.trend_lines(e, title="t"),
+    lambda e: charts.bar_by_group(e, category_col="spa", value_col="rate", title="t"),
+    lambda e: charts.activities_by_month(e, title="t"),
+])
+def test_empty_input_gives_a_labelled_empty_figure(builder):
+    empty = pl.DataFrame(schema={"year": pl.Utf8, "spa": pl.Int64, "month": pl.Utf8, "rate": pl.Float64,
+                                 "activities_n": pl.Int64, "suppressed": pl.Boolean})
+    fig = builder(empty)
+    assert len(fig.data) == 0
+    assert any("No " in a.text for a in fig.layout.annotations)
+
+
+def test_usd_short():
+    assert charts.usd_short(1_234_567) == "$1.2M"
+    assert charts.usd_short(350_000) == "$350K"
+    assert charts.usd_short(None) == "—"
