@@ -367,10 +367,10 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False) 
         pl.col("_row"),
     )
     key = ["academic_year", "aggregate_level", "cds_code", "charter_scope", "dass_scope", "reporting_category"]
-    dup = first_bad(out, pl.struct(key).is_duplicated())
+    dup = first_bad(out, ~pl.struct(key).is_first_distinct())
     if dup is not None:
         r = out.row(dup, named=True)
-        first = first_bad(out, pl.struct(key).is_duplicated() & (pl.col("_row") != dup))
+        first = first_bad(out, pl.struct(key) == pl.lit(pl.Series([{k: r[k] for k in key}])).first())
         raise InputError(p, f"row repeats {r['aggregate_level']} {r['cds_code']} {r['academic_year']} "
                             f"{r['charter_scope']}/{r['dass_scope']} {r['reporting_category']} "
                             f"(also on line {(first or 0) + 2})",
@@ -401,7 +401,7 @@ def read_directory(path: str | Path, all_counties: bool = False) -> DirectoryRes
 
     check(df, p, ~_digits("CDSCode", 14) | pl.col("CDSCode").is_null(), "CDSCode",
           lambda r: f"CDS code {r['CDSCode']!r} is not 14 digits")
-    check(df, p, pl.col("CDSCode").is_duplicated(), "CDSCode", lambda r: f"CDS code {r['CDSCode']} appears twice")
+    check(df, p, ~pl.col("CDSCode").is_first_distinct(), "CDSCode", lambda r: f"CDS code {r['CDSCode']} appears twice")
     check(df, p, pl.col("District").is_null(), "District", lambda r: "blank district name")
     check(df, p, pl.col("StatusType").is_null(), "StatusType", lambda r: "blank status")
     for c in ("Latitude", "Longitude"):

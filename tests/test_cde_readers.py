@@ -1,0 +1,286 @@
+"""CDE readers on hand-written fixtures in the exact real layouts
+(tests/fixtures/cde) and on the official pubschls excerpt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from csi_metrics import cde
+from csi_metrics.errors import InputError
+
+
+def row(frame: pl.DataFrame, **where) -> dict:
+    out = frame.filter(*[pl.col(k) == v for k, v in where.items()])
+    assert out.height == 1, (where, out)
+    return out.row(0, named=True)
+
+
+# ---------------------------------------------------------------- chronic absenteeism (cp1252, CRLF)
+
+def test_chronic_reads_cp1252_and_keeps_la_and_state(fixtures_dir):
+    res = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt")
+    assert res.encoding == "cp1252"
+    assert res.rows_n == 13
+    assert res.rows_kept_n == 11  # the Alameda county row and the Alameda school row go
+    assert [(r.reason, r.rows_n, r.example_line_n) for r in res.rejections] == [
+        ("outside county filter (county 19)", 2, 4)
+    ]
+    f = res.frame
+    assert f.columns == list(cde.OUTCOME_SCHEMA)
+    assert f.schema["cds_code"] == pl.Utf8
+    assert set(f["metric"]) == {"chronic_absenteeism"}
+    assert set(f["academic_year"]) == {"2023-24"}
+
+
+def test_chronic_aggregate_codes_and_scopes(fixtures_dir):
+    f = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt").frame
+    state = row(f, aggregate_level="T")
+    assert state["cds_code"] == "00000000000000"
+    assert (state["numerator_n"], state["denominator_n"], state["published_rate_pct"]) == (1000000, 5000000, 20.0)
+    assert row(f, aggregate_level="C")["cds_code"] == "19000000000000"
+    # District rows: the four charter/DASS scopes stay separate rows, codes end 0000000.
+    d = f.filter(pl.col("aggregate_level") == "D")
+    assert set(d["cds_code"]) == {"19753090000000"}
+    assert sorted(zip(d["charter_scope"], d["dass_scope"], d["numerator_n"])) == [
+        ("All", "All", 300), ("All", "No", 280), ("No", "All", 270), ("Yes", "All", 30)
+    ]
+    charter_school = row(f, cds_code="19753090100004")
+    assert (charter_school["charter_scope"], charter_school["dass_scope"]) == ("Yes", "No")
+    # Leading zeros in the school code survive: 0100004, not 100004.
+    assert "19753090100004" in set(f["cds_code"])
+
+
+def test_chronic_suppressed_row_nulls_all_three(fixtures_dir):
+    f = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt").frame
+    rp = row(f, cds_code="19753096000001", reporting_category="RP")
+    assert rp["suppressed"] is True
+    assert (rp["numerator_n"], rp["denominator_n"], rp["published_rate_pct"]) == (None, None, None)
+    rh = row(f, cds_code="19753096000001", reporting_category="RH")
+    assert (rh["numerator_n"], rh["denominator_n"], rh["published_rate_pct"], rh["suppressed"]) == (30, 300, 10.0, False)
+    assert f["suppressed"].sum() == 1
+
+
+def test_chronic_all_counties_keeps_alameda(fixtures_dir):
+    res = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt", all_counties=True)
+    assert res.rows_kept_n == 13 and res.rejections == []
+    assert row(res.frame, aggregate_level="C", cds_code="01000000000000")["numerator_n"] == 30000
+    assert row(res.frame, cds_code="01612596000007")["denominator_n"] == 300
+
+
+# ---------------------------------------------------------------- suspension (utf-8-sig 2023-24, cp1252 2022-23)
+
+def test_suspension_utf8_sig_bom(fixtures_dir):
+    p = fixtures_dir / "cde" / "suspension24.txt"
+    assert p.read_bytes()[:3] == b"\xef\xbb\xbf"
+    res = cde.read_suspension(p)
+    assert res.encoding == "utf-8-sig"
+    assert (res.rows_n, res.rows_kept_n) == (8, 7)
+    f = res.frame
+    assert set(f["dass_scope"]) == {"All"}  # suspension files have no DASS column
+    assert set(f["metric"]) == {"suspension"}
+    school = row(f, cds_code="19753096000001", reporting_category="TA")
+    # numerator is the unduplicated count (8), not Total Suspensions (12)
+    assert (school["numerator_n"], school["denominator_n"], school["published_rate_pct"]) == (8, 410, 2.0)
+    gx = row(f, cds_code="19753096000001", reporting_category="GX")
+    assert gx["suppressed"] and gx["numerator_n"] is None
+    assert row(f, aggregate_level="D", charter_scope="Yes")["numerator_n"] == 4
+
+
+def test_suspension_cp1252(fixtures_dir):
+    res = cde.read_suspension(fixtures_dir / "cde" / "suspension23.txt")
+    assert res.encoding == "cp1252"
+    assert set(res.frame["academic_year"]) == {"2022-23"}
+    assert row(res.frame, aggregate_level="C")["numerator_n"] == 41700
+
+
+def test_plain_utf8_without_bom(tmp_path, fixtures_dir):
+    text = (fixtures_dir / "cde" / "chronicabsenteeism24.txt").read_bytes().decode("cp1252")
+    p = tmp_path / "chronicabsenteeism24.txt"
+    p.write_bytes(text.encode("utf-8"))
+    res = cde.read_chronic_absenteeism(p)
+    assert res.encoding == "utf-8" and res.rows_kept_n == 11
+
+
+def test_outcome_kind_by_file_name():
+    assert cde.outcome_kind("chronicabsenteeism25-v2.txt") == "chronic_absenteeism"
+    assert cde.outcome_kind("suspension24.txt") == "suspension"
+    assert cde.outcome_kind("pubschls.txt") is None
+
+
+# ---------------------------------------------------------------- directory
+
+def test_directory_official_excerpt(shared_data):
+    res = cde.read_directory(shared_data / "pubschls_excerpt_los_angeles.txt")
+    assert res.rows_n == 56
+    assert res.districts.height == 4
+    assert sorted(res.districts["district_code"]) == ["1910199", "1964311", "1964329", "1964337"]
+    assert res.schools.height == 52
+    # 49 rows have coordinates, 4 of them the district rows.
+    assert res.schools.filter(pl.col("latitude").is_not_null()).height == 45
+    # SOURCES.md: 39 Active rows (the 4 district rows among them) and 17 Closed.
+    assert res.schools["status"].value_counts().sort("status").rows() == [("Active", 35), ("Closed", 17)]
+    lacoe = row(res.districts, district_code="1910199")
+    assert (lacoe["doc_code"], lacoe["lea_type"]) == ("00", "coe")
+    assert row(res.districts, district_code="1964311")["lea_type"] == "unified"
+    bh = row(res.schools, cds_code="19643111930981")
+    assert bh["school_type"] == "HS" and bh["charter"] is False and bh["latitude"] == pytest.approx(34.06208)
+    nvmi = row(res.schools, cds_code="19101990100776")
+    assert nvmi["charter"] is True and nvmi["school_type"] == "K-12" and nvmi["status"] == "Closed"
+    assert res.schools.schema["zip"] == pl.Utf8 and res.schools.schema["soc_code"] == pl.Utf8
+
+
+def test_directory_fixture_county_filter(fixtures_dir):
+    res = cde.read_directory(fixtures_dir / "cde" / "pubschls.txt")
+    assert res.rows_n == 10
+    assert res.districts.height == 2 and res.schools.height == 6
+    assert [(r.reason, r.rows_n, r.example_line_n) for r in res.rejections] == [
+        ("outside county filter (county 19)", 2, 10)
+    ]
+    assert row(res.schools, cds_code="19753096000001")["school_name"] == "Escuela Niños Cedar Grove"
+    closed = row(res.schools, cds_code="19753096000005")
+    assert closed["latitude"] is None and closed["city"] == "Los Angeles"
+    everything = cde.read_directory(fixtures_dir / "cde" / "pubschls.txt", all_counties=True)
+    assert everything.schools.height == 7 and everything.districts.height == 3
+
+
+# ---------------------------------------------------------------- bad input
+
+CA = "chronicabsenteeism24.txt"
+SUS = "suspension24.txt"
+DIR = "pubschls.txt"
+
+
+def mutate(src: Path, dst_dir: Path, line_no: int, column: str, value: str) -> Path:
+    """Copy a fixture, setting one cell (1-based file line, header name) to value."""
+    raw = src.read_bytes()
+    text, enc = (raw[3:].decode("utf-8"), "utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else (raw.decode("cp1252"), "cp1252")
+    eol = "\r\n" if "\r\n" in text else "\n"
+    lines = text.split(eol)
+    header = lines[0].split("\t")
+    cells = lines[line_no - 1].split("\t")
+    cells[header.index(column)] = value
+    lines[line_no - 1] = "\t".join(cells)
+    out = dst_dir / src.name
+    out.write_bytes(eol.join(lines).encode(enc if enc != "utf-8-sig" else "utf-8-sig"))
+    return out
+
+
+READERS = {CA: cde.read_chronic_absenteeism, SUS: cde.read_suspension, DIR: cde.read_directory}
+
+BAD_CELLS = [
+    # file, line, column, value, message fragment
+    (CA, 5, "ChronicAbsenteeismCount", "12a", "non-numeric count '12a'"),
+    (CA, 9, "ChronicAbsenteeismEligibleCumulativeEnrollment", "-400", "negative count '-400'"),
+    (CA, 12, "ChronicAbsenteeismCount", "901", "numerator 901 is above denominator 900"),
+    (CA, 9, "School Code", "600001", "school code '600001' is not 7 digits"),
+    (CA, 5, "District Code", "7530", "district code '7530' is not 5 digits"),
+    (CA, 3, "County Code", "9", "county code '9' is not 2 digits"),
+    (CA, 6, "Academic Year", "2023-2024", "unknown year format '2023-2024'"),
+    (CA, 6, "Academic Year", "2023-25", "unknown year format '2023-25'"),
+    (CA, 6, "ChronicAbsenteeismRate", "25.0", "published rate 25.0 disagrees with counts 30/150 = 20.0"),
+    (CA, 8, "Charter School", "Y", "value 'Y' is not All, Yes or No"),
+    (CA, 8, "DASS", "maybe", "value 'maybe' is not All, Yes or No"),
+    (CA, 4, "Aggregate Level", "D1", "unknown aggregate level 'D1'"),
+    (SUS, 8, "Unduplicated Count of Students Suspended (Total)", "one", "non-numeric count 'one'"),
+    (SUS, 6, "Unduplicated Count of Students Suspended (Total)", "411", "numerator 411 is above denominator 410"),
+    (SUS, 2, "AcademicYear", "23-24", "unknown year format '23-24'"),
+    (SUS, 4, "CumulativeEnrollment", "", "blank count"),
+    (DIR, 4, "CDSCode", "1975309600000", "CDS code '1975309600000' is not 14 digits"),
+    (DIR, 5, "Latitude", "north", "non-numeric coordinate 'north'"),
+]
+
+
+@pytest.mark.parametrize("name,line,column,value,fragment", BAD_CELLS)
+def test_bad_cell_names_file_line_column(tmp_path, fixtures_dir, name, line, column, value, fragment):
+    bad = mutate(fixtures_dir / "cde" / name, tmp_path, line, column, value)
+    with pytest.raises(InputError) as err:
+        READERS[name](bad)
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(bad), line, column)
+    assert fragment in e.message
+    assert str(e).startswith(f"{bad}:{line}: column '{column}':")
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / CA
+    p.write_bytes(b"")
+    with pytest.raises(InputError, match="empty file") as err:
+        cde.read_chronic_absenteeism(p)
+    assert err.value.line == 1 and err.value.path == str(p)
+
+
+def test_bom_only_file_is_empty(tmp_path):
+    p = tmp_path / SUS
+    p.write_bytes(b"\xef\xbb\xbf\r\n")
+    with pytest.raises(InputError, match="empty file"):
+        cde.read_suspension(p)
+
+
+def test_header_only_file_has_no_rows(tmp_path, fixtures_dir):
+    header = (fixtures_dir / "cde" / CA).read_bytes().split(b"\r\n")[0]
+    p = tmp_path / CA
+    p.write_bytes(header + b"\r\n")
+    with pytest.raises(InputError, match="no data rows") as err:
+        cde.read_chronic_absenteeism(p)
+    assert err.value.line == 2
+
+
+def test_comma_separated_file_is_wrong_delimiter(tmp_path, fixtures_dir):
+    text = (fixtures_dir / "cde" / CA).read_bytes().decode("cp1252").replace("\t", ",")
+    p = tmp_path / CA
+    p.write_text(text, encoding="cp1252")
+    with pytest.raises(InputError) as err:
+        cde.read_chronic_absenteeism(p)
+    assert err.value.line == 1 and err.value.column == "Academic Year"
+    assert "does not split on tab" in err.value.message and "comma-separated" in err.value.message
+
+
+def test_missing_column(tmp_path, fixtures_dir):
+    text = (fixtures_dir / "cde" / SUS).read_bytes()[3:].decode("utf-8")
+    p = tmp_path / SUS
+    p.write_text(text.replace("CumulativeEnrollment\t", "CumEnroll\t", 1), encoding="utf-8")
+    with pytest.raises(InputError, match="missing column 'CumulativeEnrollment'") as err:
+        cde.read_suspension(p)
+    assert (err.value.line, err.value.column) == (1, "CumulativeEnrollment")
+
+
+def test_old_layout_is_missing_charter_school(tmp_path, fixtures_dir):
+    # 2016-17/2017-18 files used 'Charter (Y/N)': refused by name, not misread.
+    text = (fixtures_dir / "cde" / CA).read_bytes().decode("cp1252").replace("Charter School", "Charter (Y/N)", 1)
+    p = tmp_path / CA
+    p.write_text(text, encoding="cp1252")
+    with pytest.raises(InputError, match="missing column 'Charter School'"):
+        cde.read_chronic_absenteeism(p)
+
+
+def test_ragged_line_named(tmp_path, fixtures_dir):
+    lines = (fixtures_dir / "cde" / CA).read_bytes().decode("cp1252").split("\r\n")
+    lines[6] = lines[6] + "\textra"
+    p = tmp_path / CA
+    p.write_text("\r\n".join(lines), encoding="cp1252")
+    with pytest.raises(InputError, match="expected 14 fields") as err:
+        cde.read_chronic_absenteeism(p)
+    assert err.value.line == 7
+
+
+def test_duplicate_row_named(tmp_path, fixtures_dir):
+    lines = (fixtures_dir / "cde" / SUS).read_bytes()[3:].decode("utf-8").split("\n")
+    lines.insert(8, lines[4])  # line 5 (the district charter-Yes row) again, as line 9
+    p = tmp_path / SUS
+    p.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode("utf-8"))
+    with pytest.raises(InputError, match="also on line 5") as err:
+        cde.read_suspension(p)
+    assert err.value.line == 9
+
+
+def test_directory_duplicate_cds(tmp_path, fixtures_dir):
+    lines = (fixtures_dir / "cde" / DIR).read_text(encoding="utf-8").split("\n")
+    lines.insert(5, lines[3])
+    p = tmp_path / DIR
+    p.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputError, match="appears twice") as err:
+        cde.read_directory(p)
+    assert (err.value.line, err.value.column) == (6, "CDSCode")
