@@ -78,7 +78,7 @@ def trend(
     )
     out = out.join(prior, on=["year", *by], how="left", nulls_equal=True)
     base_year = baseline_year or (years[0] if years else None)
-    base = out.filter(pl.col("year") == base_year).select(*by, pl.col("rate").alias("__base_rate"))
+    base = out.filter(pl.col("year") == pl.lit(base_year, dtype=pl.String)).select(*by, pl.col("rate").alias("__base_rate"))
     if by:
         out = out.join(base, on=by, how="left", nulls_equal=True)
     else:

@@ -1,0 +1,111 @@
+"""Primary and complementary suppression."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from csi_metrics import privacy
+
+
+def frame(ns, nums=None, **cols):
+    nums = nums or [n // 10 for n in ns]
+    return pl.DataFrame(
+        {
+            **cols,
+            "numerator_n": nums,
+            "denominator_n": ns,
+            "rate": [num / n if n else None for num, n in zip(nums, ns)],
+        }
+    )
+
+
+def test_suppress_under_eleven_and_unknown():
+    df = privacy.suppress(frame([10, 11, 0, None], [1, 2, 0, None]))
+    assert df["suppressed"].to_list() == [True, False, True, True]
+    assert df["denominator_n"].to_list() == [None, 11, None, None]
+    assert df["numerator_n"].to_list() == [None, 2, None, None]
+    assert df["rate"].to_list()[1] == 2 / 11 and df["rate"].to_list()[0] is None
+
+
+def test_suppress_keeps_existing_flags():
+    df = frame([100, 200]).with_columns(pl.Series("suppressed", [True, False]))
+    out = privacy.suppress(df)
+    assert out["suppressed"].to_list() == [True, False]
+    assert out["denominator_n"].to_list() == [None, 200]
+
+
+def test_complementary_hides_next_smallest():
+    df = privacy.suppress_breakdown(frame([5, 40, 30, 300], spa=[1, 2, 3, 4]), ["spa"], ["spa"])
+    assert df["suppressed"].to_list() == [True, False, True, False]
+    assert df["numerator_n"].to_list() == [None, 4, None, 30]
+
+
+def test_two_hidden_cells_need_no_more():
+    df = privacy.suppress_breakdown(frame([5, 7, 30, 300], spa=[1, 2, 3, 4]), ["spa"], ["spa"])
+    assert df["suppressed"].to_list() == [True, True, False, False]
+
+
+def test_nothing_hidden_nothing_changes():
+    df = privacy.suppress_breakdown(frame([50, 70], spa=[1, 2]), ["spa"], ["spa"])
+    assert df["suppressed"].to_list() == [False, False]
+
+
+def test_two_part_partition_hides_both():
+    df = privacy.suppress_breakdown(frame([4, 500], community=["community", "comparison"]), ["community"], ["community"])
+    assert df["suppressed"].to_list() == [True, True]
+
+
+def test_partition_is_per_other_key():
+    # Per year: 2023 has one small SPA, 2024 none. Only 2023 gets a complementary cell.
+    df = frame([5, 40, 60, 50, 40, 60], year=["2023"] * 3 + ["2024"] * 3, spa=[1, 2, 3] * 2)
+    out = privacy.suppress_breakdown(df, ["year", "spa"], ["spa"])
+    assert out["suppressed"].to_list() == [True, True, False, False, False, False]
+
+
+def test_tie_is_broken_by_row_order():
+    df = privacy.suppress_breakdown(frame([3, 40, 40], spa=[1, 2, 3]), ["spa"], ["spa"])
+    assert df["suppressed"].to_list() == [True, True, False]
+
+
+def test_cascades_across_dimensions():
+    # spa x community: (1,c)=5 is small. Among community cells its cover is (2,c)=100;
+    # within SPA 1 its cover is (1,k)=20; then SPA 2 has one hidden cell, so (2,k) goes too.
+    df = frame(
+        [5, 20, 100, 30, 200, 300],
+        spa=[1, 1, 2, 2, 3, 3],
+        community=["community", "comparison"] * 3,
+    )
+    out = privacy.suppress_breakdown(df, ["spa", "community"], ["spa", "community"])
+    hidden = {(r["spa"], r["community"]) for r in out.iter_rows(named=True) if r["suppressed"]}
+    assert hidden == {(1, "community"), (1, "comparison"), (2, "comparison"), (2, "community")}
+    # Every partition now has 0 or >= 2 hidden cells.
+    for key in ("spa", "community"):
+        counts = out.group_by(key).agg(pl.col("suppressed").sum())
+        assert all(c != 1 for c in counts["suppressed"].to_list())
+
+
+def test_never_known_cell_needs_no_cover():
+    # SPA 1's counts are unknown (every school CDE-suppressed): not in any total.
+    df = frame([None, 40, 30], [None, 4, 3], spa=[1, 2, 3])
+    out = privacy.suppress_breakdown(df, ["spa"], ["spa"])
+    assert out["suppressed"].to_list() == [True, False, False]
+    assert "__known" not in out.columns
+
+
+def test_student_group_partitions_only_within_kind():
+    df = frame([200, 150, 42, 8, 30], student_group=["TA", "RH", "RB", "RW", "SE"])
+    out = privacy.suppress_breakdown(df, ["student_group"], ["student_group"])
+    assert dict(zip(out["student_group"], out["suppressed"])) == {
+        "TA": False, "RH": False, "RB": True, "RW": True, "SE": False,
+    }
+
+
+def test_complementary_single_pass_members():
+    df = privacy.suppress(frame([5, 50, 60], student_group=["GF", "GM", "SE"]))
+    out = privacy.complementary_suppress(df, [], members=["GF", "GM", "GX"], member_col="student_group")
+    assert out["suppressed"].to_list() == [True, True, False]
+
+
+def test_empty_frame():
+    df = privacy.suppress_breakdown(frame([], [], spa=[]), ["spa"], ["spa"])
+    assert df.height == 0
