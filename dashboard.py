@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/activities.py", title="Activities", icon=":material/event:", url_path="activities"),
     st.Page("pages/schools.py", title="Schools", icon=":material/apartment:", url_path="schools"),
     st.Page("pages/about.py", title="About the data", icon=":material/info:", url_path="about"),
+    st.Page("pages/present.py", title="Presenter", icon=":material/slideshow:", url_path="present"),
 ]
 
 page = st.navigation(PAGES)

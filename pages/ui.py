@@ -17,6 +17,7 @@ import streamlit as st
 
 from csi_metrics import charts, codes, config, db
 from csi_metrics.filters import COMMUNITY_CHOICES, Filters
+from pages import presenter
 
 # --------------------------------------------------------------------------- connection
 
@@ -321,6 +322,7 @@ def sidebar_filters() -> Filters:
                 st.query_params[name] = wanted[name]
         elif name in st.query_params:
             del st.query_params[name]
+    presenter.apply_presenter_mode()  # ?present=1 / sidebar toggle: hide chrome, enlarge type
     return filters
 
 
@@ -406,10 +408,11 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
     """Draw `fig`, its definition and source, and the table behind it with a CSV
     download of exactly that table (suppression already applied upstream)."""
     config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
-    st.plotly_chart(fig, key=f"chart_{key}", config=config_)
+    st.plotly_chart(presenter.for_display(fig), key=f"chart_{key}", config=config_)
     words = " ".join(x for x in (metric_caption(metric) if metric else "", caption or "") if x)
     if words:
         st.caption(words)
+    presenter.export_buttons(fig, key=key, caption=words)  # PNG / SVG at 1920x1080
     table = readable(df)
     with st.expander("Table and CSV"):
         st.dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}")
