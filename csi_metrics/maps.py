@@ -1,0 +1,585 @@
+"""County map by SPA: boundary display prep and the map figure builders.
+
+Everything here draws with no network: MapLibre maps (`go.Choroplethmap`,
+`go.Scattermap`) on the "white-bg" style with the GeoJSON inline, and a tile
+map of plain shapes when there is no boundary file. No Streamlit here."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import plotly.colors as pc
+import plotly.graph_objects as go
+import polars as pl
+import shapely
+from shapely.geometry import mapping
+from shapely.ops import polylabel
+
+from . import codes
+from .boundaries import load_spa_boundaries
+from .charts import (
+    BASE_FONT_PX,
+    DASHBOARD_COLORS,
+    DASHBOARD_ORDER,
+    NO_COLOR,
+    NO_COLOR_LABEL,
+    OKABE_ITO,
+    SUPPRESSED_NOTE,
+    TEXT_COLOR,
+    apply_theme,
+    usd_short,
+)
+from .errors import InputError
+
+# --------------------------------------------------------------------------- boundaries for display
+
+# Coverage simplification (Visvalingam-Whyatt on shared edges, so neighbouring
+# SPAs keep one common border and no slivers open between them). 0.0007 degrees
+# takes the official 2022 layer from 107k to about 4.7k vertices; the largest
+# displacement (Hausdorff) is under 0.002 degrees, about 200 m or under 2 px on
+# a 1080-px-high county view, and every SPA's area stays within 0.1%.
+SIMPLIFY_TOLERANCE_DEG = 0.0007
+# About 1 m: more digits only make the page heavier.
+COORD_DECIMALS = 5
+
+
+def display_boundaries(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The SPA boundaries as a GeoJSON FeatureCollection ready to draw.
+
+    Features carry `id` = spa_n and properties spa_n, spa_name, label_lon,
+    label_lat (a point well inside the SPA's largest part, for its label).
+    The collection's foreign member "csi" holds source, missing_spas,
+    vertices_n, source_vertices_n and view_bounds (mainland extent, islands
+    left out). Read and simplified once per (path, modification time): treat
+    the returned dict as read-only, it is shared. Raises InputError naming the
+    file when it is missing or unreadable."""
+    p = Path(path)
+    try:
+        stat = p.stat()
+    except OSError as exc:
+        raise InputError(p, f"cannot read boundary file: {exc.strerror or exc}") from exc
+    return _display_boundaries(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _display_boundaries(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    gdf = load_spa_boundaries(path)
+    source = gdf.geometry.to_numpy()
+    simple = shapely.coverage_simplify(source, SIMPLIFY_TOLERANCE_DEG)
+    simple = shapely.transform(simple, lambda xy: np.round(xy, COORD_DECIMALS))
+    features = []
+    mains = []
+    for spa_n, spa_name, geom in zip(gdf["spa_n"], gdf["spa_name"], simple):
+        main = _largest_part(geom)
+        mains.append(main)
+        label = polylabel(main, tolerance=0.001)
+        features.append({
+            "type": "Feature",
+            "id": int(spa_n),
+            "properties": {"spa_n": int(spa_n), "spa_name": str(spa_name),
+                           "label_lon": round(label.x, 4), "label_lat": round(label.y, 4)},
+            "geometry": mapping(geom),
+        })
+    present = [int(n) for n in gdf["spa_n"]]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "csi": {
+            "source": path,
+            "missing_spas": [n for n in range(1, 9) if n not in present],
+            "vertices_n": int(shapely.get_num_coordinates(simple).sum()),
+            "source_vertices_n": int(shapely.get_num_coordinates(source).sum()),
+            "view_bounds": [float(v) for v in shapely.union_all(mains).bounds],
+        },
+    }
+
+
+def _largest_part(geom: shapely.Geometry) -> shapely.Polygon:
+    """The biggest polygon of a (multi)polygon: the mainland, not Catalina."""
+    parts = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
+    return max((g for g in parts if g.geom_type == "Polygon"), key=lambda g: g.area)
+
+
+def missing_spas(geojson: dict[str, Any]) -> list[int]:
+    """SPA numbers 1-8 with no feature in the collection."""
+    present = {int(f["properties"]["spa_n"]) for f in geojson.get("features", [])}
+    return [n for n in range(1, 9) if n not in present]
+
+
+def map_view(bounds: tuple[float, float, float, float] | list[float], width_px: int, height_px: int,
+             pad: float = 0.06) -> tuple[dict[str, float], float]:
+    """Centre and zoom that fit lon/lat `bounds` into a width x height map (Web Mercator,
+    512-px MapLibre tiles). Plotly's own fit would include the islands."""
+    minx, miny, maxx, maxy = bounds
+
+    def merc_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    usable_w, usable_h = width_px * (1 - 2 * pad), height_px * (1 - 2 * pad)
+    zoom_x = math.log2(usable_w / ((maxx - minx) / 360 * 512))
+    zoom_y = math.log2(usable_h / ((merc_y(maxy) - merc_y(miny)) / (2 * math.pi) * 512))
+    centre_lat = math.degrees(math.atan(math.sinh((merc_y(maxy) + merc_y(miny)) / 2)))
+    return {"lon": (minx + maxx) / 2, "lat": centre_lat}, min(zoom_x, zoom_y)
+
+
+# --------------------------------------------------------------------------- value formatting
+
+UNITS = ("rate", "pp", "usd", "count")
+
+
+def format_value(v: float | None, unit: str) -> str:
+    """A value as a person reads it: 23.4% / +1.2 pp / $1.2M / 1,234."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "no data"
+    if unit == "rate":
+        return f"{v * 100:.1f}%"
+    if unit == "pp":
+        return f"{v:+.1f} pp"
+    if unit == "usd":
+        return usd_short(v) if abs(v) >= 10_000 else f"${v:,.0f}"
+    return f"{v:,.0f}"
+
+
+def _colorbar(label: str, unit: str) -> dict[str, Any]:
+    fmt = {"rate": dict(tickformat=".0%"), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
+           "usd": dict(tickformat="$~s"), "count": dict(tickformat=",d")}[unit]
+    return dict(title=dict(text=label, side="right", font=dict(size=BASE_FONT_PX)), thickness=18, len=0.75,
+                tickfont=dict(size=BASE_FONT_PX - 2), **fmt)
+
+
+# Single-hue sequential (ColorBrewer Purples, darkest step left out so black
+# labels stay legible): readable under every colour-vision deficiency and away
+# from the five Dashboard hues the school points use.
+SEQUENTIAL_SCALE = [[0.0, "#f2f0f7"], [0.33, "#cbc9e2"], [0.66, "#9e9ac8"], [1.0, "#756bb1"]]
+# Change: brown for a rise, teal for a fall (ColorBrewer BrBG), white at zero.
+DIVERGING_SCALE = [[0.0, "#01665e"], [0.25, "#5ab4ac"], [0.5, "#f5f5f5"], [0.75, "#d8b365"], [1.0, "#8c510a"]]
+NO_DATA_FILL = "#e0e0e0"
+BORDER_COLOR = "#333333"
+
+
+def _scale_for(unit: str) -> list[list[Any]]:
+    return DIVERGING_SCALE if unit == "pp" else SEQUENTIAL_SCALE
+
+
+def _range_for(values: list[float], unit: str) -> tuple[float, float]:
+    if not values:
+        return (0.0, 1.0)
+    lo, hi = min(values), max(values)
+    if unit == "pp":
+        m = max(abs(lo), abs(hi)) or 1.0
+        return (-m, m)
+    if unit == "rate":
+        # Whole 5-point steps around the data: SPAs differ by a few points, and a
+        # scale pinned at 0% would paint them all the same mid tone.
+        lo, hi = math.floor(lo * 20) / 20, math.ceil(hi * 20) / 20
+        return (lo, hi if hi > lo else lo + 0.05)
+    lo = min(lo, 0.0)
+    return (lo, hi if hi > lo else lo + 1.0)
+
+
+def _shown_and_hidden(df: pl.DataFrame, value_col: str, spa_col: str) -> tuple[dict[int, dict], dict[int, dict]]:
+    """Rows keyed by SPA: those with a visible value, and those suppressed or empty."""
+    shown: dict[int, dict] = {}
+    hidden: dict[int, dict] = {}
+    for r in df.iter_rows(named=True):
+        if r.get(spa_col) is None:
+            continue
+        n = int(r[spa_col])
+        suppressed = bool(r.get("suppressed")) or r.get(value_col) is None
+        (hidden if suppressed else shown)[n] = r
+    return shown, hidden
+
+
+def _hidden_text(row: dict | None) -> str:
+    if row is not None and row.get("suppressed"):
+        return SUPPRESSED_NOTE
+    return "no data"
+
+
+def _schools_text(row: dict | None) -> str:
+    n = None if row is None else row.get("schools_n")
+    if n is None:
+        return ""
+    return f"{int(n):,} school{'s' if int(n) != 1 else ''}"
+
+
+def _color_text(row: dict | None, color_col: str | None) -> str:
+    if row is None or not color_col or color_col not in row:
+        return ""
+    name = row.get(color_col)
+    return f"Dashboard colour: {name}" if name in DASHBOARD_COLORS else f"Dashboard colour: {NO_COLOR_LABEL}"
+
+
+# --------------------------------------------------------------------------- the SPA choropleth
+
+def spa_choropleth(
+    geojson: dict[str, Any],
+    df: pl.DataFrame,
+    value_col: str,
+    *,
+    label: str,
+    unit: str,
+    spa_col: str = "spa",
+    color_col: str | None = None,
+    title: str | None = None,
+    points: list[go.Scattermap] | None = None,
+    height: int = 680,
+    width: int = 760,
+    present: bool = False,
+) -> go.Figure:
+    """The eight SPAs coloured by `value_col`, with names and values as labels.
+
+    `df` has one row per SPA: `spa_col` (1-8), `value_col`, and optionally
+    schools_n, suppressed and `color_col` (Dashboard colour names). unit is
+    'rate' (0-1), 'pp', 'usd' or 'count'. A suppressed or empty SPA is drawn
+    grey and reads "suppressed (<11 students)" / "no data"; its value never
+    enters the figure. `points` (school_points traces) are drawn on top. The
+    view is centred on the mainland for a `width` x `height` map."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
+    feats = {int(f["properties"]["spa_n"]): f for f in geojson["features"]}
+    shown, hidden = _shown_and_hidden(df, value_col, spa_col)
+    shown = {n: r for n, r in shown.items() if n in feats}
+    grey = [n for n in sorted(feats) if n not in shown]
+    fig = go.Figure()
+    hover = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>%{customdata[4]}<extra></extra>"
+    if grey:
+        fig.add_trace(go.Choroplethmap(
+            geojson={"type": "FeatureCollection", "features": [feats[n] for n in grey]},
+            locations=grey, z=[0] * len(grey), featureidkey="properties.spa_n",
+            colorscale=[[0, NO_DATA_FILL], [1, NO_DATA_FILL]], showscale=False, name="No figure",
+            marker=dict(line=dict(color=BORDER_COLOR, width=1.5), opacity=0.9),
+            customdata=[[n, codes.spa_label(n), f"{label}: {_hidden_text(hidden.get(n))}",
+                         _schools_text(hidden.get(n)), ""] for n in grey],
+            hovertemplate=hover,
+        ))
+    values = [float(shown[n][value_col]) for n in sorted(shown)]
+    zmin, zmax = _range_for(values, unit)
+    if shown:
+        spas = sorted(shown)
+        fig.add_trace(go.Choroplethmap(
+            geojson={"type": "FeatureCollection", "features": [feats[n] for n in spas]},
+            locations=spas, z=values, featureidkey="properties.spa_n",
+            colorscale=_scale_for(unit), zmin=zmin, zmax=zmax, name=label,
+            marker=dict(line=dict(color=BORDER_COLOR, width=1.5), opacity=0.9),
+            colorbar=_colorbar(label, unit),
+            customdata=[[n, codes.spa_label(n), f"{label}: {format_value(shown[n][value_col], unit)}",
+                         _schools_text(shown[n]), _color_text(shown[n], color_col)] for n in spas],
+            hovertemplate=hover,
+        ))
+    _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax)
+    for trace in points or []:
+        fig.add_trace(trace)
+    bounds = geojson.get("csi", {}).get("view_bounds") or _features_bounds(feats.values())
+    centre, zoom = map_view(bounds, width, height)
+    fig.update_layout(
+        title=title,
+        map=dict(style="white-bg", center=centre, zoom=zoom),
+        height=height,
+        margin=dict(l=0, r=0, t=60 if title else 10, b=0),
+        legend=dict(orientation="h", yanchor="top", y=-0.01, x=0, xanchor="left", title=None),
+        showlegend=bool(points),
+    )
+    apply_theme(fig, present=present)
+    notes = _map_notes(geojson, hidden, shown, feats)
+    if notes:
+        fig.add_annotation(text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.01,
+                           xanchor="left", yanchor="bottom", showarrow=False, align="left",
+                           bgcolor="rgba(255,255,255,0.85)", font=dict(size=BASE_FONT_PX - 4, color="#333"))
+    return fig
+
+
+def _features_bounds(features: Any) -> list[float]:
+    geoms = [_largest_part(shapely.geometry.shape(f["geometry"])) for f in features]
+    return [float(v) for v in shapely.union_all(geoms).bounds]
+
+
+def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dict], hidden: dict[int, dict],
+                    value_col: str, unit: str, zmin: float, zmax: float) -> None:
+    """SPA name and value at a point inside each SPA; white text on the darkest fills."""
+    dark, light = [], []
+    for n, f in sorted(feats.items()):
+        props = f["properties"]
+        value = format_value(shown[n][value_col], unit) if n in shown else (
+            "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data")
+        entry = (props["label_lon"], props["label_lat"], f"{codes.SPA_NAMES[n]}<br>{value}")
+        pos = (float(shown[n][value_col]) - zmin) / (zmax - zmin) if n in shown and zmax > zmin else 0.0
+        is_dark = pos > 0.8 if unit != "pp" else abs(pos - 0.5) > 0.4
+        (dark if is_dark else light).append(entry)
+    for group, colour in ((light, TEXT_COLOR), (dark, "white")):
+        if not group:
+            continue
+        fig.add_trace(go.Scattermap(
+            lon=[g[0] for g in group], lat=[g[1] for g in group], text=[g[2] for g in group],
+            mode="text", textfont=dict(size=BASE_FONT_PX - 3, color=colour, weight="bold"),
+            hoverinfo="skip", showlegend=False, name="SPA labels",
+        ))
+
+
+def _map_notes(geojson: dict, hidden: dict[int, dict], shown: dict[int, dict], feats: dict[int, dict]) -> list[str]:
+    notes = []
+    missing = missing_spas(geojson)
+    if missing:
+        notes.append("Not in the boundary file: " + ", ".join(codes.spa_label(n) for n in missing))
+    sup = [n for n in feats if n not in shown and (hidden.get(n) or {}).get("suppressed")]
+    if sup:
+        notes.append(f"Grey, {SUPPRESSED_NOTE}: " + ", ".join(codes.spa_label(n) for n in sorted(sup)))
+    return notes
+
+
+# --------------------------------------------------------------------------- school points
+
+# Cohorts: Okabe-Ito, which stays distinguishable under colour-vision deficiencies.
+COHORT_COLORS = OKABE_ITO[:7]
+POINT_MIN_PX, POINT_MAX_PX = 8, 24
+
+
+def _sizes(enrolment: list[Any]) -> list[float]:
+    """Marker diameter by enrolment, area-proportional; unknown enrolment gets the smallest."""
+    vals = [float(v) for v in enrolment if v is not None and v > 0]
+    top = max(vals) if vals else 1.0
+    return [POINT_MIN_PX + (POINT_MAX_PX - POINT_MIN_PX) * math.sqrt(float(v) / top) if v else POINT_MIN_PX
+            for v in (e if e is not None and e > 0 else None for e in enrolment)]
+
+
+def school_points(
+    df: pl.DataFrame,
+    *,
+    color_by: str = "dashboard_color",
+    size_by: str | None = "enrolled_n",
+    value_col: str | None = "rate",
+    label: str = "Rate",
+    unit: str = "rate",
+) -> list[go.Scattermap]:
+    """Schools as map points: an outline layer, then one trace per colour group (so
+    the legend names each Dashboard colour or cohort in words).
+
+    `df`: cds_code, school_name, latitude, longitude, optionally district_name,
+    spa_n, cohort, `size_by`, `value_col`, suppressed, and `color_by`
+    ('dashboard_color' holds Red..Blue names; 'cohort' holds cohort numbers).
+    Schools without coordinates are left off. A suppressed school shows "suppressed
+    (<11 students)" and the smallest marker: its enrolment is not revealed."""
+    if color_by not in ("dashboard_color", "cohort"):
+        raise ValueError("color_by must be 'dashboard_color' or 'cohort'")
+    if df.is_empty():
+        return []
+    d = df.filter(pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null())
+    rows = list(d.iter_rows(named=True))
+    if not rows:
+        return []
+    hidden = [bool(r.get("suppressed")) for r in rows]
+    sizes = _sizes([None if h or not size_by else r.get(size_by) for r, h in zip(rows, hidden)])
+
+    def hover_row(r: dict, h: bool) -> list[Any]:
+        bits = [r.get("district_name") or ""]
+        if r.get("spa_n") is not None:
+            bits.append(codes.spa_label(int(r["spa_n"])))
+        if value_col and value_col in r:
+            bits.append(f"{label}: {SUPPRESSED_NOTE if h else format_value(r.get(value_col), unit)}")
+        if size_by and r.get(size_by) is not None and not h:
+            bits.append(f"{int(r[size_by]):,} students")
+        if color_by == "dashboard_color":
+            c = r.get("dashboard_color")
+            bits.append(f"Dashboard colour: {c if c in DASHBOARD_COLORS else NO_COLOR_LABEL}")
+        if r.get("cohort") is not None:
+            bits.append(f"CCSPP cohort {r['cohort']}")
+        return [r["cds_code"], r["school_name"], "<br>".join(b for b in bits if b)]
+
+    custom = [hover_row(r, h) for r, h in zip(rows, hidden)]
+    traces: list[go.Scattermap] = [go.Scattermap(
+        lon=[r["longitude"] for r in rows], lat=[r["latitude"] for r in rows], mode="markers",
+        marker=dict(size=[s + 3 for s in sizes], color=TEXT_COLOR), hoverinfo="skip", showlegend=False,
+        name="School outline",
+    )]
+    if color_by == "dashboard_color":
+        groups = [(c, c, DASHBOARD_COLORS[c]) for c in DASHBOARD_ORDER] + [(None, NO_COLOR_LABEL, NO_COLOR)]
+        key = [r.get("dashboard_color") if r.get("dashboard_color") in DASHBOARD_COLORS else None for r in rows]
+    else:
+        cohorts = sorted({r.get("cohort") for r in rows if r.get("cohort") is not None})
+        groups = [(c, f"Cohort {c}", COHORT_COLORS[i % len(COHORT_COLORS)]) for i, c in enumerate(cohorts)]
+        groups.append((None, "No cohort", NO_COLOR))
+        key = [r.get("cohort") for r in rows]
+    for value, name, colour in groups:
+        idx = [i for i, k in enumerate(key) if k == value]
+        if not idx:
+            continue
+        traces.append(go.Scattermap(
+            lon=[rows[i]["longitude"] for i in idx], lat=[rows[i]["latitude"] for i in idx], mode="markers",
+            marker=dict(size=[sizes[i] for i in idx], color=colour, opacity=1.0),
+            name=f"Schools: {name}", customdata=[custom[i] for i in idx],
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra></extra>",
+        ))
+    return traces
+
+
+# --------------------------------------------------------------------------- fallback: SPA tile map
+
+# (x0, y0, x1, y1) in grid units, laid out like the county: Antelope Valley
+# across the top, San Fernando and San Gabriel valleys below, then West, Metro,
+# East, and South Bay and South at the bottom (Orange County sits where the
+# bottom-right tile would be).
+TILE_LAYOUT: dict[int, tuple[float, float, float, float]] = {
+    1: (0.0, 3.0, 3.0, 4.0),
+    2: (0.0, 2.0, 1.5, 3.0),
+    3: (1.5, 2.0, 3.0, 3.0),
+    5: (0.0, 1.0, 1.0, 2.0),
+    4: (1.0, 1.0, 2.0, 2.0),
+    7: (2.0, 1.0, 3.0, 2.0),
+    8: (0.0, 0.0, 1.0, 1.0),
+    6: (1.0, 0.0, 2.0, 1.0),
+}
+TILE_GAP = 0.04
+
+
+def spa_tile_map(
+    df: pl.DataFrame,
+    value_col: str,
+    *,
+    label: str,
+    unit: str,
+    spa_col: str = "spa",
+    color_col: str | None = None,
+    title: str | None = None,
+    height: int = 620,
+    present: bool = False,
+) -> go.Figure:
+    """The eight SPAs as tiles laid out like the county, coloured by `value_col`.
+
+    Drawn with plain shapes and text (no map subplot, no network), for when no
+    boundary file is configured or it cannot be read. Same inputs, labels and
+    suppression rules as spa_choropleth; each tile's centre carries a hover
+    point whose customdata[0] is the SPA number (for click-to-filter)."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
+    shown, hidden = _shown_and_hidden(df, value_col, spa_col)
+    values = [float(r[value_col]) for r in shown.values()]
+    zmin, zmax = _range_for(values, unit)
+    scale = _scale_for(unit)
+    fig = go.Figure()
+    xs, ys, custom, zs = [], [], [], []
+    for n, (x0, y0, x1, y1) in TILE_LAYOUT.items():
+        if n in shown:
+            v = float(shown[n][value_col])
+            pos = (v - zmin) / (zmax - zmin) if zmax > zmin else 0.0
+            fill = pc.sample_colorscale(scale, [min(max(pos, 0.0), 1.0)])[0]
+            text = format_value(v, unit)
+            is_dark = pos > 0.8 if unit != "pp" else abs(pos - 0.5) > 0.4
+        else:
+            fill, is_dark = NO_DATA_FILL, False
+            text = "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data"
+        fig.add_shape(type="rect", x0=x0 + TILE_GAP, y0=y0 + TILE_GAP, x1=x1 - TILE_GAP, y1=y1 - TILE_GAP,
+                      fillcolor=fill, line=dict(color=BORDER_COLOR, width=1.5), layer="below")
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, showarrow=False,
+                           text=f"<b>SPA {n}</b><br>{codes.SPA_NAMES[n]}<br><b>{text}</b>",
+                           font=dict(size=BASE_FONT_PX - 1, color="white" if is_dark else TEXT_COLOR))
+        row = shown.get(n) or hidden.get(n)
+        xs.append((x0 + x1) / 2)
+        ys.append((y0 + y1) / 2)
+        zs.append(float(shown[n][value_col]) if n in shown else None)
+        custom.append([n, codes.spa_label(n),
+                       f"{label}: {format_value(shown[n][value_col], unit) if n in shown else _hidden_text(row)}",
+                       _schools_text(row), _color_text(shown.get(n), color_col)])
+    # Transparent markers: hover, click and the colour bar, in plain units.
+    fig.add_trace(go.Scatter(
+        x=xs, y=ys, mode="markers", customdata=custom, showlegend=False, name=label,
+        marker=dict(size=60, opacity=0, color=[z if z is not None else zmin for z in zs], colorscale=scale,
+                    cmin=zmin, cmax=zmax, showscale=bool(shown), colorbar=_colorbar(label, unit)),
+        hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>%{customdata[4]}"
+                      "<extra></extra>",
+    ))
+    fig.update_xaxes(visible=False, range=[-0.05, 3.05], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.05, 4.05], fixedrange=True, scaleanchor="x", scaleratio=0.75)
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=60 if title else 10, b=10))
+    apply_theme(fig, present=present)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, showgrid=False, zeroline=False)
+    sup = [n for n in TILE_LAYOUT if n not in shown and (hidden.get(n) or {}).get("suppressed")]
+    if sup:
+        fig.add_annotation(text=f"Grey, {SUPPRESSED_NOTE}: " + ", ".join(codes.spa_label(n) for n in sorted(sup)),
+                           xref="paper", yref="paper", x=1, y=0, xanchor="right", yanchor="bottom",
+                           showarrow=False, font=dict(size=BASE_FONT_PX - 4, color="#333"))
+    return fig
+
+
+# --------------------------------------------------------------------------- click to filter
+
+def selected_spa(selection: Any) -> int | None:
+    """The SPA number a map click selected, from st.plotly_chart's selection state
+    (choropleth `location` or customdata[0] of an SPA trace); None otherwise."""
+    try:
+        points = selection["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for pt in points or []:
+        loc = pt.get("location")
+        if loc is not None and str(loc).isdigit() and 1 <= int(loc) <= 8:
+            return int(loc)
+        cd = pt.get("customdata")
+        if isinstance(cd, (list, tuple)) and cd and str(cd[0]).isdigit() and 1 <= int(cd[0]) <= 8:
+            return int(cd[0])
+    return None
+
+
+def selected_school(selection: Any) -> str | None:
+    """The CDS code of a clicked school point (customdata[0] is 14 digits), else None."""
+    try:
+        points = selection["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for pt in points or []:
+        cd = pt.get("customdata")
+        if isinstance(cd, (list, tuple)) and cd and isinstance(cd[0], str) and len(cd[0]) == 14:
+            return cd[0]
+    return None
+
+
+# --------------------------------------------------------------------------- PNG export
+
+PNG_CACHE_MAX = 16
+_png_cache: "OrderedDict[str, bytes]" = OrderedDict()
+
+
+def export_png(fig: go.Figure, width: int = 1920, height: int = 1080) -> bytes:
+    """The figure as a PNG at presentation size, via Plotly's exporter (kaleido)
+    and the machine's Chromium. About 2 s per new figure, so the bytes are
+    cached per figure spec and size."""
+    spec = fig.to_json()
+    key = hashlib.sha256(f"{width}x{height}:{spec}".encode()).hexdigest()
+    if key in _png_cache:
+        _png_cache.move_to_end(key)
+        return _png_cache[key]
+    if "BROWSER_PATH" not in os.environ and Path("/usr/bin/chromium").exists():
+        os.environ["BROWSER_PATH"] = "/usr/bin/chromium"
+    import plotly.io as pio
+
+    data = pio.to_image(fig, format="png", width=width, height=height, scale=1)
+    _png_cache[key] = data
+    while len(_png_cache) > PNG_CACHE_MAX:
+        _png_cache.popitem(last=False)
+    return data
+
+
+def presentation_figure(fig: go.Figure, width: int = 1920, height: int = 1080) -> go.Figure:
+    """A copy of a map figure re-fitted for a width x height export (zoom follows size)."""
+    out = go.Figure(fig)
+    if out.layout.map and out.layout.map.center is not None:
+        bounds = _figure_view_bounds(out)
+        if bounds:
+            centre, zoom = map_view(bounds, width, height)
+            out.update_layout(map=dict(center=centre, zoom=zoom))
+    out.update_layout(height=height, width=width)
+    return out
+
+
+def _figure_view_bounds(fig: go.Figure) -> list[float] | None:
+    feats = [f for t in fig.data if isinstance(t, go.Choroplethmap) and t.geojson
+             for f in t.geojson["features"]]
+    return _features_bounds(feats) if feats else None
