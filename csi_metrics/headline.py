@@ -1,0 +1,169 @@
+"""The headline figures of the landing page, one row each, with the prior
+year and the change, plus a pure sentence builder saying what moved.
+
+Rows (metric_id, scope):
+- community_schools_n, community: community schools within the filters whose
+  first CCSPP grant year is on or before the year (no year on the roster:
+  counted every year).
+- students_served_n, community: enrolment of those schools in the year
+  (csi_metrics.funding.enrolled_students: suspension cumulative enrollment,
+  else chronic absenteeism eligible enrollment).
+- ccspp_usd, county: CCSPP dollars awarded to LA County grantees up to and
+  including the year (cumulative), within the filters.
+- chronic_absenteeism_rate and suspension_rate, for scope 'community'
+  (community schools within the filters) and 'county' (every LA County school):
+  pooled rate, prior-year rate, change in pp from unrounded rates, and the
+  Dashboard colour. The chronic absenteeism indicator covers grades K-8, so its
+  status/change/colour come from the pooled GRTK8 rows (the value shown is the
+  all-grades TA rate); suspension uses the unified cut set for these pooled
+  groups (the school's own set when the filters pick one school).
+
+Suppression: rates and counts follow rates.pooled_rates / privacy.suppress; a
+suppressed value is null with suppressed=True, and its colour is null.
+Filters: year None means the latest year with outcome data.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from . import codes, funding, levels, rates, registry
+from .filters import Filters
+
+COLUMNS = {
+    "metric_id": pl.String, "label": pl.String, "scope": pl.String, "unit": pl.String, "year": pl.String,
+    "value": pl.Float64, "prior_year": pl.String, "prior_value": pl.Float64, "change": pl.Float64,
+    "change_unit": pl.String, "status_level": pl.String, "change_level": pl.String, "color": pl.String,
+    "suppressed": pl.Boolean, "note": pl.String,
+}
+
+
+def latest_year(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The latest academic year with any outcome row."""
+    return rates.fetch(con, "SELECT max(academic_year) AS y FROM outcomes").item()
+
+
+def _one(df: pl.DataFrame) -> dict[str, object]:
+    if df.height == 0:
+        return {"rate": None, "denominator_n": None, "suppressed": True}
+    return df.row(0, named=True)
+
+
+def _rate_row(
+    con: duckdb.DuckDBPyConnection, metric: str, scope: str, filters: Filters, year: str, prior: str
+) -> dict[str, object]:
+    f = Filters(year=year, student_group="TA") if scope == "county" else filters.with_(
+        community="community", year=year, student_group="TA"
+    )
+    cur = _one(rates.pooled_rates(con, metric, [], f))
+    pre = _one(rates.pooled_rates(con, metric, [], f.with_(year=prior)))
+    # Dashboard placement: chronic absenteeism is a K-8 indicator (GRTK8 rows).
+    group = "GRTK8" if metric == "chronic_absenteeism" else "TA"
+    lcur = _one(rates.pooled_rates(con, metric, [], f.with_(student_group=group)))
+    lpre = _one(rates.pooled_rates(con, metric, [], f.with_(student_group=group, year=prior)))
+    cut = None
+    if metric == "suspension":
+        cut = "suspension_unified"
+        if filters.school is not None and scope != "county":
+            st = rates.fetch(con, "SELECT school_type FROM schools WHERE cds_code = ?", [filters.school])
+            cut = levels.suspension_cut_set(st.item() if st.height else None)
+    placed = levels.assess(metric, lcur["rate"], lcur["denominator_n"], lpre["rate"], cut, bool(lcur["suppressed"]))
+    change = None
+    if cur["rate"] is not None and pre["rate"] is not None:
+        change = (cur["rate"] - pre["rate"]) * 100
+    mid = registry.OUTCOME_METRIC_IDS[metric]
+    return {
+        "metric_id": mid, "label": registry.METRICS[mid].label, "scope": scope, "unit": "rate", "year": year,
+        "value": cur["rate"], "prior_year": prior, "prior_value": pre["rate"], "change": change,
+        "change_unit": "pp", "status_level": placed["status_level"], "change_level": placed["change_level"],
+        "color": placed["color"], "suppressed": bool(cur["suppressed"]),
+        "note": placed["level_note"] if placed["color"] is None else None,
+    }
+
+
+def _count_row(mid: str, scope: str, year: str, prior: str, value, prior_value, suppressed: bool, unit: str,
+               note: str | None = None) -> dict[str, object]:
+    change = None if value is None or prior_value is None else float(value) - float(prior_value)
+    return {
+        "metric_id": mid, "label": registry.METRICS[mid].label, "scope": scope, "unit": unit, "year": year,
+        "value": None if value is None else float(value), "prior_year": prior,
+        "prior_value": None if prior_value is None else float(prior_value), "change": change,
+        "change_unit": unit, "status_level": None, "change_level": None, "color": None,
+        "suppressed": suppressed, "note": note,
+    }
+
+
+def _community_schools_n(con: duckdb.DuckDBPyConnection, filters: Filters, year: str) -> int:
+    conds, params = rates.filter_where(filters.with_(community="community"), outcome_alias=None)
+    conds.append("(s.first_grant_year IS NULL OR s.first_grant_year <= ?)")
+    params.append(year)
+    return int(rates.fetch(con, f"SELECT count(*) AS n FROM schools s WHERE {' AND '.join(conds)}", params).item())
+
+
+def _ccspp_usd_to(con: duckdb.DuckDBPyConnection, filters: Filters, year: str) -> int:
+    df = funding.awards(con, ["award_year"], filters.with_(year=None))
+    return int(df.filter(pl.col("award_year") <= year)["amount_usd"].sum())
+
+
+def headline(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """One row per headline figure: metric_id, label, scope, unit, year, value,
+    prior_year, prior_value, change (pp for rates, same unit otherwise),
+    change_unit, status_level, change_level, color, suppressed, note."""
+    year = filters.year or latest_year(con)
+    if year is None:
+        return pl.DataFrame(schema=COLUMNS)
+    prior = codes.previous_year(year)
+    rows: list[dict[str, object]] = []
+    rows.append(_count_row("community_schools_n", "community", year, prior,
+                           _community_schools_n(con, filters, year), _community_schools_n(con, filters, prior),
+                           False, "count"))
+    served = {}
+    for y in (year, prior):
+        df = funding.enrolled_students(con, filters.with_(community="community", year=y))
+        served[y] = (df["enrolled_n"][0], bool(df["suppressed"][0])) if df.height else (None, False)
+    rows.append(_count_row("students_served_n", "community", year, prior, served[year][0], served[prior][0],
+                           served[year][1], "count", "suppressed" if served[year][1] else None))
+    rows.append(_count_row("ccspp_usd", "county", year, prior, _ccspp_usd_to(con, filters, year),
+                           _ccspp_usd_to(con, filters, prior), False, "usd", "awarded to date"))
+    for metric in ("chronic_absenteeism", "suspension"):
+        for scope in ("community", "county"):
+            rows.append(_rate_row(con, metric, scope, filters, year, prior))
+    return pl.DataFrame(rows, schema=COLUMNS)
+
+
+def _direction_word(change: float, unit: str) -> str:
+    if unit == "pp":
+        return "rose" if change > 0 else "fell"
+    return "grew" if change > 0 else "fell"
+
+
+def what_moved(frame: pl.DataFrame, threshold_pp: float = 0.5) -> str:
+    """One sentence naming the largest movement among the community rate rows
+    (|change| >= threshold_pp), or saying nothing moved that much. Pure: reads
+    only the headline frame. Suppressed or missing changes are never named."""
+    rates_rows = [
+        r for r in frame.iter_rows(named=True)
+        if r["unit"] == "rate" and r["scope"] == "community" and r["change"] is not None and not r["suppressed"]
+    ]
+    if not rates_rows:
+        return "No year-over-year change can be shown for community schools."
+    top = max(rates_rows, key=lambda r: abs(r["change"]))
+    year = top["year"]
+    if abs(top["change"]) < threshold_pp:
+        return f"Community school rates held steady in {year} (every change under {threshold_pp:.1f} points)."
+    county = next(
+        (r for r in frame.iter_rows(named=True) if r["metric_id"] == top["metric_id"] and r["scope"] == "county"),
+        None,
+    )
+    label = top["label"].lower() if top["label"] else top["metric_id"]
+    sentence = (
+        f"In {year}, {label} in community schools {_direction_word(top['change'], 'pp')} "
+        f"{abs(top['change']):.1f} points to {registry.format_value(top['value'], 'rate')}"
+    )
+    if county and county["value"] is not None and not county["suppressed"]:
+        sentence += f" (county: {registry.format_value(county['value'], 'rate')}"
+        if county["change"] is not None:
+            sentence += f", {registry.format_value(county['change'], 'pp')}"
+        sentence += ")"
+    return sentence + "."
