@@ -161,7 +161,10 @@ def cmd_fetch_boundaries(args: argparse.Namespace) -> int:
                 while chunk := resp.read(1 << 16):
                     f.write(chunk)
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
+            else:
+                reason = getattr(exc, "reason", None) or exc
             print(f"error: cannot download SPA boundaries from {url}: {reason}", file=sys.stderr)
             return 1
         gdf = bnd.load_spa_boundaries(tmp)  # InputError names the temp file; say which URL it came from

@@ -1,0 +1,194 @@
+"""`python -m csi_metrics`: build, info, fetch-boundaries, exit codes, and that
+bad input leaves an existing database byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from csi_metrics import boundaries as bnd
+from csi_metrics import cli
+from csi_metrics.config import PROJECT_ROOT
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "csi_metrics", *args], cwd=PROJECT_ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def inputs(tmp_path, fixtures_dir):
+    cde_dir, ini_dir = tmp_path / "cde", tmp_path / "initiative"
+    shutil.copytree(fixtures_dir / "cde", cde_dir)
+    shutil.copytree(fixtures_dir / "initiative", ini_dir)
+    return cde_dir, ini_dir
+
+
+@pytest.fixture
+def built(tmp_path, inputs, shared_data):
+    """A database built by the CLI from the fixtures; returns (path, completed process)."""
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "out" / "csi.duckdb"
+    proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
+               "--boundaries", str(shared_data / "la_county_spa_2022_simplified.geojson"), "--db", str(target))
+    return target, proc
+
+
+def test_build_then_info(built):
+    target, proc = built
+    assert proc.returncode == 0, proc.stderr
+    assert target.exists()
+    assert "reading pubschls.txt" in proc.stderr and "writing outcomes (20 rows)" in proc.stderr
+    assert "schools: 6, SPA unassigned: 1" in proc.stdout
+    info = run("info", "--db", str(target))
+    assert info.returncode == 0, info.stderr
+    out = info.stdout
+    assert "mode: real" in out and "county_filter: 19" in out
+    assert "  schools: 6\n" in out and "  outcomes: 20\n" in out and "  grants: 3\n" in out
+    assert "  chronic_absenteeism: 2023-24 (11 rows)" in out
+    assert "  suspension: 2022-23, 2023-24 (9 rows)" in out
+    assert "chronicabsenteeism24.txt sha256 " in out and "rows 13 kept 11" in out
+    assert "pubschls.txt: 1 no coordinates: SPA unassigned (e.g. line 9)" in out
+
+
+def test_csi_db_environment_variable(tmp_path, inputs):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "env.duckdb"
+    proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
+               env={"CSI_DB": str(target), "CSI_BOUNDARIES": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert target.exists() and "spa_crosswalk.csv if present" in proc.stderr
+    info = run("info", env={"CSI_DB": str(target)})
+    assert f"database: {target}" in info.stdout and "boundary_source: crosswalk" in info.stdout
+
+
+@pytest.mark.parametrize("edit,where", [
+    (lambda d: (d / "chronicabsenteeism24.txt").write_bytes(
+        (d / "chronicabsenteeism24.txt").read_bytes().replace(b"\t900\t189\t", b"\t900\t901\t")),
+     "chronicabsenteeism24.txt:12: column 'ChronicAbsenteeismCount': numerator 901 is above denominator 900"),
+    (lambda d: (d / "suspension24.txt").write_bytes(b""), "suspension24.txt:1: empty file"),
+    (lambda d: (d / "pubschls.txt").write_text(
+        (d / "pubschls.txt").read_text(encoding="utf-8").replace("19753096000002", "1975309600002"), encoding="utf-8"),
+     "pubschls.txt:6: column 'CDSCode': CDS code '1975309600002' is not 14 digits"),
+])
+def test_bad_input_exit_2_database_untouched(built, inputs, shared_data, edit, where):
+    target, first = built
+    assert first.returncode == 0, first.stderr
+    digest = sha(target)
+    cde_dir, ini_dir = inputs
+    edit(cde_dir)
+    proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
+               "--boundaries", str(shared_data / "la_county_spa_2022_simplified.geojson"), "--db", str(target))
+    assert proc.returncode == 2
+    assert f"error: {cde_dir}/{where}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sha(target) == digest
+    assert sorted(p.name for p in target.parent.iterdir()) == ["csi.duckdb"]
+
+
+def test_missing_boundary_file_exit_2(tmp_path, inputs):
+    cde_dir, ini_dir = inputs
+    proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
+               "--boundaries", str(tmp_path / "nope.geojson"), "--db", str(tmp_path / "x.duckdb"))
+    assert proc.returncode == 2 and "nope.geojson: boundary file not found" in proc.stderr
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_info_without_database(tmp_path):
+    proc = run("info", "--db", str(tmp_path / "none.duckdb"))
+    assert proc.returncode == 1 and "build --demo" in proc.stderr
+
+
+def test_other_commands_do_not_import_report(tmp_path, capsys):
+    sys.modules.pop("csi_metrics.report", None)
+    assert cli.main(["info", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "csi_metrics.report" not in sys.modules
+
+
+# ---------------------------------------------------------------- fetch-boundaries
+
+@pytest.fixture
+def server(shared_data):
+    """A local HTTP server on 127.0.0.1 serving ../shared/data; yields its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(shared_data)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_fetch_boundaries(server, shared_data, tmp_path, capsys):
+    out = tmp_path / "b" / "spa.geojson"
+    assert cli.main(["fetch-boundaries", "--url", f"{server}/la_county_spa_2022_simplified.geojson",
+                     "--out", str(out)]) == 0
+    assert sha(out) == sha(shared_data / "la_county_spa_2022_simplified.geojson")
+    assert bnd.load_spa_boundaries(out)["spa_n"].tolist() == list(range(1, 9))
+    assert capsys.readouterr().out.strip() == str(out)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["spa.geojson"]
+
+
+def test_fetch_boundaries_url_from_environment(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("CSI_BOUNDARIES_URL", f"{server}/la_county_spa_2012.geojson")
+    out = tmp_path / "spa.geojson"
+    assert cli.main(["fetch-boundaries", "--out", str(out)]) == 0
+    assert len(bnd.load_spa_boundaries(out)) == 8
+
+
+@pytest.mark.parametrize("path,code,message", [
+    ("/missing.geojson", 1, "HTTP 404 File not found"),
+    ("/pubschls_excerpt_los_angeles.txt", 2, "downloaded file is not an SPA boundary layer"),
+])
+def test_fetch_boundaries_failure_keeps_existing_file(server, tmp_path, capsys, path, code, message):
+    out = tmp_path / "spa.geojson"
+    out.write_text("previous")
+    assert cli.main(["fetch-boundaries", "--url", server + path, "--out", str(out)]) == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert out.read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spa.geojson"]
+
+
+def test_fetch_boundaries_unreachable(tmp_path):
+    with socket_closed_port() as port:
+        proc = run("fetch-boundaries", "--url", f"http://127.0.0.1:{port}/x.geojson", "--out", str(tmp_path / "s.geojson"))
+    assert proc.returncode == 1
+    assert f"cannot download SPA boundaries from http://127.0.0.1:{port}/x.geojson" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "s.geojson").exists()
+
+
+class socket_closed_port:
+    """A port nothing listens on: bind, note it, close."""
+
+    def __enter__(self) -> int:
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+
+    def __exit__(self, *exc) -> None:
+        pass
