@@ -1,0 +1,60 @@
+"""The metric registry and value formatting."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from csi_metrics import registry
+
+
+def test_every_metric_complete():
+    for mid, m in registry.METRICS.items():
+        assert m.id == mid
+        assert m.unit in registry.UNITS, mid
+        assert m.direction in registry.DIRECTIONS, mid
+        assert m.label and m.source
+        assert m.definition.endswith(".") and m.definition.count(". ") == 0, mid  # one sentence
+
+
+def test_metrics_the_pages_show_are_registered():
+    for mid in ["chronic_absenteeism_rate", "suspension_rate", "community_schools_n", "students_served_n",
+                "ccspp_usd", "usd_per_student", "did_pp", "gap_pp", "la_share_rate", "activities_n",
+                "attendees_n", "unique_individuals_n", "items_n", "learning_opportunities_n",
+                "support_sessions_n", "referrals_n", "engagement_events_n", "grants_n"]:
+        assert mid in registry.METRICS
+    assert registry.METRICS["chronic_absenteeism_rate"].direction == "lower_is_better"
+    assert registry.METRICS["suspension_rate"].direction == "lower_is_better"
+
+
+def test_metricdef_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        registry.METRICS["suspension_rate"].label = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "value,unit,expected",
+    [
+        (0.1234, "rate", "12.3%"),
+        (0.0, "rate", "0.0%"),
+        (-1.24, "pp", "-1.2 pp"),
+        (2.0, "pp", "+2.0 pp"),
+        (1234, "count", "1,234"),
+        (1234567, "usd", "$1,234,567"),
+        (411.6, "usd_per_student", "$412"),
+        (0.25, "share", "25.0%"),
+        (None, "rate", "—"),
+    ],
+)
+def test_format_value(value, unit, expected):
+    assert registry.format_value(value, unit) == expected
+
+
+def test_format_suppressed_and_errors():
+    assert registry.format_value(0.5, "rate", suppressed=True) == "*"
+    assert registry.format_metric("suspension_rate", 0.031) == "3.1%"
+    with pytest.raises(ValueError, match="unit"):
+        registry.format_value(1, "furlongs")
+    with pytest.raises(ValueError, match="unknown metric"):
+        registry.get("nope")
