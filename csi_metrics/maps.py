@@ -13,7 +13,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+import duckdb
 
 import numpy as np
 import plotly.colors as pc
@@ -23,7 +25,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.ops import polylabel
 
-from . import codes
+from . import codes, levels, rates
 from .boundaries import load_spa_boundaries
 from .charts import (
     BASE_FONT_PX,
@@ -38,15 +40,17 @@ from .charts import (
     usd_short,
 )
 from .errors import InputError
+from .filters import Filters
 
 # --------------------------------------------------------------------------- boundaries for display
 
 # Coverage simplification (Visvalingam-Whyatt on shared edges, so neighbouring
-# SPAs keep one common border and no slivers open between them). 0.0007 degrees
-# takes the official 2022 layer from 107k to about 4.7k vertices; the largest
-# displacement (Hausdorff) is under 0.002 degrees, about 200 m or under 2 px on
-# a 1080-px-high county view, and every SPA's area stays within 0.1%.
-SIMPLIFY_TOLERANCE_DEG = 0.0007
+# SPAs keep one common border and no slivers open between them). 0.0005 degrees
+# takes the official 2022 layer from 107k to about 6k vertices (2012: 69k to
+# 6.5k); the largest displacement (Hausdorff) is under 0.002 degrees, about
+# 200 m or under 2 px on a 1080-px-high county view, and every SPA's area stays
+# within 0.1%. 0.0007 (4.7k) already loses a 500 m coastal spike in 2012's West.
+SIMPLIFY_TOLERANCE_DEG = 0.0005
 # About 1 m: more digits only make the page heavier.
 COORD_DECIMALS = 5
 
@@ -231,6 +235,7 @@ def spa_choropleth(
     color_col: str | None = None,
     title: str | None = None,
     points: list[go.Scattermap] | None = None,
+    highlight_spa: int | None = None,
     height: int = 680,
     width: int = 760,
     present: bool = False,
@@ -241,8 +246,9 @@ def spa_choropleth(
     schools_n, suppressed and `color_col` (Dashboard colour names). unit is
     'rate' (0-1), 'pp', 'usd' or 'count'. A suppressed or empty SPA is drawn
     grey and reads "suppressed (<11 students)" / "no data"; its value never
-    enters the figure. `points` (school_points traces) are drawn on top. The
-    view is centred on the mainland for a `width` x `height` map."""
+    enters the figure. `points` (school_points traces) are drawn on top;
+    `highlight_spa` gets a thick outline (the SPA filter in force). The view is
+    centred on the mainland for a `width` x `height` map."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, not {unit!r}")
     feats = {int(f["properties"]["spa_n"]): f for f in geojson["features"]}
@@ -275,6 +281,8 @@ def spa_choropleth(
                          _schools_text(shown[n]), _color_text(shown[n], color_col)] for n in spas],
             hovertemplate=hover,
         ))
+    if highlight_spa in feats:
+        fig.add_trace(_outline(feats[highlight_spa]))
     _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax)
     for trace in points or []:
         fig.add_trace(trace)
@@ -295,6 +303,20 @@ def spa_choropleth(
                            xanchor="left", yanchor="bottom", showarrow=False, align="left",
                            bgcolor="rgba(255,255,255,0.85)", font=dict(size=BASE_FONT_PX - 4, color="#333"))
     return fig
+
+
+def _outline(feature: dict[str, Any]) -> go.Scattermap:
+    """The SPA's rings as one line trace (None between rings)."""
+    geom = shapely.geometry.shape(feature["geometry"])
+    lon: list[float | None] = []
+    lat: list[float | None] = []
+    for poly in (geom.geoms if hasattr(geom, "geoms") else [geom]):
+        for ring in [poly.exterior, *poly.interiors]:
+            xs, ys = ring.xy
+            lon += [*xs, None]
+            lat += [*ys, None]
+    return go.Scattermap(lon=lon, lat=lat, mode="lines", line=dict(color=TEXT_COLOR, width=4),
+                         hoverinfo="skip", showlegend=False, name="Selected SPA")
 
 
 def _features_bounds(features: Any) -> list[float]:
@@ -583,3 +605,152 @@ def _figure_view_bounds(fig: go.Figure) -> list[float] | None:
     feats = [f for t in fig.data if isinstance(t, go.Choroplethmap) and t.geojson
              for f in t.geojson["features"]]
     return _features_bounds(feats) if feats else None
+
+
+# --------------------------------------------------------------------------- what the map can show
+
+@dataclass(frozen=True)
+class MapMeasure:
+    id: str
+    label: str
+    unit: str              # 'rate' | 'pp' | 'usd' | 'count'
+    value_col: str
+    registry_id: str       # csi_metrics.registry id, for the definition and source
+    outcome: str | None    # the outcome metric behind it, if any
+
+
+MEASURES: dict[str, MapMeasure] = {m.id: m for m in [
+    MapMeasure("chronic_absenteeism", "Chronic absenteeism", "rate", "rate", "chronic_absenteeism_rate",
+               "chronic_absenteeism"),
+    MapMeasure("suspension", "Suspension rate", "rate", "rate", "suspension_rate", "suspension"),
+    MapMeasure("chronic_absenteeism_since_baseline", "Change in chronic absenteeism since baseline", "pp",
+               "since_baseline_pp", "chronic_absenteeism_change_pp", "chronic_absenteeism"),
+    MapMeasure("suspension_since_baseline", "Change in suspension rate since baseline", "pp",
+               "since_baseline_pp", "suspension_change_pp", "suspension"),
+    MapMeasure("ccspp_usd", "CCSPP dollars awarded", "usd", "amount_usd", "ccspp_usd", None),
+    MapMeasure("usd_per_student", "Dollars per enrolled student", "usd", "usd_per_student", "usd_per_student",
+               None),
+    MapMeasure("community_schools_n", "Number of community schools", "count", "community_schools_n",
+               "community_schools_n", None),
+    MapMeasure("activities_n", "Activities", "count", "activities_n", "activities_n", None),
+]}
+
+
+def _with_spa_rows(df: pl.DataFrame) -> pl.DataFrame:
+    """Rows attributed to an SPA only (LEA-wide and unassigned buckets have none to colour)."""
+    return df.filter(pl.col("spa").is_not_null()).with_columns(pl.col("spa").cast(pl.Int64))
+
+
+def _rates_with_colour(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], filters: Filters,
+                       cut_set: str | None) -> pl.DataFrame:
+    cur = rates.pooled_rates(con, metric, by, filters)
+    if filters.year is not None and codes.is_academic_year(filters.year):
+        prior = rates.pooled_rates(con, metric, by, filters.with_(year=codes.previous_year(filters.year)))
+        cur = cur.join(prior.select(*by, pl.col("rate").alias("prior_rate")), on=by, how="left", nulls_equal=True)
+    else:
+        cur = cur.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
+    return levels.add_dashboard_levels(cur, metric, cut_set)
+
+
+def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters = Filters()) -> pl.DataFrame:
+    """One row per SPA holding `measure` (an id of MEASURES) under `filters`.
+
+    Columns: spa, the measure's value_col, schools_n, suppressed, and for rates
+    prior_rate and the Dashboard placement (color, status_level, change_level;
+    cut sets as csi_metrics.levels assigns them to a pooled group). Definitions
+    and suppression are those of the metric function used: rates.pooled_rates
+    (pooled, <11 students and complementary cells suppressed), trends.trend
+    (since_baseline_pp: rate in filters.year, else the latest year, minus the
+    rate in the first year, x100), funding.awards / funding.dollars_per_student
+    (grants attributed to an SPA only), activities.activity_counts, and the
+    roster count of community schools. filters.spa is ignored: the map shows
+    every SPA."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}; got {measure!r}")
+    m = MEASURES[measure]
+    f = filters.with_(spa=None)
+    if m.unit == "rate":
+        assert m.outcome is not None
+        df = _rates_with_colour(con, m.outcome, ["spa"], f, levels.default_cut_set(m.outcome))
+        return _with_spa_rows(df)
+    if m.unit == "pp":
+        from . import trends
+
+        assert m.outcome is not None
+        t = trends.trend(con, m.outcome, ["spa"], f)
+        years = sorted(set(t["year"].to_list()))
+        if not years:
+            return pl.DataFrame(schema={"spa": pl.Int64, m.value_col: pl.Float64, "schools_n": pl.Int64,
+                                        "suppressed": pl.Boolean})
+        year = f.year if f.year in years else years[-1]
+        df = t.filter(pl.col("year") == year).with_columns(pl.lit(years[0]).alias("baseline_year"))
+        # A change built from a hidden rate is hidden too.
+        df = df.with_columns(pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(m.value_col))
+                             .alias(m.value_col))
+        keep = ["spa", "year", "baseline_year", "rate", m.value_col, "schools_n", "suppressed"]
+        return _with_spa_rows(df.select([c for c in keep if c in df.columns]))
+    if measure in ("ccspp_usd", "usd_per_student"):
+        from . import funding
+
+        fn = funding.awards if measure == "ccspp_usd" else funding.dollars_per_student
+        df = _with_spa_rows(fn(con, ["spa"], f))
+        if "suppressed" not in df.columns:
+            df = df.with_columns(pl.lit(False).alias("suppressed"))
+        return df
+    if measure == "activities_n":
+        from . import activities  # type: ignore[attr-defined]
+
+        df = _with_spa_rows(activities.activity_counts(con, ["spa"], f))
+        if "suppressed" not in df.columns:
+            df = df.with_columns(pl.lit(False).alias("suppressed"))
+        return df
+    conds, params = rates.filter_where(f.with_(community="community"), outcome_alias=None)
+    df = rates.fetch(con, f"""
+        SELECT s.spa_n AS spa, CAST(count(*) AS BIGINT) AS community_schools_n
+        FROM schools s WHERE s.spa_n IS NOT NULL {''.join(' AND ' + c for c in conds)}
+        GROUP BY 1 ORDER BY 1""", params)
+    return df.with_columns(pl.col("spa").cast(pl.Int64), pl.col("community_schools_n").alias("schools_n"),
+                           pl.lit(False).alias("suppressed"))
+
+
+def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Filters = Filters()) -> pl.DataFrame:
+    """The community schools under `filters` (community filter aside: the points
+    are always the roster's schools), with coordinates, cohort, `metric`'s pooled
+    rate for filters.year, enrolled_n (that rate's denominator) and Dashboard
+    colour (school cut sets: by school type for suspension).
+
+    Columns: cds_code, school_name, district_name, latitude, longitude, spa_n,
+    cohort, school_type, rate, enrolled_n, suppressed, dashboard_color. A school
+    whose figure is suppressed (<11 students, or complementary) has null rate
+    and enrolled_n."""
+    rates.check_metric(metric)
+    f = filters.with_(community="community")
+    conds, params = rates.filter_where(f, outcome_alias=None)
+    schools = rates.fetch(con, f"""
+        SELECT s.cds_code, s.school_name, s.district_name, s.latitude, s.longitude, s.spa_n,
+               s.ccspp_cohort AS cohort, s.school_type
+        FROM schools s WHERE TRUE {''.join(' AND ' + c for c in conds)} ORDER BY s.cds_code""", params)
+    if schools.is_empty():
+        return schools.with_columns(pl.lit(None, dtype=pl.Float64).alias("rate"),
+                                    pl.lit(None, dtype=pl.Int64).alias("enrolled_n"),
+                                    pl.lit(False).alias("suppressed"),
+                                    pl.lit(None, dtype=pl.String).alias("dashboard_color"))
+    r = rates.pooled_rates(con, metric, ["school"], f)
+    cut = pl.lit(levels.default_cut_set(metric)) if metric == "chronic_absenteeism" else None
+    r = r.join(schools.select(pl.col("cds_code").alias("school"), "school_type"), on="school", how="left")
+    r = r.with_columns(
+        cut.alias("cut_set") if cut is not None
+        else pl.col("school_type").map_elements(levels.suspension_cut_set, return_dtype=pl.String).alias("cut_set"))
+    prior = None
+    if f.year is not None and codes.is_academic_year(f.year):
+        prior = rates.pooled_rates(con, metric, ["school"], f.with_(year=codes.previous_year(f.year)))
+    if prior is not None:
+        r = r.join(prior.select("school", pl.col("rate").alias("prior_rate")), on="school", how="left")
+    else:
+        r = r.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
+    r = levels.add_dashboard_levels(r, metric, "cut_set")
+    out = schools.join(
+        r.select(pl.col("school").alias("cds_code"), "rate", pl.col("denominator_n").alias("enrolled_n"),
+                 "suppressed", pl.col("color").alias("dashboard_color")),
+        on="cds_code", how="left")
+    return out.with_columns(pl.col("suppressed").fill_null(False))
