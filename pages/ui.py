@@ -404,11 +404,14 @@ PLOTLY_CONFIG = {
 
 
 def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | None = None,
-               metric: str | None = None) -> None:
+               metric: str | None = None, on_select: Callable[[], None] | None = None) -> None:
     """Draw `fig`, its definition and source, and the table behind it with a CSV
-    download of exactly that table (suppression already applied upstream)."""
+    download of exactly that table (suppression already applied upstream).
+    With `on_select`, a click on a point calls it (selection in
+    st.session_state[f"chart_{key}"])."""
     config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
-    st.plotly_chart(presenter.for_display(fig), key=f"chart_{key}", config=config_)
+    select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
+    st.plotly_chart(presenter.for_display(fig), key=f"chart_{key}", config=config_, **select)
     words = " ".join(x for x in (metric_caption(metric) if metric else "", caption or "") if x)
     if words:
         st.caption(words)
