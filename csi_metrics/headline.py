@@ -68,7 +68,9 @@ def _rate_row(
         if filters.school is not None and scope != "county":
             st = rates.fetch(con, "SELECT school_type FROM schools WHERE cds_code = ?", [filters.school])
             cut = levels.suspension_cut_set(st.item() if st.height else None)
-    placed = levels.assess(metric, lcur["rate"], lcur["denominator_n"], lpre["rate"], cut, bool(lcur["suppressed"]))
+    # A level of a hidden figure would narrow it down: place only what is shown.
+    hidden = bool(lcur["suppressed"]) or bool(cur["suppressed"])
+    placed = levels.assess(metric, lcur["rate"], lcur["denominator_n"], lpre["rate"], cut, hidden)
     change = None
     if cur["rate"] is not None and pre["rate"] is not None:
         change = (cur["rate"] - pre["rate"]) * 100

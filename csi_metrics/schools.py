@@ -104,6 +104,14 @@ def school_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -
         out = out.join(m, on="cds_code", how="left").with_columns(
             pl.col(f"{metric}_suppressed").fill_null(False)
         )
+        # A level of a hidden figure would narrow it down: none where the rate is suppressed.
+        hidden = pl.col(f"{metric}_suppressed")
+        out = out.with_columns(
+            [pl.when(hidden).then(None).otherwise(pl.col(f"{metric}_{c}")).alias(f"{metric}_{c}")
+             for c in ("status_level", "change_level", "color", "change_pp")]
+            + [pl.when(hidden).then(pl.lit(levels.NOTE_SUPPRESSED)).otherwise(pl.col(f"{metric}_level_note"))
+               .alias(f"{metric}_level_note")]
+        )
     return out
 
 
@@ -132,7 +140,11 @@ def school_profile(con: duckdb.DuckDBPyConnection, cds_code: str) -> dict[str, p
             pl.lit(school_type).alias("school_type"),
         )
         placed = _levels_for(metric, lt).select("year", "status_level", "change_level", "color", "level_note")
-        out[metric] = t.join(placed, on="year", how="left")
+        t = t.join(placed, on="year", how="left")
+        out[metric] = t.with_columns(
+            [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+             for c in ("status_level", "change_level", "color")]
+        )
     groups = []
     year = _latest_year(con)
     for metric in OUTCOMES:

@@ -71,3 +71,15 @@ def test_school_profile(con):
         schools.school_profile(con, mf.cds(9, 9))
     with pytest.raises(ValueError, match="14-character"):
         schools.school_profile(con, 19000010000001)  # type: ignore[arg-type]
+
+
+def test_no_colour_for_a_complementary_hidden_rate(con):
+    # A 9-student chronic absenteeism row at Tiny hides Alder's (the next smallest)
+    # all-students rate; Alder's GRTK8 rows alone would still give a colour.
+    mf.add_outcome(con, CA, "2023-24", mf.cds(1, 3), 1, 9, suppressed=False)
+    df = schools.school_table(con, Filters(year="2023-24"))
+    a = df.filter(df["school_name"] == "Alder").row(0, named=True)
+    assert a["chronic_absenteeism_suppressed"] is True and a["chronic_absenteeism_rate"] is None
+    assert a["chronic_absenteeism_color"] is None and a["chronic_absenteeism_status_level"] is None
+    assert a["chronic_absenteeism_change_pp"] is None
+    assert a["chronic_absenteeism_level_note"] == "suppressed"

@@ -1,0 +1,125 @@
+"""The report command: run() on a small database file, every format, bad arguments."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import pytest
+
+import metrics_fixtures as mf
+from csi_metrics import db, report
+
+SU, CA = "suspension", "chronic_absenteeism"
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = tmp_path / "csi.duckdb"
+    c = db.new_database(path)
+    a, b, t = mf.cds(10001, 1), mf.cds(10001, 2), mf.cds(10001, 3)
+    mf.add_district(c, mf.district_code(10001), "elementary")
+    mf.add_school(c, a, spa=1, community=True, school_type="ES", name="Alder")
+    mf.add_school(c, b, spa=2, school_type="ES", name="Birch")
+    mf.add_school(c, t, spa=3, school_type="ES", name="Tiny")
+    for y, (n1, d1), (n2, d2) in [("2022-23", (6, 300), (8, 400)), ("2023-24", (3, 300), (12, 400))]:
+        mf.add_outcome(c, SU, y, a, n1, d1)
+        mf.add_outcome(c, SU, y, b, n2, d2)
+        mf.add_outcome(c, SU, y, t, 0, 9, suppressed=False)   # 9 students: hidden by us
+        mf.add_outcome(c, CA, y, a, n1 * 10, d1)
+        mf.add_outcome(c, CA, y, a, n1 * 10, d1, group="GRTK8")
+    c.close()
+    return path
+
+
+def args(db_path, **kw) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    report.add_arguments(p)
+    argv = ["--db", str(db_path)]
+    for k, v in kw.items():
+        argv += [f"--{k}", str(v)]
+    return p.parse_args(argv)
+
+
+def run(ns) -> tuple[int, str]:
+    buf = io.StringIO()
+    code = report.run(ns, out=buf)
+    return code, buf.getvalue()
+
+
+def test_json_by_spa(db_path):
+    code, text = run(args(db_path, metric=SU, by="spa", year="2023-24", format="json"))
+    assert code == 0
+    rows = {r["spa"]: r for r in json.loads(text)}
+    assert rows[2]["numerator_n"] == 12 and rows[2]["denominator_n"] == 400 and rows[2]["rate_pct"] == 3.0
+    assert rows[2]["spa_label"] == "SPA 2 San Fernando"
+    # unified set (pooled SPA): 3.0% Medium; change +1.0 Increased -> Orange
+    assert (rows[2]["status_level"], rows[2]["change_level"], rows[2]["color"]) == ("Medium", "Increased", "Orange")
+    # SPA 3 has 9 students: null; SPA 1 (300, the next smallest) hidden as its complement
+    assert rows[3]["suppressed"] is True and rows[3]["rate_pct"] is None and rows[3]["denominator_n"] is None
+    assert rows[1]["suppressed"] is True and rows[1]["color"] is None and rows[1]["numerator_n"] is None
+
+
+def test_csv_marks_suppressed_with_star(db_path):
+    code, text = run(args(db_path, metric=SU, by="school", year="2023-24", format="csv"))
+    assert code == 0
+    lines = text.strip().splitlines()
+    assert lines[0] == ("school,school_name,district_name,numerator_n,denominator_n,rate_pct,schools_n,"
+                        "status_level,change_level,color,suppressed")
+    tiny = next(line for line in lines if "Tiny" in line)
+    assert ",*,*,*," in tiny
+    # Alder (300) is the smallest visible school: hidden as Tiny's complement
+    assert next(line for line in lines if "Alder" in line).endswith(",*,*,*,1,,,,yes")
+    birch = next(line for line in lines if "Birch" in line)
+    # elementary school set: 3.0% Medium; +1.0 pp Increased -> Orange
+    assert birch.endswith(",12,400,3.0,1,Medium,Increased,Orange,no")
+
+
+def test_table_and_default_year(db_path):
+    code, text = run(args(db_path, metric=SU, by="community"))
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["community", "numerator_n", "denominator_n", "rate_pct"]
+    assert lines[2].split()[:4] == ["community", "3", "300", "1.0"]
+    # comparison: Birch 12/400 + Tiny (9, hidden, known) ... Tiny's 9 is pooled: 12/409
+    assert lines[3].split()[:4] == ["comparison", "12", "409", "2.9"]
+
+
+def test_by_year_and_district_cut_sets(db_path):
+    code, text = run(args(db_path, metric=CA, by="year", format="json"))
+    rows = json.loads(text)
+    assert [r["year"] for r in rows] == ["2022-23", "2023-24"]
+    # GRTK8 placement: 10.0% Medium; prior 20.0% -> -10 DS -> Green
+    assert (rows[1]["status_level"], rows[1]["color"]) == ("Medium", "Green")
+    code, text = run(args(db_path, metric=SU, by="district", year="2023-24", format="json"))
+    r = json.loads(text)[0]
+    # elementary district set: 15/709 = 2.1% Medium; prior 14/709 = 2.0%: +0.1 Maintained -> Yellow
+    assert (r["status_level"], r["change_level"], r["color"]) == ("Medium", "Maintained", "Yellow")
+
+
+def test_spa_filter(db_path):
+    code, text = run(args(db_path, metric=SU, by="school", year="2023-24", spa=1, format="json"))
+    assert [r["school_name"] for r in json.loads(text)] == ["Alder"]
+
+
+@pytest.mark.parametrize(
+    "kw,needle",
+    [
+        ({"metric": "graduation"}, "--metric"),
+        ({"metric": SU, "year": "2023"}, "--year"),
+        ({"metric": SU, "year": "2030-31"}, "--year 2030-31: no suspension data"),
+        ({"metric": SU, "by": "county"}, "--by"),
+        ({"metric": SU, "format": "xml"}, "--format"),
+        ({"metric": SU, "spa": 9}, "--spa"),
+    ],
+)
+def test_bad_arguments_exit_2(db_path, kw, needle, capsys):
+    code, text = run(args(db_path, **kw))
+    assert code == 2 and text == ""
+    assert needle in capsys.readouterr().err
+
+
+def test_missing_database_exit_1(tmp_path, capsys):
+    code, _ = run(args(tmp_path / "none.duckdb", metric=SU))
+    assert code == 1 and "no database" in capsys.readouterr().err
