@@ -24,12 +24,16 @@ the record layouts chronic24.asp / suspindicator24.asp):
 - No status level or colour when the current denominator is under 30
   ('fewer than 30 students'); nothing at all when the figure is suppressed.
 - Small populations: when the current denominator is 30-149, the "3x5 grid"
-  applies (record layout field `smalldenom`: "Student population less than
-  150: 3x5 color grid was applied"). We could not retrieve CDE's exact wording.
-  We implement it as five status rows by THREE change columns: Increased
-  Significantly counts as Increased and Declined Significantly as Declined,
-  so a small group's volatile change cannot move its colour as far as a large
-  group's. The change level itself is still reported on the five-level scale.
+  applies (record layout suspindicator24.asp, field `smalldenom`: "Student
+  population less than 150: 3x5 color grid was applied"). LAUSD's description
+  of CDE's rule (achieve.lausd.net, "Safety Net"): it "removes both the
+  'Increased Significantly' and 'Declined Significantly' Change levels ...
+  This results in a three-by-five colored table", to avoid over-identifying
+  small populations as Red or Blue. So here Increased Significantly counts as
+  Increased and Declined Significantly as Declined when choosing the colour;
+  the change level itself is still reported on the five-level scale. (In 2018
+  that rule named LEAs and schools only; the 2024 record layouts carry
+  `smalldenom` on student-group rows too, so we apply it to every group.)
 - Both indicators are "lower is better": the grids below read Very Low status
   and Declined Significantly change as best. Two cells are N/A on CDE's
   suspension tables (Very Low or Low status that Increased Significantly,
@@ -129,7 +133,11 @@ CUT_SETS: dict[str, CutSet] = {
 
 CUT_SET_NOTES = (
     "Suspension, high school district: no CDE page with its cut scores could be retrieved; "
-    "the high school set is used instead and labelled as a fallback."
+    "the high school (school-type) set is used instead, and its CutSet.source says so. "
+    "The elementary school, middle school, unified and elementary district sets are the ones CDE printed "
+    "for the 2017-2019 Dashboards; the high school and chronic absenteeism sets are confirmed on the "
+    "2024/2025 Dashboard placement reports. Whether CDE revised the other suspension sets after 2019 "
+    "could not be checked."
 )
 
 
