@@ -1,0 +1,95 @@
+"""What the browser tests do again and again: open a page and wait for Streamlit
+to finish, read the charts' data and type sizes, fail on a Streamlit exception."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+EXCEPTION = '[data-testid="stException"]'
+LOAD_TIMEOUT_MS = 90_000
+# page label -> ms from navigation start to the first drawn chart; printed at the end of the run.
+TIMINGS: dict[str, float] = {}
+
+# True once every Plotly chart on the page has data and (if asked) one exists.
+_CHARTS_READY_JS = """
+(want) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') { return false; }
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  if (want > 0 && plots.length < want) { return false; }
+  return plots.every(g => g.data && g.data.length && g._fullLayout);
+}
+"""
+
+CHART_SUMMARY_JS = """
+() => [...document.querySelectorAll('.js-plotly-plot')].map(g => ({
+  title: (g._fullLayout && g._fullLayout.title && g._fullLayout.title.text) || '',
+  traces: (g.data || []).map(t => ({
+    type: t.type || 'scatter', name: t.name || '',
+    n: ['x', 'y', 'values', 'z', 'locations', 'lat', 'labels']
+         .map(k => (t[k] && t[k].length) || 0).reduce((a, b) => Math.max(a, b), 0),
+    data: JSON.stringify(['x', 'y', 'values', 'z', 'locations', 'text', 'labels'].map(k => t[k] ? Array.from(t[k]) : null)),
+  })),
+  maps: g.querySelectorAll('canvas.maplibregl-canvas').length,
+  mapSize: [...g.querySelectorAll('canvas.maplibregl-canvas')].map(c => c.width * c.height).reduce((a, b) => a + b, 0),
+}))
+"""
+
+# Computed font sizes (px) of the chart text a reader must read: title, ticks,
+# axis titles, legend, annotations; and of the page's own words.
+FONT_SIZES_JS = """
+() => {
+  const px = el => parseFloat(getComputedStyle(el).fontSize);
+  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && (el.textContent || '').trim().length > 0; };
+  const chartSel = ['.gtitle', '.xtick text', '.ytick text', '.g-xtitle text', '.g-ytitle text', '.legendtext',
+                    '.annotation-text'].map(s => '.js-plotly-plot ' + s).join(',');
+  const chart = [...document.querySelectorAll(chartSel)].filter(visible).map(el => [el.textContent.trim().slice(0, 40), px(el)]);
+  const pageSel = ['[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p',
+                   '[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"]',
+                   '[data-testid="stMainBlockContainer"] button p'].join(',');
+  const words = [...document.querySelectorAll(pageSel)].filter(visible).filter(el => !el.closest('details:not([open])'))
+                  .map(el => [el.textContent.trim().slice(0, 40), px(el)]);
+  return {chart, words};
+}
+"""
+
+
+def wait_ready(page, *, charts: int = 0, timeout_ms: int = LOAD_TIMEOUT_MS) -> None:
+    """Streamlit has finished its run and every chart drawn has data (at least `charts` of them)."""
+    page.wait_for_selector(APP_IDLE, timeout=timeout_ms, state="attached")
+    page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
+    # A run can finish and immediately start another (a URL write-back): settle, then check again.
+    page.wait_for_timeout(400)
+    page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
+
+
+def open_page(context, url: str, *, charts: int = 0):
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    wait_ready(page, charts=charts)
+    return page
+
+
+def assert_no_exception(page) -> None:
+    boxes = page.locator(EXCEPTION)
+    if boxes.count():
+        raise AssertionError(f"Streamlit exception on {page.url}:\n" + "\n---\n".join(boxes.all_inner_texts()))
+
+
+def chart_summary(page) -> list[dict]:
+    return page.evaluate(CHART_SUMMARY_JS)
+
+
+def font_sizes(page) -> dict:
+    return page.evaluate(FONT_SIZES_JS)
+
+
+def first_chart_ms(page) -> float | None:
+    return page.evaluate("() => window.__firstChartMs")
+
+
+def screenshot(page, artifacts: Path, name: str) -> Path:
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path

@@ -1,0 +1,116 @@
+"""Stepping through the standard deck with keys and buttons on a 1920x1080
+screen, and the files a person takes away: a chart's CSV (suppression kept)
+and its PNG (a real 1920x1080 image)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from csi_metrics import codes, deck
+from csi_metrics.export import png_size
+from e2e_helpers import assert_no_exception, chart_summary, font_sizes, open_page, screenshot, wait_ready
+
+pytestmark = pytest.mark.browser
+
+# Columns that count students: none may show 1-10 (a zero describes nobody).
+STUDENT_COUNT_COLUMNS = ("numerator_n", "denominator_n", "enrolled_n", "attendees_n", "unique_individuals_n",
+                         "students_n")
+
+
+def _title(page) -> str:
+    charts = chart_summary(page)
+    assert len(charts) == 1, f"a slide shows one chart, found {len(charts)}"
+    return charts[0]["title"]
+
+
+def _step(page, n: int) -> None:
+    page.wait_for_url(re.compile(rf"[?&]step={n}(&|$)"), timeout=60_000)
+    wait_ready(page, charts=1)
+
+
+def test_step_through_the_standard_deck(context, server, artifacts):
+    page = open_page(context, f"{server}/present", charts=1)
+    total = len(deck.default_deck())
+    assert page.get_by_text(f"Slide 1 of {total}").is_visible()
+    assert page.locator(".st-key-deck_prev button").is_disabled()
+    seen = [_title(page)]
+    screenshot(page, artifacts, "deck-slide-01")
+    for n in range(2, total + 1):
+        if n % 2:
+            page.locator(".st-key-deck_next button").click()
+        else:
+            page.keyboard.press("ArrowRight")
+        _step(page, n)
+        assert_no_exception(page)
+        seen.append(_title(page))
+        screenshot(page, artifacts, f"deck-slide-{n:02d}")
+        sizes = font_sizes(page)
+        small = [t for t in sizes["chart"] + sizes["words"] if t[1] < 24]
+        assert not small, f"slide {n}: text under 24 px: {small[:8]}"
+        # One screen: the chart and the step buttons fit in 1080 px without scrolling.
+        bottom = page.locator(".st-key-deck_next").bounding_box()
+        assert bottom and bottom["y"] + bottom["height"] <= 1080, f"slide {n}: step buttons below the fold"
+    assert len(set(seen)) == total, f"slides repeat: {seen}"
+    assert page.locator(".st-key-deck_next button").is_disabled()
+    page.keyboard.press("ArrowRight")  # past the end: stays
+    page.keyboard.press("ArrowLeft")
+    _step(page, total - 1)
+    assert _title(page) == seen[-2]
+    page.keyboard.press("PageUp")
+    _step(page, total - 2)
+    assert _title(page) == seen[-3]
+    assert not context.watch.problems(), context.watch.problems()
+
+
+def _open_table(page, nth: int = 0) -> None:
+    page.locator('[data-testid="stExpander"]').filter(has_text="Table and CSV").nth(nth).locator("summary").click()
+
+
+def test_csv_download_matches_its_table_and_hides_small_counts(context, server, artifacts):
+    page = open_page(context, f"{server}/equity?metric=chronic_absenteeism&spa=1", charts=1)
+    _open_table(page)
+    button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download CSV").first
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    dl = info.value
+    target = artifacts / f"download-{dl.suggested_filename}"
+    dl.save_as(str(target))
+    assert dl.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(Path(target).read_text(encoding="utf-8"))))
+    assert rows, "the CSV has no rows"
+    header = list(rows[0])
+    assert {"student_group", "rate"} <= set(header), header
+    groups = {r["student_group"] for r in rows}
+    assert groups <= set(codes.REPORTING_CATEGORIES) | set(codes.EXTRA_CATEGORIES), groups
+    counted = [c for c in STUDENT_COUNT_COLUMNS if c in header]
+    assert counted, f"no student count column in {header}"
+    for r in rows:
+        for c in counted:
+            if r[c] not in ("", None):
+                v = float(r[c])
+                assert not 0 < v < codes.MIN_N, f"{c}={r[c]} for {r['student_group']}: under {codes.MIN_N} students"
+        if r.get("suppressed") == "true":
+            assert r["rate"] == "", f"suppressed row shows a rate: {r}"
+    assert_no_exception(page)
+    assert not context.watch.problems(), context.watch.problems()
+
+
+def test_png_export_is_a_1920x1080_image(context, server, artifacts):
+    page = open_page(context, f"{server}/trends?metric=chronic_absenteeism&by=community", charts=2)
+    button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="PNG").first
+    with page.expect_download(timeout=180_000) as info:
+        button.click()
+    dl = info.value
+    target = artifacts / f"download-{dl.suggested_filename}"
+    dl.save_as(str(target))
+    data = target.read_bytes()
+    assert dl.suggested_filename.endswith(".png")
+    assert png_size(data) == (1920, 1080)
+    assert len(data) > 20_000, "suspiciously small PNG: a blank image?"
+    assert_no_exception(page)
+    assert not context.watch.problems(), context.watch.problems()

@@ -1,0 +1,175 @@
+"""The presenter page and presenter mode under streamlit.testing.v1.AppTest
+against the demo database: decks from links, steps, the step buttons, slides
+equal to the metric library's numbers, and ?present=1 on an ordinary page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from csi_metrics import charts, deck, db
+from csi_metrics.filters import Filters
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT_S = 120
+
+
+@pytest.fixture
+def app(demo_db, monkeypatch):
+    monkeypatch.setenv("CSI_DB", str(demo_db))
+    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _present(at: AppTest, **params: str) -> AppTest:
+    at.query_params.clear()
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("pages/present.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def _title(spec: dict) -> str:
+    t = spec["layout"].get("title", {})
+    return t.get("text", "") if isinstance(t, dict) else str(t)
+
+
+def test_default_deck_first_slide(app):
+    at = _present(app)
+    specs = _charts(at)
+    assert len(specs) == 1
+    first = deck.default_deck().views[0]
+    assert first.chart == "chronic_absenteeism_trend"
+    assert _title(specs[0]).startswith("Chronic absenteeism rate by year")
+    assert any("Slide **1** of 8" in m.value or "Slide <b>1</b> of 8" in m.value for m in at.markdown)
+    assert at.query_params["step"] == "1"
+    prev, nxt = at.button(key="deck_prev"), at.button(key="deck_next")
+    assert prev.disabled and not nxt.disabled
+
+
+def test_next_and_previous_change_the_step_in_the_url(app):
+    at = _present(app)
+    first = _title(_charts(at)[0])
+    at.button(key="deck_next").click().run()
+    assert at.query_params["step"] == "2"
+    second = _title(_charts(at)[0])
+    assert second != first and "change in community vs comparison" in second
+    at.button(key="deck_prev").click().run()
+    assert at.query_params["step"] == "1"
+    assert _title(_charts(at)[0]) == first
+
+
+def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_db):
+    d = deck.Deck("Board", (
+        deck.make_view("trends", "suspension_trend", {"spa": "6"}),
+        deck.make_view("funding", "funding_by_spa", {"community": "community"}, "Dollars by SPA"),
+    ))
+    at = _present(app, deck=deck.to_link_param(d), step="2")
+    (spec,) = _charts(at)
+    assert _title(spec) == "Dollars by SPA"
+    assert any("of 2" in m.value for m in at.markdown)
+
+    from csi_metrics import funding
+
+    con = db.open_read_only(str(demo_db))
+    try:
+        lib = funding.awards(con, ["spa"], Filters(community="community"))
+    finally:
+        con.close()
+    lib = lib.filter(pl.col("amount_usd").is_not_null())
+    shown = {}
+    for trace in spec["data"]:
+        fig_trace = go.Bar(trace)
+        for label, value in zip(fig_trace.y, fig_trace.x):
+            shown[label] = value
+    expected = {charts.group_label("spa", r["spa"]): r["amount_usd"] for r in lib.iter_rows(named=True)}
+    assert shown == pytest.approx(expected)
+
+
+def test_bad_link_and_step_fall_back_with_notices(app):
+    at = _present(app, deck="%%%", step="40")
+    texts = " ".join(w.value for w in at.warning)
+    assert "could not be read" in texts and "not base64url" in texts
+    assert "There is no slide 40" in texts
+    assert at.query_params["step"] == "8"
+    assert len(_charts(at)) == 1
+
+
+def test_every_chart_in_the_catalogue_builds_a_slide(app):
+    for chart, (page, _) in deck.CHARTS.items():
+        d = deck.Deck("all", (deck.make_view(page, chart),))
+        at = _present(app, deck=deck.to_link_param(d), step="1")
+        assert not at.error, (chart, [e.value for e in at.error])
+        (spec,) = _charts(at)
+        assert spec["data"], chart
+
+
+def test_uploaded_deck_file_replaces_the_deck_and_lands_in_the_link(app):
+    at = _present(app)
+    d = deck.Deck("Uploaded", (deck.make_view("activities", "activities_by_month", {}, "From a file"),))
+    if not hasattr(at, "file_uploader"):
+        pytest.skip("this Streamlit's AppTest has no file_uploader")
+    uploader = at.file_uploader(key="deck_upload")
+    uploader.upload(deck.to_json(d).encode(), name="board.json", type="application/json").run()
+    assert not at.exception
+    assert at.query_params["deck"] == deck.to_link_param(d)
+    assert _title(_charts(at)[0]) == "From a file"
+
+
+def test_present_param_hides_chrome_on_an_ordinary_page(app):
+    app.query_params["present"] = "1"
+    app.switch_page("pages/trends.py").run()
+    assert not app.exception
+    css = " ".join(h.value for h in app.html)
+    assert '[data-testid="stSidebar"]' in css and "display: none" in css
+    assert app.button(key="present_exit")
+    specs = _charts(app)
+    assert specs
+    # Presenter sizes from the charts theme, thick lines.
+    for spec in specs:
+        tmpl_font = spec["layout"]["template"]["layout"]["font"]["size"]
+        assert tmpl_font == charts.PRESENT_BASE_FONT_PX
+    lines = [t["line"]["width"] for s in specs for t in s["data"] if t.get("type") == "scatter" and "line" in t]
+    assert lines and min(lines) >= charts.PRESENT_LINE_WIDTH_PX
+
+    app.button(key="present_exit").click().run()
+    assert "present" not in app.query_params
+    assert not [h for h in app.html if '[data-testid="stSidebar"]' in h.value]
+
+
+def test_sidebar_toggle_turns_presenter_mode_on(app):
+    app.switch_page("pages/equity.py").run()
+    assert "present" not in app.query_params
+    app.sidebar.toggle(key="present_toggle").set_value(True).run()
+    assert app.query_params["present"] == "1"
+    assert any('[data-testid="stSidebar"]' in h.value for h in app.html)
+
+
+def test_presenter_figure_enlarges_small_type_and_thickens_lines():
+    from pages import presenter
+
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], line=dict(width=2)))
+    fig.add_trace(go.Bar(x=[1], y=[2], textfont=dict(size=12)))
+    fig.add_annotation(text="note", font=dict(size=14))
+    fig.update_xaxes(tickfont=dict(size=13))
+    before = fig.to_plotly_json()
+    out = presenter.presenter_figure(fig, height=700)
+    assert fig.to_plotly_json() == before
+    assert out.layout.annotations[0].font.size == 24
+    assert out.data[1].textfont.size == 24
+    assert out.layout.xaxis.tickfont.size == 24
+    assert out.data[0].line.width == charts.PRESENT_LINE_WIDTH_PX
+    assert out.layout.height == 700
+    assert out.layout.template.layout.font.size == charts.PRESENT_BASE_FONT_PX
