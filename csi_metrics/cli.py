@@ -1,4 +1,4 @@
-"""`python -m csi_metrics build / info / fetch-boundaries / report`.
+"""`python -m csi_metrics build / info / fetch-boundaries / report / bench`.
 
 Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 1 anything else a user can act on (no database yet, download failed)."""
@@ -22,7 +22,7 @@ def _progress(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def parser(with_report: bool = False) -> argparse.ArgumentParser:
+def parser(with_report: bool = False, with_bench: bool = False) -> argparse.ArgumentParser:
     """The argument parser. The report subcommand's own arguments are added only
     when it is the command being run, so the other commands never import it."""
     p = argparse.ArgumentParser(prog="python -m csi_metrics", description="CSI Dashboard data tools")
@@ -55,12 +55,18 @@ def parser(with_report: bool = False) -> argparse.ArgumentParser:
             r.set_defaults(_report_missing=True)
         else:
             report.add_arguments(r)
+
+    bn = sub.add_parser("bench", help="benchmark build, metrics, pages, browser and load (see docs/benchmarks.md)")
+    if with_bench:
+        from . import bench
+        bench.add_arguments(bn)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser(with_report=bool(argv) and argv[0] == "report").parse_args(argv)
+    args = parser(with_report=bool(argv) and argv[0] == "report",
+                  with_bench=bool(argv) and argv[0] == "bench").parse_args(argv)
     try:
         if args.command == "build":
             return cmd_build(args)
@@ -74,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             from . import report
             return report.run(args)
+        if args.command == "bench":
+            from . import bench
+            return bench.run(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,108 @@
+"""Each dashboard page's script run time, cold and warm cache, with
+Streamlit's AppTest (no browser, no server): the whole entry script runs
+(connection, banner, sidebar filters) and then the page.
+
+- cold: st.cache_data and st.cache_resource cleared (so the connection is
+  reopened and every loader recomputes), a fresh AppTest session;
+- warm: a second fresh AppTest session in the same process, right after, so
+  the caches are hot and only the session is new (a second visitor).
+
+Python's module imports are warm in both (the first cold run of the process
+is reported separately as first_cold_s). Run in its own process by
+`python -m csi_metrics bench` so csi_metrics never imports Streamlit:
+
+    CSI_DB=PATH python -m bench.page_times --runs 3 [--pages overview,trends] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ENTRY = REPO / "dashboard.py"
+TIMEOUT_S = 300
+
+
+def dashboard_pages() -> list[str]:
+    """Page files listed in dashboard.py, in navigation order."""
+    return re.findall(r'st\.Page\(\s*"([^"]+\.py)"', ENTRY.read_text(encoding="utf-8"))
+
+
+def _run_once(page: str, default_page: str) -> tuple[float, list[str]]:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ENTRY), default_timeout=TIMEOUT_S)
+    if page != default_page:
+        at.switch_page(page)
+    t0 = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - t0
+    errors = [f"{e.message}"[:200] for e in at.exception]
+    return elapsed, errors
+
+
+def _clear_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def time_pages(pages: list[str], runs: int) -> list[dict]:
+    all_pages = dashboard_pages()
+    default_page = all_pages[0] if all_pages else pages[0]
+    out = []
+    first_cold = None
+    for page in pages:
+        if not (REPO / page).exists():
+            out.append({"page": page, "missing": True})
+            continue
+        cold, warm, errors = [], [], []
+        for _ in range(runs):
+            _clear_caches()
+            c, e1 = _run_once(page, default_page)
+            if first_cold is None:
+                first_cold = c
+            w, e2 = _run_once(page, default_page)
+            cold.append(c)
+            warm.append(w)
+            errors += e1 + e2
+        out.append({"page": page, "cold_s": statistics.median(cold), "warm_s": statistics.median(warm),
+                    "cold_all_s": cold, "warm_all_s": warm, "errors": sorted(set(errors))[:5]})
+    if out and first_cold is not None:
+        out[0]["first_cold_s"] = first_cold
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.page_times")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pages", help="comma-separated page files (default: every page in dashboard.py)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    pages = args.pages.split(",") if args.pages else dashboard_pages()
+    # A first, untimed run imports Streamlit, Plotly and the pages' modules, so the
+    # first page's cold figure is not the interpreter's start-up.
+    _run_once(dashboard_pages()[0], dashboard_pages()[0]) if (REPO / dashboard_pages()[0]).exists() else None
+    res = time_pages(pages, args.runs)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for r in res:
+            if r.get("missing"):
+                print(f"{r['page']}: missing")
+            else:
+                print(f"{r['page']}: cold {r['cold_s'] * 1000:.0f} ms, warm {r['warm_s'] * 1000:.0f} ms"
+                      + (f"  errors: {r['errors']}" if r["errors"] else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,598 @@
+"""`python -m csi_metrics bench`: how fast the dashboard is, at LA County and
+state scale, and under a crowd. Not part of the test suite.
+
+    python -m csi_metrics bench [--scale county|state|both] [--runs N] [--db PATH]
+                                [--out docs/benchmarks.md] [--skip-build] [--skip-browser] [--skip-load]
+                                [--load-n 10 50 100]
+
+Every figure is the median of --runs runs (default 3) after one untimed
+warm-up call, unless the table says otherwise. Sections:
+
+1. build: `python -m csi_metrics build --demo [--scale state]` wall time and file size;
+2. metrics: each main metric function beside a straightforward pandas
+   implementation of the same metric (bench/pandas_reference.py) in the same
+   process; pandas reads the tables into DataFrames once, untimed in the
+   ratio; ratio = pandas / library; the two are checked to agree;
+3. page scripts: AppTest run of each page, cold and warm cache (bench/page_times.py,
+   its own process: csi_metrics never imports Streamlit);
+4. browser: navigation start to the first drawn Plotly chart in headless
+   Chromium for each page, on a freshly started server (cold) and again (warm);
+5. memory and load: `streamlit run` server RSS (process and children, from
+   /proc) with 1 and with N sessions open, and bench/loadtest.py for N =
+   --load-n (a fresh server per N, warmed by one session first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import config
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
+SIMPLIFIED_BOUNDARIES = REPO.parent / "shared" / "data" / "la_county_spa_2022_simplified.geojson"
+SERVER_START_S = 120
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+# Navigation start -> first .js-plotly-plot with data, in the page's own clock;
+# a page that finishes with no chart reports its idle time instead.
+FIRST_CHART_JS = """
+(() => {
+  window.__firstChartMs = null; window.__idleNoChartMs = null;
+  const timer = setInterval(() => {
+    for (const el of document.querySelectorAll('.js-plotly-plot')) {
+      if (el.data && el.data.length) { window.__firstChartMs = performance.now(); clearInterval(timer); return; }
+    }
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
+                 && document.querySelector('[data-testid="stMain"] h1');
+    if (idle && performance.now() > 4000) { window.__idleNoChartMs = performance.now(); clearInterval(timer); }
+  }, 20);
+})();
+"""
+
+
+def _progress(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] bench: {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else math.nan
+
+
+# --------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def server(db: str | os.PathLike[str] | None = None, *, log: Path | None = None) -> Iterator[tuple[str, int]]:
+    """`streamlit run dashboard.py` on 127.0.0.1 and a free port with CSI_DB=db;
+    yields (base URL, server pid) and stops the server (its process group) after."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if db is not None:
+        env["CSI_DB"] = str(db)
+    if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
+        env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
+    out = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+        cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while not _healthy(url):
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit not healthy after {SERVER_START_S} s")
+            time.sleep(0.2)
+        yield url, proc.pid
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- build
+
+
+def time_build(scale: str, runs: int, keep: Path | None = None) -> dict[str, Any]:
+    """Wall time of the real build command (a fresh interpreter each run) and the file size."""
+    times: list[float] = []
+    size = None
+    with tempfile.TemporaryDirectory(prefix="csi-bench-") as tmp:
+        for i in range(runs):
+            target = Path(tmp) / f"build{i}.duckdb"
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "csi_metrics", "build", "--demo", "--scale", scale, "--db",
+                            str(target)], cwd=REPO, check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+            size = target.stat().st_size
+            if keep is not None and i == runs - 1:
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, keep)
+            elif target.exists():
+                target.unlink()
+    return {"scale": scale, "runs": runs, "build_s": median(times), "build_all_s": times, "size_mb": (size or 0) / 1e6}
+
+
+def db_facts(db: Path) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        facts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("schools", "outcomes", "grants", "activities", "attendance")}
+        facts["la_schools"] = con.execute("SELECT count(*) FROM schools WHERE county_code = '19'").fetchone()[0]
+        facts["scale"] = dict(con.execute("SELECT key, value FROM build_info").fetchall()).get("scale")
+    finally:
+        con.close()
+    facts["size_mb"] = db.stat().st_size / 1e6
+    return facts
+
+
+# --------------------------------------------------------------------------- metric functions vs pandas
+
+
+def _norm_keys(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    out = []
+    for k in keys:
+        c = pl.col(k)
+        if df.schema[k].is_float():
+            c = c.cast(pl.Int64)
+        out.append(c.cast(pl.String).alias(k))
+    return df.with_columns(out)
+
+
+def agree(ours: pl.DataFrame, ref: Any, keys: list[str], cols: list[str], tol: float = 1e-9) -> tuple[bool, str]:
+    """Do the library frame and the pandas reference agree?
+
+    Same set of keys; on every cell both show, the same value (relative and
+    absolute tolerance `tol`); and no cell the library shows is missing from
+    the reference (the library may hide more: complementary suppression)."""
+    ref_pl = ref if isinstance(ref, pl.DataFrame) else pl.from_pandas(ref)
+    a = _norm_keys(ours.select([*keys, *cols]), keys)
+    b = _norm_keys(ref_pl.select([*keys, *cols]), keys).rename({c: f"{c}__ref" for c in cols})
+    if a.height != b.height:
+        return False, f"rows: library {a.height}, pandas {b.height}"
+    j = a.join(b, on=keys, how="full", nulls_equal=True, coalesce=True)
+    if j.height != a.height:
+        return False, f"keys differ ({j.height - a.height} unmatched)"
+    compared = hidden = 0
+    for c in cols:
+        x = j[c].cast(pl.Float64)
+        y = j[f"{c}__ref"].cast(pl.Float64)
+        both = x.is_not_null() & y.is_not_null() & ~x.is_nan().fill_null(False) & ~y.is_nan().fill_null(False)
+        if (x.is_not_null() & ~x.is_nan().fill_null(False) & ~both).any():
+            return False, f"{c}: library shows a value pandas does not"
+        xv, yv = x.filter(both).to_numpy(), y.filter(both).to_numpy()
+        bad = [(p, q) for p, q in zip(xv, yv) if not math.isclose(p, q, rel_tol=tol, abs_tol=tol)]
+        if bad:
+            return False, f"{c}: {len(bad)} values differ, e.g. {bad[0][0]!r} vs {bad[0][1]!r}"
+        compared += int(both.sum())
+        hidden += int((y.is_not_null() & x.is_null()).sum())
+    return True, f"{compared:,} values equal" + (f"; {hidden} hidden by complement" if hidden else "")
+
+
+@dataclass
+class Case:
+    name: str
+    ours: Callable[[Any], pl.DataFrame]
+    ref: Callable[[Any], Any]
+    keys: list[str]
+    cols: list[str]
+    note: str = ""
+
+
+def _bench_package() -> None:
+    """bench/ sits beside csi_metrics/: make it importable from any working directory."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+
+
+def metric_cases() -> list[Case]:
+    _bench_package()
+    from bench import pandas_reference as pr
+
+    from . import activities, compare, funding, headline, rates, schools, trends
+    from .filters import Filters
+
+    ca = "chronic_absenteeism"
+    pooled_cols = ["numerator_n", "denominator_n", "rate", "schools_n"]
+    return [
+        Case("pooled_rates spa x year (LA)",
+             lambda con: rates.pooled_rates(con, ca, ["spa", "year"], Filters()),
+             lambda t: pr.pooled_rates(t, ca, ["spa", "year"]), ["spa", "year"], pooled_cols),
+        Case("pooled_rates spa x year x group (LA)",
+             lambda con: rates.pooled_rates(con, ca, ["spa", "year", "student_group"], Filters()),
+             lambda t: pr.pooled_rates(t, ca, ["spa", "year", "student_group"]),
+             ["spa", "year", "student_group"], pooled_cols),
+        Case("pooled_rates spa x year (every county)",
+             lambda con: rates.pooled_rates(con, ca, ["spa", "year"], Filters(), county_code=None),
+             lambda t: pr.pooled_rates(t, ca, ["spa", "year"], county_code=None), ["spa", "year"], pooled_cols),
+        Case("trend by community",
+             lambda con: trends.trend(con, ca, ["community"], Filters()),
+             lambda t: pr.trend(t, ca, ["community"]), ["year", "community"],
+             ["rate", "yoy_change_pp", "since_baseline_pp"]),
+        Case("compare.diff_in_diff",
+             lambda con: compare.diff_in_diff(con, ca, Filters()),
+             lambda t: pr.diff_in_diff(t, ca), ["group"],
+             ["did_pp", "community_change_pp", "comparison_change_pp", "community_schools_n",
+              "comparison_schools_n"]),
+        Case("funding.awards by spa",
+             lambda con: funding.awards(con, ["spa"], Filters()),
+             lambda t: pr.awards(t, ["spa"]), ["spa_label"], ["amount_usd", "grants_n"]),
+        Case("activities.activity_counts type x spa x month",
+             lambda con: activities.activity_counts(con, ["activity_type", "spa", "month"], Filters()),
+             lambda t: pr.activity_counts(t, ["activity_type", "spa", "month"]), ["activity_type", "spa", "month"],
+             ["activities_n", "attendees_n", "items_n", "unique_individuals_n"]),
+        Case("headline.headline",
+             lambda con: headline.headline(con, Filters()),
+             lambda t: pr.headline(t), ["metric_id", "scope"], ["value", "prior_value"]),
+        Case("schools.school_table",
+             lambda con: schools.school_table(con, Filters()),
+             lambda t: pr.school_table(t), ["cds_code"],
+             ["chronic_absenteeism_rate", "chronic_absenteeism_change_pp", "suspension_rate",
+              "suspension_change_pp"]),
+    ]
+
+
+def _timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+    result = fn()  # warm-up: DuckDB's buffer pool and Python's imports, for both sides alike
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def time_metrics(db: Path, runs: int, cases: list[Case] | None = None) -> dict[str, Any]:
+    """Each case timed on the library (read-only DuckDB connection) and on pandas."""
+    _bench_package()
+    from bench import pandas_reference as pr
+
+    from . import db as dbmod
+
+    con = dbmod.open_read_only(db)
+    try:
+        t0 = time.perf_counter()
+        tables = pr.load_tables(con)
+        load_s = time.perf_counter() - t0
+        rows = []
+        for case in cases or metric_cases():
+            ours_t, ours = _timed(lambda: case.ours(con), runs)
+            try:
+                ref_t, ref = _timed(lambda: case.ref(tables), runs)
+                ok, detail = agree(ours, ref, case.keys, case.cols)
+            except Exception as exc:  # a reference that cannot run or compare is reported, not fatal
+                ref_t, ok, detail = [], False, f"{type(exc).__name__}: {exc}"[:200]
+            rows.append({"name": case.name, "ours_s": median(ours_t), "pandas_s": median(ref_t),
+                         "ratio": median(ref_t) / median(ours_t) if ref_t and median(ours_t) > 0 else math.nan,
+                         "agree": ok, "detail": detail, "rows": ours.height})
+    finally:
+        con.close()
+    return {"pandas_load_s": load_s, "cases": rows}
+
+
+# --------------------------------------------------------------------------- page scripts (AppTest)
+
+
+def time_pages(db: Path, runs: int) -> list[dict[str, Any]]:
+    env = {**os.environ, "CSI_DB": str(db)}
+    if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
+        env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
+    out = subprocess.run([sys.executable, "-m", "bench.page_times", "--runs", str(runs), "--json"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench.page_times failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def _url_paths() -> list[tuple[str, str]]:
+    """(page file, URL path) for each page of dashboard.py."""
+    import re
+
+    text = (REPO / "dashboard.py").read_text(encoding="utf-8")
+    return re.findall(r'st\.Page\(\s*"([^"]+\.py)"[^)]*?url_path="([^"]+)"', text)
+
+
+def _first_chart(browser, url: str, timeout_ms: int = 60_000) -> tuple[float | None, bool]:
+    """(milliseconds from navigation start to the first drawn chart, or to idle when the
+    page has none; whether a chart was drawn)."""
+    from urllib.parse import urlparse
+
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        def route(r):
+            p = urlparse(r.request.url)
+            if p.scheme in ("data", "blob", "about") or (p.hostname or "") in LOOPBACK:
+                r.continue_()
+            else:
+                r.abort("internetdisconnected")
+
+        ctx.route("**/*", route)
+        ctx.add_init_script(FIRST_CHART_JS)
+        page = ctx.new_page()
+        page.goto(url, wait_until="commit")
+        try:
+            page.wait_for_function("window.__firstChartMs !== null || window.__idleNoChartMs !== null",
+                                   timeout=timeout_ms, polling=50)
+        except Exception:
+            return None, False
+        chart = page.evaluate("window.__firstChartMs")
+        return (chart, True) if chart is not None else (page.evaluate("window.__idleNoChartMs"), False)
+    finally:
+        ctx.close()
+
+
+def time_browser(db: Path, runs: int) -> list[dict[str, Any]]:
+    """First chart per page: cold = the page's first visit after the server started
+    (pages visited in navigation order), warm = a second visit from a new browser context."""
+    from playwright.sync_api import sync_playwright
+
+    paths = [(f, p) for f, p in _url_paths() if (REPO / f).exists()]
+    cold: dict[str, list[float]] = {p: [] for _, p in paths}
+    warm: dict[str, list[float]] = {p: [] for _, p in paths}
+    has_chart: dict[str, bool] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for _ in range(runs):
+                with server(db) as (url, _pid):
+                    for phase, store in (("cold", cold), ("warm", warm)):
+                        for _f, p in paths:
+                            ms, drawn = _first_chart(browser, f"{url}/{p}")
+                            if ms is not None:
+                                store[p].append(ms / 1000)
+                            has_chart[p] = has_chart.get(p, False) or drawn
+        finally:
+            browser.close()
+    return [{"page": p, "cold_s": median(cold[p]), "warm_s": median(warm[p]), "chart": has_chart.get(p, False),
+             "cold_all_s": cold[p], "warm_all_s": warm[p]} for _, p in paths]
+
+
+# --------------------------------------------------------------------------- load and memory
+
+
+def run_load(db: Path, ns: list[int], *, hold_s: float = 3.0) -> list[dict[str, Any]]:
+    """For each N: a fresh server, one warm-up session (its held RSS is the 1-session
+    figure), then N concurrent sessions (bench/loadtest.py, its own process)."""
+    results = []
+    for n in ns:
+        with server(db) as (url, pid):
+            warm = _loadtest(url, pid, 1, hold_s)
+            res = _loadtest(url, pid, n, hold_s)
+            res["rss_one_session_mb"] = warm.get("rss_held_mb")
+            results.append(res)
+    return results
+
+
+def _loadtest(url: str, pid: int, n: int, hold_s: float) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.loadtest", "--url", url, "--pid", str(pid), "--n", str(n),
+         "--hold", str(hold_s), "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"bench.loadtest gave no result:\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+# --------------------------------------------------------------------------- machine and report
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    from importlib.metadata import PackageNotFoundError, version
+
+    vers = []
+    for pkg in ("streamlit", "polars", "duckdb", "pandas", "pyarrow", "plotly", "playwright"):
+        try:
+            vers.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            vers.append(f"{pkg} -")
+    chromium = "-"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
+    return {"cpus": str(os.cpu_count()), "cpu": cpu, "memory": mem, "python": platform.python_version(),
+            "os": platform.platform(), "packages": ", ".join(vers), "chromium": chromium,
+            "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "-"}
+
+
+def _ms(s: float | None) -> str:
+    if s is None or (isinstance(s, float) and math.isnan(s)):
+        return "-"
+    return f"{s * 1000:,.0f} ms" if s < 10 else f"{s:,.1f} s"
+
+
+def _sec(s: float | None) -> str:
+    if s is None or (isinstance(s, float) and math.isnan(s)):
+        return "-"
+    return f"{s:.2f} s"
+
+
+def report(results: dict[str, Any]) -> str:
+    """The results as Markdown tables."""
+    lines: list[str] = []
+    m = results["machine"]
+    lines += ["## Machine", "",
+              f"- {m['cpus']} CPUs: {m['cpu']}; memory {m['memory']}",
+              f"- Python {m['python']} on {m['os']}",
+              f"- {m['packages']}; {m['chromium']}",
+              f"- load average when the run started: {m['load']} (the cores are shared; see notes)",
+              f"- runs per figure: {results['runs']} (median), after one untimed warm-up call", ""]
+    for scale, r in results["scales"].items():
+        lines += [f"## {scale.title()} scale", ""]
+        f = r.get("facts", {})
+        if f:
+            lines += [f"Database: {f['size_mb']:.1f} MB; {f['schools']:,} schools ({f['la_schools']:,} in LA County), "
+                      f"{f['outcomes']:,} outcome rows, {f['grants']:,} grants, {f['activities']:,} activities, "
+                      f"{f['attendance']:,} attendance rows.", ""]
+        b = r.get("build")
+        if b:
+            lines += ["| build | median | runs | file |", "|---|---|---|---|",
+                      f"| `python -m csi_metrics build --demo --scale {scale}` | {_sec(b['build_s'])} | "
+                      f"{b['runs']} ({', '.join(f'{x:.1f}' for x in b['build_all_s'])} s) | {b['size_mb']:.1f} MB |", ""]
+        mt = r.get("metrics")
+        if mt:
+            lines += [f"Metric functions (library = DuckDB SQL + Polars, reading the database every call; "
+                      f"pandas = bench/pandas_reference.py on DataFrames read once in "
+                      f"{_sec(mt['pandas_load_s'])}, not counted):", "",
+                      "| metric | library | pandas | pandas / library | rows | agree |", "|---|---|---|---|---|---|"]
+            for c in mt["cases"]:
+                lines.append(f"| {c['name']} | {_ms(c['ours_s'])} | {_ms(c['pandas_s'])} | {c['ratio']:.1f}x | "
+                             f"{c['rows']:,} | {'yes' if c['agree'] else 'NO'}: {c['detail']} |")
+            lines.append("")
+        pg = r.get("pages")
+        if pg:
+            lines += ["Page scripts (AppTest, entry script + page; cold = caches cleared):", "",
+                      "| page | cold | warm | errors |", "|---|---|---|---|"]
+            for p in pg:
+                if p.get("missing"):
+                    lines.append(f"| {p['page']} | missing | | |")
+                else:
+                    lines.append(f"| {p['page']} | {_ms(p['cold_s'])} | {_ms(p['warm_s'])} | "
+                                 f"{'; '.join(p['errors']) or '-'} |")
+            lines.append("")
+        br = r.get("browser")
+        if br:
+            lines += ["Headless Chromium, navigation start to first drawn chart (fresh server per run; cold = "
+                      "first visit of the page since the server started, warm = a second visitor):", "",
+                      "| page | cold | warm |", "|---|---|---|"]
+            for p in br:
+                suffix = "" if p["chart"] else " (no chart: time to idle)"
+                lines.append(f"| /{p['page']}{suffix} | {_sec(p['cold_s'])} | {_sec(p['warm_s'])} |")
+            lines.append("")
+        ld = r.get("load")
+        if ld:
+            lines += ["Load test (bench/loadtest.py: websocket sessions speaking Streamlit's protocol, each opens "
+                      "the landing page then changes the SPA filter; fresh server per N, warmed by one session):", "",
+                      "| N | errors | landing p50 / p95 | filter change p50 / p95 | server RSS 1 session | "
+                      "RSS N open | peak RSS | wall |", "|---|---|---|---|---|---|---|---|"]
+            for x in ld:
+                lines.append(
+                    f"| {x['n']} | {x['errors_n']}{' ' + '; '.join(x['errors']) if x['errors'] else ''} | "
+                    f"{_sec(x['landing_p50_s'])} / {_sec(x['landing_p95_s'])} | "
+                    f"{_sec(x['change_p50_s'])} / {_sec(x['change_p95_s'])} | "
+                    f"{x.get('rss_one_session_mb') or 0:,.0f} MB | {x.get('rss_held_mb') or 0:,.0f} MB | "
+                    f"{x.get('rss_peak_mb') or 0:,.0f} MB | {x['wall_s']:.0f} s |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- command
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", choices=("county", "state", "both"), default="both")
+    p.add_argument("--runs", type=int, default=3, help="runs per figure (median); default 3")
+    p.add_argument("--build-runs", type=int, help="build runs per scale (default: --runs for county, 1 for state)")
+    p.add_argument("--db", help="benchmark this database instead of building one (one scale)")
+    p.add_argument("--out", type=Path, help="write the Markdown report here (e.g. docs/benchmarks.md)")
+    p.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    p.add_argument("--skip-build", action="store_true", help="reuse /tmp/csi-bench-<scale>.duckdb if present")
+    p.add_argument("--skip-metrics", action="store_true")
+    p.add_argument("--skip-pages", action="store_true")
+    p.add_argument("--skip-browser", action="store_true")
+    p.add_argument("--skip-load", action="store_true")
+    p.add_argument("--load-n", type=int, nargs="+", default=[10, 50, 100], help="session counts (default 10 50 100)")
+
+
+def run(args: argparse.Namespace) -> int:
+    scales = ["county", "state"] if args.scale == "both" else [args.scale]
+    if args.db and len(scales) > 1:
+        print("error: --db benchmarks one database: give --scale county or --scale state", file=sys.stderr)
+        return 2
+    results: dict[str, Any] = {"machine": machine(), "runs": args.runs, "scales": {}}
+    for scale in scales:
+        r: dict[str, Any] = {}
+        results["scales"][scale] = r
+        if args.db:
+            db = config.db_path(args.db)
+        else:
+            db = Path(tempfile.gettempdir()) / f"csi-bench-{scale}.duckdb"
+            if not (args.skip_build and db.exists()):
+                n = args.build_runs or (args.runs if scale == "county" else 1)
+                _progress(f"{scale}: building the demo {n}x")
+                r["build"] = time_build(scale, n, keep=db)
+        r["facts"] = db_facts(db)
+        if not args.skip_metrics:
+            _progress(f"{scale}: metric functions vs pandas")
+            r["metrics"] = time_metrics(db, args.runs)
+        if not args.skip_pages:
+            _progress(f"{scale}: page scripts (AppTest)")
+            r["pages"] = time_pages(db, args.runs)
+        if not args.skip_browser:
+            _progress(f"{scale}: first chart in Chromium")
+            r["browser"] = time_browser(db, args.runs)
+        if not args.skip_load:
+            _progress(f"{scale}: load test N={args.load_n}")
+            r["load"] = run_load(db, args.load_n)
+    text = report(results)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return 0
