@@ -57,7 +57,7 @@ def load_spa_boundaries(path: str | Path) -> gpd.GeoDataFrame:
     bad = nums.isna() | ~nums.isin(range(1, 9))
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(p, f"SPA number {gdf[field].iloc[i]!r} is not 1-8", line=i + 1, column=field)
+        raise InputError(p, f"SPA number {str(gdf[field].iloc[i])!r} is not 1-8", line=i + 1, column=field)
     # The official 2022 layer (full and simplified) nests a small shell inside
     # another in SPA 8's MultiPolygon; "structure" repair unions nested shells
     # (area kept) where the default "linework" repair would punch a hole.
