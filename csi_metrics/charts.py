@@ -178,6 +178,7 @@ def trend_lines(
     county: pl.DataFrame | None = None,
     y_title: str = "Rate",
     years: list[str] | None = None,
+    name: str = "All schools in filter",
 ) -> go.Figure:
     """One line per group over academic years; rates 0-1 drawn as percentages.
 
@@ -200,16 +201,16 @@ def trend_lines(
         # A suppressed point is never drawn, even if a value slipped through upstream.
         y = [by_year[yr]["rate"] if yr in by_year and not by_year[yr].get("suppressed") else None
              for yr in all_years]
-        name = "All schools in filter" if group_col is None else group_label(group_col, g)
+        trace_name = name if group_col is None else group_label(group_col, g)
         colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % (len(OKABE_ITO) - 1)]
         fig.add_trace(go.Scatter(
-            x=all_years, y=y, name=name, mode="lines+markers", connectgaps=False,
+            x=all_years, y=y, name=trace_name, mode="lines+markers", connectgaps=False,
             line=dict(width=LINE_WIDTH_PX, color=colour), marker=dict(size=MARKER_PX, color=colour),
-            hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:.1%}}<extra></extra>",
+            hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{y:.1%}}<extra></extra>",
         ))
         sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
         if sup:
-            suppressed_notes.append(f"{name} {', '.join(sorted(sup))}")
+            suppressed_notes.append(f"{trace_name} {', '.join(sorted(sup))}")
     if county is not None and not county.is_empty():
         cy = {r["year"]: (None if r.get("suppressed") else r["rate"]) for r in county.iter_rows(named=True)}
         fig.add_trace(go.Scatter(

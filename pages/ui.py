@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pandas  # noqa: F401  (see below)
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -18,6 +19,11 @@ import streamlit as st
 from csi_metrics import charts, codes, config, db
 from csi_metrics.filters import COMMUNITY_CHOICES, Filters
 from pages import presenter
+
+# pandas is imported above, whole, while this module's import lock holds every
+# other session back: Plotly uses pandas whenever it finds it in sys.modules, and
+# on a cold server two sessions' first runs met a half-imported pandas
+# ("partially initialized module 'pandas' has no attribute 'Series'").
 
 # --------------------------------------------------------------------------- connection
 
@@ -387,6 +393,14 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
+def csv_bytes(df: pl.DataFrame) -> bytes:
+    """`df` as CSV; a list column (a small trend) becomes its values joined by ';', blanks kept blank."""
+    lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
+    flat = df.with_columns(
+        pl.col(c).list.eval(pl.element().cast(pl.Utf8).fill_null("")).list.join(";") for c in lists)
+    return flat.write_csv().encode("utf-8")
+
+
 def _column_config(df: pl.DataFrame) -> dict[str, Any]:
     cfg: dict[str, Any] = {}
     for c in df.columns:
@@ -422,7 +436,7 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
         if "suppressed" in table.columns:
             st.caption(f"Blank cells are suppressed (fewer than {codes.MIN_N} students, or recoverable by "
                        "subtraction) or not published; suppressed = true marks them.")
-        st.download_button("Download CSV", table.write_csv().encode("utf-8"), file_name=f"{key}.csv",
+        st.download_button("Download CSV", csv_bytes(table), file_name=f"{key}.csv",
                            mime="text/csv", key=f"csv_{key}", on_click="ignore")
 
 
@@ -455,3 +469,95 @@ def with_prior(metric: str, by: Sequence[str], f: Filters) -> pl.DataFrame:
     else:
         cur = cur.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
     return levels.add_dashboard_levels(cur, metric, levels.default_cut_set(metric))
+
+
+def headline_series(f: Filters) -> pl.DataFrame:
+    """The headline frame for every year up to f.year, stacked: the small trends on the Overview."""
+    years = [y for y in filter_options().years if f.year is None or y <= f.year]
+    frames = [load("headline.headline", filters=f.with_(year=y)) for y in years]
+    return pl.concat(frames, how="vertical") if frames else load("headline.headline", filters=f)
+
+
+# --------------------------------------------------------------------------- schools page
+
+SCHOOL_DISPLAY = {
+    "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
+    "ccspp_cohort": "Cohort", "grant_type": "Grant",
+    "chronic_absenteeism_rate": "Chronic absenteeism", "chronic_absenteeism_change_pp": "CA change (pp)",
+    "chronic_absenteeism_color": "CA colour", "ca_trend": "CA trend",
+    "suspension_rate": "Suspension", "suspension_change_pp": "Susp. change (pp)",
+    "suspension_color": "Susp. colour", "cds_code": "CDS code",
+}
+
+
+def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
+    """The Schools page table: the columns a person reads, SPA named, and each
+    school's chronic absenteeism over the years (suppressed years blank)."""
+    t = readable(table.rename({"spa_n": "spa"}) if "spa_n" in table.columns else table)
+    tr = trend("chronic_absenteeism", ["school"], f.with_(year=None))
+    if not tr.is_empty():
+        lists = tr.sort("year").group_by("school").agg(
+            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("rate")).alias("ca_trend"))
+        t = t.join(lists.rename({"school": "cds_code"}), on="cds_code", how="left")
+    return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
+
+
+def school_columns(df: pl.DataFrame) -> dict[str, Any]:
+    cfg: dict[str, Any] = {c: st.column_config.Column(label) for c, label in SCHOOL_DISPLAY.items() if c in df.columns}
+    for c in ("chronic_absenteeism_rate", "suspension_rate"):
+        if c in df.columns:
+            cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="percent")
+    for c in ("chronic_absenteeism_change_pp", "suspension_change_pp"):
+        if c in df.columns:
+            cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
+    if "ca_trend" in df.columns:
+        cfg["ca_trend"] = st.column_config.LineChartColumn("CA trend", y_min=0.0, y_max=1.0)
+    return cfg
+
+
+_PICK = "school_pick"
+
+
+def _all_schools() -> dict[str, str]:
+    return dict(sql("SELECT cds_code, school_name FROM schools ORDER BY school_name").iter_rows())
+
+
+def school_selection_sync() -> None:
+    """Seed the school picker from ?school=CDS when the page opens; a bad code warns and is ignored."""
+    ss = st.session_state
+    if _PICK in ss:
+        return
+    raw = st.query_params.get("school")
+    if raw is None:
+        return
+    if raw in _all_schools():
+        ss[_PICK] = raw
+    else:
+        st.warning(f"Ignored URL parameter `school={_shown(raw)}`: not a CDS code in the data. "
+                   "Pick a school from the table instead.", icon=":material/link_off:")
+        del st.query_params["school"]
+
+
+def on_school_row() -> None:
+    """Table row selected: open that school (st.dataframe selection callback)."""
+    ss = st.session_state
+    rows = ss.get("school_table", {}).get("selection", {}).get("rows", [])
+    listed = ss.get("_school_rows", [])
+    if rows and rows[0] < len(listed):
+        ss[_PICK] = listed[rows[0]]
+
+
+def school_picker(table: pl.DataFrame) -> str | None:
+    """The school shown below the table, kept in the URL as ?school=CDS."""
+    names = _all_schools()
+    listed = table["cds_code"].to_list()
+    current = st.session_state.get(_PICK)
+    options = [None, *listed] + ([current] if current and current not in listed else [])
+    cds = st.selectbox("School", options, key=_PICK, placeholder="Choose a school",
+                       format_func=lambda c: "Choose a school" if c is None else f"{names.get(c, c)} ({c})")
+    if cds:
+        if st.query_params.get("school") != cds:
+            st.query_params["school"] = cds
+    elif "school" in st.query_params:
+        del st.query_params["school"]
+    return cds
