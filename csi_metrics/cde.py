@@ -145,19 +145,48 @@ class DirectoryResult:
 
 _SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 
-def decode_bytes(raw: bytes) -> tuple[bytes, str]:
+def decode_bytes(raw: bytes, path: str | Path = "<bytes>", separator: str = "\t") -> tuple[bytes, str]:
     """UTF-8 bytes for Polars, and the encoding the file was in.
 
     A BOM means utf-8-sig (suspension 2023-24); otherwise valid UTF-8 is taken
-    as such, and anything else is cp1252, which CDE uses for most years."""
+    as such, and anything else is cp1252, which CDE uses for most years. A file
+    that holds valid multi-byte UTF-8 *and* bytes that are not UTF-8 was put
+    together from two encodings; reading it either way would garble names, so
+    it is refused at the first bad byte."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:], "utf-8-sig"
+        raw = raw[3:]
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _mixed(raw, exc.start, path, separator, "has a UTF-8 byte-order mark") from None
+        return raw, "utf-8-sig"
     try:
         raw.decode("utf-8")
         return raw, "utf-8"
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        m = _UTF8_MULTIBYTE.search(raw)
+        if m is not None:
+            utf8_line = raw.count(b"\n", 0, m.start()) + 1
+            raise _mixed(raw, exc.start, path, separator, f"is UTF-8 on line {utf8_line}") from None
         # cp1252 leaves five bytes undefined; replacing them beats refusing a whole year.
         return raw.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
+
+
+# A well-formed two- to four-byte UTF-8 sequence (no overlongs, no surrogates).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def _mixed(raw: bytes, offset: int, path: str | Path, separator: str, utf8_where: str) -> InputError:
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    line = raw.count(b"\n", 0, offset) + 1
+    field_i = raw.count(separator.encode(), line_start, offset)
+    header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r").split(separator)
+    column = header[field_i].strip().strip('"') if field_i < len(header) else None
+    return InputError(path, f"mixed encodings: byte {raw[offset:offset + 1]!r} is not UTF-8, but the file "
+                            f"{utf8_where}; save it in one encoding", line=line, column=column)
 
 
 def read_text_table(
@@ -179,7 +208,7 @@ def read_text_table(
         raw = p.read_bytes()
     except FileNotFoundError:
         raise InputError(p, "file not found") from None
-    data, encoding = decode_bytes(raw)
+    data, encoding = decode_bytes(raw, p, separator)
     if not data.strip():
         raise InputError(p, "empty file", line=1)
     header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
@@ -207,9 +236,9 @@ def read_text_table(
             separator=separator,
             quote_char=quote_char,
             infer_schema=False,
-            null_values=null_values,
             new_columns=header,
             truncate_ragged_lines=False,
+            empty_string_is_null=False,  # blanks and null_values become null below, in one place
         )
     except (pl.exceptions.ComputeError, pl.exceptions.ShapeError, pl.exceptions.NoDataError) as exc:
         line = _first_ragged_line(data, separator, len(header), quote_char)
@@ -218,9 +247,17 @@ def read_text_table(
     if df.width != len(header):
         line = _first_ragged_line(data, separator, len(header), quote_char)
         raise InputError(p, f"expected {len(header)} fields per line", line=line)
+    # Polars pads a short (e.g. truncated) line with blanks; a separator count
+    # off from rows x (columns - 1) says one exists, and only then is it looked for.
+    # (Quoted CSV may hold separators inside quotes; the csv module settles that.)
+    if data.count(separator.encode()) != (df.height + 1) * (len(header) - 1):
+        line = _first_ragged_line(data, separator, len(header), quote_char)
+        if line is not None:
+            raise InputError(p, f"expected {len(header)} fields per line (is the file truncated?)", line=line)
     if df.height == 0 and not allow_no_rows:
         raise InputError(p, "no data rows after the header", line=2)
-    return df.select(expected), encoding
+    blank = [""] + list(null_values or [])
+    return df.select(pl.when(pl.col(c).is_in(blank)).then(None).otherwise(pl.col(c)).alias(c) for c in expected), encoding
 
 
 def _first_ragged_line(data: bytes, separator: str, n_fields: int, quote_char: str | None) -> int | None:
@@ -229,8 +266,8 @@ def _first_ragged_line(data: bytes, separator: str, n_fields: int, quote_char: s
 
     text = data.decode("utf-8")
     if quote_char is None:
-        for i, line in enumerate(text.splitlines(), start=1):
-            if line and line.count(separator) != n_fields - 1:
+        for i, line in enumerate(text.split("\n"), start=1):  # not splitlines: names may hold \x0b, \x1c
+            if line.strip() and line.count(separator) != n_fields - 1:
                 return i
         return None
     reader = csv.reader(io.StringIO(text), delimiter=separator, quotechar=quote_char)
@@ -259,13 +296,13 @@ def check(df: pl.DataFrame, path: Path, bad: pl.Expr, column: str, message) -> N
 
 
 def _digits(col: str, n: int) -> pl.Expr:
-    return pl.col(col).str.contains(rf"^\d{{{n}}}$")
+    return pl.col(col).str.contains(rf"^[0-9]{{{n}}}$")
 
 
 def academic_year_bad(col: str) -> pl.Expr:
     """True where a value is not '2023-24' style with consecutive years."""
     c = pl.col(col)
-    shape_ok = c.str.contains(r"^\d{4}-\d{2}$")
+    shape_ok = c.str.contains(r"^[0-9]{4}-[0-9]{2}$")
     first = c.str.slice(0, 4).cast(pl.Int32, strict=False)
     second = c.str.slice(5, 2).cast(pl.Int32, strict=False)
     return (~shape_ok) | c.is_null() | ((first + 1) % 100 != second)
@@ -275,14 +312,20 @@ def count_expr(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().cast(pl.Int64, strict=False)
 
 
+MAX_COUNT = 2_147_483_647  # INTEGER in schema.sql
+
+
 def count_checks(df: pl.DataFrame, path: Path, col: str, active: pl.Expr, blank_ok: bool = False) -> None:
     """Where `active`, a count cell is a non-negative whole number (blank too, if blank_ok)."""
     v = pl.col(col)
     if not blank_ok:
         check(df, path, active & v.is_null(), col, lambda r: "blank count (expected a whole number)")
-    check(df, path, active & v.str.contains(r"^-\d+$"), col, lambda r: f"negative count {r[col]!r}")
-    check(df, path, active & v.is_not_null() & ~v.str.contains(r"^\d+$"), col,
+    check(df, path, active & v.str.contains(r"^-[0-9]+$"), col, lambda r: f"negative count {r[col]!r}")
+    check(df, path, active & v.is_not_null() & ~v.str.contains(r"^[0-9]+$"), col,
           lambda r: f"non-numeric count {r[col]!r}")
+    # The database stores counts as INTEGER; a larger value is a typo, and casting it would crash.
+    check(df, path, active & v.str.contains(r"^[0-9]+$") & ~(count_expr(col) <= MAX_COUNT).fill_null(False), col,
+          lambda r: f"count {r[col]!r} is too large (more than {MAX_COUNT:,})")
 
 
 # ---------------------------------------------------------------- outcome files

@@ -284,3 +284,51 @@ def test_directory_duplicate_cds(tmp_path, fixtures_dir):
     with pytest.raises(InputError, match="appears twice") as err:
         cde.read_directory(p)
     assert (err.value.line, err.value.column) == (6, "CDSCode")
+
+
+def test_truncated_file_names_last_line(tmp_path, fixtures_dir):
+    raw = (fixtures_dir / "cde" / SUS).read_bytes()
+    cut = raw[: raw.rindex(b"\tNo\tTA\t310")]  # the last line stops after its school name
+    p = tmp_path / SUS
+    p.write_bytes(cut)
+    with pytest.raises(InputError, match="expected 21 fields per line") as err:
+        cde.read_suspension(p)
+    assert err.value.line == 9
+
+
+def test_blank_cell_is_not_a_short_line(tmp_path, fixtures_dir):
+    # Blank trailing cells (the line still has every tab) are blanks, not truncation.
+    raw = (fixtures_dir / "cde" / SUS).read_bytes().replace(b"\t9\t5\n", b"\t9\t\n")
+    p = tmp_path / SUS
+    p.write_bytes(raw)
+    assert cde.read_suspension(p).rows_kept_n == 7
+
+
+def test_mixed_encodings_named(tmp_path, fixtures_dir):
+    # UTF-8 on the school rows, but one cp1252 'ñ' (0xF1) pasted into line 12's school name.
+    text = (fixtures_dir / "cde" / CA).read_bytes().decode("cp1252")
+    lines = text.split("\r\n")
+    raw = "\r\n".join(lines[:11]).encode("utf-8") + b"\r\n" + lines[11].replace("High", "Ni\xf1a").encode("cp1252") \
+        + b"\r\n" + "\r\n".join(lines[12:]).encode("utf-8")
+    p = tmp_path / CA
+    p.write_bytes(raw)
+    with pytest.raises(InputError, match="mixed encodings") as err:
+        cde.read_chronic_absenteeism(p)
+    assert (err.value.line, err.value.column) == (12, "School Name")
+    assert "UTF-8 on line 9" in err.value.message
+
+
+def test_extra_columns_are_ignored(tmp_path, fixtures_dir):
+    text = (fixtures_dir / "cde" / CA).read_bytes().decode("cp1252")
+    lines = [l + ("\tNote" if i == 0 else "\tx") if l else l for i, l in enumerate(text.split("\r\n"))]
+    p = tmp_path / CA
+    p.write_bytes("\r\n".join(lines).encode("cp1252"))
+    assert cde.read_chronic_absenteeism(p).rows_kept_n == 11
+
+
+def test_one_enormous_line(tmp_path):
+    p = tmp_path / CA
+    p.write_bytes(b"x" * 5_000_000)
+    with pytest.raises(InputError, match="missing column 'Academic Year'|does not split on tab") as err:
+        cde.read_chronic_absenteeism(p)
+    assert err.value.line == 1
