@@ -32,8 +32,19 @@ def new_database(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def is_hosted(path: str | Path) -> bool:
+    """A hosted DuckDB service (MotherDuck, `md:<database>`) rather than a file."""
+    return str(path).startswith("md:")
+
+
 def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """The dashboard's view of the data: read-only, so no page can change it."""
+    """The dashboard's view of the data: read-only, so no page can change it.
+
+    `md:<database>` (CSI_DB=md:csi) connects to MotherDuck instead of a file;
+    read-only there comes from the token (a read-scaling token, in
+    $motherduck_token), not from the connection."""
+    if is_hosted(path):
+        return duckdb.connect(str(path))
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no database at {p}: run `python -m csi_metrics build --demo` first")

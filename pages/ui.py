@@ -37,13 +37,13 @@ def _open(path: str, _mtime_ns: int) -> duckdb.DuckDBPyConnection:
 
 def _db_key() -> tuple[str, int]:
     p = config.db_path()
-    return str(p), p.stat().st_mtime_ns
+    return str(p), 0 if db.is_hosted(p) else p.stat().st_mtime_ns  # a hosted database has no file
 
 
 def get_connection() -> duckdb.DuckDBPyConnection:
     """The shared read-only connection; a missing database stops the page with how to build one."""
     p = config.db_path()
-    if not p.exists():
+    if not db.is_hosted(p) and not p.exists():
         st.error(
             f"No database at `{p}`. Build the demo database with "
             "`python -m csi_metrics build --demo` (or set CSI_DB to an existing file), then reload."
