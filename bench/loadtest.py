@@ -59,13 +59,15 @@ def _pct(values: list[float], q: float) -> float | None:
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
-def _rerun(query_string: str = "", page_script_hash: str = "", widgets: list | None = None) -> bytes:
+def _rerun(query_string: str = "", page_script_hash: str = "", widgets: list | None = None,
+           page_name: str = "") -> bytes:
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
     msg = BackMsg()
     cs = msg.rerun_script
     cs.query_string = query_string
     cs.page_script_hash = page_script_hash
+    cs.page_name = page_name
     cs.widget_states.SetInParent()
     for w in widgets or []:
         cs.widget_states.widgets.append(w)
@@ -108,7 +110,7 @@ async def _until_finished(ws, res: SessionResult, seen: dict, deadline: float) -
 
 
 async def one_session(ws_url: str, hold_until: asyncio.Event, timeout_s: float = SESSION_TIMEOUT_S,
-                      spa_label_index: int = 1, on_ready=lambda: None) -> SessionResult:
+                      spa_label_index: int = 1, on_ready=lambda: None, page: str = "") -> SessionResult:
     """Open the landing page, change the SPA filter, keep the socket open until
     `hold_until`. on_ready() is called once: when the session is held, or when it failed."""
     import websockets
@@ -122,7 +124,7 @@ async def one_session(ws_url: str, hold_until: asyncio.Event, timeout_s: float =
         t0 = time.perf_counter()
         async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
                                       open_timeout=timeout_s, ping_interval=None) as ws:
-            await ws.send(_rerun())
+            await ws.send(_rerun(page_name=page))
             if not await _until_finished(ws, res, seen, deadline):
                 return res
             res.landing_s = time.perf_counter() - t0
@@ -205,7 +207,8 @@ class RssSampler:
             self.peak = max(self.peak, rss_bytes(self.pid))
 
 
-async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: float, ramp_s: float) -> dict:
+async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: float, ramp_s: float,
+               page: str) -> dict:
     host = urlparse(url).hostname
     if host not in LOOPBACK:
         raise ValueError(f"load test runs against this machine only (127.0.0.1/localhost), not {host!r}")
@@ -226,7 +229,7 @@ async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: flo
             # Phones at a convening arrive within a few seconds, not in the same millisecond.
             await asyncio.sleep(ramp_s * i / max(n, 1))
             return await one_session(ws_url, hold, timeout_s=min(SESSION_TIMEOUT_S, deadline_s),
-                                     spa_label_index=1 + i % 8, on_ready=on_ready)
+                                     spa_label_index=1 + i % 8, on_ready=on_ready, page=page)
 
         async def release_when_ready() -> None:
             # Every session rendered and still open: read memory, hold hold_s, then close them.
@@ -265,9 +268,10 @@ async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: flo
 
 
 def run(url: str, n: int, pid: int | None = None, *, hold_s: float = 3.0, deadline_s: float = 180.0,
-        ramp_s: float = 2.0) -> dict:
-    """Run the load test (see module docstring); returns the figures as a dict."""
-    return asyncio.run(_run(url, n, pid, hold_s, deadline_s, ramp_s))
+        ramp_s: float = 2.0, page: str = "") -> dict:
+    """Run the load test (see module docstring); returns the figures as a dict.
+    page: the URL path of the page to open ('' = the landing page)."""
+    return asyncio.run(_run(url, n, pid, hold_s, deadline_s, ramp_s, page))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,24 +282,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", help="database for the server this starts (default $CSI_DB)")
     ap.add_argument("--hold", type=float, default=3.0, help="seconds to keep all sessions open at the end")
     ap.add_argument("--deadline", type=float, default=180.0, help="hard limit per run, seconds")
+    ap.add_argument("--page", default="", help="URL path of the page to open (default: the landing page)")
+    ap.add_argument("--ramp", type=float, default=2.0, help="seconds over which the sessions arrive")
     ap.add_argument("--json", action="store_true", help="print one JSON object per run")
     args = ap.parse_args(argv)
     if args.url:
-        runs = [run(args.url, n, args.pid, hold_s=args.hold, deadline_s=args.deadline) for n in args.n]
+        runs = [run(args.url, n, args.pid, hold_s=args.hold, deadline_s=args.deadline, ramp_s=args.ramp,
+                    page=args.page) for n in args.n]
     else:
         from csi_metrics import bench
         runs = []
         with bench.server(args.db) as (url, pid):
             for n in args.n:
-                runs.append(run(url, n, pid, hold_s=args.hold, deadline_s=args.deadline))
+                runs.append(run(url, n, pid, hold_s=args.hold, deadline_s=args.deadline, ramp_s=args.ramp,
+                                page=args.page))
     for r in runs:
         if args.json:
             print(json.dumps(r))
         else:
+            def s(x: float | None) -> str:
+                return "-" if x is None else f"{x:.2f} s"
             print(f"N={r['n']}: {r['ok_sessions']}/{r['n']} ok, {r['errors_n']} errors {r['errors']}; "
-                  f"landing p50 {r['landing_p50_s']:.2f} s p95 {r['landing_p95_s']:.2f} s; "
-                  f"filter change p50 {r['change_p50_s']:.2f} s p95 {r['change_p95_s']:.2f} s; "
-                  f"peak RSS {r['rss_peak_mb'] or 0:.0f} MB")
+                  f"landing p50 {s(r['landing_p50_s'])} p95 {s(r['landing_p95_s'])}; "
+                  f"filter change p50 {s(r['change_p50_s'])} p95 {s(r['change_p95_s'])}; "
+                  f"RSS held {r['rss_held_mb'] or 0:.0f} MB, peak {r['rss_peak_mb'] or 0:.0f} MB")
     return 0 if all(r["errors_n"] == 0 for r in runs) else 1
 
 
