@@ -270,10 +270,14 @@ def _first_ragged_line(data: bytes, separator: str, n_fields: int, quote_char: s
             if line.strip() and line.count(separator) != n_fields - 1:
                 return i
         return None
-    reader = csv.reader(io.StringIO(text), delimiter=separator, quotechar=quote_char)
-    for row in reader:
-        if row and len(row) != n_fields:
-            return reader.line_num
+    # newline="": a bare \r inside a cell is a line break to csv, not an exception.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar=quote_char)
+    try:
+        for row in reader:
+            if row and len(row) != n_fields:
+                return reader.line_num
+    except csv.Error:  # e.g. a field over csv's size limit: that line is the bad one
+        return max(reader.line_num, 1)
     return None
 
 

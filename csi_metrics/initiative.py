@@ -49,7 +49,7 @@ def _required(df: pl.DataFrame, p: Path, cols: list[str]) -> None:
 
 
 def _cds_check(df: pl.DataFrame, p: Path, col: str) -> None:
-    check(df, p, pl.col(col).is_not_null() & ~pl.col(col).str.contains(r"^\d{14}$"), col,
+    check(df, p, pl.col(col).is_not_null() & ~pl.col(col).str.contains(r"^[0-9]{14}$"), col,
           lambda r: f"CDS code {r[col]!r} is not 14 digits")
 
 
@@ -100,7 +100,7 @@ def read_grants(path: str | Path) -> ReadResult:
     _one_of(df, p, "grantee_level", ("LEA", "school"))
     check(df, p, (pl.col("grantee_level") == "LEA") & ~pl.col("grantee_cds").str.ends_with("0000000"),
           "grantee_cds", lambda r: f"LEA grantee code {r['grantee_cds']} does not end 0000000")
-    check(df, p, ~pl.col("county_code").str.contains(r"^\d{2}$"), "county_code",
+    check(df, p, ~pl.col("county_code").str.contains(r"^[0-9]{2}$"), "county_code",
           lambda r: f"county code {r['county_code']!r} is not 2 digits")
     check(df, p, pl.col("county_code") != pl.col("grantee_cds").str.slice(0, 2), "county_code",
           lambda r: f"county code {r['county_code']} does not match grantee_cds {r['grantee_cds']}")
@@ -119,7 +119,7 @@ def read_activities(path: str | Path) -> ReadResult:
     _required(df, p, ["activity_id", "activity_date", "activity_type"])
     _unique(df, p, ["activity_id"])
     date = pl.col("activity_date").str.to_date("%Y-%m-%d", strict=False)
-    check(df, p, ~pl.col("activity_date").str.contains(r"^\d{4}-\d{2}-\d{2}$") | date.is_null(), "activity_date",
+    check(df, p, ~pl.col("activity_date").str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") | date.is_null(), "activity_date",
           lambda r: f"date {r['activity_date']!r} is not a YYYY-MM-DD calendar date")
     _one_of(df, p, "activity_type", codes.ACTIVITY_TYPES)
     for c, lo, hi in (("spa_n", 1, 8), ("attendees_n", 0, None), ("items_n", 0, None)):
