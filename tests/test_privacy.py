@@ -109,3 +109,31 @@ def test_complementary_single_pass_members():
 def test_empty_frame():
     df = privacy.suppress_breakdown(frame([], [], spa=[]), ["spa"], ["spa"])
     assert df.height == 0
+
+
+def test_two_small_hidden_cells_adding_under_eleven_get_a_third():
+    # 3 + 4 = 7 students would be total minus the rest: hide the next smallest (30) too.
+    df = privacy.suppress_breakdown(frame([3, 4, 30, 300], spa=[1, 2, 3, 4]), ["spa"], ["spa"])
+    assert df["suppressed"].to_list() == [True, True, True, False]
+
+
+def test_unknown_student_group_covered_when_remainder_is_small():
+    # TA 200 = GF 120 + GM 75 + GX (CDE '*', unknown): remainder 5 -> GM (smallest) hidden.
+    df = frame([200, 120, 75, None], [20, 12, 7, None], student_group=["TA", "GF", "GM", "GX"])
+    out = privacy.suppress_breakdown(df, ["student_group"], ["student_group"])
+    assert dict(zip(out["student_group"], out["suppressed"])) == {"TA": False, "GF": False, "GM": True, "GX": True}
+
+
+def test_unknown_student_group_left_alone_when_remainder_is_large():
+    # remainder 200 - 120 - 50 = 30 students: a group of 30 may be shown, nothing more to hide.
+    df = frame([200, 120, 50, None], [20, 12, 5, None], student_group=["TA", "GF", "GM", "GX"])
+    out = privacy.suppress_breakdown(df, ["student_group"], ["student_group"])
+    assert dict(zip(out["student_group"], out["suppressed"])) == {"TA": False, "GF": False, "GM": False, "GX": True}
+
+
+def test_grade_parts_add_up_to_tk8():
+    df = frame([200, 150, 50, 40, 5, 60, 45], student_group=["TA", "GRTK8", "GRTKKN", "GR13", "GR46", "GR78", "GR912"])
+    out = privacy.suppress_breakdown(df, ["student_group"], ["student_group"])
+    hidden = {g for g, s in zip(out["student_group"], out["suppressed"]) if s}
+    # GR46 (5) hidden; within TK-8 parts the next smallest is GR13 (40); within all spans too.
+    assert hidden == {"GR46", "GR13"}
