@@ -119,8 +119,12 @@ def assign_school_spas(
             pl.when(pl.col("spa_n").is_null()).then(None).otherwise(pl.lit("crosswalk")).alias("spa_source")
         ).sort("_row")
         missing = out.filter(pl.col("spa_n").is_null())
-        if missing.height:
-            reasons.append(("not in SPA crosswalk: SPA unassigned", missing.height, int(missing["_row"][0]) + 2))
+        no_xy = missing.filter(pl.col("latitude").is_null() | pl.col("longitude").is_null())
+        not_listed = missing.filter(pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null())
+        for reason, part in (("no coordinates: SPA unassigned", no_xy),
+                             ("not in SPA crosswalk: SPA unassigned", not_listed)):
+            if part.height:
+                reasons.append((reason, part.height, int(part["_row"][0]) + 2))
         return out, reasons
     if schools.height:
         reasons.append(("no boundary file or crosswalk: SPA unassigned", schools.height, int(schools["_row"][0]) + 2))

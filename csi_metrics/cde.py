@@ -164,19 +164,14 @@ def decode_bytes(raw: bytes, path: str | Path = "<bytes>", separator: str = "\t"
         raw.decode("utf-8")
         return raw, "utf-8"
     except UnicodeDecodeError as exc:
-        m = _UTF8_MULTIBYTE.search(raw)
-        if m is not None:
-            utf8_line = raw.count(b"\n", 0, m.start()) + 1
+        # Any non-ASCII character that survives a lenient UTF-8 decode was valid UTF-8.
+        lenient = raw.decode("utf-8", errors="replace")
+        if not lenient.replace("\ufffd", "").isascii():
+            m = re.search("[^\x00-\x7f\ufffd]", lenient)
+            utf8_line = lenient.count("\n", 0, m.start()) + 1
             raise _mixed(raw, exc.start, path, separator, f"is UTF-8 on line {utf8_line}") from None
         # cp1252 leaves five bytes undefined; replacing them beats refusing a whole year.
         return raw.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
-
-
-# A well-formed two- to four-byte UTF-8 sequence (no overlongs, no surrogates).
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
-)
 
 
 def _mixed(raw: bytes, offset: int, path: str | Path, separator: str, utf8_where: str) -> InputError:

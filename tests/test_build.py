@@ -111,8 +111,20 @@ def test_crosswalk_used_without_boundary_file(tmp_path, inputs):
     assert rep.unassigned_schools_n == 1
     assert q(target, "SELECT count(*) FROM schools WHERE spa_source = 'crosswalk'") == [(5,)]
     assert q(target, "SELECT spa_n FROM schools WHERE cds_code = '19753096000003'") == [(3,)]
+    # The one school left out of the crosswalk has no coordinates either.
     assert q(target, "SELECT reason, rows_n FROM build_rejections WHERE reason LIKE '%SPA%'") == [
-        ("not in SPA crosswalk: SPA unassigned", 1)]
+        ("no coordinates: SPA unassigned", 1)]
+
+
+def test_crosswalk_gap_with_coordinates(tmp_path, inputs):
+    cde_dir, ini_dir = inputs
+    xw = ini_dir / "spa_crosswalk.csv"
+    xw.write_text("\n".join(l for l in xw.read_text().split("\n") if not l.startswith("19753096000003")))
+    target = tmp_path / "csi.duckdb"
+    rep = build.build(target, cde_dir, ini_dir, boundaries=None)
+    assert rep.unassigned_schools_n == 2
+    assert sorted(q(target, "SELECT reason, rows_n, example_line_n FROM build_rejections WHERE reason LIKE '%SPA%'")) == [
+        ("no coordinates: SPA unassigned", 1, 9), ("not in SPA crosswalk: SPA unassigned", 1, 7)]
     assert dict(q(target, "SELECT key, value FROM build_info"))["boundary_source"].startswith("crosswalk ")
 
 
