@@ -7,6 +7,10 @@ Streamlit's AppTest (no browser, no server): the whole entry script runs
 - warm: a second fresh AppTest session in the same process, right after, so
   the caches are hot and only the session is new (a second visitor).
 
+Both wall time and this process's CPU time are reported: on shared cores the
+CPU time is the steadier figure (the script thread does the work; the
+AppTest thread only polls).
+
 Python's module imports are warm in both (an untimed first run imports them). Run in its own process by
 `python -m csi_metrics bench` so csi_metrics never imports Streamlit:
 
@@ -57,7 +61,7 @@ def _navigation_mode() -> None:
 _COMPONENTS = None
 
 
-def _run_once(page: str, default_page: str) -> tuple[float, list[str]]:
+def _run_once(page: str, default_page: str) -> tuple[float, list[str], float]:
     from streamlit.testing.v1 import AppTest
 
     global _COMPONENTS
@@ -69,14 +73,14 @@ def _run_once(page: str, default_page: str) -> tuple[float, list[str]]:
         at._bidi_component_manager = _COMPONENTS
     if page != default_page:
         at.switch_page(page)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     at.run()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     _COMPONENTS = getattr(at, "_bidi_component_manager", None)
     errors = [f"{e.message}"[:200] for e in at.exception]
     if not at.sidebar.selectbox:
         errors.append("no sidebar filters: the entry script did not run")
-    return elapsed, errors
+    return elapsed, errors, cpu
 
 
 def _clear_caches() -> None:
@@ -94,15 +98,18 @@ def time_pages(pages: list[str], runs: int) -> list[dict]:
         if not (REPO / page).exists():
             out.append({"page": page, "missing": True})
             continue
-        cold, warm, errors = [], [], []
+        cold, warm, cold_cpu, warm_cpu, errors = [], [], [], [], []
         for _ in range(runs):
             _clear_caches()
-            c, e1 = _run_once(page, default_page)
-            w, e2 = _run_once(page, default_page)
+            c, e1, cc = _run_once(page, default_page)
+            w, e2, wc = _run_once(page, default_page)
             cold.append(c)
             warm.append(w)
+            cold_cpu.append(cc)
+            warm_cpu.append(wc)
             errors += e1 + e2
         out.append({"page": page, "cold_s": statistics.median(cold), "warm_s": statistics.median(warm),
+                    "cold_cpu_s": statistics.median(cold_cpu), "warm_cpu_s": statistics.median(warm_cpu),
                     "cold_all_s": cold, "warm_all_s": warm, "errors": sorted(set(errors))[:5]})
     return out
 
@@ -126,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             if r.get("missing"):
                 print(f"{r['page']}: missing")
             else:
-                print(f"{r['page']}: cold {r['cold_s'] * 1000:.0f} ms, warm {r['warm_s'] * 1000:.0f} ms"
+                print(f"{r['page']}: cold {r['cold_s'] * 1000:.0f} ms (CPU {r['cold_cpu_s'] * 1000:.0f}), "
+                      f"warm {r['warm_s'] * 1000:.0f} ms (CPU {r['warm_cpu_s'] * 1000:.0f})"
                       + (f"  errors: {r['errors']}" if r["errors"] else ""))
     return 0
 
