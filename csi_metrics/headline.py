@@ -56,12 +56,18 @@ def _rate_row(
     f = Filters(year=year, student_group="TA") if scope == "county" else filters.with_(
         community="community", year=year, student_group="TA"
     )
-    cur = _one(rates.pooled_rates(con, metric, [], f))
-    pre = _one(rates.pooled_rates(con, metric, [], f.with_(year=prior)))
+    # One query over every year per student group; years never share a cell, so
+    # suppression is the same as asking year by year.
+    by_year = rates.pooled_rates(con, metric, ["year"], f.with_(year=None))
+    cur = _one(by_year.filter(pl.col("year") == year))
+    pre = _one(by_year.filter(pl.col("year") == prior))
     # Dashboard placement: chronic absenteeism is a K-8 indicator (GRTK8 rows).
     group = "GRTK8" if metric == "chronic_absenteeism" else "TA"
-    lcur = _one(rates.pooled_rates(con, metric, [], f.with_(student_group=group)))
-    lpre = _one(rates.pooled_rates(con, metric, [], f.with_(student_group=group, year=prior)))
+    placed_by_year = by_year if group == "TA" else rates.pooled_rates(
+        con, metric, ["year"], f.with_(year=None, student_group=group)
+    )
+    lcur = _one(placed_by_year.filter(pl.col("year") == year))
+    lpre = _one(placed_by_year.filter(pl.col("year") == prior))
     cut = None
     if metric == "suspension":
         cut = "suspension_unified"

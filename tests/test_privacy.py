@@ -137,3 +137,34 @@ def test_grade_parts_add_up_to_tk8():
     hidden = {g for g, s in zip(out["student_group"], out["suppressed"]) if s}
     # GR46 (5) hidden; within TK-8 parts the next smallest is GR13 (40); within all spans too.
     assert hidden == {"GR46", "GR13"}
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(st.integers(1, 4), st.sampled_from(["community", "comparison"]), st.integers(0, 400)),
+        min_size=1, max_size=16, unique_by=lambda t: (t[0], t[1]),
+    )
+)
+def test_property_no_partition_gives_away_a_small_cell(cells):
+    """After suppression, along each dimension every partition either hides
+    nothing, or hides at least two cells adding up to 11+ students, or has no
+    visible cell left to hide."""
+    df = frame([n for _, _, n in cells], spa=[s for s, _, _ in cells], community=[c for _, c, _ in cells])
+    raw = dict((((s, c), n) for s, c, n in cells))
+    out = privacy.suppress_breakdown(df, ["spa", "community"], ["spa", "community"])
+    for r in out.iter_rows(named=True):
+        if not r["suppressed"]:
+            assert r["denominator_n"] >= 11 and r["denominator_n"] == raw[(r["spa"], r["community"])]
+    for dim, other in (("spa", "community"), ("community", "spa")):
+        for key, part in out.group_by(other):
+            hidden = part.filter(part["suppressed"])
+            if hidden.height == 0 or hidden.height == part.height:
+                continue
+            hidden_sum = sum(raw[(r["spa"], r["community"])] for r in hidden.iter_rows(named=True))
+            assert hidden.height >= 2
+            assert hidden_sum == 0 or hidden_sum >= 11
