@@ -76,6 +76,8 @@ _DEFS = [
               "Number of logged referrals to services.", INITIATIVE_ACTIVITIES),
     MetricDef("engagement_events_n", "Engagement events", "count", "higher_is_better",
               "Number of logged family and community engagement events.", INITIATIVE_ACTIVITIES),
+    MetricDef("distributions_n", "Item distributions", "count", "higher_is_better",
+              "Number of logged item distributions (food, supplies).", INITIATIVE_ACTIVITIES),
     MetricDef("attendees_n", "Attendees", "count", "higher_is_better",
               "Sum of attendance counts over activities; a person who came twice counts twice.",
               INITIATIVE_ACTIVITIES),

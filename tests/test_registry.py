@@ -22,10 +22,15 @@ def test_metrics_the_pages_show_are_registered():
     for mid in ["chronic_absenteeism_rate", "suspension_rate", "community_schools_n", "students_served_n",
                 "ccspp_usd", "usd_per_student", "did_pp", "gap_pp", "la_share_rate", "activities_n",
                 "attendees_n", "unique_individuals_n", "items_n", "learning_opportunities_n",
-                "support_sessions_n", "referrals_n", "engagement_events_n", "grants_n"]:
+                "support_sessions_n", "referrals_n", "engagement_events_n", "distributions_n", "grants_n"]:
         assert mid in registry.METRICS
     assert registry.METRICS["chronic_absenteeism_rate"].direction == "lower_is_better"
     assert registry.METRICS["suspension_rate"].direction == "lower_is_better"
+    # every count column activities.activity_counts returns has a definition
+    from csi_metrics import activities
+    for col in activities.VALUE_COLUMNS:
+        if col.endswith("_n"):
+            assert col in registry.METRICS, col
 
 
 def test_metricdef_is_frozen():
