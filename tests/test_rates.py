@@ -236,3 +236,35 @@ def test_property_pooling_order_independent_and_equals_aggregate(rows, seed):
 def test_raw_pooled_types(con):
     df = rates.raw_pooled(con, CA, ["year", "spa"], Filters())
     assert df.schema["numerator_n"] == pl.Int64 and df.schema["rate"] == pl.Float64
+
+
+# --- the demo database, built through the real readers ------------------------
+
+
+def check_demo_pooling(path) -> None:
+    """Every year and metric: LA County's pooled school rows equal CDE's county
+    (C) row where no school row is suppressed, and never exceed it otherwise;
+    the county rates are in the range the demo is calibrated to."""
+    from csi_metrics import db as dbm
+
+    con = dbm.open_read_only(path)
+    try:
+        for metric in ("chronic_absenteeism", "suspension"):
+            county = rates.aggregate_rows(con, metric, "C")
+            pooled = rates.pooled_rates(con, metric, ["year"], Filters())
+            assert county.height == pooled.height > 0
+            both = pooled.join(county, on="year", suffix="_cde")
+            for r in both.iter_rows(named=True):
+                if r["suppressed_schools_n"] == 0:
+                    assert (r["numerator_n"], r["denominator_n"]) == (r["numerator_n_cde"], r["denominator_n_cde"])
+                else:
+                    assert r["denominator_n"] <= r["denominator_n_cde"]
+            latest = pooled.sort("year").row(-1, named=True)
+            low, high = (0.15, 0.32) if metric == "chronic_absenteeism" else (0.015, 0.035)
+            assert low <= latest["rate"] <= high, (metric, latest["rate"])
+    finally:
+        con.close()
+
+
+def test_demo_pooled_school_rows_match_cde_county_rows(demo_db):
+    check_demo_pooling(demo_db)
