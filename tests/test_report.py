@@ -123,3 +123,14 @@ def test_bad_arguments_exit_2(db_path, kw, needle, capsys):
 def test_missing_database_exit_1(tmp_path, capsys):
     code, _ = run(args(tmp_path / "none.duckdb", metric=SU))
     assert code == 1 and "no database" in capsys.readouterr().err
+
+
+def test_wired_into_the_cli(db_path, capsys):
+    from csi_metrics import cli
+
+    code = cli.main(["report", "--metric", SU, "--by", "community", "--year", "2023-24", "--format", "csv",
+                     "--db", str(db_path)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[1].startswith("community,3,300,1.0,1,")
+    assert cli.main(["report", "--metric", SU, "--year", "24", "--db", str(db_path)]) == 2
