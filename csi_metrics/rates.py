@@ -60,12 +60,14 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = (
 
 
 def check_metric(metric: str) -> str:
+    """The metric name, or a ValueError naming the allowed ones."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     return metric
 
 
 def check_by(by: Sequence[str]) -> list[str]:
+    """The grouping columns as a list, or a ValueError naming the allowed ones."""
     out = list(by)
     bad = [b for b in out if b not in BY_COLUMNS]
     if bad:
@@ -161,7 +163,7 @@ def raw_pooled(
                CAST(sum(o.numerator_n) FILTER (WHERE {known}) AS BIGINT) AS numerator_n,
                CAST(sum(o.denominator_n) FILTER (WHERE {known}) AS BIGINT) AS denominator_n,
                CAST({schools_n} FILTER (WHERE {known}) AS BIGINT) AS schools_n,
-               CAST(count(*) FILTER (WHERE NOT {known}) AS BIGINT) AS suppressed_schools_n
+               CAST({schools_n} FILTER (WHERE NOT {known}) AS BIGINT) AS suppressed_schools_n
         FROM outcomes o JOIN schools s ON s.cds_code = o.cds_code
         WHERE o.metric = ? AND o.aggregate_level = 'S' {''.join(' AND ' + c for c in conds)}
         {'GROUP BY ' + ', '.join(str(i + 1) for i in range(len(by))) if by else ''}

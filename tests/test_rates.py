@@ -268,3 +268,14 @@ def check_demo_pooling(path) -> None:
 
 def test_demo_pooled_school_rows_match_cde_county_rows(demo_db):
     check_demo_pooling(demo_db)
+
+
+def test_suppressed_schools_counted_once_across_years():
+    c = mf.new_db()
+    mf.add_school(c, mf.cds(1, 1))
+    mf.add_school(c, mf.cds(1, 2))
+    for y in ("2022-23", "2023-24"):
+        mf.add_outcome(c, CA, y, mf.cds(1, 1), None, None)
+        mf.add_outcome(c, CA, y, mf.cds(1, 2), 5, 50)
+    r = rates.pooled_rates(c, CA, [], Filters()).row(0, named=True)
+    assert (r["schools_n"], r["suppressed_schools_n"], r["denominator_n"]) == (1, 1, 100)
