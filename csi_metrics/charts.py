@@ -102,7 +102,8 @@ def group_label(col: str, value: object) -> str:
     from . import codes  # local: codes is tiny, but keeps the theme importable on its own
 
     if value is None:
-        return "Unassigned" if col == "spa" else "Not reported"
+        return {"spa": "SPA unassigned", "spa_n": "SPA unassigned", "cohort": "No cohort",
+                "district": "No district"}.get(col, "Not reported")
     if col in ("spa", "spa_n"):
         try:
             return codes.spa_label(int(value))  # type: ignore[arg-type]
@@ -214,8 +215,9 @@ def trend_lines(
     if county is not None and not county.is_empty():
         cy = {r["year"]: (None if r.get("suppressed") else r["rate"]) for r in county.iter_rows(named=True)}
         fig.add_trace(go.Scatter(
-            x=all_years, y=[cy.get(yr) for yr in all_years], name="LA County (all schools)", mode="lines",
+            x=all_years, y=[cy.get(yr) for yr in all_years], name="LA County (all schools)", mode="lines+markers",
             connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),
+            marker=dict(size=MARKER_PX - 3, color=COUNTY_COLOR, symbol="diamond"),
             hovertemplate="<b>LA County</b><br>%{x}: %{y:.1%}<extra></extra>",
         ))
     notes: list[str] = []

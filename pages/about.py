@@ -7,6 +7,7 @@ import streamlit as st
 from csi_metrics import codes, levels, registry
 from pages import ui
 
+ui.require_entry()
 st.title("About the data")
 info = ui.build_info()
 mode = info.get("mode", "unknown")

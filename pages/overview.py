@@ -37,7 +37,7 @@ def card(row: dict, title: str) -> None:
             st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
         trend = series.filter((pl.col("metric_id") == row["metric_id"]) & (pl.col("scope") == row["scope"]))
         spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
-        st.plotly_chart(charts.sparkline(spark, kind=m.unit), config=SPARK_CONFIG,
+        st.plotly_chart(charts.sparkline(spark, kind=m.unit), config=SPARK_CONFIG, theme=None,
                         key=f"spark_{row['metric_id']}_{row['scope']}")
 
 

@@ -29,7 +29,7 @@ elif by_key == "community":
     df = df.filter(pl.col("community").is_in(["community", "comparison"]))
 county = ui.county(metric, all_years)
 label = ui.METRIC_LABELS[metric]
-st.caption(f"Every year for {ui.describe(all_years)}; the year filter does not narrow this page.")
+st.caption(f"{ui.describe(all_years)}. Every year is shown: the year filter does not narrow this page.")
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -28,16 +29,64 @@ from pages import presenter
 # --------------------------------------------------------------------------- connection
 
 
-@st.cache_resource(show_spinner=False)
-def _open(path: str, _mtime_ns: int) -> duckdb.DuckDBPyConnection:
-    # Keyed on the file's mtime too: the build swaps the file atomically, and a
-    # connection to the old inode would keep serving the old data.
-    return db.open_read_only(path)
+class _Replaced(Exception):
+    """The database file was swapped while a connection to it was being opened."""
 
 
-def _db_key() -> tuple[str, int]:
+def _file_id(path: str) -> tuple[int, int]:
+    st_ = Path(path).stat()
+    return st_.st_ino, st_.st_mtime_ns
+
+
+# Keyed on the file's inode and mtime: the build swaps in a new file atomically,
+# and a connection keeps reading the inode it opened. Old entries are kept for
+# runs still pinned to them (see pin_database); a few are plenty, as each
+# holds a replaced file's disk space until dropped.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _open(path: str, _ino: int, _mtime_ns: int) -> duckdb.DuckDBPyConnection:
+    if db.is_hosted(path):
+        return db.open_read_only(path)
+    if _file_id(path) != (_ino, _mtime_ns):
+        raise _Replaced(path)
+    con = db.open_read_only(path)
+    if _file_id(path) != (_ino, _mtime_ns):  # swapped during connect: which file it holds is unknown
+        con.close()
+        raise _Replaced(path)
+    return con
+
+
+def _live_key() -> tuple[str, int, int]:
     p = config.db_path()
-    return str(p), 0 if db.is_hosted(p) else p.stat().st_mtime_ns  # a hosted database has no file
+    return (str(p), 0, 0) if db.is_hosted(p) else (str(p), *_file_id(str(p)))  # a hosted database has no file
+
+
+_PIN = "_db_pinned_key"
+
+
+def pin_database() -> None:
+    """Fix, for the rest of this script run, which database file every query reads.
+
+    The entry script calls it first on each run: a rebuild that swaps the file
+    mid-run then cannot give one page old numbers beside new ones. The next run
+    pins the new file."""
+    st.session_state.pop(_PIN, None)
+    get_connection()  # with no database, stops the page saying how to build one
+    for _ in range(10):
+        key = _live_key()
+        try:
+            _open(*key)
+        except _Replaced:
+            continue
+        st.session_state[_PIN] = key
+        return
+    raise RuntimeError(f"the database at {config.db_path()} keeps being replaced; try again")
+
+
+def _db_key() -> tuple[str, int, int]:
+    pinned = st.session_state.get(_PIN)
+    if pinned is not None and pinned[0] == str(config.db_path()):
+        return pinned
+    return _live_key()
 
 
 def get_connection() -> duckdb.DuckDBPyConnection:
@@ -49,7 +98,12 @@ def get_connection() -> duckdb.DuckDBPyConnection:
             "`python -m csi_metrics build --demo` (or set CSI_DB to an existing file), then reload."
         )
         st.stop()
-    return _open(*_db_key())
+    for _ in range(10):
+        try:
+            return _open(*_db_key())
+        except _Replaced:  # not pinned (a page run on its own) and swapped just now: look again
+            st.session_state.pop(_PIN, None)
+    raise RuntimeError(f"the database at {p} keeps being replaced; try again")
 
 
 def _query(sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
@@ -79,8 +133,8 @@ def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached(db_key: tuple[str, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple) -> Any:
-    cur = get_connection().cursor()
+def _cached(db_key: tuple[str, int, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple) -> Any:
+    cur = _open(*db_key).cursor()  # the file the key names, never whatever is at the path now
     try:
         call_args = [cur, *args]
         if fkey is not None:
@@ -112,8 +166,12 @@ def trend(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _sql_cached(db_key: tuple[str, int], sql: str, params: tuple) -> pl.DataFrame:
-    return _query(sql, params)
+def _sql_cached(db_key: tuple[str, int, int], sql: str, params: tuple) -> pl.DataFrame:
+    cur = _open(*db_key).cursor()
+    try:
+        return cur.sql(sql, params=list(params)).pl()
+    finally:
+        cur.close()
 
 
 def sql(sql_text: str, params: Sequence[object] = ()) -> pl.DataFrame:
@@ -271,6 +329,9 @@ def query_params_for(filters: Filters, options: FilterOptions) -> dict[str, str]
 
 
 _KEY = "f_"   # widget keys: f_year, f_spa, ...
+# "All" in a select box: None would show as an empty box with a placeholder.
+ALL = "(all)"
+_OPTIONAL = ("spa", "district", "cohort", "school_type")
 
 
 def _clear_url_warnings() -> None:
@@ -289,38 +350,41 @@ def sidebar_filters() -> Filters:
         ss["_url_loaded"] = True
     current: Filters = ss["_filters"]
     for name in URL_PARAMS:
-        if _KEY + name not in ss:
-            ss[_KEY + name] = getattr(current, name)
+        if _KEY + name not in ss or ss[_KEY + name] is None:
+            v = getattr(current, name) if _KEY + name not in ss else None
+            ss[_KEY + name] = ALL if v is None and name in _OPTIONAL else v
     for w in ss.get("_url_warnings", []):
         st.warning(w, icon=":material/link_off:")
 
     if ss[_KEY + "year"] not in options.years:
         ss[_KEY + "year"] = default_filters(options).year
     groups = dict(options.student_groups)
+    names = options.district_names
     with st.sidebar:
         st.header("Filters")
         kw = dict(on_change=_clear_url_warnings)
         year = st.selectbox("School year", list(reversed(options.years)), key=_KEY + "year", **kw)
-        spa = st.selectbox("Service Planning Area", [None, *options.spas], key=_KEY + "spa",
-                           format_func=lambda v: "All SPAs" if v is None else codes.spa_label(v), **kw)
-        district_choices = options.districts_in(spa)
-        if ss[_KEY + "district"] not in (None, *district_choices):
-            ss[_KEY + "district"] = None
-        names = options.district_names
-        district = st.selectbox("District", [None, *district_choices], key=_KEY + "district",
-                                format_func=lambda v: "All districts" if v is None else names.get(v, v), **kw)
+        spa = st.selectbox("Service Planning Area", [ALL, *options.spas], key=_KEY + "spa",
+                           format_func=lambda v: "All SPAs" if v == ALL else codes.spa_label(v), **kw)
+        district_choices = options.districts_in(None if spa == ALL else spa)
+        if ss[_KEY + "district"] not in (ALL, *district_choices):
+            ss[_KEY + "district"] = ALL
+        district = st.selectbox("District", [ALL, *district_choices], key=_KEY + "district",
+                                format_func=lambda v: "All districts" if v == ALL else names.get(v, v), **kw)
         community = st.radio("Schools", list(COMMUNITY_CHOICES), key=_KEY + "community",
                              format_func=lambda v: charts.SIDE_LABELS[v], **kw)
-        cohort = st.selectbox("CCSPP cohort", [None, *options.cohorts], key=_KEY + "cohort",
-                              format_func=lambda v: "All cohorts" if v is None else f"Cohort {v}", **kw)
-        school_type = st.selectbox("School type", [None, *options.school_types], key=_KEY + "school_type",
-                                   format_func=lambda v: "All school types" if v is None
+        cohort = st.selectbox("CCSPP cohort", [ALL, *options.cohorts], key=_KEY + "cohort",
+                              format_func=lambda v: "All cohorts" if v == ALL else f"Cohort {v}", **kw)
+        school_type = st.selectbox("School type", [ALL, *options.school_types], key=_KEY + "school_type",
+                                   format_func=lambda v: "All school types" if v == ALL
                                    else charts.SCHOOL_TYPE_LABELS.get(v, v), **kw)
         student_group = st.selectbox("Student group", list(groups), key=_KEY + "student_group",
                                      format_func=lambda v: groups.get(v, v), **kw)
+    spa, district, cohort, school_type = (None if v == ALL else v for v in (spa, district, cohort, school_type))
     filters = Filters(year=year, spa=spa, district=district, community=community or "all",
                       cohort=cohort, school_type=school_type, student_group=student_group or "TA")
     ss["_filters"] = filters
+    ss["_entry_ran"] = True
     wanted = query_params_for(filters, options)
     for name in URL_PARAMS:
         if name in wanted:
@@ -332,8 +396,29 @@ def sidebar_filters() -> Filters:
     return filters
 
 
+def require_entry() -> None:
+    """Make sure this page runs under dashboard.py.
+
+    Streamlit treats a `pages/` folder beside the main script as a legacy
+    multipage app until the process first calls st.navigation; if the first
+    request a server sees is a deep link (/trends), that page runs on its own,
+    without the sidebar or the banner. Leave legacy mode and rerun once: the
+    page's hash is its url_path in both modes, so the rerun lands on the same
+    page, now through the entry script."""
+    ss = st.session_state
+    if ss.get("_entry_ran"):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    if not ss.get("_legacy_rerun"):
+        ss["_legacy_rerun"] = True
+        st.rerun()
+
+
 def filters() -> Filters:
     """The filters the entry script drew this run (defaults if it has not)."""
+    require_entry()
     f = st.session_state.get("_filters")
     return f if isinstance(f, Filters) else default_filters(filter_options())
 
@@ -341,7 +426,7 @@ def filters() -> Filters:
 def describe(f: Filters) -> str:
     """The filter state in words, for captions and notes."""
     names = filter_options().district_names
-    parts = [f.year or "every year"]
+    parts = [f.year or "Every year"]
     parts.append(codes.spa_label(f.spa) if f.spa else "all SPAs")
     if f.district:
         parts.append(names.get(f.district, f.district))
@@ -425,8 +510,9 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
     st.session_state[f"chart_{key}"])."""
     config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
     select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
-    st.plotly_chart(presenter.for_display(fig), key=f"chart_{key}", config=config_, **select)
-    words = " ".join(x for x in (metric_caption(metric) if metric else "", caption or "") if x)
+    # theme=None: Streamlit's own chart theme would override the dashboard's projector type sizes.
+    st.plotly_chart(presenter.for_display(fig), key=f"chart_{key}", config=config_, theme=None, **select)
+    words = " ".join(x.rstrip(".") + "." for x in (metric_caption(metric) if metric else "", caption or "") if x)
     if words:
         st.caption(words)
     presenter.export_buttons(fig, key=key, caption=words)  # PNG / SVG at 1920x1080
