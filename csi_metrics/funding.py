@@ -61,6 +61,8 @@ _GRANTS_SQL = """
     SELECT g.grant_id, g.grantee_cds, g.grantee_level, g.county_code, g.cohort, g.grant_type,
            g.award_year, g.amount_usd, substr(g.grantee_cds, 1, 7) AS district_code,
            gs.school_type,
+           coalesce(d.district_name, gs.district_name,
+                    CASE WHEN g.grantee_level = 'LEA' THEN g.grantee_name END) AS district_name,
            CASE WHEN g.grantee_level = 'school' THEN gs.spa_n
                 WHEN l.spa_count = 1 AND NOT l.any_unassigned THEN l.only_spa END AS spa_n,
            CASE WHEN g.grantee_level = 'school' THEN (CASE WHEN gs.spa_n IS NULL THEN 'Unassigned' END)
@@ -69,6 +71,7 @@ _GRANTS_SQL = """
     FROM grants g
     LEFT JOIN schools gs ON g.grantee_level = 'school' AND gs.cds_code = g.grantee_cds
     LEFT JOIN lea_spa l ON g.grantee_level = 'LEA' AND l.district_code = substr(g.grantee_cds, 1, 7)
+    LEFT JOIN districts d ON d.district_code = substr(g.grantee_cds, 1, 7)
 """
 
 # School enrolment per year: suspension cumulative enrollment, else chronic eligible.
@@ -121,6 +124,8 @@ def _select_by(by: list[str]) -> tuple[str, str]:
     cols = [f"{BY_COLUMNS[b]} AS {b}" for b in by]
     if "spa" in by:
         cols.append("any_value(g.spa_bucket) AS spa_bucket")
+    if "district" in by:
+        cols.append("any_value(g.district_name) AS district_name")
     group = ", ".join([BY_COLUMNS[b] for b in by] + (["g.spa_bucket"] if "spa" in by else []))
     return ", ".join(cols), group
 
@@ -147,7 +152,7 @@ def awards(
     """Sum of award amounts and number of grants for each combination of `by`
     (spa, cohort, grant_type, district, award_year, grantee_level). LA County
     grantees only unless county_code is None. Columns: *by, [spa_label],
-    amount_usd, grants_n. SPA attribution as in the module docstring."""
+    [district_name], amount_usd, grants_n. SPA attribution as in the module docstring."""
     by = _check_by(by)
     conds, params = _where(filters, county_code)
     sel, group = _select_by(by)
@@ -161,7 +166,20 @@ def awards(
         {'ORDER BY ' + group if group else ''}
     """
     df = _spa_label(fetch(con, sql, params))
-    return df.select([*by, *(["spa_label"] if "spa" in by else []), "amount_usd", "grants_n"])
+    return df.select([*by, *_label_cols(by), "amount_usd", "grants_n"])
+
+
+def _label_cols(by: Sequence[str]) -> list[str]:
+    return (["spa_label"] if "spa" in by else []) + (["district_name"] if "district" in by else [])
+
+
+def _district_names(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
+    if "district" not in df.columns:
+        return df
+    names = fetch(
+        con, f"SELECT DISTINCT district_code AS district, district_name FROM ({_GRANTS_SQL}) g"
+    ).unique(subset="district", keep="first")
+    return df.join(names, on="district", how="left", nulls_equal=True)
 
 
 def dollars_per_student(
@@ -232,9 +250,9 @@ def dollars_per_student(
         (pl.col("amount_usd") - pl.col("matched_usd")).round(0).cast(pl.Int64).alias("unmatched_usd"),
     )
     df = privacy.suppress(df, n_col="enrolled_n", value_cols=("enrolled_n", "usd_per_student"))
-    df = _spa_label(df)
+    df = _district_names(con, _spa_label(df))
     return df.select(
-        [*by, *(["spa_label"] if "spa" in by else []), "amount_usd", "enrolled_n", "usd_per_student",
+        [*by, *_label_cols(by), "amount_usd", "enrolled_n", "usd_per_student",
          "unmatched_usd", "schools_n", "suppressed"]
     )
 
