@@ -327,7 +327,7 @@ def bar_by_group(
                      tickformat=".0%" if kind == "rate" else None, tickprefix="$" if kind == "usd" else None)
     if values:
         fig.update_xaxes(range=[0, max(values) * 1.3])
-    fig.update_layout(title=title, height=max(380, 90 + 42 * len(labels)), bargap=0.25,
+    fig.update_layout(title=title, height=max(300, 150 + 44 * len(labels)), bargap=0.3,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
     if not hidden.is_empty():
         names = [group_label(category_col, v) for v in hidden[category_col].to_list()]

@@ -17,10 +17,10 @@ if search:
     table = table.filter(pl.concat_str("school_name", "district_name", "cds_code", separator=" ")
                          .str.to_lowercase().str.contains(needle, literal=True))
 shown = ui.school_display(table, f)
-st.caption(f"{shown.height:,} schools · {ui.describe(f)}. Rates and colours for {f.year}; blank = suppressed "
-           "(fewer than 11 students) or not published. Select a row to open the school.")
+st.caption(f"{shown.height:,} schools · {ui.describe(f)}. Rates and colours for {f.year}; {ui.EMPTY} = suppressed "
+           "(fewer than 11 students), not published or no colour. Select a row to open the school.")
 st.dataframe(shown, hide_index=True, key="school_table", on_select=ui.on_school_row, selection_mode="single-row",
-             column_config=ui.school_columns(shown), height=380)
+             column_config=ui.school_columns(shown), height=380, placeholder=ui.EMPTY)
 st.session_state["_school_rows"] = shown["cds_code"].to_list()
 st.download_button("Download CSV", ui.csv_bytes(shown), file_name="schools.csv", mime="text/csv",
                    key="csv_schools", on_click="ignore")

@@ -490,11 +490,13 @@ def _column_config(df: pl.DataFrame) -> dict[str, Any]:
     cfg: dict[str, Any] = {}
     for c in df.columns:
         if c == "rate" or c.endswith("_rate"):
-            cfg[c] = st.column_config.NumberColumn(c, format="percent")
+            cfg[c] = st.column_config.NumberColumn(c, format="percent", help="shown as %; 0-1 in the CSV")
         elif c.endswith("_usd"):
             cfg[c] = st.column_config.NumberColumn(c, format="dollar")
     return cfg
 
+
+EMPTY = "—"  # how a table shows a blank (suppressed, unpublished or not applicable) cell
 
 PLOTLY_CONFIG = {
     "displaylogo": False,
@@ -518,10 +520,11 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
     presenter.export_buttons(fig, key=key, caption=words)  # PNG / SVG at 1920x1080
     table = readable(df)
     with st.expander("Table and CSV"):
-        st.dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}")
+        st.dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}",
+                     placeholder=EMPTY)
         if "suppressed" in table.columns:
-            st.caption(f"Blank cells are suppressed (fewer than {codes.MIN_N} students, or recoverable by "
-                       "subtraction) or not published; suppressed = true marks them.")
+            st.caption(f"{EMPTY} (blank in the CSV): suppressed (fewer than {codes.MIN_N} students, or recoverable "
+                       "by subtraction), not published, or not applicable; suppressed = true marks suppression.")
         st.download_button("Download CSV", csv_bytes(table), file_name=f"{key}.csv",
                            mime="text/csv", key=f"csv_{key}", on_click="ignore")
 
@@ -569,9 +572,9 @@ def headline_series(f: Filters) -> pl.DataFrame:
 SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
-    "chronic_absenteeism_rate": "Chronic absenteeism", "chronic_absenteeism_change_pp": "CA change (pp)",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "chronic_absenteeism_change_pp": "CA change (pp)",
     "chronic_absenteeism_color": "CA colour", "ca_trend": "CA trend",
-    "suspension_rate": "Suspension", "suspension_change_pp": "Susp. change (pp)",
+    "suspension_pct": "Suspension %", "suspension_change_pp": "Susp. change (pp)",
     "suspension_color": "Susp. colour", "cds_code": "CDS code",
 }
 
@@ -580,6 +583,7 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
     """The Schools page table: the columns a person reads, SPA named, and each
     school's chronic absenteeism over the years (suppressed years blank)."""
     t = readable(table.rename({"spa_n": "spa"}) if "spa_n" in table.columns else table)
+    t = t.with_columns((pl.col(f"{m}_rate") * 100).alias(f"{m}_pct") for m in METRIC_LABELS if f"{m}_rate" in t.columns)
     tr = trend("chronic_absenteeism", ["school"], f.with_(year=None))
     if not tr.is_empty():
         lists = tr.sort("year").group_by("school").agg(
@@ -590,9 +594,9 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
 
 def school_columns(df: pl.DataFrame) -> dict[str, Any]:
     cfg: dict[str, Any] = {c: st.column_config.Column(label) for c, label in SCHOOL_DISPLAY.items() if c in df.columns}
-    for c in ("chronic_absenteeism_rate", "suspension_rate"):
+    for c in ("chronic_absenteeism_pct", "suspension_pct"):
         if c in df.columns:
-            cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="percent")
+            cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%.1f")
     for c in ("chronic_absenteeism_change_pp", "suspension_change_pp"):
         if c in df.columns:
             cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
