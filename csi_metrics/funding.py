@@ -61,7 +61,7 @@ _GRANTS_SQL = """
     SELECT g.grant_id, g.grantee_cds, g.grantee_level, g.county_code, g.cohort, g.grant_type,
            g.award_year, g.amount_usd, substr(g.grantee_cds, 1, 7) AS district_code,
            gs.school_type,
-           coalesce(d.district_name, gs.district_name,
+           coalesce(d.district_name, sd.district_name,
                     CASE WHEN g.grantee_level = 'LEA' THEN g.grantee_name END) AS district_name,
            CASE WHEN g.grantee_level = 'school' THEN gs.spa_n
                 WHEN l.spa_count = 1 AND NOT l.any_unassigned THEN l.only_spa END AS spa_n,
@@ -72,6 +72,8 @@ _GRANTS_SQL = """
     LEFT JOIN schools gs ON g.grantee_level = 'school' AND gs.cds_code = g.grantee_cds
     LEFT JOIN lea_spa l ON g.grantee_level = 'LEA' AND l.district_code = substr(g.grantee_cds, 1, 7)
     LEFT JOIN districts d ON d.district_code = substr(g.grantee_cds, 1, 7)
+    LEFT JOIN (SELECT district_code, min(district_name) AS district_name FROM schools GROUP BY district_code) sd
+           ON sd.district_code = substr(g.grantee_cds, 1, 7)
 """
 
 # School enrolment per year: suspension cumulative enrollment, else chronic eligible.

@@ -64,8 +64,10 @@ def test_awards_by_other_dimensions(con):
     assert dict(zip(df["award_year"], df["amount_usd"])) == {"2022-23": 1_500_000, "2023-24": 500_000}
     df = funding.awards(con, ["district"])
     assert dict(zip(df["district"], df["amount_usd"])) == {"1910001": 1_200_000, "1920002": 500_000, "1930003": 300_000}
-    # no directory row for district 30003: its LEA grantee name stands in
-    assert df["district_name"].to_list() == ["Example Unified", "Example Unified", "Grantee G4"]
+    assert df["district_name"].to_list() == ["Example Unified"] * 3
+    # a district with neither a directory row nor schools: its LEA grantee's name stands in
+    state = funding.awards(con, ["district"], county_code=None)
+    assert state.filter(state["district"] == "0100001")["district_name"][0] == "Grantee G5"
     per = funding.dollars_per_student(con, ["district"])
     assert per.columns[:2] == ["district", "district_name"] and per["district_name"][0] == "Example Unified"
 
