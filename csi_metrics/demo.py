@@ -364,7 +364,7 @@ SPA_NEED = np.array([0, 0.5, 0.0, -0.2, 0.4, -0.6, 0.7, 0.2, 0.1])
 SOC_EFF = ({"60": 0, "62": -0.05, "66": 0.2, "65": 0.15, "68": 1.0, "69": 1.2, "09": 0.6, "14": 0.8},
            {"60": -0.3, "62": 0.2, "66": 0.0, "65": 0.0, "68": 0.5, "69": 1.0, "09": 0.2, "14": 0.3})
 CHARTER_EFF = (-0.1, -0.3)
-COMMUNITY_GAIN = (-0.10, -0.09)  # extra log-odds per year after the first grant year (capped at 3 years)
+COMMUNITY_GAIN = (-0.14, -0.12)  # extra log-odds per year after the first grant year (capped at 3 years)
 # Race shares by SPA (RA RB RD RF RH RI RP RT RW); index 0 = outside LA.
 RACE_MIX = np.array([
     [0.12, 0.05, 0.01, 0.03, 0.55, 0.005, 0.005, 0.04, 0.19],
@@ -832,7 +832,8 @@ def _long(dense: np.ndarray, ident: pl.DataFrame) -> pl.DataFrame:
     """(entities, years, 25, V) -> one row per entity x year x category with any students, in
     (entity, year, category) order, with both metrics' suppression flags.
     `ident` has one row per entity with the identity columns of _ROW_SCHEMA (minus year_i, cat_i)."""
-    e, y, c = np.nonzero(dense[:, :, :, V_ENROL] > 0)
+    # program rows draw each metric's denominator separately, so either may be the non-zero one
+    e, y, c = np.nonzero((dense[:, :, :, V_ENROL] > 0) | (dense[:, :, :, V_CA_DEN] > 0))
     v = dense[e, y, c, :]
     frame = pl.DataFrame({
         "_e": e.astype(np.int32), "year_i": y.astype(np.int32), "cat_i": c.astype(np.int32),
@@ -1056,6 +1057,7 @@ def directory_frame(districts: pl.DataFrame, schools: pl.DataFrame, seed: int) -
             d_lon.append(NO_DATA)
     d_city = [CENTRES[c].city if is_la else f"{districts['county_name'][0]} Demo City" for c in districts["centre"]]
     d_zip = [CENTRES[c].zip if is_la else NO_DATA for c in districts["centre"]]
+    d_street = [f"{k} {DEMO_MARKER} Civic Center Drive" for k in rng.integers(100, 9999, dn)]
     d = pl.DataFrame({
         "CDSCode": [f"{county}{dc}0000000" for dc in districts["district_code"]],
         "NCESDist": [nces_d[x] for x in districts["district_code"]],
@@ -1064,11 +1066,16 @@ def directory_frame(districts: pl.DataFrame, schools: pl.DataFrame, seed: int) -
         "County": districts["county_name"],
         "District": districts["district_name"],
         "School": NO_DATA,
-        "Street": [f"{k} {DEMO_MARKER} Civic Center Drive" for k in rng.integers(100, 9999, dn)],
-        "StreetAbr": NO_DATA,
+        "Street": d_street,
+        "StreetAbr": [x.replace(" Drive", " Dr.") for x in d_street],
         "City": d_city,
         "Zip": d_zip,
         "State": "CA",
+        "MailStreet": d_street,
+        "MailStrAbr": [x.replace(" Drive", " Dr.") for x in d_street],
+        "MailCity": d_city,
+        "MailZip": d_zip,
+        "MailState": "CA",
         "DOC": districts["doc"],
         "DOCType": [DOC_TYPE[x] for x in districts["doc"]],
         "Latitude": d_lat,
