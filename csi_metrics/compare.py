@@ -19,7 +19,9 @@ with data) and the end is the latest year with data. Each side's change is
 measured on the schools with a known (not CDE-suppressed) row in BOTH years,
 so a changing roster cannot fake a change. did_pp = community change -
 comparison change. The 'all' row averages the groups weighted by the community
-side's baseline enrolment (denominator).
+side's baseline enrolment (denominator); its schools_n count each school
+once (community schools belong to one group; a comparison school can serve
+several).
 
 Filters: spa, district, school_type, student_group restrict both sides;
 cohort and school restrict the community side (the strata follow it);
@@ -153,16 +155,16 @@ def _baseline_year(first_grant_year: str, years_with_data: list[str]) -> str | N
     return max(earlier) if earlier else None
 
 
-def _balanced(df: pl.DataFrame, base: str, end: str) -> tuple[dict | None, dict | None, int]:
-    """Pooled baseline and end figures of the schools known in both years."""
+def _balanced(df: pl.DataFrame, base: str, end: str) -> tuple[dict | None, dict | None, set[str]]:
+    """Pooled baseline and end figures of the schools known in both years, and those schools."""
     both = df.filter(pl.col("year").is_in([base, end]))
     keep = both.group_by("cds_code").agg(pl.col("year").n_unique().alias("k")).filter(pl.col("k") == 2)
     both = both.join(keep.select("cds_code"), on="cds_code", how="semi")
     if both.height == 0:
-        return None, None, 0
+        return None, None, set()
     pooled = _pool(both, ["year"])
     get = {r["year"]: r for r in pooled.iter_rows(named=True)}
-    return get.get(base), get.get(end), keep.height
+    return get.get(base), get.get(end), set(keep["cds_code"].to_list())
 
 
 def diff_in_diff(
@@ -191,6 +193,7 @@ def diff_in_diff(
     comp = rows.filter(pl.col("side") == "comparison")
     groups = sorted(g for g in comm["first_grant_year"].unique().to_list() if g is not None)
     out: list[dict] = []
+    peer_ids: dict[str, set[str]] = {}
     for g in groups:
         base = _baseline_year(g, years_with_data)
         if base is None or base >= end:
@@ -198,9 +201,10 @@ def diff_in_diff(
         members = comm.filter(pl.col("first_grant_year") == g)
         strata = members.select("spa_n", "school_type").unique()
         peers = comp.join(strata, on=["spa_n", "school_type"], how="semi")
-        cb, ce, cn = _balanced(members, base, end)
-        pb, pe, pn = _balanced(peers, base, end)
-        out.append(_did_row(g, base, end, cb, ce, cn, pb, pe, pn))
+        cb, ce, cids = _balanced(members, base, end)
+        pb, pe, pids = _balanced(peers, base, end)
+        peer_ids[g] = pids
+        out.append(_did_row(g, base, end, cb, ce, len(cids), pb, pe, len(pids)))
     if not out:
         return pl.DataFrame(schema=DID_SCHEMA)
     groups_df = pl.DataFrame(out, schema=DID_SCHEMA)
@@ -217,10 +221,8 @@ def diff_in_diff(
             "comparison_change_pp": wavg("comparison_change_pp"),
             "did_pp": wavg("did_pp"),
             "community_schools_n": int(ok["community_schools_n"].sum()),
-            "comparison_schools_n": int(comp.join(
-                comm.filter(pl.col("first_grant_year").is_in(ok["group"].to_list()))
-                .select("spa_n", "school_type").unique(), on=["spa_n", "school_type"], how="semi"
-            )["cds_code"].n_unique()),
+            # a comparison school can serve several groups: count it once
+            "comparison_schools_n": len(set().union(*(peer_ids[g] for g in ok["group"].to_list()))),
             "community_baseline_n": int(ok["community_baseline_n"].sum()),
             "comparison_baseline_n": None, "suppressed": False,
         }
