@@ -280,7 +280,11 @@ def build(
     frames_by_table: dict[str, pl.DataFrame] = {
         "districts": directory.districts,
         "schools": schools.drop("_row"),
-        "outcomes": outcomes,
+        # Stored in the order the metrics filter by (metric, school level, student
+        # group, then CDS code, which starts with the county): DuckDB's per-row-group
+        # min/max then skips most of the table, about halving a pooled-rate query at
+        # state scale (docs/benchmarks.md).
+        "outcomes": outcomes.sort(["metric", "aggregate_level", "reporting_category", "cds_code", "academic_year"]),
         "grants": grants.frame,
         "activities": acts.drop("_row"),
         "attendance": attendance.frame.drop("_row") if attendance else pl.DataFrame(
