@@ -15,7 +15,8 @@ Bounded: at most MAX_SESSIONS clients, each with its own timeout, and a hard
 deadline for the whole test; then every socket is closed and it returns.
 Loopback only: the URL must be http://127.0.0.1 or localhost.
 
-    python -m bench.loadtest --n 10 [--db PATH | --url http://127.0.0.1:8501 --pid PID] [--hold 5] [--json]
+    python -m bench.loadtest --n 10 [--db PATH | --url http://127.0.0.1:8501 [URL2 ...] --pid PID [PID2 ...]]
+                             [--ramp 2] [--hold 3] [--page trends] [--json]
 
 Without --url it starts its own server on a free port (and stops it).
 Reports errors, p50/p95 of the time to a rendered result (script finished),
@@ -181,19 +182,24 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
-class RssSampler:
-    """Peak RSS of a process tree, sampled in a thread."""
+def rss_total(pids: list[int]) -> int:
+    """Resident memory of several servers (replicas), each with its descendants."""
+    return sum(rss_bytes(p) for p in pids)
 
-    def __init__(self, pid: int | None, every_s: float = 0.1) -> None:
-        self.pid, self.every_s = pid, every_s
+
+class RssSampler:
+    """Peak RSS of one or several process trees, sampled in a thread."""
+
+    def __init__(self, pids: list[int], every_s: float = 0.1) -> None:
+        self.pids, self.every_s = pids, every_s
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self.pid:
-                self.peak = max(self.peak, rss_bytes(self.pid))
+            if self.pids:
+                self.peak = max(self.peak, rss_total(self.pids))
             self._stop.wait(self.every_s)
 
     def __enter__(self) -> "RssSampler":
@@ -203,20 +209,23 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        if self.pid:
-            self.peak = max(self.peak, rss_bytes(self.pid))
+        if self.pids:
+            self.peak = max(self.peak, rss_total(self.pids))
 
 
-async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: float, ramp_s: float,
+async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline_s: float, ramp_s: float,
                page: str) -> dict:
-    host = urlparse(url).hostname
-    if host not in LOOPBACK:
-        raise ValueError(f"load test runs against this machine only (127.0.0.1/localhost), not {host!r}")
+    for url in urls:
+        host = urlparse(url).hostname
+        if host not in LOOPBACK:
+            raise ValueError(f"load test runs against this machine only (127.0.0.1/localhost), not {host!r}")
     if not 1 <= n <= MAX_SESSIONS:
         raise ValueError(f"n must be 1..{MAX_SESSIONS}")
-    ws_url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
+    # Several URLs = several replicas: sessions go round-robin, as a load balancer
+    # with sticky websockets would place them.
+    ws_urls = [u.replace("http://", "ws://").rstrip("/") + "/_stcore/stream" for u in urls]
     hold = asyncio.Event()
-    rss_before = rss_bytes(pid) if pid else None
+    rss_before = rss_total(pids) if pids else None
     t0 = time.perf_counter()
     ready = [0]
     rss_held = [None]
@@ -224,11 +233,11 @@ async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: flo
     def on_ready() -> None:
         ready[0] += 1
 
-    with RssSampler(pid) as sampler:
+    with RssSampler(pids) as sampler:
         async def staggered(i: int) -> SessionResult:
             # Phones at a convening arrive within a few seconds, not in the same millisecond.
             await asyncio.sleep(ramp_s * i / max(n, 1))
-            return await one_session(ws_url, hold, timeout_s=min(SESSION_TIMEOUT_S, deadline_s),
+            return await one_session(ws_urls[i % len(ws_urls)], hold, timeout_s=min(SESSION_TIMEOUT_S, deadline_s),
                                      spa_label_index=1 + i % 8, on_ready=on_ready, page=page)
 
         async def release_when_ready() -> None:
@@ -236,8 +245,8 @@ async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: flo
             while ready[0] < n and time.perf_counter() - t0 < deadline_s:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(min(1.0, hold_s))
-            if pid:
-                rss_held[0] = rss_bytes(pid)
+            if pids:
+                rss_held[0] = rss_total(pids)
             await asyncio.sleep(max(0.0, hold_s - 1.0))
             hold.set()
 
@@ -255,30 +264,34 @@ async def _run(url: str, n: int, pid: int | None, hold_s: float, deadline_s: flo
     change = [r.change_s for r in results if r.change_s is not None]
     errors = [e for r in results for e in r.errors]
     return {
-        "n": n, "wall_s": wall, "ok_sessions": sum(1 for r in results if not r.errors),
+        "n": n, "replicas": len(urls), "ramp_s": ramp_s, "wall_s": wall, "ok_sessions": sum(1 for r in results if not r.errors),
         "errors_n": len(errors), "errors": sorted(set(errors))[:10],
         "landing_p50_s": _pct(landing, 0.5), "landing_p95_s": _pct(landing, 0.95),
         "change_p50_s": _pct(change, 0.5), "change_p95_s": _pct(change, 0.95),
         "change_max_s": max(change) if change else None,
         "mb_in_per_session": statistics.mean(r.bytes_in for r in results) / 1e6 if results else None,
         "rss_before_mb": rss_before / 1e6 if rss_before else None,
-        "rss_peak_mb": sampler.peak / 1e6 if pid else None,
+        "rss_peak_mb": sampler.peak / 1e6 if pids else None,
         "rss_held_mb": rss_held[0] / 1e6 if rss_held[0] else None,
     }
 
 
-def run(url: str, n: int, pid: int | None = None, *, hold_s: float = 3.0, deadline_s: float = 180.0,
-        ramp_s: float = 2.0, page: str = "") -> dict:
+def run(url: str | list[str], n: int, pid: int | list[int] | None = None, *, hold_s: float = 3.0,
+        deadline_s: float = 180.0, ramp_s: float = 2.0, page: str = "") -> dict:
     """Run the load test (see module docstring); returns the figures as a dict.
-    page: the URL path of the page to open ('' = the landing page)."""
-    return asyncio.run(_run(url, n, pid, hold_s, deadline_s, ramp_s, page))
+    url/pid: one server, or lists for several replicas (sessions round-robin,
+    memory summed). page: the URL path of the page to open ('' = the landing page)."""
+    urls = [url] if isinstance(url, str) else list(url)
+    pids = [] if pid is None else ([pid] if isinstance(pid, int) else list(pid))
+    return asyncio.run(_run(urls, n, pids, hold_s, deadline_s, ramp_s, page))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[10], help="session counts to run, e.g. 10 50 100")
-    ap.add_argument("--url", help="a running server on this machine (default: start one)")
-    ap.add_argument("--pid", type=int, help="the server's process id, for its memory")
+    ap.add_argument("--url", nargs="+", help="running server(s) on this machine, several = replicas "
+                    "(default: start one)")
+    ap.add_argument("--pid", type=int, nargs="+", help="the servers' process ids, for their memory")
     ap.add_argument("--db", help="database for the server this starts (default $CSI_DB)")
     ap.add_argument("--hold", type=float, default=3.0, help="seconds to keep all sessions open at the end")
     ap.add_argument("--deadline", type=float, default=180.0, help="hard limit per run, seconds")

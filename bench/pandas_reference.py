@@ -51,6 +51,8 @@ class Tables:
 
 def load_tables(con) -> Tables:
     """Every table the metrics read, as pandas DataFrames (read once)."""
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws one for reads over ~2 s
+
     def read(sql: str) -> pd.DataFrame:
         return con.sql(sql).df()
 

@@ -282,14 +282,17 @@ def metric_cases() -> list[Case]:
     ]
 
 
-def _timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+def _timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any, list[float]]:
+    """Wall times, the last result, and this process's CPU times (every thread,
+    DuckDB's workers included): on shared cores CPU time is the steadier figure."""
     result = fn()  # warm-up: DuckDB's buffer pool and Python's imports, for both sides alike
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - t0)
-    return times, result
+        cpu.append(time.process_time() - c0)
+    return times, result, cpu
 
 
 def time_metrics(db: Path, runs: int, cases: list[Case] | None = None) -> dict[str, Any]:
@@ -306,13 +309,14 @@ def time_metrics(db: Path, runs: int, cases: list[Case] | None = None) -> dict[s
         load_s = time.perf_counter() - t0
         rows = []
         for case in cases or metric_cases():
-            ours_t, ours = _timed(lambda: case.ours(con), runs)
+            ours_t, ours, ours_c = _timed(lambda: case.ours(con), runs)
             try:
-                ref_t, ref = _timed(lambda: case.ref(tables), runs)
+                ref_t, ref, ref_c = _timed(lambda: case.ref(tables), runs)
                 ok, detail = agree(ours, ref, case.keys, case.cols)
             except Exception as exc:  # a reference that cannot run or compare is reported, not fatal
-                ref_t, ok, detail = [], False, f"{type(exc).__name__}: {exc}"[:200]
+                ref_t, ref_c, ok, detail = [], [], False, f"{type(exc).__name__}: {exc}"[:200]
             rows.append({"name": case.name, "ours_s": median(ours_t), "pandas_s": median(ref_t),
+                         "ours_cpu_s": median(ours_c), "pandas_cpu_s": median(ref_c),
                          "ratio": median(ref_t) / median(ours_t) if ref_t and median(ours_t) > 0 else math.nan,
                          "agree": ok, "detail": detail, "rows": ours.height})
     finally:
@@ -403,23 +407,27 @@ def time_browser(db: Path, runs: int) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- load and memory
 
 
-def run_load(db: Path, ns: list[int], *, hold_s: float = 3.0) -> list[dict[str, Any]]:
-    """For each N: a fresh server, one warm-up session (its held RSS is the 1-session
-    figure), then N concurrent sessions (bench/loadtest.py, its own process)."""
+def run_load(db: Path, ns: list[int], *, hold_s: float = 3.0, replicas: int = 1,
+             ramp_s: float = 2.0) -> list[dict[str, Any]]:
+    """For each N: fresh server(s), one warm-up session per replica (the held RSS
+    with one session is the 1-session figure), then N concurrent sessions
+    (bench/loadtest.py, its own process), round-robin over the replicas."""
     results = []
     for n in ns:
-        with server(db) as (url, pid):
-            warm = _loadtest(url, pid, 1, hold_s)
-            res = _loadtest(url, pid, n, hold_s)
-            res["rss_one_session_mb"] = warm.get("rss_held_mb")
+        with contextlib.ExitStack() as stack:
+            servers = [stack.enter_context(server(db)) for _ in range(replicas)]
+            urls, pids = [u for u, _ in servers], [p for _, p in servers]
+            warm = [_loadtest([u], [p], 1, hold_s, ramp_s) for u, p in servers]
+            res = _loadtest(urls, pids, n, hold_s, ramp_s)
+            res["rss_one_session_mb"] = sum(w.get("rss_held_mb") or 0 for w in warm)
             results.append(res)
     return results
 
 
-def _loadtest(url: str, pid: int, n: int, hold_s: float) -> dict[str, Any]:
+def _loadtest(urls: list[str], pids: list[int], n: int, hold_s: float, ramp_s: float) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.loadtest", "--url", url, "--pid", str(pid), "--n", str(n),
-         "--hold", str(hold_s), "--json"],
+        [sys.executable, "-m", "bench.loadtest", "--url", *urls, "--pid", *map(str, pids), "--n", str(n),
+         "--hold", str(hold_s), "--ramp", str(ramp_s), "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
@@ -498,20 +506,24 @@ def report(results: dict[str, Any]) -> str:
             lines += [f"Metric functions (library = DuckDB SQL + Polars, reading the database every call; "
                       f"pandas = bench/pandas_reference.py on DataFrames read once in "
                       f"{_sec(mt['pandas_load_s'])}, not counted):", "",
-                      "| metric | library | pandas | pandas / library | rows | agree |", "|---|---|---|---|---|---|"]
+                      "| metric | library | pandas | pandas / library | CPU: library / pandas | rows | agree |",
+                      "|---|---|---|---|---|---|---|"]
             for c in mt["cases"]:
                 lines.append(f"| {c['name']} | {_ms(c['ours_s'])} | {_ms(c['pandas_s'])} | {c['ratio']:.1f}x | "
+                             f"{_ms(c.get('ours_cpu_s'))} / {_ms(c.get('pandas_cpu_s'))} | "
                              f"{c['rows']:,} | {'yes' if c['agree'] else 'NO'}: {c['detail']} |")
             lines.append("")
         pg = r.get("pages")
         if pg:
-            lines += ["Page scripts (AppTest, entry script + page; cold = caches cleared):", "",
-                      "| page | cold | warm | errors |", "|---|---|---|---|"]
+            lines += ["Page scripts (AppTest, entry script + page; cold = caches cleared; CPU = this process's "
+                      "CPU time, the steadier figure on shared cores):", "",
+                      "| page | cold | warm | cold CPU | warm CPU | errors |", "|---|---|---|---|---|---|"]
             for p in pg:
                 if p.get("missing"):
-                    lines.append(f"| {p['page']} | missing | | |")
+                    lines.append(f"| {p['page']} | missing | | | | |")
                 else:
                     lines.append(f"| {p['page']} | {_ms(p['cold_s'])} | {_ms(p['warm_s'])} | "
+                                 f"{_ms(p.get('cold_cpu_s'))} | {_ms(p.get('warm_cpu_s'))} | "
                                  f"{'; '.join(p['errors']) or '-'} |")
             lines.append("")
         br = r.get("browser")
@@ -526,7 +538,9 @@ def report(results: dict[str, Any]) -> str:
         ld = r.get("load")
         if ld:
             lines += ["Load test (bench/loadtest.py: websocket sessions speaking Streamlit's protocol, each opens "
-                      "the landing page then changes the SPA filter; fresh server per N, warmed by one session):", "",
+                      "the landing page then changes the SPA filter to one of the 8 SPAs; sessions arrive over "
+                      f"{ld[0].get('ramp_s', 2):g} s; fresh server(s) per N, warmed by one session; "
+                      f"{ld[0].get('replicas', 1)} replica(s)):", "",
                       "| N | errors | landing p50 / p95 | filter change p50 / p95 | server RSS 1 session | "
                       "RSS N open | peak RSS | wall |", "|---|---|---|---|---|---|---|---|"]
             for x in ld:
@@ -556,6 +570,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-browser", action="store_true")
     p.add_argument("--skip-load", action="store_true")
     p.add_argument("--load-n", type=int, nargs="+", default=[10, 50, 100], help="session counts (default 10 50 100)")
+    p.add_argument("--replicas", type=int, default=1, help="servers for the load test, sessions round-robin")
+    p.add_argument("--ramp", type=float, default=2.0, help="load test: seconds over which sessions arrive")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -587,7 +603,7 @@ def run(args: argparse.Namespace) -> int:
             r["browser"] = time_browser(db, args.runs)
         if not args.skip_load:
             _progress(f"{scale}: load test N={args.load_n}")
-            r["load"] = run_load(db, args.load_n)
+            r["load"] = run_load(db, args.load_n, replicas=args.replicas, ramp_s=args.ramp)
     text = report(results)
     print(text)
     if args.out:
