@@ -43,16 +43,48 @@ def _file_id(path: str) -> tuple[int, int]:
 # runs still pinned to them (see pin_database); a few are plenty, as each
 # holds a replaced file's disk space until dropped.
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _open(path: str, _ino: int, _mtime_ns: int) -> duckdb.DuckDBPyConnection:
+def _open(path: str, ino: int, mtime_ns: int) -> duckdb.DuckDBPyConnection:
+    # No leading underscores on ino/mtime_ns: Streamlit leaves such arguments out
+    # of the cache key, and then every key got the first connection ever opened.
     if db.is_hosted(path):
         return db.open_read_only(path)
-    if _file_id(path) != (_ino, _mtime_ns):
+    if _file_id(path) != (ino, mtime_ns):
         raise _Replaced(path)
-    con = db.open_read_only(path)
-    if _file_id(path) != (_ino, _mtime_ns):  # swapped during connect: which file it holds is unknown
+    con = _attach_read_only(path)
+    if _file_id(path) != (ino, mtime_ns):  # swapped during connect: which file it holds is unknown
         con.close()
         raise _Replaced(path)
     return con
+
+
+_CATALOG = "csi"
+
+
+def _attach_read_only(path: str) -> duckdb.DuckDBPyConnection:
+    """The file at `path` as it is now, read-only, in a connection of its own.
+
+    Not duckdb.connect(path): while any connection to a path is open, DuckDB
+    hands every later connect to that path the same database instance, so after
+    a rebuild's swap the app would keep reading the replaced file for as long
+    as it ran. A fresh in-memory instance with the file attached reads the new
+    inode. External access is then switched off and the setting locked, so no
+    query can attach, read or write any other file."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no database at {path}: run `python -m csi_metrics build --demo` first")
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH ? AS {_CATALOG} (READ_ONLY)", [path])
+    con.execute(f"USE {_CATALOG}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor on the attached file (a new cursor starts in the in-memory catalog)."""
+    cur = con.cursor()
+    if not db.is_hosted(config.db_path()):
+        cur.execute(f"USE {_CATALOG}")
+    return cur
 
 
 def _live_key() -> tuple[str, int, int]:
@@ -109,7 +141,7 @@ def get_connection() -> duckdb.DuckDBPyConnection:
 def _query(sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
     # One cursor per call: a DuckDB connection must not run queries from two
     # Streamlit sessions' threads at once, its cursors may.
-    cur = get_connection().cursor()
+    cur = _cursor(get_connection())
     try:
         return cur.sql(sql, params=list(params)).pl()
     finally:
@@ -134,7 +166,7 @@ def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
 
 @st.cache_data(show_spinner=False, max_entries=1024)
 def _cached(db_key: tuple[str, int, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple) -> Any:
-    cur = _open(*db_key).cursor()  # the file the key names, never whatever is at the path now
+    cur = _cursor(_open(*db_key))  # the file the key names, never whatever is at the path now
     try:
         call_args = [cur, *args]
         if fkey is not None:
@@ -167,7 +199,7 @@ def trend(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def _sql_cached(db_key: tuple[str, int, int], sql: str, params: tuple) -> pl.DataFrame:
-    cur = _open(*db_key).cursor()
+    cur = _cursor(_open(*db_key))
     try:
         return cur.sql(sql, params=list(params)).pl()
     finally:
@@ -384,7 +416,7 @@ def sidebar_filters() -> Filters:
     filters = Filters(year=year, spa=spa, district=district, community=community or "all",
                       cohort=cohort, school_type=school_type, student_group=student_group or "TA")
     ss["_filters"] = filters
-    ss["_entry_ran"] = True
+    _mark_entry()
     wanted = query_params_for(filters, options)
     for name in URL_PARAMS:
         if name in wanted:
@@ -396,24 +428,49 @@ def sidebar_filters() -> Filters:
     return filters
 
 
+def _run_token() -> object | None:
+    """An object that lives exactly one script run (Streamlit makes a new
+    coordinator per run), to mark that the entry script ran in this run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "parallel_coordinator", None) if ctx else None
+
+
+def _mark_entry() -> None:
+    tok = _run_token()
+    if tok is not None:
+        setattr(tok, "_csi_entry_ran", True)
+
+
+def _entry_ran() -> bool:
+    return bool(getattr(_run_token(), "_csi_entry_ran", False))
+
+
 def require_entry() -> None:
-    """Make sure this page runs under dashboard.py.
+    """Make sure this page has the entry script's banner and filters.
 
     Streamlit treats a `pages/` folder beside the main script as a legacy
-    multipage app until the process first calls st.navigation; if the first
-    request a server sees is a deep link (/trends), that page runs on its own,
-    without the sidebar or the banner. Leave legacy mode and rerun once: the
-    page's hash is its url_path in both modes, so the rerun lands on the same
-    page, now through the entry script."""
-    ss = st.session_state
-    if ss.get("_entry_ran"):
+    multipage app until the process first calls st.navigation (and AppTest
+    resets that on every run): a deep link as a fresh server's first request,
+    or a page switch under AppTest, runs the page on its own. Leave legacy
+    mode and rerun once (the page's hash is its url_path in both modes, so the
+    rerun lands on the same page through dashboard.py); if the page still runs
+    alone, draw the entry's parts here."""
+    if _entry_ran():
         return
     from streamlit.runtime.pages_manager import PagesManager
 
     PagesManager.uses_pages_directory = False
+    ss = st.session_state
     if not ss.get("_legacy_rerun"):
         ss["_legacy_rerun"] = True
         st.rerun()
+    st.set_page_config(layout="wide", page_title="CSI Dashboard")
+    pin_database()
+    get_connection()
+    demo_banner()
+    sidebar_filters()
 
 
 def filters() -> Filters:
