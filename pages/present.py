@@ -5,12 +5,15 @@ standard views; `?step=N` (1-based) is the slide, so a copied link opens
 exactly that slide. Arrow keys, PageUp/PageDown (a clicker) and the buttons
 step through it. Nothing here needs the network."""
 
+import re
+
 import streamlit as st
 
 from csi_metrics import deck, export
 from csi_metrics.errors import InputError
 from pages import presenter, ui
 
+ui.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
 # The exit button from the shared sidebar call means nothing on a page that always presents.
 st.html("<style>.st-key-present_exit { display: none !important; }</style>")
@@ -33,7 +36,7 @@ n = len(current)
 raw_step = st.query_params.get("step", "1")
 step = int(raw_step) if raw_step.isdigit() else 0
 if not 1 <= step <= n:
-    notices.append(f"There is no slide {ui._shown(raw_step)} in this {n}-slide deck; showing slide "
+    notices.append(f"There is no slide {re.sub(r'[^0-9-]', '?', raw_step)[:8]} in this {n}-slide deck; showing slide "
                    f"{min(max(step, 1), n)}.")
     step = min(max(step, 1), n)
 st.query_params["step"] = str(step)
@@ -55,7 +58,7 @@ except Exception as exc:  # a slide that cannot be drawn must not take the deck 
 
 if slide is not None:
     st.plotly_chart(presenter.presenter_figure(slide.fig, height=presenter.SLIDE_HEIGHT_PX),
-                    key="slide_chart", config={"displaylogo": False, "displayModeBar": False})
+                    key="slide_chart", config={"displaylogo": False, "displayModeBar": False}, theme=None)
     st.caption(f"{slide.caption} *Source:* {slide.source}")
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
@@ -101,7 +104,7 @@ with st.expander("Deck: open, save, share, export"):
     if slide is not None:
         with c:
             presenter.export_buttons(slide.fig, key="slide", caption=slide.caption, source=slide.source,
-                                     title=slide.title)
+                                     title=slide.title, always=True)
     st.markdown("**Slides**")
     for i, v in enumerate(current.views, start=1):
         st.markdown(f"{i}. {v.title or deck.CHARTS[v.chart][1]} · *{v.page}*"

@@ -34,6 +34,7 @@ _PRESENT_CSS = f"""
 [data-testid="stStatusWidget"], [data-testid="stAppDeployButton"], footer {{ display: none !important; }}
 [data-testid="stMainBlockContainer"] {{ padding: 0.75rem 2.5rem 0.5rem 2.5rem !important; max-width: 100% !important; }}
 [data-testid="stAppViewContainer"] {{ font-size: {MIN_TEXT_PX + 2}px; }}
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"],
 [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li,
 [data-testid="stMainBlockContainer"] label, [data-testid="stMainBlockContainer"] button,
 [data-testid="stMainBlockContainer"] summary, [data-testid="stMainBlockContainer"] td,
@@ -130,7 +131,8 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
     out.update_traces(marker=dict(size=14), selector=dict(type="scatter"))
     if height:
         out.update_layout(height=height)
-    elif (out.layout.height or 0) < PAGE_CHART_MIN_HEIGHT_PX:
+    elif out.layout.height is None:
+        # Only charts that left their height to Streamlit: a sparkline keeps its small size.
         out.update_layout(height=PAGE_CHART_MIN_HEIGHT_PX)
     return out
 
@@ -149,9 +151,12 @@ def plain(markdown: str) -> str:
 
 
 def export_buttons(fig: go.Figure, *, key: str, caption: str | None = None, source: str | None = None,
-                   title: str | None = None) -> None:
+                   title: str | None = None, always: bool = False) -> None:
     """PNG and SVG downloads of `fig` at 1920x1080. The image renders when clicked
-    (a browser start, seconds) and is cached per figure spec."""
+    (a browser start, seconds) and is cached per figure spec. Left out in presenter
+    mode (the audience sees the chart, not the buttons) unless `always`."""
+    if is_presenting() and not always:
+        return
     name = export.slug(title or (fig.layout.title.text if fig.layout.title and fig.layout.title.text else key))
     words = dict(title=title, caption=plain(caption) if caption else None, source=source)
     cols = st.columns([1, 1, 6])

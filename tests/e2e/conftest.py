@@ -68,11 +68,29 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+@dataclass
+class Server:
+    url: str
+    # What the very first visitor after start-up saw when arriving by a deep link
+    # (see first_visit_probe); None if the probe could not run.
+    first_deep_link: dict | None = None
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __add__(self, other: str) -> str:
+        return self.url + other
+
+
 @pytest.fixture(scope="session")
-def server(demo_db, artifacts):
-    """`streamlit run dashboard.py` on a free port with CSI_DB set; yields the base URL."""
+def server(request, artifacts, browser):
+    """`streamlit run dashboard.py` on a free port with CSI_DB set; yields the base URL.
+
+    The database is the session's demo build (tests/conftest.py `demo_db`), or
+    $CSI_E2E_DB when a developer points the suite at one already built."""
+    db_file = os.environ.get("CSI_E2E_DB") or str(request.getfixturevalue("demo_db"))
     port = _free_port()
-    env = {**os.environ, "CSI_DB": str(demo_db), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "CSI_DB": db_file, "PYTHONUNBUFFERED": "1"}
     if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
         env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
     log_path = artifacts / "streamlit.log"
@@ -92,7 +110,9 @@ def server(demo_db, artifacts):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit not healthy after {SERVER_START_S} s; see {log_path}")
             time.sleep(0.3)
-        yield url
+        srv = Server(url)
+        srv.first_deep_link = first_visit_probe(browser, url, artifacts)
+        yield srv
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -103,6 +123,36 @@ def server(demo_db, artifacts):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         log.close()
+
+
+FIRST_DEEP_LINK = "/trends?spa=6&metric=suspension"
+
+
+def first_visit_probe(browser, url: str, artifacts: Path) -> dict:
+    """Open a shared deep link as the FIRST visitor of a freshly started server, the
+    way a forwarded link is opened after a restart, and record whether the entry
+    script (dashboard.py: navigation, sidebar filters) ran. Then open the root so
+    the rest of the suite tests everything else on a server in its normal state."""
+    from e2e_helpers import APP_IDLE
+
+    ctx = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = ctx.new_page()
+        page.goto(url + FIRST_DEEP_LINK, wait_until="domcontentloaded", timeout=90_000)
+        page.wait_for_selector(APP_IDLE, timeout=90_000, state="attached")
+        page.wait_for_timeout(1500)
+        result = {
+            "url": page.url,
+            "sidebar_filters": page.locator('[data-testid="stSidebar"]').get_by_text("Service Planning Area").count() > 0,
+            "nav": page.locator('[data-testid="stSidebarNav"]').all_inner_texts(),
+        }
+        page.screenshot(path=str(artifacts / "first-visit-deep-link.png"))
+        page.goto(url + "/", wait_until="domcontentloaded", timeout=90_000)
+        page.wait_for_selector(APP_IDLE, timeout=90_000, state="attached")
+        page.wait_for_timeout(1000)
+        return result
+    finally:
+        ctx.close()
 
 
 @pytest.fixture(scope="session")

@@ -123,3 +123,15 @@ def test_a_broken_deck_link_falls_back_with_a_notice(context, server):
     assert "could not be read" in alerts and "There is no slide 99" in alerts
     assert page.get_by_text("Slide 8 of 8").is_visible()
     assert not context.watch.problems(), context.watch.problems()
+
+
+def test_a_deep_link_opens_the_dashboard_even_as_the_first_visit_after_a_restart(server):
+    """A leader opens a forwarded /trends?... link after the server restarted. With a
+    `pages/` folder beside dashboard.py, Streamlit runs that folder's file directly
+    (its old multipage mode) until the entry script has run once: no sidebar
+    filters, a file-list navigation, the URL's filters ignored."""
+    seen = server.first_deep_link
+    assert seen is not None
+    assert seen["sidebar_filters"], (
+        "the first visit after start-up by a deep link did not run dashboard.py "
+        f"(navigation seen: {seen['nav']}); see test-artifacts/e2e/first-visit-deep-link.png")
