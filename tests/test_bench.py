@@ -169,3 +169,14 @@ def test_cli_knows_bench():
     args = cli.parser(with_bench=True).parse_args(["bench", "--scale", "county", "--runs", "2", "--skip-load"])
     assert isinstance(args, argparse.Namespace)
     assert (args.command, args.scale, args.runs, args.skip_load) == ("bench", "county", 2, True)
+
+
+def test_hosted_database_path_needs_no_code_change(monkeypatch):
+    from csi_metrics import config
+
+    monkeypatch.setenv("CSI_DB", "md:csi")
+    p = config.db_path()
+    assert str(p) == "md:csi" and db.is_hosted(p)
+    assert not db.is_hosted("/srv/csi/csi.duckdb") and not db.is_hosted("data/md.duckdb")
+    with pytest.raises(FileNotFoundError):
+        db.open_read_only("/nonexistent/csi.duckdb")
