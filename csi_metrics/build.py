@@ -94,41 +94,33 @@ def assign_school_spas(
 ) -> tuple[pl.DataFrame, list[tuple[str, int, int | None]]]:
     """Fill spa_n / spa_source. With boundaries, point-in-polygon of each school's
     coordinates; without, the crosswalk. Returns the frame and rejection rows
-    (reason, count, example line) for schools left unassigned."""
-    reasons: list[tuple[str, int, int | None]] = []
+    (reason, count, example line) for the schools left unassigned, by why."""
+    has_xy = pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null()
     if boundaries is not None:
-        has_xy = pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null()
         located = schools.filter(has_xy)
         spa = bnd.assign_spa(boundaries, located["longitude"].to_pandas(), located["latitude"].to_pandas())
         spa_s = pl.Series("spa_n", spa.to_numpy(dtype="float64", na_value=float("nan"))).fill_nan(None).cast(pl.Int32)
-        located = located.with_columns(spa_s, pl.lit("boundary").alias("spa_source"))
-        located = located.with_columns(
-            pl.when(pl.col("spa_n").is_null()).then(None).otherwise(pl.col("spa_source")).alias("spa_source"))
-        out = pl.concat([located, schools.filter(~has_xy)]).sort("_row")
-        no_xy = schools.filter(~has_xy)
-        if no_xy.height:
-            reasons.append(("no coordinates: SPA unassigned", no_xy.height, int(no_xy["_row"][0]) + 2))
-        outside = located.filter(pl.col("spa_n").is_null())
-        if outside.height:
-            reasons.append(("outside every SPA polygon: SPA unassigned", outside.height, int(outside["_row"][0]) + 2))
-        return out, reasons
-    if crosswalk is not None:
-        out = schools.drop("spa_n").join(
-            crosswalk.select("cds_code", "spa_n"), on="cds_code", how="left"
-        ).with_columns(
-            pl.when(pl.col("spa_n").is_null()).then(None).otherwise(pl.lit("crosswalk")).alias("spa_source")
-        ).sort("_row")
-        missing = out.filter(pl.col("spa_n").is_null())
-        no_xy = missing.filter(pl.col("latitude").is_null() | pl.col("longitude").is_null())
-        not_listed = missing.filter(pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null())
-        for reason, part in (("no coordinates: SPA unassigned", no_xy),
-                             ("not in SPA crosswalk: SPA unassigned", not_listed)):
-            if part.height:
-                reasons.append((reason, part.height, int(part["_row"][0]) + 2))
-        return out, reasons
-    if schools.height:
-        reasons.append(("no boundary file or crosswalk: SPA unassigned", schools.height, int(schools["_row"][0]) + 2))
-    return schools, reasons
+        out = pl.concat([located.with_columns(spa_s), schools.filter(~has_xy)]).sort("_row")
+        source, elsewhere = "boundary", "outside every SPA polygon: SPA unassigned"
+    elif crosswalk is not None:
+        out = schools.drop("spa_n").join(crosswalk.select("cds_code", "spa_n"), on="cds_code", how="left")
+        out = out.select(schools.columns).sort("_row")
+        source, elsewhere = "crosswalk", "not in SPA crosswalk: SPA unassigned"
+    else:
+        out, source, elsewhere = schools, None, "no boundary file or crosswalk: SPA unassigned"
+    out = out.with_columns(
+        pl.when(pl.col("spa_n").is_null()).then(None).otherwise(pl.lit(source, dtype=pl.Utf8)).alias("spa_source"))
+
+    missing = out.filter(pl.col("spa_n").is_null())
+    in_la = pl.col("county_code") == codes.LA_COUNTY_CODE
+    reasons: list[tuple[str, int, int | None]] = []
+    # SPAs exist only in LA County; a school elsewhere (all-counties builds) has none by definition.
+    for reason, part in (("outside LA County: no SPA", missing.filter(~in_la)),
+                         ("no coordinates: SPA unassigned", missing.filter(in_la & ~has_xy)),
+                         (elsewhere, missing.filter(in_la & has_xy))):
+        if part.height:
+            reasons.append((reason, part.height, int(part["_row"][0]) + 2))
+    return out, reasons
 
 
 def build(

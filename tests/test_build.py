@@ -133,7 +133,9 @@ def test_all_counties_keeps_the_state(tmp_path, inputs, simplified):
     target = tmp_path / "csi.duckdb"
     rep = build.build(target, cde_dir, ini_dir, simplified, all_counties=True)
     assert rep.tables["schools"] == 7 and rep.tables["districts"] == 3 and rep.tables["outcomes"] == 23
-    assert rep.unassigned_schools_n == 2  # Oakland is outside every SPA, plus the school without coordinates
+    assert rep.unassigned_schools_n == 2  # the Oakland school, and the LA school without coordinates
+    assert sorted(q(target, "SELECT reason, rows_n FROM build_rejections WHERE reason LIKE '%SPA%'")) == [
+        ("no coordinates: SPA unassigned", 1), ("outside LA County: no SPA", 1)]
     info = dict(q(target, "SELECT key, value FROM build_info"))
     assert (info["county_filter"], info["scale"]) == ("none", "state")
 

@@ -1,0 +1,94 @@
+"""SPA assignment of real school coordinates against the official LA County
+boundary files in ../shared/data (SOURCES.md section 1)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from csi_metrics import boundaries as bnd
+from csi_metrics import build, cde
+
+LAYERS = ["la_county_spa_2022.geojson", "la_county_spa_2012.geojson", "la_county_spa_2022_simplified.geojson"]
+
+# SOURCES.md section 1: schools whose SPA was checked by hand.
+KNOWN = {
+    "19101990000000": 7,  # LACOE, Downey
+    "19643111930981": 5,  # Beverly Hills High
+    "19643291931088": 3,  # Bonita High
+    "19101990115030": 8,  # Magnolia Science Academy 3, Carson
+    "19101990106880": 4,  # Jardin de la Infancia, downtown
+}
+
+
+@pytest.fixture(scope="module")
+def excerpt_points(shared_data) -> pl.DataFrame:
+    """Every geocoded row of the official directory excerpt, district rows included."""
+    df, _ = cde.read_text_table(shared_data / "pubschls_excerpt_los_angeles.txt",
+                                ["CDSCode", "School", "Latitude", "Longitude"], "\t",
+                                quote_char=None, null_values=[cde.NO_DATA])
+    return df.filter(pl.col("Latitude").is_not_null()).with_columns(
+        pl.col("Latitude").cast(pl.Float64), pl.col("Longitude").cast(pl.Float64))
+
+
+@pytest.fixture(scope="module")
+def layers(shared_data):
+    return {name: bnd.load_spa_boundaries(shared_data / name) for name in LAYERS}
+
+
+def spa_by_cds(gdf, points: pl.DataFrame) -> dict[str, int | None]:
+    spa = bnd.assign_spa(gdf, points["Longitude"].to_pandas(), points["Latitude"].to_pandas())
+    return {c: (None if s is None or str(s) == "<NA>" else int(s)) for c, s in zip(points["CDSCode"], spa.tolist())}
+
+
+def test_excerpt_has_49_geocoded_rows(excerpt_points):
+    assert excerpt_points.height == 49
+    assert set(KNOWN) <= set(excerpt_points["CDSCode"])
+    assert excerpt_points.filter(pl.col("CDSCode") == "19101990115030")["School"].item().startswith("Magnolia Science Academy 3")
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_known_answers(layers, excerpt_points, name):
+    got = spa_by_cds(layers[name], excerpt_points)
+    assert {c: got[c] for c in KNOWN} == KNOWN
+
+
+def test_every_school_in_exactly_one_spa_and_vintages_agree(layers, excerpt_points):
+    answers = {name: spa_by_cds(layers[name], excerpt_points) for name in LAYERS}
+    first = answers[LAYERS[0]]
+    assert None not in first.values() and len(first) == 49
+    for name in LAYERS[1:]:
+        assert answers[name] == first, name
+
+
+def test_2012_layer_joins_on_number_not_swapped_labels(layers):
+    # The 2012 file's ABBV/LABEL are swapped; the loader keys on SPA_2012, so names match 2022.
+    a, b = layers["la_county_spa_2012.geojson"], layers["la_county_spa_2022.geojson"]
+    assert a["spa_n"].tolist() == b["spa_n"].tolist() == list(range(1, 9))
+    assert a["spa_name"].tolist() == b["spa_name"].tolist()
+
+
+def test_build_assignment_counts_schools_without_coordinates(shared_data, layers):
+    directory = cde.read_directory(shared_data / "pubschls_excerpt_los_angeles.txt")
+    schools, reasons = build.assign_school_spas(directory.schools, layers["la_county_spa_2022_simplified.geojson"], None)
+    assert schools.height == 52  # kept, not dropped
+    assert schools.filter(pl.col("spa_n").is_null()).height == 7
+    assert set(schools.filter(pl.col("spa_n").is_null())["latitude"].to_list()) == {None}
+    assert reasons == [("no coordinates: SPA unassigned", 7, 4)]  # first: line 4, 19101990102145
+    bh = schools.filter(pl.col("cds_code") == "19643111930981").row(0, named=True)
+    assert (bh["spa_n"], bh["spa_source"]) == (5, "boundary")
+
+
+def test_point_outside_county_is_unassigned(layers):
+    # An LA code with coordinates that miss every polygon (a typo'd point in the ocean).
+    pts = pl.DataFrame({"cds_code": ["19753096000009"], "county_code": ["19"], "latitude": [33.60],
+                        "longitude": [-118.60],
+                        "spa_n": [None], "spa_source": [None], "_row": [0]},
+                       schema_overrides={"spa_n": pl.Int32, "spa_source": pl.Utf8, "_row": pl.UInt32})
+    schools, reasons = build.assign_school_spas(pts, layers["la_county_spa_2022_simplified.geojson"], None)
+    assert schools["spa_n"].to_list() == [None] and schools["spa_source"].to_list() == [None]
+    assert reasons == [("outside every SPA polygon: SPA unassigned", 1, 2)]
+    elsewhere = pts.with_columns(cds_code=pl.lit("01612596000007"), county_code=pl.lit("01"),
+                                 latitude=pl.lit(37.8044), longitude=pl.lit(-122.2711))
+    _, reasons = build.assign_school_spas(elsewhere, layers["la_county_spa_2022_simplified.geojson"], None)
+    assert reasons == [("outside LA County: no SPA", 1, 2)]
