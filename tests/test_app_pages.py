@@ -1,0 +1,195 @@
+"""The dashboard in Streamlit's AppTest against the demo database: every page
+renders, headline numbers equal the metric library's for the same filters,
+filters change them, URL values are read and bad ones only warn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from csi_metrics import headline, registry, rates, schools
+from csi_metrics.filters import Filters
+
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "dashboard.py")
+TIMEOUT = 180  # a loaded 2-core machine; the first run of a page fills the caches
+PAGES = ["pages/overview.py", "pages/map.py", "pages/trends.py", "pages/equity.py", "pages/funding.py",
+         "pages/activities.py", "pages/schools.py", "pages/about.py"]
+
+
+@pytest.fixture
+def app_env(demo_db, monkeypatch):
+    monkeypatch.setenv("CSI_DB", str(demo_db))
+    return demo_db
+
+
+@pytest.fixture(scope="module")
+def lib(demo_db):
+    con = duckdb.connect(str(demo_db), read_only=True)
+    yield con
+    con.close()
+
+
+def _app(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _latest(con) -> str:
+    return headline.latest_year(con)
+
+
+def _expected_cards(con, f: Filters) -> dict[str, str]:
+    head = headline.headline(con, f)
+    titles = {("community_schools_n", "community"): "Community schools",
+              ("students_served_n", "community"): "Students served",
+              ("ccspp_usd", "county"): "CCSPP dollars awarded to date",
+              ("chronic_absenteeism_rate", "community"): "Chronic absenteeism, community schools",
+              ("chronic_absenteeism_rate", "county"): "Chronic absenteeism, every LA County school",
+              ("suspension_rate", "community"): "Suspension, community schools",
+              ("suspension_rate", "county"): "Suspension, every LA County school"}
+    out = {}
+    for r in head.iter_rows(named=True):
+        unit = registry.get(r["metric_id"]).unit
+        out[titles[(r["metric_id"], r["scope"])]] = registry.format_value(r["value"], unit, suppressed=r["suppressed"])
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_the_demo_banner(app_env, page):
+    at = _app()
+    at.switch_page(page).run()
+    assert _problems(at) == []
+    assert any("DEMO DATA" in w.value and "fictional schools" in w.value for w in at.warning)
+    assert len(at.title) >= 1
+
+
+def test_overview_headline_equals_the_library(app_env, lib):
+    at = _app()
+    assert _problems(at) == []
+    shown = _metrics(at)
+    expected = _expected_cards(lib, Filters(year=_latest(lib)))
+    assert len(expected) == 7
+    for title, value in expected.items():
+        assert shown[title] == value, title
+    # the sentence is the library's own
+    assert at.subheader[0].value == headline.what_moved(headline.headline(lib, Filters(year=_latest(lib))))
+
+
+def test_changing_filters_changes_the_headline(app_env, lib):
+    at = _app()
+    before = _metrics(at)
+    # the SPA with the most community schools, so its figures are not suppressed
+    spa = lib.sql("SELECT spa_n FROM schools WHERE is_community AND spa_n IS NOT NULL "
+                  "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]
+    at.selectbox(key="f_spa").set_value(spa).run()
+    assert _problems(at) == []
+    after = _metrics(at)
+    expected = _expected_cards(lib, Filters(year=_latest(lib), spa=spa))
+    for title, value in expected.items():
+        assert after[title] == value, title
+    assert after["Community schools"] != before["Community schools"]
+    assert at.query_params["spa"] == [str(spa)] or at.query_params["spa"] == str(spa)
+    # county figures ignore the SPA filter
+    assert after["Suspension, every LA County school"] == before["Suspension, every LA County school"]
+
+
+def test_year_filter_changes_the_headline(app_env, lib):
+    years = [r[0] for r in lib.sql("SELECT DISTINCT academic_year FROM outcomes ORDER BY 1").fetchall()]
+    at = _app(year=years[-2])
+    assert _problems(at) == [] and not [w for w in at.warning if "Ignored" in w.value]
+    expected = _expected_cards(lib, Filters(year=years[-2]))
+    assert _metrics(at)["Chronic absenteeism, community schools"] == expected["Chronic absenteeism, community schools"]
+    assert expected != _expected_cards(lib, Filters(year=years[-1]))
+
+
+@pytest.mark.parametrize("name,raw", [("spa", "99"), ("year", "abc"), ("student_group", "<script>alert(1)</script>"),
+                                      ("cohort", "x"), ("community", "nope"), ("district", "1")])
+def test_bad_url_value_warns_and_falls_back(app_env, lib, name, raw):
+    at = _app(**{name: raw})
+    assert _problems(at) == []
+    warnings = [w.value for w in at.warning if "Ignored URL parameter" in w.value]
+    assert len(warnings) == 1 and f"`{name}=" in warnings[0]
+    assert "<script>" not in warnings[0]
+    # the page still shows the default view's numbers
+    assert _metrics(at)["Community schools"] == _expected_cards(lib, Filters(year=_latest(lib)))["Community schools"]
+
+
+def test_url_values_are_read_into_the_sidebar(app_env, lib):
+    at = _app(spa="4", community="community", student_group="SE")
+    assert _problems(at) == []
+    assert at.selectbox(key="f_spa").value == 4
+    assert at.radio(key="f_community").value == "community"
+    assert at.selectbox(key="f_student_group").value == "SE"
+    # kept across a page switch
+    at.switch_page("pages/trends.py").run()
+    assert at.selectbox(key="f_spa").value == 4
+    assert _problems(at) == []
+
+
+def test_trends_table_is_the_library_trend(app_env, lib):
+    from csi_metrics import trends
+
+    at = _app()
+    at.switch_page("pages/trends.py").run()
+    assert _problems(at) == []
+    table = at.dataframe[0].value
+    expected = trends.trend(lib, "chronic_absenteeism", ["community"], Filters())
+    expected = expected.filter(expected["community"].is_in(["community", "comparison"]))
+    assert len(table) == expected.height
+    got = {(r["year"], r["community"]): r["rate"] for r in table.to_dict("records")}
+    for r in expected.iter_rows(named=True):
+        g = got[(r["year"], r["community"])]
+        assert (g is None or g != g) if r["rate"] is None else g == pytest.approx(r["rate"])
+
+
+def test_schools_page_opens_a_school_from_the_url(app_env, lib):
+    table = schools.school_table(lib, Filters(year=_latest(lib)))
+    cds, name = table.filter(table["is_community"]).select("cds_code", "school_name").row(0)
+    at = _app()
+    at.query_params["school"] = cds
+    at.switch_page("pages/schools.py").run()
+    assert _problems(at) == []
+    assert at.selectbox(key="school_pick").value == cds
+    assert [h.value for h in at.main.header] == [name]
+    assert at.query_params["school"] in (cds, [cds])
+
+
+def test_schools_bad_code_warns(app_env):
+    at = _app()
+    at.query_params["school"] = "not-a-school"
+    at.switch_page("pages/schools.py").run()
+    assert _problems(at) == []
+    assert any("`school=" in w.value for w in at.warning)
+
+
+def test_equity_rates_are_the_library_rates(app_env, lib):
+    at = _app()
+    at.switch_page("pages/equity.py").run()
+    assert _problems(at) == []
+    table = at.dataframe[0].value
+    expected = rates.pooled_rates(lib, "chronic_absenteeism", ["student_group"], Filters(year=_latest(lib)))
+    exp = {r["student_group"]: r["rate"] for r in expected.iter_rows(named=True)}
+    for r in table.to_dict("records"):
+        want = exp[r["student_group"]]
+        assert (r["rate"] != r["rate"] or r["rate"] is None) if want is None else r["rate"] == pytest.approx(want)
+
+
+def test_missing_database_says_how_to_build_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("CSI_DB", str(tmp_path / "none.duckdb"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any("python -m csi_metrics build --demo" in e.value for e in at.error)
