@@ -481,16 +481,24 @@ def _sec(s: float | None) -> str:
 
 def report(results: dict[str, Any]) -> str:
     """The results as Markdown tables."""
-    lines: list[str] = []
+    blocks = report_blocks(results)
+    return "\n".join(blocks[k] for k in blocks)
+
+
+def report_blocks(results: dict[str, Any]) -> dict[str, str]:
+    """{'machine': ..., '<scale>': ...}: the Markdown of each part of the results."""
     m = results["machine"]
-    lines += ["## Machine", "",
-              f"- {m['cpus']} CPUs: {m['cpu']}; memory {m['memory']}",
-              f"- Python {m['python']} on {m['os']}",
-              f"- {m['packages']}; {m['chromium']}",
-              f"- load average when the run started: {m['load']} (the cores are shared; see notes)",
-              f"- runs per figure: {results['runs']} (median), after one untimed warm-up call", ""]
+    blocks = {"machine": "\n".join([
+        "## Machine", "",
+        f"- {m['cpus']} CPUs: {m['cpu']}; memory {m['memory']}",
+        f"- Python {m['python']} on {m['os']}",
+        f"- {m['packages']}; {m['chromium']}",
+        f"- runs per figure: {results['runs']} (median), after one untimed warm-up call", ""])}
     for scale, r in results["scales"].items():
-        lines += [f"## {scale.title()} scale", ""]
+        lines: list[str] = []
+        lines += [f"## {scale.title()} scale", "",
+                  f"Run at {r.get('started', '?')} UTC; load average (1 min) at the start {r.get('load_start', '?')}, "
+                  f"at the end {r.get('load_end', '?')} on {m['cpus']} cores shared with other work.", ""]
         f = r.get("facts", {})
         if f:
             lines += [f"Database: {f['size_mb']:.1f} MB; {f['schools']:,} schools ({f['la_schools']:,} in LA County), "
@@ -551,7 +559,25 @@ def report(results: dict[str, Any]) -> str:
                     f"{x.get('rss_one_session_mb') or 0:,.0f} MB | {x.get('rss_held_mb') or 0:,.0f} MB | "
                     f"{x.get('rss_peak_mb') or 0:,.0f} MB | {x['wall_s']:.0f} s |")
             lines.append("")
-    return "\n".join(lines)
+        blocks[scale] = "\n".join(lines)
+    return blocks
+
+
+def write_doc(path: Path, blocks: dict[str, str]) -> None:
+    """Put each block between its markers in `path` (the prose around them is kept);
+    blocks without markers yet are appended."""
+    import re
+
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
+    for name, body in blocks.items():
+        begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        chunk = f"{begin}\n{body.rstrip()}\n{end}"
+        if begin in text and end in text:
+            text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _m: chunk, text, flags=re.S)
+        else:
+            text = text.rstrip() + "\n\n" + chunk + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.rstrip() + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- command
@@ -564,6 +590,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="benchmark this database instead of building one (one scale)")
     p.add_argument("--out", type=Path, help="write the Markdown report here (e.g. docs/benchmarks.md)")
     p.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    p.add_argument("--report-from", type=Path, nargs="+", help="only render --out from saved --json files")
     p.add_argument("--skip-build", action="store_true", help="reuse /tmp/csi-bench-<scale>.duckdb if present")
     p.add_argument("--skip-metrics", action="store_true")
     p.add_argument("--skip-pages", action="store_true")
@@ -574,14 +601,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ramp", type=float, default=2.0, help="load test: seconds over which sessions arrive")
 
 
+def _loadavg() -> str:
+    p = Path("/proc/loadavg")
+    return p.read_text().split()[0] if p.exists() else "-"
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.report_from:
+        merged: dict[str, Any] = {}
+        for f in args.report_from:
+            res = json.loads(Path(f).read_text(encoding="utf-8"))
+            merged.setdefault("machine", res["machine"])
+            merged.setdefault("runs", res["runs"])
+            merged.setdefault("scales", {}).update(res["scales"])
+        print(report(merged))
+        if args.out:
+            write_doc(args.out, report_blocks(merged))
+        return 0
     scales = ["county", "state"] if args.scale == "both" else [args.scale]
     if args.db and len(scales) > 1:
         print("error: --db benchmarks one database: give --scale county or --scale state", file=sys.stderr)
         return 2
     results: dict[str, Any] = {"machine": machine(), "runs": args.runs, "scales": {}}
     for scale in scales:
-        r: dict[str, Any] = {}
+        r: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "load_start": _loadavg()}
         results["scales"][scale] = r
         if args.db:
             db = config.db_path(args.db)
@@ -612,11 +655,11 @@ def run(args: argparse.Namespace) -> int:
         if not args.skip_load:
             _progress(f"{scale}: load test N={args.load_n}")
             r["load"] = run_load(db, args.load_n, replicas=args.replicas, ramp_s=args.ramp)
+        r["load_end"] = _loadavg()
     text = report(results)
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+        write_doc(args.out, report_blocks(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     return 0
