@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import ui
 
-st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon=":material/school:")
+st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
@@ -24,6 +24,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+ui.pin_database()  # every query this run reads the same database file, even mid-rebuild
 ui.get_connection()
 ui.demo_banner()
 ui.sidebar_filters()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,33 +93,37 @@ def _live_key() -> tuple[str, int, int]:
     return (str(p), 0, 0) if db.is_hosted(p) else (str(p), *_file_id(str(p)))  # a hosted database has no file
 
 
-_PIN = "_db_pinned_key"
+_PIN = "_db_pinned"
+
+
+def _current() -> tuple[tuple[str, int, int], duckdb.DuckDBPyConnection]:
+    """(key, connection) of the database file at the path now, retrying a swap mid-open."""
+    for attempt in range(50):
+        key = _live_key()
+        try:
+            return key, _open(*key)
+        except _Replaced:
+            time.sleep(0.01 * attempt)  # a build is swapping files right now; it finishes quickly
+    raise RuntimeError(f"the database at {config.db_path()} keeps being replaced; try again")
 
 
 def pin_database() -> None:
     """Fix, for the rest of this script run, which database file every query reads.
 
     The entry script calls it first on each run: a rebuild that swaps the file
-    mid-run then cannot give one page old numbers beside new ones. The next run
-    pins the new file."""
+    mid-run then cannot give one page old numbers beside new ones. The session
+    holds the connection itself, so the run keeps reading its file even if the
+    connection cache has dropped it. The next run pins the new file."""
     st.session_state.pop(_PIN, None)
     get_connection()  # with no database, stops the page saying how to build one
-    for _ in range(10):
-        key = _live_key()
-        try:
-            _open(*key)
-        except _Replaced:
-            continue
-        st.session_state[_PIN] = key
-        return
-    raise RuntimeError(f"the database at {config.db_path()} keeps being replaced; try again")
+    st.session_state[_PIN] = _current()
 
 
-def _db_key() -> tuple[str, int, int]:
+def _pinned() -> tuple[tuple[str, int, int], duckdb.DuckDBPyConnection]:
     pinned = st.session_state.get(_PIN)
-    if pinned is not None and pinned[0] == str(config.db_path()):
+    if pinned is not None and pinned[0][0] == str(config.db_path()):
         return pinned
-    return _live_key()
+    return _current()  # a page run on its own (tests): the file as it is now
 
 
 def get_connection() -> duckdb.DuckDBPyConnection:
@@ -130,12 +135,7 @@ def get_connection() -> duckdb.DuckDBPyConnection:
             "`python -m csi_metrics build --demo` (or set CSI_DB to an existing file), then reload."
         )
         st.stop()
-    for _ in range(10):
-        try:
-            return _open(*_db_key())
-        except _Replaced:  # not pinned (a page run on its own) and swapped just now: look again
-            st.session_state.pop(_PIN, None)
-    raise RuntimeError(f"the database at {p} keeps being replaced; try again")
+    return _pinned()[1]
 
 
 def _query(sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
@@ -165,8 +165,10 @@ def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached(db_key: tuple[str, int, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple) -> Any:
-    cur = _cursor(_open(*db_key))  # the file the key names, never whatever is at the path now
+def _cached(db_key: tuple[str, int, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple,
+            _con: duckdb.DuckDBPyConnection) -> Any:
+    # _con (unhashed) is the connection db_key names: the pinned file, never whatever is at the path now.
+    cur = _cursor(_con)
     try:
         call_args = [cur, *args]
         if fkey is not None:
@@ -182,7 +184,8 @@ def load(name: str, *args: Any, filters: Filters | None = None, **kwargs: Any) -
     get_connection()
     args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
     kw = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items()))
-    return _cached(_db_key(), name, args, _fkey(filters), kw)
+    key, con = _pinned()
+    return _cached(key, name, args, _fkey(filters), kw, con)
 
 
 def pooled(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
@@ -198,8 +201,9 @@ def trend(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _sql_cached(db_key: tuple[str, int, int], sql: str, params: tuple) -> pl.DataFrame:
-    cur = _cursor(_open(*db_key))
+def _sql_cached(db_key: tuple[str, int, int], sql: str, params: tuple,
+                _con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    cur = _cursor(_con)
     try:
         return cur.sql(sql, params=list(params)).pl()
     finally:
@@ -209,7 +213,8 @@ def _sql_cached(db_key: tuple[str, int, int], sql: str, params: tuple) -> pl.Dat
 def sql(sql_text: str, params: Sequence[object] = ()) -> pl.DataFrame:
     """A cached lookup query (option lists, build facts); metrics go through `load`."""
     get_connection()
-    return _sql_cached(_db_key(), sql_text, tuple(params))
+    key, con = _pinned()
+    return _sql_cached(key, sql_text, tuple(params), con)
 
 
 def build_info() -> dict[str, str]:
