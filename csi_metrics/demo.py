@@ -436,7 +436,9 @@ def _county_plan(county: str, seed: int) -> list[tuple[str, str, list[int], int]
     """(district_code, DOC, centre indices, school count) for one county; the county office first."""
     if county == codes.LA_COUNTY_CODE:
         rng = _rng(seed, 19, 1)
-        specs = [("00", list(range(len(CENTRES))), COE_SCHOOLS), ("54", _idx(METRO_CENTRES), METRO_SCHOOLS)]
+        # The county office sits in Downey (its first centre is where the district row goes).
+        coe = [CENTRE_INDEX["Downey"]] + [i for i in range(len(CENTRES)) if CENTRES[i].place != "Downey"]
+        specs = [("00", coe, COE_SCHOOLS), ("54", _idx(METRO_CENTRES), METRO_SCHOOLS)]
         specs += [(doc, _idx(cs), n) for doc, cs, n in LA_DISTRICTS]
         dcodes = sorted((rng.choice(16999, len(specs) - 1, replace=False) + 61000).tolist())
         order = rng.permutation(len(specs) - 1)  # codes not in list order, as in real life
