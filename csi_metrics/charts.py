@@ -150,9 +150,11 @@ def _note(fig: go.Figure, lines: list[str]) -> None:
     if not lines:
         return
     text = "<br>".join(lines)
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=-0.16, xanchor="left", yanchor="top",
-                       showarrow=False, align="left", font=dict(size=BASE_FONT_PX - 3, color="#444"))
-    fig.update_layout(margin=dict(b=90 + 22 * len(lines)))
+    # Pixels, not paper fractions: the gap under the tick labels must not depend on the plot's height.
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-3 * BASE_FONT_PX - 8,
+                       xanchor="left", yanchor="top", showarrow=False, align="left",
+                       font=dict(size=BASE_FONT_PX - 3, color="#444"))
+    fig.update_layout(margin=dict(b=3 * BASE_FONT_PX + 20 + 22 * len(lines)))
 
 
 def _empty(fig: go.Figure, message: str) -> go.Figure:
@@ -246,8 +248,8 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
     if did.is_empty():
         return apply_theme(_empty(fig, "Not enough years to compare"))
     row = did.row(0, named=True)
-    parts = [("Community schools", row.get("community_change_pp"), COMMUNITY_COLORS["community"]),
-             ("Comparison schools", row.get("comparison_change_pp"), COMMUNITY_COLORS["comparison"]),
+    parts = [("Community<br>schools", row.get("community_change_pp"), COMMUNITY_COLORS["community"]),
+             ("Comparison<br>schools", row.get("comparison_change_pp"), COMMUNITY_COLORS["comparison"]),
              ("Difference", row.get("did_pp"), OKABE_ITO[3])]
     fig.add_trace(go.Bar(
         x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=[p[2] for p in parts],
@@ -256,8 +258,10 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
     ))
     fig.update_layout(title=title, margin=dict(t=80))
     fig.update_yaxes(title="Change (percentage points)", zeroline=True, zerolinecolor=TEXT_COLOR)
-    fig.update_xaxes(title=None)
-    _note(fig, ["Below zero: the rate fell. For these rates, lower is better."])
+    fig.update_xaxes(title=None, tickangle=0)
+    end = row.get("end_year")
+    _note(fig, [f"From the year before each school's first grant{f' to {end}' if end else ''}.",
+                "Below zero: the rate fell (lower is better)."])
     return apply_theme(fig)
 
 
@@ -350,8 +354,9 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
         return base
     ref_rate = ref["rate"][0]
     base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2))
-    base.add_annotation(x=ref_rate, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
-                        text=f"All students {_pct(ref_rate)}", font=dict(size=BASE_FONT_PX - 2))
+    # The line is named in the legend (a label above it would collide with the legend).
+    base.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"All students {_pct(ref_rate)}",
+                              line=dict(color=TEXT_COLOR, dash="dash", width=2), hoverinfo="skip"))
     shown = df.filter((pl.col("student_group") != reference_group) & pl.col("rate").is_not_null()
                       & ~pl.col("suppressed").fill_null(False))
     gaps = shown.with_columns((pl.col("rate") - ref_rate).alias("gap")).filter(pl.col("gap") > 0) \
@@ -410,6 +415,17 @@ def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amou
     return apply_theme(fig)
 
 
+def _month_label(month: str) -> str:
+    """'2024-09' -> 'Sep 2024'."""
+    import calendar
+
+    try:
+        y, m = month.split("-")
+        return f"{calendar.month_abbr[int(m)]} {y}"
+    except (ValueError, IndexError):
+        return month
+
+
 def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activities_n",
                         stack_col: str = "activity_type") -> go.Figure:
     """Stacked monthly bars, one colour per activity type (colour-blind-safe, named in the legend)."""
@@ -428,6 +444,6 @@ def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activ
                              hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:,}}<extra></extra>"))
     fig.update_layout(title=title, barmode="stack", margin=dict(t=110),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
-    fig.update_xaxes(type="category", title=None)
+    fig.update_xaxes(type="category", title=None, tickvals=months, ticktext=[_month_label(m) for m in months])
     fig.update_yaxes(title="Number of activities" if value_col == "activities_n" else value_col.replace("_n", ""))
     return apply_theme(fig)

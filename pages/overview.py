@@ -8,59 +8,61 @@ from csi_metrics import charts, headline, registry
 from pages import ui
 
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
-SPARK_CONFIG = {"displayModeBar": False, "staticPlot": False}
+SPARK_CONFIG = {"displayModeBar": False}
+COUNTS = [("community_schools_n", "community", "Community schools"),
+          ("students_served_n", "community", "Students served"),
+          ("ccspp_usd", "county", "CCSPP dollars awarded to date")]
+RATES = [("chronic_absenteeism_rate", "community", "Chronic absenteeism, community schools"),
+         ("chronic_absenteeism_rate", "county", "Chronic absenteeism, every LA County school"),
+         ("suspension_rate", "community", "Suspension, community schools"),
+         ("suspension_rate", "county", "Suspension, every LA County school")]
 
 f = ui.filters()
 st.title("Community Schools Initiative")
 head = ui.load("headline.headline", filters=f)
-series = ui.headline_series(f)
+rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
 st.caption(f"{ui.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
 st.subheader(headline.what_moved(head))
 
 
-def card(row: dict, title: str) -> None:
+def card(row: dict, title: str):
     m = registry.get(row["metric_id"])
     value = registry.format_value(row["value"], m.unit, suppressed=row["suppressed"])
-    delta = None
-    if row["change"] is not None and not row["suppressed"]:
-        delta = registry.format_value(row["change"], "pp" if row["change_unit"] == "pp" else m.unit)
-        if row["change_unit"] != "pp" and row["change"] > 0:
-            delta = "+" + delta
-    colour = "inverse" if m.direction == "lower_is_better" else ("normal" if m.direction == "higher_is_better"
-                                                                  else "off")
-    with st.container(border=True):
-        st.metric(title, value, delta=delta, delta_color=colour, help=f"{m.definition} Source: {m.source}",
-                  delta_description=f"vs {row['prior_year']}")
+    delta, change = None, row["change"]
+    if change is not None and not row["suppressed"]:
+        delta = registry.format_value(change, "pp" if row["change_unit"] == "pp" else m.unit)
+        delta = ("+" + delta) if row["change_unit"] != "pp" and change > 0 else delta
+    colour = {"lower_is_better": "inverse", "higher_is_better": "normal"}.get(m.direction, "off")
+    box = st.container(border=True)
+    with box:
+        st.metric(title, value, delta=delta, delta_color=colour, delta_arrow="off" if not change else "auto",
+                  help=f"{m.definition} Source: {m.source}", delta_description=f"vs {row['prior_year']}")
         if row["color"]:
             st.badge(f"Dashboard colour: {row['color']}", color=BADGE[row["color"]])
         elif row["unit"] == "rate":
             st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
-        trend = series.filter((pl.col("metric_id") == row["metric_id"]) & (pl.col("scope") == row["scope"]))
-        spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
-        st.plotly_chart(charts.sparkline(spark, kind=m.unit), config=SPARK_CONFIG, theme=None,
-                        key=f"spark_{row['metric_id']}_{row['scope']}")
+    return box
 
 
-rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
-cols = st.columns(3)
-for col, (mid, scope, title) in zip(cols, [("community_schools_n", "community", "Community schools"),
-                                           ("students_served_n", "community", "Students served"),
-                                           ("ccspp_usd", "county", "CCSPP dollars awarded to date")]):
-    with col:
+boxes = {}
+for cols, specs in ((st.columns(3), COUNTS), (st.columns(4), RATES)):
+    for col, (mid, scope, title) in zip(cols, specs):
         if (mid, scope) in rows:
-            card(rows[(mid, scope)], title)
+            with col:
+                boxes[(mid, scope)] = card(rows[(mid, scope)], title)
 
-for metric_id, label in [("chronic_absenteeism_rate", "Chronic absenteeism"), ("suspension_rate", "Suspension")]:
-    st.markdown(f"#### {label}")
-    left, right = st.columns(2)
-    for col, scope, who in [(left, "community", "community schools"), (right, "county", "every LA County school")]:
-        with col:
-            if (metric_id, scope) in rows:
-                card(rows[(metric_id, scope)], f"{label}, {who}")
+# The small trends come last so the figures above show while they load.
+series = ui.headline_series(f)
+for (mid, scope), box in boxes.items():
+    trend = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope))
+    spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
+    with box:
+        st.plotly_chart(charts.sparkline(spark, kind=registry.get(mid).unit), config=SPARK_CONFIG, theme=None,
+                        key=f"spark_{mid}_{scope}")
 
 with st.expander("Table and CSV: headline figures"):
-    st.dataframe(head, hide_index=True, key="headline_table")
-    st.download_button("Download CSV", head.write_csv().encode("utf-8"), file_name="headline.csv", mime="text/csv",
+    st.dataframe(head, hide_index=True, key="headline_table", placeholder=ui.EMPTY)
+    st.download_button("Download CSV", ui.csv_bytes(head), file_name="headline.csv", mime="text/csv",
                        key="csv_headline", on_click="ignore")
 st.caption("Dashboard colours follow CDE's five-by-five tables (chronic absenteeism placed on grades K-8); groups "
-           "under 30 students get none. Counts and dollars have no colour.")
+           "under 30 students get none. Counts and dollars have no colour. Small trends: every year to the one chosen.")

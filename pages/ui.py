@@ -648,8 +648,10 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
     t = t.with_columns((pl.col(f"{m}_rate") * 100).alias(f"{m}_pct") for m in METRIC_LABELS if f"{m}_rate" in t.columns)
     tr = trend("chronic_absenteeism", ["school"], f.with_(year=None))
     if not tr.is_empty():
+        # The trend column wants numbers: a suppressed or missing year is NaN (a gap), never a value.
         lists = tr.sort("year").group_by("school").agg(
-            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("rate")).alias("ca_trend"))
+            pl.when(pl.col("suppressed") | pl.col("rate").is_null()).then(float("nan"))
+            .otherwise(pl.col("rate")).alias("ca_trend"))
         t = t.join(lists.rename({"school": "cds_code"}), on="cds_code", how="left")
     return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
 
@@ -713,3 +715,19 @@ def school_picker(table: pl.DataFrame) -> str | None:
     elif "school" in st.query_params:
         del st.query_params["school"]
     return cds
+
+
+def awards_to_date(by: Sequence[str], f: Filters) -> pl.DataFrame:
+    """funding.awards summed over every award year up to and including f.year
+    (every year when None): the Funding page's default, as the headline's
+    'CCSPP dollars awarded to date' is."""
+    keys = list(by)
+    df = load("funding.awards", [*keys, "award_year"], filters=f.with_(year=None))
+    if f.year is not None:
+        df = df.filter(pl.col("award_year") <= f.year)
+    labels = [c for c in ("spa_label", "district_name") if c in df.columns]
+    if not keys:
+        return df.select(pl.col("amount_usd").sum(), pl.col("grants_n").sum())
+    return (df.group_by(keys).agg(*[pl.col(c).first() for c in labels], pl.col("amount_usd").sum(),
+                                  pl.col("grants_n").sum())
+            .sort(keys, nulls_last=True))

@@ -87,12 +87,12 @@ def test_equity_bars_mark_the_largest_gaps_against_all_students():
         "suppressed": [False] * 5,
     })
     fig = charts.equity_bars(df, title="t", highlight_n=2)
-    drawn = [y for t in fig.data for y in t.y]
+    drawn = [y for t in fig.data if t.type == "bar" for y in t.y]
     assert "All students" not in drawn and len(drawn) == 4
+    assert "All students 20.0%" in [t.name for t in fig.data]
     texts = [a.text for a in fig.layout.annotations]
     assert "<b>+12.0 pp gap</b>" in texts and "<b>+9.0 pp gap</b>" in texts
     assert not any("+4.0 pp" in t for t in texts)      # only the two largest
-    assert "All students 20.0%" in texts
 
 
 def test_did_bars_label_values_and_missing():
@@ -101,6 +101,7 @@ def test_did_bars_label_values_and_missing():
                                "did_pp": pl.Float64})
     fig = charts.did_bars(did)
     assert list(fig.data[0].text) == ["-2.5 pp", "not enough data", "not enough data"]
+    assert list(fig.data[0].x) == ["Community<br>schools", "Comparison<br>schools", "Difference"]
     assert list(fig.data[0].y) == [-2.5, None, None]
 
 
@@ -124,6 +125,7 @@ def test_activities_by_month_stacks_one_trace_per_type():
     assert list(fig.data[0].x) == ["2024-09", "2024-10"] and list(fig.data[0].y) == [3, 5]
     assert list(fig.data[1].y) == [2, 0]
     assert fig.layout.barmode == "stack"
+    assert list(fig.layout.xaxis.ticktext) == ["Sep 2024", "Oct 2024"]
 
 
 @pytest.mark.parametrize("builder", [
