@@ -42,6 +42,7 @@ CHARTS: dict[str, tuple[str, str]] = {
 FILTER_KEYS = tuple(f.name for f in fields(Filters))
 _DISTRICT_RE = re.compile(r"^\d{7}$")
 _SCHOOL_RE = re.compile(r"^\d{14}$")
+_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ def from_link_param(value: str, *, source: str = "deck link") -> Deck:
     if len(value) > MAX_LINK_CHARS:
         raise InputError(source, f"deck parameter is {len(value)} characters; at most {MAX_LINK_CHARS}",
                          column=LINK_PARAM)
+    if not _B64URL_RE.match(value):
+        raise InputError(source, "not base64url text (was the link cut short or retyped?)", column=LINK_PARAM)
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):

@@ -210,27 +210,27 @@ def build_slide(view: deck.View) -> Slide:
     label = ui.METRIC_LABELS.get(metric or "", "")
     f = view.to_filters()
     note = ""
-    if chart.endswith("_trend"):
+    if metric and chart == f"{metric}_trend":
         every = f.with_(year=None)
         df = ui.trend(metric, ["community"], every)
         df = df.filter(pl.col("community").is_in(["community", "comparison"]))
         title = view.title or f"{label} rate by year: community vs comparison schools"
         fig = charts.trend_lines(df, title=title, group_col="community", county=ui.county(metric, every),
                                  y_title=f"{label} rate")
-        note = f"Every year for {ui.describe(every)}. Dashed black line: every LA County school pooled."
-    elif chart.endswith("_did"):
+        note = f"{ui.describe(every)}. Dashed black line: every LA County school pooled."
+    elif metric and chart == f"{metric}_did":
         df = ui.load("compare.diff_in_diff", metric, filters=f)
         title = view.title or f"{label}: change in community vs comparison schools"
         fig = charts.did_bars(df, title=title)
         note = ("Difference-in-differences: the community schools' change minus the comparison schools' "
                 "change over the same years. It describes, it does not prove cause.")
-    elif chart.endswith("_by_spa"):
+    elif metric and chart == f"{metric}_by_spa":
         f = _latest_year_filters(view)
         df = ui.with_prior(metric, ["spa"], f)
         title = view.title or f"{label} rate by SPA, {f.year}"
         fig = charts.bar_by_group(df, category_col="spa", value_col="rate", title=title, color_col="color")
         note = f"{ui.describe(f)}. Bar colour and label: the California School Dashboard colour."
-    elif chart.endswith("_equity"):
+    elif metric and chart == f"{metric}_equity":
         f = _latest_year_filters(view)
         df = ui.with_prior(metric, ["student_group"], f.with_(student_group="TA"))
         kinds = {c for c, (_, k) in codes.REPORTING_CATEGORIES.items() if k in ("race", "program")} | {"TA"}

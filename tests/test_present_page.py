@@ -5,6 +5,7 @@ equal to the metric library's numbers, and ?present=1 on an ordinary page."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -20,8 +21,15 @@ TIMEOUT_S = 120
 
 
 @pytest.fixture
-def app(demo_db, monkeypatch):
-    monkeypatch.setenv("CSI_DB", str(demo_db))
+def demo_file(request) -> Path:
+    """The session's demo build, or $CSI_TEST_DEMO_DB when a developer points at one already built."""
+    env = os.environ.get("CSI_TEST_DEMO_DB")
+    return Path(env) if env else request.getfixturevalue("demo_db")
+
+
+@pytest.fixture
+def app(demo_file, monkeypatch):
+    monkeypatch.setenv("CSI_DB", str(demo_file))
     at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=TIMEOUT_S)
     at.run()
     assert not at.exception, at.exception
@@ -71,7 +79,7 @@ def test_next_and_previous_change_the_step_in_the_url(app):
     assert _title(_charts(at)[0]) == first
 
 
-def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_db):
+def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_file):
     d = deck.Deck("Board", (
         deck.make_view("trends", "suspension_trend", {"spa": "6"}),
         deck.make_view("funding", "funding_by_spa", {"community": "community"}, "Dollars by SPA"),
@@ -83,7 +91,7 @@ def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_
 
     from csi_metrics import funding
 
-    con = db.open_read_only(str(demo_db))
+    con = db.open_read_only(str(demo_file))
     try:
         lib = funding.awards(con, ["spa"], Filters(community="community"))
     finally:
@@ -119,10 +127,7 @@ def test_every_chart_in_the_catalogue_builds_a_slide(app):
 def test_uploaded_deck_file_replaces_the_deck_and_lands_in_the_link(app):
     at = _present(app)
     d = deck.Deck("Uploaded", (deck.make_view("activities", "activities_by_month", {}, "From a file"),))
-    if not hasattr(at, "file_uploader"):
-        pytest.skip("this Streamlit's AppTest has no file_uploader")
-    uploader = at.file_uploader(key="deck_upload")
-    uploader.upload(deck.to_json(d).encode(), name="board.json", type="application/json").run()
+    at.file_uploader(key="deck_upload").set_value(("board.json", deck.to_json(d).encode(), "application/json")).run()
     assert not at.exception
     assert at.query_params["deck"] == deck.to_link_param(d)
     assert _title(_charts(at)[0]) == "From a file"

@@ -87,8 +87,8 @@ def server(request, artifacts, browser):
     """`streamlit run dashboard.py` on a free port with CSI_DB set; yields the base URL.
 
     The database is the session's demo build (tests/conftest.py `demo_db`), or
-    $CSI_E2E_DB when a developer points the suite at one already built."""
-    db_file = os.environ.get("CSI_E2E_DB") or str(request.getfixturevalue("demo_db"))
+    $CSI_TEST_DEMO_DB when a developer points the suite at one already built."""
+    db_file = os.environ.get("CSI_TEST_DEMO_DB") or str(request.getfixturevalue("demo_db"))
     port = _free_port()
     env = {**os.environ, "CSI_DB": db_file, "PYTHONUNBUFFERED": "1"}
     if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:

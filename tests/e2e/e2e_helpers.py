@@ -3,6 +3,7 @@ to finish, read the charts' data and type sizes, fail on a Streamlit exception."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -11,14 +12,14 @@ LOAD_TIMEOUT_MS = 90_000
 # page label -> ms from navigation start to the first drawn chart; printed at the end of the run.
 TIMINGS: dict[str, float] = {}
 
-# True once every Plotly chart on the page has data and (if asked) one exists.
+# True once Streamlit is idle, every Plotly chart is drawn, and at least `want` of them have data.
 _CHARTS_READY_JS = """
 (want) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') { return false; }
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  if (want > 0 && plots.length < want) { return false; }
-  return plots.every(g => g.data && g.data.length && g._fullLayout);
+  if (!plots.every(g => g._fullLayout && g.querySelector('.main-svg'))) { return false; }
+  return plots.filter(g => g.data && g.data.length).length >= want;
 }
 """
 
@@ -31,6 +32,7 @@ CHART_SUMMARY_JS = """
          .map(k => (t[k] && t[k].length) || 0).reduce((a, b) => Math.max(a, b), 0),
     data: JSON.stringify(['x', 'y', 'values', 'z', 'locations', 'text', 'labels'].map(k => t[k] ? Array.from(t[k]) : null)),
   })),
+  notes: ((g._fullLayout && g._fullLayout.annotations) || []).map(a => a.text || ''),
   maps: g.querySelectorAll('canvas.maplibregl-canvas').length,
   mapSize: [...g.querySelectorAll('canvas.maplibregl-canvas')].map(c => c.width * c.height).reduce((a, b) => a + b, 0),
 }))
@@ -56,7 +58,7 @@ FONT_SIZES_JS = """
 
 
 def wait_ready(page, *, charts: int = 0, timeout_ms: int = LOAD_TIMEOUT_MS) -> None:
-    """Streamlit has finished its run and every chart drawn has data (at least `charts` of them)."""
+    """Streamlit has finished its run, every chart is drawn, and at least `charts` of them have data."""
     page.wait_for_selector(APP_IDLE, timeout=timeout_ms, state="attached")
     page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
     # A run can finish and immediately start another (a URL write-back): settle, then check again.
@@ -64,10 +66,21 @@ def wait_ready(page, *, charts: int = 0, timeout_ms: int = LOAD_TIMEOUT_MS) -> N
     page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
 
 
+FAILED_SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+
+
 def open_page(context, url: str, *, charts: int = 0):
     page = context.new_page()
     page.goto(url, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
-    wait_ready(page, charts=charts)
+    try:
+        wait_ready(page, charts=charts)
+    except Exception:
+        # What the page showed when it never got ready, and any exception it printed.
+        FAILED_SHOTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9]+", "-", url.split("//", 1)[-1].split("/", 1)[-1])[:80]
+        page.screenshot(path=str(FAILED_SHOTS / f"NOT-READY-{name}.png"))
+        assert_no_exception(page)
+        raise
     return page
 
 
