@@ -962,16 +962,18 @@ def _write_table(frame: pl.DataFrame, path: Path, encoding: str, line_end: str =
 
 
 def write_outcome_files(rows: pl.DataFrame, cde_dir: Path) -> None:
-    for fmt, prefix, header in ((format_chronic, "chronicabsenteeism", CHRONIC_HEADER),
-                                (format_suspension, "suspension", SUSPENSION_HEADER)):
-        by_year = fmt(rows).partition_by("year_i", as_dict=True, maintain_order=True)
-        for yi, year in enumerate(YEARS):
+    """One file per metric and year; formatted a year at a time to keep the state scale's memory down."""
+    by_year = rows.partition_by("year_i", as_dict=True, maintain_order=True)
+    del rows
+    for yi, year in enumerate(YEARS):
+        year_rows = by_year.pop((yi,))
+        for fmt, prefix, header in ((format_chronic, "chronicabsenteeism", CHRONIC_HEADER),
+                                    (format_suspension, "suspension", SUSPENSION_HEADER)):
             if prefix == "chronicabsenteeism" and year in NO_CHRONIC_YEARS:
                 continue
-            part = by_year[(yi,)].drop("year_i").with_columns(pl.lit(year).alias(header[0])).select(header)
-            yy = year[-2:]
+            part = fmt(year_rows).drop("year_i").with_columns(pl.lit(year).alias(header[0])).select(header)
             encoding = "utf-8-sig" if (prefix == "suspension" and year == "2023-24") else "cp1252"
-            _write_table(part, cde_dir / f"{prefix}{yy}.txt", encoding)
+            _write_table(part, cde_dir / f"{prefix}{year[-2:]}.txt", encoding)
 
 
 # ------------------------------------------------------------------ directory
@@ -1279,8 +1281,8 @@ def generate(out_dir: Path, scale: str = "county", seed: int = DEFAULT_SEED) -> 
         state = scaled_state(la_out.county_cells, la_out.dense.sum(axis=0), seed)
     else:
         state = sum(o.dense.sum(axis=0) for _, _, o in county_data)
-    rows = outcome_rows(county_data, state)
-    write_outcome_files(rows, cde_dir)
+    write_outcome_files(outcome_rows(county_data, state), cde_dir)
+    del county_data
     _write_table(pl.concat(directory_parts), cde_dir / "pubschls.txt", "cp1252", line_end="\n")
 
     roster.drop("_i").write_csv(ini_dir / "roster.csv")
