@@ -539,7 +539,8 @@ def make_schools(county: str, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, di
     school_name = [f"{DEMO_MARKER} {st} {'Charter ' if ch else ''}{sf}" for st, ch, sf in zip(stems, charter, suffix)]
     # model arrays
     z = rng.normal(0, 1, n)
-    enrol = np.array([ENROL_MEDIAN[s] for s in soc]) * np.exp(rng.normal(0, 1, n) * np.array([ENROL_SIGMA[s] for s in soc]))
+    sigma = np.array([ENROL_SIGMA[s] for s in soc])
+    enrol = np.array([ENROL_MEDIAN[s] for s in soc]) * np.exp(rng.normal(0, 1, n) * sigma)
     enrol = np.where(charter, enrol * 0.6, enrol)
     race_p = np.vstack([rng.dirichlet(RACE_MIX[s] * 40 + 1e-3) for s in spa])
     grade_p = np.array([GRADE_MIX[s] for s in soc], dtype=float)
@@ -894,17 +895,10 @@ def _rate(num: str, den: str) -> pl.Expr:
     return pl.format("{}.{}", tenths // 10, tenths % 10)
 
 
-def _identity(year_col: str, names: list[str]) -> list[pl.Expr]:
-    return [
-        pl.lit(None, pl.Utf8).alias(year_col),  # replaced per file
-        pl.col("level").alias(names[1]),
-        pl.col("county_code").alias(names[2]),
-        pl.col("district_code").alias(names[3]),
-        pl.col("school_code").alias(names[4]),
-        pl.col("county_name").alias(names[5]),
-        pl.col("district_name").alias(names[6]),
-        pl.col("school_name").alias(names[7]),
-    ]
+def _identity(names: list[str]) -> list[pl.Expr]:
+    """Aggregate Level .. School Name under this layout's header names (year is added per file)."""
+    cols = ["level", "county_code", "district_code", "school_code", "county_name", "district_name", "school_name"]
+    return [pl.col(c).alias(n) for c, n in zip(cols, names[1:8])]
 
 
 def format_chronic(rows: pl.DataFrame) -> pl.DataFrame:
@@ -918,7 +912,7 @@ def format_chronic(rows: pl.DataFrame) -> pl.DataFrame:
 
     h = CHRONIC_HEADER
     return rows.with_columns(sup.alias("_sup")).select(
-        "year_i", *_identity(h[0], h)[1:],
+        "year_i", *_identity(h),
         pl.col("charter").alias(h[8]), pl.col("dass").alias(h[9]), cat.alias(h[10]),
         cell(pl.col("v1").cast(pl.Utf8)).alias(h[11]),
         cell(pl.col("v2").cast(pl.Utf8)).alias(h[12]),
@@ -936,7 +930,7 @@ def format_suspension(rows: pl.DataFrame) -> pl.DataFrame:
 
     h = SUSPENSION_HEADER
     return rows.with_columns(sup.alias("_sup")).select(
-        "year_i", *_identity(h[0], h)[1:],
+        "year_i", *_identity(h),
         pl.col("charter").alias(h[8]), cat.alias(h[9]),
         cell(pl.col("v0").cast(pl.Utf8)).alias(h[10]),
         cell(pl.col("v4").cast(pl.Utf8)).alias(h[11]),
@@ -1285,12 +1279,13 @@ def generate(out_dir: Path, scale: str = "county", seed: int = DEFAULT_SEED) -> 
     del county_data
     _write_table(pl.concat(directory_parts), cde_dir / "pubschls.txt", "cp1252", line_end="\n")
 
-    roster.drop("_i").write_csv(ini_dir / "roster.csv")
+    roster.select(ROSTER_HEADER).write_csv(ini_dir / "roster.csv")
     make_grants(la_schools, la_districts, roster, seed).write_csv(ini_dir / "grants.csv")
     activities, attendance = make_activities(la_schools, roster, seed)
-    activities.write_csv(ini_dir / "activities.csv")
-    attendance.write_csv(ini_dir / "attendance.csv")
-    la_schools.filter(pl.col("spa_n") > 0).select("cds_code", "spa_n").sort("cds_code").write_csv(
+    activities.select(ACTIVITIES_HEADER).write_csv(ini_dir / "activities.csv")
+    attendance.select(ATTENDANCE_HEADER).write_csv(ini_dir / "attendance.csv")
+    # every school with coordinates, at its intended SPA; the five without get no row
+    la_schools.filter(pl.col("spa_n") > 0).select(CROSSWALK_HEADER).sort("cds_code").write_csv(
         ini_dir / "spa_crosswalk.csv")
 
 

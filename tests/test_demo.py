@@ -257,7 +257,8 @@ def _numeric(df: pl.DataFrame, metric: str) -> pl.DataFrame:
     """Common shape: level, entity, scope, cat, den, num, rate (text), star."""
     if metric == "chronic":
         den, num, rate = CHRONIC_COLS
-        names = ("Aggregate Level", "County Code", "District Code", "School Code", "Charter School", "Reporting Category")
+        names = ("Aggregate Level", "County Code", "District Code", "School Code", "Charter School",
+                 "Reporting Category")
         dass = pl.col("DASS")
     else:
         den, num, rate = SUSP_COLS
