@@ -60,14 +60,20 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 FIRST_CHART_JS = """
 (() => {
   window.__firstChartMs = null; window.__idleNoChartMs = null;
+  let idleSince = null;
   const timer = setInterval(() => {
     for (const el of document.querySelectorAll('.js-plotly-plot')) {
       if (el.data && el.data.length) { window.__firstChartMs = performance.now(); clearInterval(timer); return; }
     }
+    // A page with no chart at all: finished, a title drawn, no chart element, for 3 s.
+    // (A chart element appears with its delta; Plotly itself loads later, so never give up on one.)
     const app = document.querySelector('[data-testid="stApp"]');
     const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
-                 && document.querySelector('[data-testid="stMain"] h1');
-    if (idle && performance.now() > 4000) { window.__idleNoChartMs = performance.now(); clearInterval(timer); }
+                 && document.querySelector('[data-testid="stMain"] h1')
+                 && !document.querySelector('[data-testid="stPlotlyChart"]');
+    if (!idle) { idleSince = null; return; }
+    if (idleSince === null) { idleSince = performance.now(); }
+    if (performance.now() - idleSince > 3000) { window.__idleNoChartMs = idleSince; clearInterval(timer); }
   }, 20);
 })();
 """
