@@ -12,10 +12,10 @@ SPARK_CONFIG = {"displayModeBar": False}
 COUNTS = [("community_schools_n", "community", "Community schools"),
           ("students_served_n", "community", "Students served"),
           ("ccspp_usd", "county", "CCSPP dollars awarded to date")]
-RATES = [("chronic_absenteeism_rate", "community", "Chronic absenteeism, community schools"),
-         ("chronic_absenteeism_rate", "county", "Chronic absenteeism, every LA County school"),
-         ("suspension_rate", "community", "Suspension, community schools"),
-         ("suspension_rate", "county", "Suspension, every LA County school")]
+RATES = [("chronic_absenteeism_rate", "community", "Chronic absenteeism, community schools", "Community schools"),
+         ("chronic_absenteeism_rate", "county", "Chronic absenteeism, every LA County school", "LA County, all schools"),
+         ("suspension_rate", "community", "Suspension, community schools", "Community schools"),
+         ("suspension_rate", "county", "Suspension, every LA County school", "LA County, all schools")]
 
 f = ui.filters()
 st.title("Community Schools Initiative")
@@ -25,7 +25,7 @@ st.caption(f"{ui.describe(f)} · change from {head['prior_year'][0] if head.heig
 st.subheader(headline.what_moved(head))
 
 
-def card(row: dict, title: str):
+def card(row: dict, title: str, short: str | None = None):
     m = registry.get(row["metric_id"])
     value = registry.format_value(row["value"], m.unit, suppressed=row["suppressed"])
     delta, change = None, row["change"]
@@ -35,8 +35,12 @@ def card(row: dict, title: str):
     colour = {"lower_is_better": "inverse", "higher_is_better": "normal"}.get(m.direction, "off")
     box = st.container(border=True)
     with box:
-        st.metric(title, value, delta=delta, delta_color=colour, delta_arrow="off" if not change else "auto",
-                  help=f"{m.definition} Source: {m.source}", delta_description=f"vs {row['prior_year']}")
+        about = f"{m.definition} Source: {m.source}"
+        if short:  # the full title stays the metric's (screen-reader) label
+            st.markdown(f"**{short}**", help=about)
+        st.metric(title, value, label_visibility="collapsed" if short else "visible", help=None if short else about,
+                  delta=delta, delta_color=colour, delta_arrow="off" if not change else "auto",
+                  delta_description=f"vs {row['prior_year']}")
         if row["color"]:
             st.badge(f"Dashboard colour: {row['color']}", color=BADGE[row["color"]])
         elif row["unit"] == "rate":
@@ -45,11 +49,17 @@ def card(row: dict, title: str):
 
 
 boxes = {}
-for cols, specs in ((st.columns(3), COUNTS), (st.columns(4), RATES)):
-    for col, (mid, scope, title) in zip(cols, specs):
-        if (mid, scope) in rows:
-            with col:
-                boxes[(mid, scope)] = card(rows[(mid, scope)], title)
+for col, (mid, scope, title) in zip(st.columns(3), COUNTS):
+    if (mid, scope) in rows:
+        with col:
+            boxes[(mid, scope)] = card(rows[(mid, scope)], title)
+for half, metric_id in zip(st.columns(2), ("chronic_absenteeism_rate", "suspension_rate")):
+    with half:
+        st.markdown(f"#### {registry.get(metric_id).label}")
+        for col, (mid, scope, title, short) in zip(st.columns(2), [r for r in RATES if r[0] == metric_id]):
+            if (mid, scope) in rows:
+                with col:
+                    boxes[(mid, scope)] = card(rows[(mid, scope)], title, short)
 
 # The small trends come last so the figures above show while they load.
 series = ui.headline_series(f)

@@ -4,7 +4,7 @@ table row or the picker, kept in the URL as ?school=CDS) shows its own charts.""
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts
+from csi_metrics import charts, codes
 from pages import ui
 
 f = ui.filters()
@@ -19,8 +19,9 @@ if search:
 shown = ui.school_display(table, f)
 st.caption(f"{shown.height:,} schools · {ui.describe(f)}. Rates and colours for {f.year}; {ui.EMPTY} = suppressed "
            "(fewer than 11 students), not published or no colour. Select a row to open the school.")
-st.dataframe(shown, hide_index=True, key="school_table", on_select=ui.on_school_row, selection_mode="single-row",
-             column_config=ui.school_columns(shown), height=380, placeholder=ui.EMPTY)
+# pandas: the trend column must arrive as lists for its sparkline (a polars large_list shows as text).
+st.dataframe(shown.to_pandas(), hide_index=True, key="school_table", on_select=ui.on_school_row,
+             selection_mode="single-row", column_config=ui.school_columns(shown), height=380, placeholder=ui.EMPTY)
 st.session_state["_school_rows"] = shown["cds_code"].to_list()
 st.download_button("Download CSV", ui.csv_bytes(shown), file_name="schools.csv", mime="text/csv",
                    key="csv_schools", on_click="ignore")
@@ -44,6 +45,9 @@ if cds:
             ui.show_chart(fig, trend, key=f"school_{metric}", metric=metric)
     groups = profile["student_groups"]
     metric = ui.metric_picker("school_metric")
-    fig = charts.equity_bars(groups.filter(pl.col("metric") == metric),
-                             title=f"{ui.METRIC_LABELS[metric]} by student group, {groups['year'][0] if groups.height else ''}")
-    ui.show_chart(fig, groups.filter(pl.col("metric") == metric), key=f"school_groups_{metric}", metric=metric)
+    kinds = {c for c, (_, k) in codes.REPORTING_CATEGORIES.items() if k != "grade"}
+    groups = groups.filter(pl.col("student_group").is_in(kinds))
+    groups = groups.filter(pl.col("metric") == metric)
+    year = groups["year"][0] if groups.height else ""
+    fig = charts.equity_bars(groups, title=f"{ui.METRIC_LABELS[metric]} by student group, {year}")
+    ui.show_chart(fig, groups, key=f"school_groups_{metric}", metric=metric)

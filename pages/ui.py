@@ -543,8 +543,11 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
 def csv_bytes(df: pl.DataFrame) -> bytes:
     """`df` as CSV; a list column (a small trend) becomes its values joined by ';', blanks kept blank."""
     lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
+    def blank(e: pl.Expr, inner: pl.DataType) -> pl.Expr:
+        return (e.fill_nan(None) if inner.is_float() else e).cast(pl.Utf8).fill_null("")
+
     flat = df.with_columns(
-        pl.col(c).list.eval(pl.element().cast(pl.Utf8).fill_null("")).list.join(";") for c in lists)
+        pl.col(c).list.eval(blank(pl.element(), df.schema[c].inner)).list.join(";") for c in lists)
     return flat.write_csv().encode("utf-8")
 
 

@@ -193,3 +193,42 @@ def test_missing_database_says_how_to_build_one(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("python -m csi_metrics build --demo" in e.value for e in at.error)
+
+
+def test_funding_to_date_equals_the_headline_dollars(app_env, lib):
+    at = _app()
+    at.switch_page("pages/funding.py").run()
+    assert _problems(at) == []
+    year = _latest(lib)
+    head = headline.headline(lib, Filters(year=year))
+    usd = head.filter(head["metric_id"] == "ccspp_usd")["value"][0]
+    from csi_metrics import charts
+
+    assert _metrics(at)[f"Awarded through {year}"] == charts.usd_short(usd)
+    # "in this year only" is the library's awards for that award year
+    at.segmented_control(key="awards").set_value("in_year").run()
+    from csi_metrics import funding
+
+    in_year = funding.awards(lib, [], Filters(year=year))
+    assert _metrics(at)[f"Grants in {year}"] == f"{int(in_year['grants_n'].sum()):,}"
+
+
+def test_activities_totals_equal_the_library(app_env, lib):
+    from csi_metrics import activities
+
+    at = _app()
+    at.switch_page("pages/activities.py").run()
+    assert _problems(at) == []
+    total = activities.activity_counts(lib, [], Filters(year=_latest(lib))).row(0, named=True)
+    shown = _metrics(at)
+    assert shown["Activities"] == f"{total['activities_n']:,}"
+    assert shown["Attendances"] == f"{total['attendees_n']:,}"
+
+
+def test_csv_of_a_trend_column_keeps_gaps_blank():
+    import polars as pl
+
+    from pages.ui import csv_bytes
+
+    df = pl.DataFrame({"school": ["a"], "ca_trend": [[0.25, float("nan"), None, 0.5]]})
+    assert csv_bytes(df).decode() == "school,ca_trend\na,0.25;;;0.5\n"
