@@ -132,7 +132,7 @@ def _pp(change: float | None) -> str:
 
 
 def usd_short(amount: float | None) -> str:
-    """$1.2M / $350K / $900: short enough for a bar label."""
+    """$1.2M / $350K / $2,480: short enough for a bar label."""
     if amount is None:
         return "—"
     a = float(amount)
@@ -140,7 +140,7 @@ def usd_short(amount: float | None) -> str:
         return f"${a / 1e9:.1f}B"
     if abs(a) >= 1e6:
         return f"${a / 1e6:.1f}M"
-    if abs(a) >= 1e3:
+    if abs(a) >= 1e4:  # below that, every dollar digit is short enough and worth reading
         return f"${a / 1e3:.0f}K"
     return f"${a:,.0f}"
 
@@ -353,7 +353,7 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
     if ref.is_empty():
         return base
     ref_rate = ref["rate"][0]
-    base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2))
+    base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2), layer="below")
     # The line is named in the legend (a label above it would collide with the legend).
     base.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"All students {_pct(ref_rate)}",
                               line=dict(color=TEXT_COLOR, dash="dash", width=2), hoverinfo="skip"))

@@ -18,10 +18,9 @@ with st.expander("All build facts"):
     st.dataframe(pl.DataFrame({"key": list(info), "value": list(info.values())}), hide_index=True)
 
 st.header("Definitions")
-defs = pl.DataFrame([{"measure": m.label, "definition": m.definition, "unit": m.unit,
-                      "better when": m.direction.replace("_", " "), "source": m.source}
-                     for m in registry.METRICS.values()])
-st.dataframe(defs, hide_index=True, key="definitions")
+better = {"lower_is_better": " (lower is better)", "higher_is_better": " (higher is better)"}
+st.markdown("\n".join(f"- **{m.label}**{better.get(m.direction, '')}: {m.definition} *Source:* {m.source}"
+                      for m in registry.METRICS.values()))
 
 st.header("Privacy and suppression")
 st.markdown(f"""

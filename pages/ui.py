@@ -638,7 +638,7 @@ SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
     "chronic_absenteeism_pct": "Chronic absenteeism %", "chronic_absenteeism_change_pp": "CA change (pp)",
-    "chronic_absenteeism_color": "CA colour", "ca_trend": "CA trend",
+    "chronic_absenteeism_color": "CA colour", "ca_trend": "CA trend (years with data)",
     "suspension_pct": "Suspension %", "suspension_change_pp": "Susp. change (pp)",
     "suspension_color": "Susp. colour", "cds_code": "CDS code",
 }
@@ -651,10 +651,10 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
     t = t.with_columns((pl.col(f"{m}_rate") * 100).alias(f"{m}_pct") for m in METRIC_LABELS if f"{m}_rate" in t.columns)
     tr = trend("chronic_absenteeism", ["school"], f.with_(year=None))
     if not tr.is_empty():
-        # The trend column wants numbers: a suppressed or missing year is NaN (a gap), never a value.
-        lists = tr.sort("year").group_by("school").agg(
-            pl.when(pl.col("suppressed") | pl.col("rate").is_null()).then(float("nan"))
-            .otherwise(pl.col("rate")).alias("ca_trend"))
+        # The table's sparkline cannot draw a gap (a blank makes the whole cell text), so it
+        # holds the years with a published, unsuppressed rate; the school's own chart shows the gaps.
+        lists = tr.sort("year").filter(~pl.col("suppressed") & pl.col("rate").is_not_null()) \
+            .group_by("school").agg(pl.col("rate").alias("ca_trend"))
         t = t.join(lists.rename({"school": "cds_code"}), on="cds_code", how="left")
     return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
 
@@ -668,7 +668,7 @@ def school_columns(df: pl.DataFrame) -> dict[str, Any]:
         if c in df.columns:
             cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
     if "ca_trend" in df.columns:
-        cfg["ca_trend"] = st.column_config.LineChartColumn("CA trend", y_min=0.0, y_max=1.0)
+        cfg["ca_trend"] = st.column_config.LineChartColumn(SCHOOL_DISPLAY["ca_trend"], y_min=0.0, y_max=1.0)
     return cfg
 
 

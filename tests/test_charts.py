@@ -144,4 +144,5 @@ def test_empty_input_gives_a_labelled_empty_figure(builder):
 def test_usd_short():
     assert charts.usd_short(1_234_567) == "$1.2M"
     assert charts.usd_short(350_000) == "$350K"
+    assert charts.usd_short(2_480.4) == "$2,480"
     assert charts.usd_short(None) == "—"
