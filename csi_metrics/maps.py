@@ -1,8 +1,8 @@
 """County map by SPA: boundary display prep and the map figure builders.
 
 Everything here draws with no network: MapLibre maps (`go.Choroplethmap`,
-`go.Scattermap`) on the "white-bg" style with the GeoJSON inline, and a tile
-map of plain shapes when there is no boundary file. No Streamlit here."""
+`go.Scattermap`) on a white background style with no font or tile URLs and the
+GeoJSON inline, and a tile map of plain shapes when there is no boundary file. No Streamlit here."""
 
 from __future__ import annotations
 
@@ -166,6 +166,16 @@ SEQUENTIAL_SCALE = [[0.0, "#f2f0f7"], [0.33, "#cbc9e2"], [0.66, "#9e9ac8"], [1.0
 # Change: brown for a rise, teal for a fall (ColorBrewer BrBG), white at zero.
 DIVERGING_SCALE = [[0.0, "#01665e"], [0.25, "#5ab4ac"], [0.5, "#f5f5f5"], [0.75, "#d8b365"], [1.0, "#8c510a"]]
 NO_DATA_FILL = "#e0e0e0"
+# Plotly's "white-bg" style, minus its `glyphs` URL: with one, MapLibre fetches
+# label fonts from fonts.openmaptiles.org (and only falls back to local fonts
+# after that request fails); without one it draws labels with local fonts and
+# makes no request at all.
+OFFLINE_STYLE: dict[str, Any] = {
+    "version": 8,
+    "name": "white-bg-offline",
+    "sources": {},
+    "layers": [{"id": "white-bg", "type": "background", "paint": {"background-color": "#FFFFFF"}}],
+}
 BORDER_COLOR = "#333333"
 
 
@@ -256,15 +266,18 @@ def spa_choropleth(
     shown = {n: r for n, r in shown.items() if n in feats}
     grey = [n for n in sorted(feats) if n not in shown]
     fig = go.Figure()
-    hover = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>%{customdata[4]}<extra></extra>"
+    hover = SPA_HOVER
+    rows = {n: [n, codes.spa_label(n),
+                f"{label}: {format_value(shown[n][value_col], unit) if n in shown else _hidden_text(hidden.get(n))}",
+                _schools_text(shown.get(n) or hidden.get(n)), _color_text(shown.get(n), color_col)]
+            for n in feats}
     if grey:
         fig.add_trace(go.Choroplethmap(
             geojson={"type": "FeatureCollection", "features": [feats[n] for n in grey]},
             locations=grey, z=[0] * len(grey), featureidkey="properties.spa_n",
             colorscale=[[0, NO_DATA_FILL], [1, NO_DATA_FILL]], showscale=False, name="No figure",
             marker=dict(line=dict(color=BORDER_COLOR, width=1.5), opacity=0.9),
-            customdata=[[n, codes.spa_label(n), f"{label}: {_hidden_text(hidden.get(n))}",
-                         _schools_text(hidden.get(n)), ""] for n in grey],
+            customdata=[rows[n] for n in grey],
             hovertemplate=hover,
         ))
     values = [float(shown[n][value_col]) for n in sorted(shown)]
@@ -277,22 +290,23 @@ def spa_choropleth(
             colorscale=_scale_for(unit), zmin=zmin, zmax=zmax, name=label,
             marker=dict(line=dict(color=BORDER_COLOR, width=1.5), opacity=0.9),
             colorbar=_colorbar(label, unit),
-            customdata=[[n, codes.spa_label(n), f"{label}: {format_value(shown[n][value_col], unit)}",
-                         _schools_text(shown[n]), _color_text(shown[n], color_col)] for n in spas],
+            customdata=[rows[n] for n in spas],
             hovertemplate=hover,
         ))
     if highlight_spa in feats:
         fig.add_trace(_outline(feats[highlight_spa]))
-    _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax)
     for trace in points or []:
         fig.add_trace(trace)
+    _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax, rows)  # on top: names stay readable
     bounds = geojson.get("csi", {}).get("view_bounds") or _features_bounds(feats.values())
-    centre, zoom = map_view(bounds, width, height)
+    # The map area: less the title, the legend row under it and the colour bar.
+    top = 60 if title else 10
+    centre, zoom = map_view(bounds, width - (110 if shown else 0), height - top - (45 if points else 0))
     fig.update_layout(
         title=title,
-        map=dict(style="white-bg", center=centre, zoom=zoom),
+        map=dict(style=OFFLINE_STYLE, center=centre, zoom=zoom),
         height=height,
-        margin=dict(l=0, r=0, t=60 if title else 10, b=0),
+        margin=dict(l=0, r=0, t=top, b=0),
         legend=dict(orientation="h", yanchor="top", y=-0.01, x=0, xanchor="left", title=None),
         showlegend=bool(points),
     )
@@ -324,25 +338,36 @@ def _features_bounds(features: Any) -> list[float]:
     return [float(v) for v in shapely.union_all(geoms).bounds]
 
 
+# West, Metro and South are small neighbours: at county zoom centred labels
+# collide and MapLibre silently drops one, so Metro's reads upward, South's
+# downward and West's to the left (into the Santa Monica Mountains).
+LABEL_POSITION = {4: "top center", 6: "bottom center", 5: "middle left"}
+SPA_HOVER = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>%{customdata[4]}<extra></extra>"
+
+
 def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dict], hidden: dict[int, dict],
-                    value_col: str, unit: str, zmin: float, zmax: float) -> None:
-    """SPA name and value at a point inside each SPA; white text on the darkest fills."""
-    dark, light = [], []
+                    value_col: str, unit: str, zmin: float, zmax: float, rows: dict[int, list]) -> None:
+    """SPA name and value at a point inside each SPA; white text on the darkest fills.
+
+    The labels carry the SPA's hover and customdata too: Streamlit's bundled
+    plotly.js gives no hover or click on Choroplethmap polygons (it does on
+    Scattermap points), so the label is where an SPA is hovered and clicked."""
+    groups: dict[tuple[str, str], list] = {}
     for n, f in sorted(feats.items()):
         props = f["properties"]
         value = format_value(shown[n][value_col], unit) if n in shown else (
             "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data")
-        entry = (props["label_lon"], props["label_lat"], f"{codes.SPA_NAMES[n]}<br>{value}")
+        entry = (props["label_lon"], props["label_lat"], f"{codes.SPA_NAMES[n]}<br>{value}", rows[n])
         pos = (float(shown[n][value_col]) - zmin) / (zmax - zmin) if n in shown and zmax > zmin else 0.0
         is_dark = pos > 0.8 if unit != "pp" else abs(pos - 0.5) > 0.4
-        (dark if is_dark else light).append(entry)
-    for group, colour in ((light, TEXT_COLOR), (dark, "white")):
-        if not group:
-            continue
+        groups.setdefault(("white" if is_dark else TEXT_COLOR, LABEL_POSITION.get(n, "middle center")), []).append(entry)
+    for (colour, position), group in groups.items():
         fig.add_trace(go.Scattermap(
             lon=[g[0] for g in group], lat=[g[1] for g in group], text=[g[2] for g in group],
-            mode="text", textfont=dict(size=BASE_FONT_PX - 3, color=colour, weight="bold"),
-            hoverinfo="skip", showlegend=False, name="SPA labels",
+            mode="markers+text", textposition=position,
+            textfont=dict(size=BASE_FONT_PX - 4, color=colour, weight="bold"),
+            marker=dict(size=28, opacity=0), customdata=[g[3] for g in group], hovertemplate=SPA_HOVER,
+            showlegend=False, name="SPA labels",
         ))
 
 

@@ -197,10 +197,12 @@ def test_choropleth_draws_eight_spas_offline_style(shared_data):
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Chronic absenteeism", unit="rate",
                               color_col="color")
     assert _locations(fig) == list(range(1, 9))
-    assert fig.layout.map.style == "white-bg"
+    style = fig.layout.map.style
+    assert style["layers"][0]["paint"]["background-color"] == "#FFFFFF"
+    assert "glyphs" not in style and style["sources"] == {}  # no font or tile server to reach
     assert {t.type for t in fig.data} <= {"choroplethmap", "scattermap"}  # never the CDN-backed geo subplot
     spec = fig.to_json()
-    assert "mapbox" not in spec and "tiles" not in spec
+    assert "mapbox" not in spec and "tiles" not in spec and "http" not in spec
     # Inline GeoJSON, not a URL to fetch.
     assert all(isinstance(t.geojson, dict) for t in fig.data if t.type == "choroplethmap")
     main = next(t for t in fig.data if t.type == "choroplethmap" and t.showscale is not False)
@@ -210,9 +212,12 @@ def test_choropleth_draws_eight_spas_offline_style(shared_data):
     assert hover[3][3] == "30 schools"
     assert hover[3][4] == "Dashboard colour: Green"
     assert main.colorbar.tickformat == ".0%"
-    labels = [t for t in fig.data if t.type == "scattermap" and t.mode == "text"]
+    labels = [t for t in fig.data if t.type == "scattermap" and t.name == "SPA labels"]
     texts = [x for t in labels for x in t.text]
     assert len(texts) == 8 and "Metro<br>14.0%" in texts
+    # Labels hover and click like their SPA (Streamlit's plotly.js has no polygon hover).
+    label_rows = {row[0]: list(row) for t in labels for row in t.customdata}
+    assert label_rows[3] == list(hover[3])
     assert fig.layout.map.center.lat > 33.7  # mainland, not Catalina
 
 
@@ -226,7 +231,7 @@ def test_suppressed_values_never_reach_the_figure(shared_data):
     grey = next(t for t in fig.data if t.type == "choroplethmap" and list(t.locations) == [6])
     assert grey.customdata[0][2] == "Suspension rate: suppressed (<11 students)"
     assert 6 not in [int(n) for t in fig.data if t.type == "choroplethmap" and t is not grey for n in t.locations]
-    texts = [x for t in fig.data if t.type == "scattermap" and t.mode == "text" for x in t.text]
+    texts = [x for t in fig.data if t.type == "scattermap" and t.name == "SPA labels" for x in t.text]
     assert "South<br>suppressed" in texts
     assert any("SPA 6 South" in a.text and "suppressed" in a.text for a in fig.layout.annotations)
 

@@ -1,0 +1,247 @@
+"""The Map page in headless Chromium with every non-loopback request blocked:
+all eight SPA shapes, their labels and the school points must be drawn by
+MapLibre in the page itself (checked from the rendered map and from pixels of
+a screenshot), and clicking an SPA must set ?spa=N. Also records the time to
+draw the map cold (server start) and warm (reload)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+VIEWPORT = {"width": 1920, "height": 1080}
+DRAW_TIMEOUT_MS = 180_000
+
+# The map is drawn when MapLibre has loaded and rendered features from the data.
+MAP_READY_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(e => e._fullLayout && e._fullLayout.map);
+  if (!gd) return false;
+  const m = gd._fullLayout.map._subplot && gd._fullLayout.map._subplot.map;
+  return !!(m && m.loaded() && m.areTilesLoaded() && m.queryRenderedFeatures().length > 0);
+}"""
+
+# What MapLibre actually drew, read back from the map, plus what Plotly was given.
+RENDERED_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(e => e._fullLayout && e._fullLayout.map);
+  const m = gd._fullLayout.map._subplot.map;
+  const byType = {fill: new Map(), circle: new Set(), symbol: new Set()};
+  for (const f of m.queryRenderedFeatures()) {
+    const t = f.layer.type;
+    if (t === 'fill') byType.fill.set(JSON.stringify(f.properties.ct), f.properties.fc);
+    else if (t === 'circle') byType.circle.add(JSON.stringify(f.geometry.coordinates.map(c => c.toFixed(5))));
+    else if (t === 'symbol') byType.symbol.add(f.properties.text || JSON.stringify(f.properties));
+  }
+  const data = gd._fullData.map(t => ({type: t.type, mode: t.mode || null, name: t.name || null,
+      showlegend: t.showlegend, n: (t.locations || t.lat || []).length, locations: t.locations || null,
+      lon: t.lon || null, lat: t.lat || null, labels: t.name === 'SPA labels' ? t.text : null}));
+  const canvas = m.getCanvas().getBoundingClientRect();
+  return {fills: [...byType.fill.entries()], circles: [...byType.circle], symbols: [...byType.symbol],
+          data, canvas: {x: canvas.x, y: canvas.y, w: canvas.width, h: canvas.height},
+          glyphs: m.getStyle().glyphs || null};
+}"""
+
+PROJECT_JS = """([lon, lat]) => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(e => e._fullLayout && e._fullLayout.map);
+  const m = gd._fullLayout.map._subplot.map;
+  const p = m.project([lon, lat]);
+  const r = m.getCanvas().getBoundingClientRect();
+  return [r.x + p.x, r.y + p.y];
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def map_server(demo_db, shared_data):
+    """`streamlit run dashboard.py` on a free loopback port against the demo
+    database and the shared simplified 2022 boundaries; yields (url, start time)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    env = {**os.environ, "CSI_DB": str(demo_db), "PYTHONUNBUFFERED": "1",
+           "CSI_BOUNDARIES": str(shared_data / "la_county_spa_2022_simplified.geojson")}
+    log = open(ARTIFACTS / "map-streamlit.log", "w")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'map-streamlit.log'}")
+            time.sleep(0.25)
+        yield url, started
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _offline_context(browser, blocked: list[str]):
+    ctx = browser.new_context(viewport=VIEWPORT)
+
+    def route(r) -> None:
+        u = r.request.url
+        if u.startswith(("data:", "blob:")) or urlparse(u).hostname in LOOPBACK:
+            r.continue_()
+        else:
+            blocked.append(u)
+            r.abort()
+
+    ctx.route("**/*", route)
+    return ctx
+
+
+def _is_tab_icon(url: str) -> bool:
+    u = urlparse(url)
+    return u.hostname == "fonts.gstatic.com" and "/materialsymbols" in u.path
+
+
+def _blend(rgb: str, opacity: float = 0.9) -> np.ndarray:
+    """A fill colour as it shows over the white background at the choropleth's opacity."""
+    r, g, b = (float(v) for v in rgb[rgb.index("(") + 1: rgb.index(")")].split(","))
+    return np.array([r, g, b]) * opacity + 255 * (1 - opacity)
+
+
+def test_map_page_draws_offline(map_server, browser):
+    from PIL import Image
+
+    url, started = map_server
+    blocked: list[str] = []
+    errors: list[str] = []
+    ctx = _offline_context(browser, blocked)
+    page = ctx.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(f"{url}/map")
+        page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
+        cold_s = time.monotonic() - started
+        page.wait_for_timeout(500)  # let the last frame paint before reading pixels
+        got = page.evaluate(RENDERED_JS)
+        shot = page.screenshot(path=str(ARTIFACTS / "map.png"))
+
+        t = time.monotonic()
+        page.reload()
+        page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
+        warm_s = time.monotonic() - t
+    finally:
+        ctx.close()
+    (ARTIFACTS / "map-timings.json").write_text(json.dumps(
+        {"cold_server_start_to_map_s": round(cold_s, 2), "warm_reload_to_map_s": round(warm_s, 2)}, indent=1))
+    print(f"\nmap page: cold (server start -> map drawn) {cold_s:.1f} s, warm (reload -> map drawn) {warm_s:.1f} s")
+
+    # Offline: nothing the map needs left this machine (no tiles, no label fonts,
+    # no CDN). The one outside request is the browser-tab icon: dashboard.py's
+    # page_icon=":material/..." is fetched from fonts.gstatic.com.
+    assert [u for u in blocked if not _is_tab_icon(u)] == [], blocked
+    assert got["glyphs"] is None
+    # Deep links 404 on /map/_stcore/* before falling back to the root (STACK-NOTES): not failures.
+    assert not [e for e in errors if "404" not in e and "Failed to load resource" not in e], errors
+
+    chor = [d for d in got["data"] if d["type"] == "choroplethmap"]
+    assert sorted(n for d in chor for n in d["locations"]) == list(range(1, 9))
+    # All eight SPA shapes rendered by MapLibre (one fill per feature, keyed by its centroid).
+    assert len(got["fills"]) == 8, got["fills"]
+    labels = [x for d in got["data"] if d["labels"] for x in d["labels"]]
+    assert len(labels) == 8 and len(got["symbols"]) == 8
+    # Every school point Plotly was given is a circle MapLibre drew.
+    schools = [d for d in got["data"] if d["type"] == "scattermap" and d["mode"] == "markers"
+               and d["showlegend"] is not False]
+    given = {json.dumps([f"{lon:.5f}", f"{lat:.5f}"]) for d in schools for lon, lat in zip(d["lon"], d["lat"])}
+    assert len(given) > 0
+    drawn = set(got["circles"])
+    assert given <= drawn, f"{len(given - drawn)} of {len(given)} school points not drawn"
+
+    # Pixels: the map canvas is not blank, and every SPA's fill colour is on screen.
+    img = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(float)
+    c = got["canvas"]
+    box = img[int(c["y"]): int(c["y"] + c["h"]), int(c["x"]): int(c["x"] + c["w"])]
+    assert box.size > 0
+    non_white = (np.abs(box - 255).sum(axis=2) > 30).mean()
+    assert non_white > 0.2, f"map canvas is {non_white:.0%} non-white"
+    for ct, fc in got["fills"]:
+        want = _blend(fc)
+        close = (np.abs(box - want).max(axis=2) <= 6).sum()
+        assert close > 200, f"fill {fc} (feature at {ct}) not visible: {close} px"
+
+
+def test_clicking_an_spa_sets_the_spa_filter(map_server, browser, shared_data):
+    from csi_metrics import maps
+
+    url, _ = map_server
+    blocked: list[str] = []
+    ctx = _offline_context(browser, blocked)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{url}/map")
+        page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
+        gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+        # Antelope Valley's label: Streamlit's plotly.js reports clicks on Scattermap
+        # points (the labels carry their SPA) but not on Choroplethmap polygons.
+        f1 = gj["features"][0]["properties"]
+        x, y = page.evaluate(PROJECT_JS, [f1["label_lon"], f1["label_lat"]])
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.click(x, y)
+        page.wait_for_function("() => new URLSearchParams(location.search).get('spa') === '1'",
+                               timeout=60_000)
+        assert parse_qs(urlparse(page.url).query)["spa"] == ["1"]
+        # The filter took: the sidebar shows it and the map outlines SPA 1.
+        page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
+            g => g._fullData && g._fullData.some(t => t.name === 'Selected SPA'))""", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "map-spa1.png"))
+    finally:
+        ctx.close()
+    assert [u for u in blocked if not _is_tab_icon(u)] == [], blocked
