@@ -276,7 +276,7 @@ def build(
         # group, then CDS code, which starts with the county): DuckDB's per-row-group
         # min/max then skips most of the table, about halving a pooled-rate query at
         # state scale (docs/benchmarks.md).
-        "outcomes": outcomes.sort(["metric", "aggregate_level", "reporting_category", "cds_code", "academic_year"]),
+        "outcomes": sort_by_packed_key(outcomes, OUTCOMES_STORAGE_ORDER),
         "grants": grants.frame,
         "activities": acts.drop("_row"),
         "attendance": attendance.frame.drop("_row") if attendance else pl.DataFrame(
@@ -298,6 +298,24 @@ def build(
     years = {m: [y for y in info[f"years_{m}"].split(",") if y] for m in codes.METRICS}
     return BuildReport(target, mode, scale, time.perf_counter() - t0, size, tables, schools.height,
                        unassigned_n, years, rejections)
+
+
+OUTCOMES_STORAGE_ORDER = ("metric", "aggregate_level", "reporting_category", "cds_code", "academic_year")
+
+
+def sort_by_packed_key(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """frame sorted by the string columns in order, via one integer key.
+
+    Each column becomes its rank among its own distinct values, and the ranks
+    are packed into one UInt64 (the product of the cardinalities is small: about
+    2 x 4 x 26 x 11,000 x 7 at state scale). On the state demo's 3 million rows
+    this took 11 s where a five-column string sort took 100 s on a busy
+    2-core machine."""
+    key = pl.lit(0, dtype=pl.UInt64)
+    for col in columns:
+        values = frame[col].unique().sort()
+        key = key * len(values) + pl.col(col).cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64)
+    return frame.sort(key)
 
 
 def write_atomic(target: Path, frames: dict[str, pl.DataFrame], say: Callable[[str], None]) -> None:

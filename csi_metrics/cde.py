@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from . import codes
@@ -164,14 +165,36 @@ def decode_bytes(raw: bytes, path: str | Path = "<bytes>", separator: str = "\t"
         raw.decode("utf-8")
         return raw, "utf-8"
     except UnicodeDecodeError as exc:
-        # Any non-ASCII character that survives a lenient UTF-8 decode was valid UTF-8.
-        lenient = raw.decode("utf-8", errors="replace")
-        if not lenient.replace("\ufffd", "").isascii():
-            m = re.search("[^\x00-\x7f\ufffd]", lenient)
-            utf8_line = lenient.count("\n", 0, m.start()) + 1
+        utf8_at = _first_utf8_sequence(raw)
+        if utf8_at is not None:
+            utf8_line = raw.count(b"\n", 0, utf8_at) + 1
             raise _mixed(raw, exc.start, path, separator, f"is UTF-8 on line {utf8_line}") from None
         # cp1252 leaves five bytes undefined; replacing them beats refusing a whole year.
         return raw.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
+
+
+def _first_utf8_sequence(raw: bytes) -> int | None:
+    """Offset of the first well-formed multi-byte UTF-8 sequence, or None.
+
+    Looks only at the (few) bytes >= 0x80, vectorised: a lead byte followed by
+    the right number of continuation bytes. cp1252 text rarely forms one (it
+    would take e.g. 'Ã' followed by '©')."""
+    b = np.frombuffer(raw, dtype=np.uint8)
+    hi = np.flatnonzero(b >= 0x80)
+    if hi.size == 0:
+        return None
+    padded = np.concatenate([b, np.zeros(3, dtype=np.uint8)])
+
+    def cont(k: int) -> np.ndarray:
+        nxt = padded[hi + k]
+        return (nxt >= 0x80) & (nxt <= 0xBF)
+
+    lead = b[hi]
+    two = (lead >= 0xC2) & (lead <= 0xDF) & cont(1)
+    three = (lead >= 0xE0) & (lead <= 0xEF) & cont(1) & cont(2)
+    four = (lead >= 0xF0) & (lead <= 0xF4) & cont(1) & cont(2) & cont(3)
+    found = np.flatnonzero(two | three | four)
+    return int(hi[found[0]]) if found.size else None
 
 
 def _mixed(raw: bytes, offset: int, path: str | Path, separator: str, utf8_where: str) -> InputError:

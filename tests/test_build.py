@@ -70,6 +70,16 @@ def test_build_fills_every_table(tmp_path, inputs, simplified):
     assert q(target, "SELECT numerator_n, denominator_n FROM outcomes WHERE metric = 'suspension' "
                      "AND academic_year = '2022-23' AND aggregate_level = 'S'") == [(6, 405)]
     assert q(target, "SELECT school_name FROM schools WHERE cds_code = '19753096000001'") == [("Escuela Niños Cedar Grove",)]
+    # Stored in the metrics' filter order so row-group min/max can skip (rowid = storage order).
+    stored = q(target, "SELECT metric, aggregate_level, reporting_category, cds_code, academic_year FROM outcomes ORDER BY rowid")
+    assert stored == sorted(stored) and stored[0] == ("chronic_absenteeism", "C", "TA", "19000000000000", "2023-24")
+
+
+def test_sort_by_packed_key_matches_a_plain_sort():
+    import polars as pl
+    f = pl.DataFrame({"a": ["y", "x", "y", "x", "z"], "b": ["2", "10", "1", "2", "0"]})
+    assert build.sort_by_packed_key(f, ("a", "b")).rows() == f.sort(["a", "b"]).rows()
+    assert build.sort_by_packed_key(f.clear(), ("a", "b")).height == 0
 
 
 def test_build_record(tmp_path, inputs, simplified, fixtures_dir):

@@ -113,10 +113,11 @@ def test_info_without_database(tmp_path):
     assert proc.returncode == 1 and "build --demo" in proc.stderr
 
 
-def test_other_commands_do_not_import_report(tmp_path, capsys):
-    sys.modules.pop("csi_metrics.report", None)
+def test_other_commands_do_not_import_report_or_bench(tmp_path, capsys):
+    for m in ("csi_metrics.report", "csi_metrics.bench"):
+        sys.modules.pop(m, None)
     assert cli.main(["info", "--db", str(tmp_path / "none.duckdb")]) == 1
-    assert "csi_metrics.report" not in sys.modules
+    assert "csi_metrics.report" not in sys.modules and "csi_metrics.bench" not in sys.modules
 
 
 # ---------------------------------------------------------------- fetch-boundaries
