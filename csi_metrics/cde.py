@@ -305,16 +305,29 @@ def first_bad(df: pl.DataFrame, bad: pl.Expr) -> int | None:
     return None if idx is None else int(idx)
 
 
-def check(df: pl.DataFrame, path: Path, bad: pl.Expr, column: str, message) -> None:
-    """Raise InputError at the first row where `bad` holds. `message(row)` builds the text.
+Rule = tuple[pl.Expr, str, "object"]  # (bad-row expression, column, message(row) -> str)
+
+
+def run_checks(df: pl.DataFrame, path: Path, rules: list[Rule]) -> None:
+    """Evaluate every rule in one Polars pass; raise InputError for the first rule,
+    in list order, that some row breaks, at that rule's first bad row.
 
     The line is the row's position in the file (header = line 1), taken from a
     `_row` column when the frame has been filtered."""
-    i = first_bad(df, bad)
-    if i is not None:
-        row = df.row(i, named=True)
-        line = (row["_row"] if "_row" in row else i) + 2
-        raise InputError(path, message(row), line=line, column=column)
+    if not rules:
+        return
+    hits = df.select(pl.arg_where(bad.fill_null(False)).first().alias(f"_rule{i}")
+                     for i, (bad, _, _) in enumerate(rules)).row(0)
+    for (_, column, message), i in zip(rules, hits):
+        if i is not None:
+            row = df.row(int(i), named=True)
+            line = (row["_row"] if "_row" in row else int(i)) + 2
+            raise InputError(path, message(row), line=line, column=column)
+
+
+def check(df: pl.DataFrame, path: Path, bad: pl.Expr, column: str, message) -> None:
+    """Raise InputError at the first row where `bad` holds. `message(row)` builds the text."""
+    run_checks(df, path, [(bad, column, message)])
 
 
 def _digits(col: str, n: int) -> pl.Expr:
@@ -337,17 +350,24 @@ def count_expr(col: str) -> pl.Expr:
 MAX_COUNT = 2_147_483_647  # INTEGER in schema.sql
 
 
-def count_checks(df: pl.DataFrame, path: Path, col: str, active: pl.Expr, blank_ok: bool = False) -> None:
+def count_rules(col: str, active: pl.Expr, blank_ok: bool = False) -> list[Rule]:
     """Where `active`, a count cell is a non-negative whole number (blank too, if blank_ok)."""
     v = pl.col(col)
+    rules: list[Rule] = []
     if not blank_ok:
-        check(df, path, active & v.is_null(), col, lambda r: "blank count (expected a whole number)")
-    check(df, path, active & v.str.contains(r"^-[0-9]+$"), col, lambda r: f"negative count {r[col]!r}")
-    check(df, path, active & v.is_not_null() & ~v.str.contains(r"^[0-9]+$"), col,
-          lambda r: f"non-numeric count {r[col]!r}")
-    # The database stores counts as INTEGER; a larger value is a typo, and casting it would crash.
-    check(df, path, active & v.str.contains(r"^[0-9]+$") & ~(count_expr(col) <= MAX_COUNT).fill_null(False), col,
-          lambda r: f"count {r[col]!r} is too large (more than {MAX_COUNT:,})")
+        rules.append((active & v.is_null(), col, lambda r: "blank count (expected a whole number)"))
+    rules += [
+        (active & v.str.contains(r"^-[0-9]+$"), col, lambda r: f"negative count {r[col]!r}"),
+        (active & v.is_not_null() & ~v.str.contains(r"^[0-9]+$"), col, lambda r: f"non-numeric count {r[col]!r}"),
+        # The database stores counts as INTEGER; a larger value is a typo, and casting it would crash.
+        (active & v.str.contains(r"^[0-9]+$") & ~(count_expr(col) <= MAX_COUNT).fill_null(False), col,
+         lambda r: f"count {r[col]!r} is too large (more than {MAX_COUNT:,})"),
+    ]
+    return rules
+
+
+def count_checks(df: pl.DataFrame, path: Path, col: str, active: pl.Expr, blank_ok: bool = False) -> None:
+    run_checks(df, path, count_rules(col, active, blank_ok))
 
 
 # ---------------------------------------------------------------- outcome files
@@ -374,42 +394,46 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False) 
     df = df.with_columns(pl.col(c).str.strip_chars() for c in layout.columns)
     lv = pl.col(layout.level)
 
-    check(df, p, academic_year_bad(layout.year), layout.year,
-          lambda r: f"unknown year format {r[layout.year]!r} (expected e.g. '2023-24')")
-    check(df, p, ~lv.is_in(AGGREGATE_LEVELS) | lv.is_null(), layout.level,
-          lambda r: f"unknown aggregate level {r[layout.level]!r} (expected T, C, D or S)")
-    check(df, p, lv.is_in(["S", "D", "C"]) & ~_digits(layout.county, 2), layout.county,
-          lambda r: f"county code {r[layout.county]!r} is not 2 digits")
-    check(df, p, lv.is_in(["S", "D"]) & ~_digits(layout.district, 5), layout.district,
-          lambda r: f"district code {r[layout.district]!r} is not 5 digits")
-    check(df, p, (lv == "S") & ~_digits(layout.school, 7), layout.school,
-          lambda r: f"school code {r[layout.school]!r} is not 7 digits")
-    for scope_col in [layout.charter] + ([layout.dass] if layout.dass else []):
-        check(df, p, ~pl.col(scope_col).is_in(SCOPE_VALUES) | pl.col(scope_col).is_null(), scope_col,
-              lambda r, c=scope_col: f"value {r[c]!r} is not All, Yes or No")
-    check(df, p, pl.col(layout.category).is_null(), layout.category, lambda r: "blank reporting category")
-
     star = pl.lit(False)
     for c in (layout.denominator, layout.numerator, layout.rate):
         star = star | (pl.col(c) == SUPPRESSED).fill_null(False)
-    count_checks(df, p, layout.denominator, ~star)
-    count_checks(df, p, layout.numerator, ~star)
     rate_v = pl.col(layout.rate)
-    check(df, p, ~star & (rate_v.is_null() | rate_v.cast(pl.Float64, strict=False).is_null()), layout.rate,
-          lambda r: f"non-numeric rate {r[layout.rate]!r}")
+    # One pass for every cell rule; order = which problem is reported when a file has several.
+    rules: list[Rule] = [
+        (academic_year_bad(layout.year), layout.year,
+         lambda r: f"unknown year format {r[layout.year]!r} (expected e.g. '2023-24')"),
+        (~lv.is_in(AGGREGATE_LEVELS) | lv.is_null(), layout.level,
+         lambda r: f"unknown aggregate level {r[layout.level]!r} (expected T, C, D or S)"),
+        (lv.is_in(["S", "D", "C"]) & ~_digits(layout.county, 2), layout.county,
+         lambda r: f"county code {r[layout.county]!r} is not 2 digits"),
+        (lv.is_in(["S", "D"]) & ~_digits(layout.district, 5), layout.district,
+         lambda r: f"district code {r[layout.district]!r} is not 5 digits"),
+        ((lv == "S") & ~_digits(layout.school, 7), layout.school,
+         lambda r: f"school code {r[layout.school]!r} is not 7 digits"),
+    ]
+    for scope_col in [layout.charter] + ([layout.dass] if layout.dass else []):
+        rules.append((~pl.col(scope_col).is_in(SCOPE_VALUES) | pl.col(scope_col).is_null(), scope_col,
+                      lambda r, c=scope_col: f"value {r[c]!r} is not All, Yes or No"))
+    rules.append((pl.col(layout.category).is_null(), layout.category, lambda r: "blank reporting category"))
+    rules += count_rules(layout.denominator, ~star) + count_rules(layout.numerator, ~star)
+    rules.append((~star & (rate_v.is_null() | rate_v.cast(pl.Float64, strict=False).is_null()), layout.rate,
+                  lambda r: f"non-numeric rate {r[layout.rate]!r}"))
+    run_checks(df, p, rules)
 
     num = pl.when(star).then(None).otherwise(count_expr(layout.numerator))
     den = pl.when(star).then(None).otherwise(count_expr(layout.denominator))
     rate = pl.when(star).then(None).otherwise(rate_v.cast(pl.Float64, strict=False))
     df = df.with_columns(num.alias("_num"), den.alias("_den"), rate.alias("_rate"), star.alias("_star"))
-    check(df, p, pl.col("_num") > pl.col("_den"), layout.numerator,
-          lambda r: f"numerator {r['_num']} is above denominator {r['_den']} ({layout.denominator})")
-    check(df, p, (pl.col("_rate") < 0) | (pl.col("_rate") > 100), layout.rate,
-          lambda r: f"rate {r['_rate']} is outside 0-100")
     expected = ((pl.col("_num") * 1000 / pl.col("_den")) + 0.5).floor() / 10
-    check(df, p, (pl.col("_den") > 0) & ((pl.col("_rate") - expected).abs() > RATE_TOLERANCE_PP + 1e-9), layout.rate,
-          lambda r: f"published rate {r['_rate']} disagrees with counts "
-                    f"{r['_num']}/{r['_den']} = {100 * r['_num'] / r['_den']:.1f}")
+    run_checks(df, p, [
+        (pl.col("_num") > pl.col("_den"), layout.numerator,
+         lambda r: f"numerator {r['_num']} is above denominator {r['_den']} ({layout.denominator})"),
+        ((pl.col("_rate") < 0) | (pl.col("_rate") > 100), layout.rate,
+         lambda r: f"rate {r['_rate']} is outside 0-100"),
+        ((pl.col("_den") > 0) & ((pl.col("_rate") - expected).abs() > RATE_TOLERANCE_PP + 1e-9), layout.rate,
+         lambda r: f"published rate {r['_rate']} disagrees with counts "
+                   f"{r['_num']}/{r['_den']} = {100 * r['_num'] / r['_den']:.1f}"),
+    ])
 
     cds = (
         pl.when(lv == "S").then(pl.col(layout.county) + pl.col(layout.district) + pl.col(layout.school))
