@@ -9,9 +9,9 @@ from pages import ui
 GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "district": "district"}
 f = ui.filters()
 st.title("Funding")
-in_year = st.segmented_control("Awards", ["to_date", "in_year"], key="awards", default="to_date", required=True,
-                               bind="query-params", format_func=lambda v: f"Awarded through {f.year}" if v == "to_date"
-                               else f"Awarded in {f.year} only") == "in_year"
+in_year = ui.page_choice("Awards", ["to_date", "in_year"], key="awards", default="to_date",
+                         format_func=lambda v: f"Awarded through {f.year}" if v == "to_date"
+                         else f"Awarded in {f.year} only") == "in_year"
 st.caption(f"CCSPP awards for {ui.describe(f)}{'' if in_year else ', every award year up to this one'}.")
 
 
@@ -29,8 +29,8 @@ if not share.is_empty() and share["la_share_rate"][0] is not None:
     c3.metric("LA County share of California's CCSPP dollars (all years)", f"{share['la_share_rate'][0]:.1%}",
               help=f"{charts.usd_short(share['la_usd'][0])} of {charts.usd_short(share['state_usd'][0])}")
 
-by = st.segmented_control("Awards by", list(GROUPINGS), format_func=lambda g: GROUPINGS[g][0].upper() + GROUPINGS[g][1:],
-                          key="by", default="spa", bind="query-params", required=True) or "spa"
+by = ui.page_choice("Awards by", list(GROUPINGS), key="awards_by", default="spa",
+                    format_func=lambda g: GROUPINGS[g][0].upper() + GROUPINGS[g][1:])
 left, right = st.columns(2, gap="large")
 with left:
     by_df = awards([by])

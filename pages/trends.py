@@ -14,8 +14,8 @@ GROUP_DEFAULT = ["TA", "SE", "SD", "SS"]
 f = ui.filters()
 st.title("Trends")
 metric = ui.metric_picker()
-by_key = st.segmented_control("Break down by", list(BREAKDOWNS), format_func=BREAKDOWNS.get, key="by",
-                              default="community", bind="query-params", required=True) or "none"
+by_key = ui.page_choice("Break down by", list(BREAKDOWNS), key="by", default="community",
+                        format_func=BREAKDOWNS.get)
 all_years = f.with_(year=None)
 groups = dict(ui.filter_options().student_groups)
 if by_key == "student_group":

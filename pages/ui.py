@@ -599,11 +599,37 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
 METRIC_LABELS = {"chronic_absenteeism": "Chronic absenteeism", "suspension": "Suspension"}
 
 
+def page_choice(label: str, options: Sequence[Any], *, key: str, default: Any,
+                format_func: Callable[[Any], str] = str) -> Any:
+    """A one-of-few page control (segmented buttons) kept in the URL as ?key=value.
+
+    The URL holds the option itself, not its label; a value that is not an
+    option falls back to `default` with a warning naming the parameter.
+    (Streamlit's own query-param binding keys the URL on the label and drops a
+    bad value silently.)"""
+    ss = st.session_state
+    if key not in ss:
+        raw = st.query_params.get(key)
+        match = [o for o in options if str(o) == raw]
+        if raw is not None and not match:
+            st.warning(f"Ignored URL parameter `{key}={_shown(raw)}`: must be one of "
+                       f"{', '.join(map(str, options))}. Showing {format_func(default)} instead.",
+                       icon=":material/link_off:")
+        ss[key] = match[0] if match else default
+    value = st.segmented_control(label, list(options), key=key, format_func=format_func, required=True)
+    value = default if value is None else value
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+    return value
+
+
 def metric_picker(key: str = "metric") -> str:
     """Chronic absenteeism or suspension, kept in the URL as ?metric=."""
-    choice = st.segmented_control("Measure", list(METRIC_LABELS), key=key, format_func=METRIC_LABELS.get,
-                                  default="chronic_absenteeism", bind="query-params", required=True)
-    return choice or "chronic_absenteeism"
+    return page_choice("Measure", list(METRIC_LABELS), key=key, default="chronic_absenteeism",
+                       format_func=METRIC_LABELS.get)
 
 
 def with_prior(metric: str, by: Sequence[str], f: Filters) -> pl.DataFrame:

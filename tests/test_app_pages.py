@@ -232,3 +232,32 @@ def test_csv_of_a_trend_column_keeps_gaps_blank():
 
     df = pl.DataFrame({"school": ["a"], "ca_trend": [[0.25, float("nan"), None, 0.5]]})
     assert csv_bytes(df).decode() == "school,ca_trend\na,0.25;;;0.5\n"
+
+
+def test_page_controls_are_read_from_the_url(app_env, lib):
+    from csi_metrics import trends
+
+    at = _app()
+    at.query_params["metric"] = "suspension"
+    at.query_params["by"] = "spa"
+    at.switch_page("pages/trends.py").run()
+    assert _problems(at) == []
+    assert at.segmented_control(key="metric").value == "suspension"
+    table = at.dataframe[0].value
+    expected = trends.trend(lib, "suspension", ["spa"], Filters())
+    assert len(table) == expected.height
+    got = {(r["year"], r["spa"]): r["rate"] for r in table.to_dict("records")}
+    r = expected.filter(expected["rate"].is_not_null()).row(0, named=True)
+    assert got[(r["year"], r["spa"])] == pytest.approx(r["rate"])
+    # choosing another breakdown writes it back to the URL
+    at.segmented_control(key="by").set_value("cohort").run()
+    assert at.query_params["by"] in ("cohort", ["cohort"])
+
+
+def test_bad_page_control_in_the_url_warns(app_env):
+    at = _app()
+    at.query_params["by"] = "nonsense"
+    at.switch_page("pages/trends.py").run()
+    assert _problems(at) == []
+    assert any("`by=nonsense`" in w.value for w in at.warning)
+    assert at.segmented_control(key="by").value == "community"
