@@ -101,6 +101,10 @@ def prepare(
             yshift=-bottom_px + 12, showarrow=False, align="left",
             font=dict(size=_CAPTION_FONT_PX, color="#333"),
         )
+    if any(t.type == "choroplethmap" for t in out.data):
+        from .maps import refit_view  # a map's zoom is in pixels: refit it to the slide
+
+        refit_view(out, width, height)
     return out
 
 

@@ -299,17 +299,18 @@ def spa_choropleth(
         fig.add_trace(trace)
     _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax, rows)  # on top: names stay readable
     bounds = geojson.get("csi", {}).get("view_bounds") or _features_bounds(feats.values())
-    # The map area: less the title, the legend row under it and the colour bar.
-    top = 60 if title else 10
-    centre, zoom = map_view(bounds, width - (110 if shown else 0), height - top - (45 if points else 0))
+    # Title, then the legend row, above the map (the bottom is kept free for
+    # notes and for the caption band an export adds).
+    top = (60 if title else 10) + (40 if points else 0)
     fig.update_layout(
         title=title,
-        map=dict(style=OFFLINE_STYLE, center=centre, zoom=zoom),
+        map=dict(style=OFFLINE_STYLE),
         height=height,
         margin=dict(l=0, r=0, t=top, b=0),
-        legend=dict(orientation="h", yanchor="top", y=-0.01, x=0, xanchor="left", title=None),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left", title=None),
         showlegend=bool(points),
     )
+    _fit(fig, bounds, width, height)
     apply_theme(fig, present=present)
     notes = _map_notes(geojson, hidden, shown, feats)
     if notes:
@@ -614,16 +615,32 @@ def export_png(fig: go.Figure, width: int = 1920, height: int = 1080) -> bytes:
     return data
 
 
+def _fit(fig: go.Figure, bounds: list[float] | tuple[float, ...], width: int, height: int) -> None:
+    """Centre and zoom the map on `bounds` for a width x height figure, less its
+    margins and colour bar."""
+    m = fig.layout.margin
+    colorbar = 110 if any(t.type == "choroplethmap" and t.showscale is not False for t in fig.data) else 0
+    w = width - (m.l or 0) - (m.r or 0) - colorbar
+    h = height - (m.t or 0) - (m.b or 0)
+    centre, zoom = map_view(bounds, max(w, 100), max(h, 100))
+    fig.update_layout(map=dict(center=centre, zoom=zoom))
+
+
+def refit_view(fig: go.Figure, width: int, height: int) -> go.Figure:
+    """Re-zoom a map figure in place for a new pixel size (a MapLibre zoom is in
+    pixels, so a 1920x1080 export needs its own); returns it. Non-map figures
+    are left alone."""
+    bounds = _figure_view_bounds(fig)
+    if bounds:
+        _fit(fig, bounds, width, height)
+    return fig
+
+
 def presentation_figure(fig: go.Figure, width: int = 1920, height: int = 1080) -> go.Figure:
-    """A copy of a map figure re-fitted for a width x height export (zoom follows size)."""
+    """A copy of a map figure re-fitted for a width x height export."""
     out = go.Figure(fig)
-    if out.layout.map and out.layout.map.center is not None:
-        bounds = _figure_view_bounds(out)
-        if bounds:
-            centre, zoom = map_view(bounds, width, height)
-            out.update_layout(map=dict(center=centre, zoom=zoom))
     out.update_layout(height=height, width=width)
-    return out
+    return refit_view(out, width, height)
 
 
 def _figure_view_bounds(fig: go.Figure) -> list[float] | None:
