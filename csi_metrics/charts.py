@@ -149,6 +149,10 @@ def _note(fig: go.Figure, lines: list[str]) -> None:
     """Notes (gaps, suppression) under the plot, in the figure itself so PNG exports keep them."""
     if not lines:
         return
+    import textwrap
+
+    # Wrapped for a half-width chart; a note must never run off the figure's edge.
+    lines = [part for line in lines for part in textwrap.wrap(line, 60)]
     text = "<br>".join(lines)
     # Pixels, not paper fractions: the gap under the tick labels must not depend on the plot's height.
     fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-3 * BASE_FONT_PX - 8,
@@ -205,10 +209,15 @@ def trend_lines(
         y = [by_year[yr]["rate"] if yr in by_year and not by_year[yr].get("suppressed") else None
              for yr in all_years]
         trace_name = name if group_col is None else group_label(group_col, g)
-        colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % (len(OKABE_ITO) - 1)]
+        # Seven colours (black is the county's); past seven, dotted lines tell groups apart.
+        colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % 7]
+        dash = "solid" if i < 7 else "dot"
+        if group_col and g is None:
+            colour, dash = NO_COLOR, "dot"
         fig.add_trace(go.Scatter(
             x=all_years, y=y, name=trace_name, mode="lines+markers", connectgaps=False,
-            line=dict(width=LINE_WIDTH_PX, color=colour), marker=dict(size=MARKER_PX, color=colour),
+            line=dict(width=LINE_WIDTH_PX, color=colour, dash=dash),
+            marker=dict(size=MARKER_PX, color=colour, line=dict(width=1, color="#333")),
             hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{y:.1%}}<extra></extra>",
         ))
         sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
@@ -230,9 +239,11 @@ def trend_lines(
         notes.append(f"No data published for {', '.join(missing)}: shown as a gap, not a zero.")
     if suppressed_notes:
         notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(suppressed_notes)}.")
-    fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
-                      margin=dict(t=110))
+    many = len(fig.data) > 4  # a horizontal legend of many names would run into the title
+    legend = dict(orientation="v", yanchor="top", y=1.0, x=1.01, xanchor="left") if many else \
+        dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left")
+    fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest", legend=legend,
+                      margin=dict(t=80 if many else 110))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=all_years, title=None)
     fig.update_yaxes(tickformat=".0%", title=y_title, rangemode="tozero")
     _note(fig, notes)

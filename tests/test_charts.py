@@ -42,7 +42,7 @@ def test_trend_lines_missing_year_is_a_gap_with_a_note_and_county_line():
     assert list(community.x) == YEARS
     assert list(community.y) == [0.20, None, 0.25, 0.22]
     assert community.connectgaps is False
-    notes = " ".join(a.text for a in fig.layout.annotations)
+    notes = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
     assert "2020-21" in notes and "gap" in notes
 
 
@@ -54,7 +54,7 @@ def test_trend_lines_never_draws_a_suppressed_value():
     fig = charts.trend_lines(df, title="t", group_col="community")
     assert str(LEAK) not in fig.to_json()
     assert list(fig.data[0].y) == [0.30, None]
-    notes = " ".join(a.text for a in fig.layout.annotations)
+    notes = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
     assert "suppressed (<11 students)" in notes and "Community schools 2022-23" in notes
     # A suppressed year is not also reported as unpublished.
     assert "No data published" not in notes
@@ -76,7 +76,7 @@ def test_bar_by_group_pairs_dashboard_colour_with_its_name_and_drops_suppressed(
     assert sorted(by_name["Orange"].text) == ["18.0% · Orange", "22.0% · Orange"]
     assert list(by_name[charts.NO_COLOR_LABEL].y) == ["Migrant"]
     assert str(LEAK) not in fig.to_json()
-    assert "Foster youth" in " ".join(a.text for a in fig.layout.annotations)
+    assert "Foster youth" in " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
 
 
 def test_equity_bars_mark_the_largest_gaps_against_all_students():
@@ -146,3 +146,13 @@ def test_usd_short():
     assert charts.usd_short(350_000) == "$350K"
     assert charts.usd_short(2_480.4) == "$2,480"
     assert charts.usd_short(None) == "—"
+
+
+def test_trend_lines_many_groups_get_distinct_styles_and_a_side_legend():
+    rows = [(y, spa, 0.1 + (spa or 0) / 100) for y in YEARS[:2] for spa in [1, 2, 3, 4, 5, 6, 7, 8, None]]
+    df = pl.DataFrame(rows, schema={"year": pl.Utf8, "spa": pl.Int64, "rate": pl.Float64}, orient="row")
+    fig = charts.trend_lines(df, title="t", group_col="spa")
+    styles = [(t.line.color, t.line.dash) for t in fig.data]
+    assert len(styles) == 9 and len(set(styles)) == 9
+    assert fig.data[-1].name == "SPA unassigned" and fig.data[-1].line.dash == "dot"
+    assert fig.layout.legend.orientation == "v"
