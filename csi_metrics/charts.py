@@ -298,6 +298,7 @@ def bar_by_group(
     color_col: str | None = None,
     x_title: str | None = None,
     sort: bool = True,
+    top_n: int | None = None,
 ) -> go.Figure:
     """Horizontal bars, one per category, each labelled with its value.
 
@@ -314,6 +315,10 @@ def bar_by_group(
     hidden = df.filter(sup_mask)
     if sort and not shown.is_empty():
         shown = shown.sort(value_col)
+    left_out = 0
+    if top_n is not None and shown.height > top_n:
+        left_out = shown.height - top_n
+        shown = shown.sort(value_col).tail(top_n)
     labels = [group_label(category_col, v) for v in shown[category_col].to_list()]
     values = shown[value_col].to_list()
     hover_fmt = {"rate": "%{x:.1%}", "usd": "$%{x:,.0f}", "count": "%{x:,.0f}"}.get(kind, "%{x}")
@@ -344,9 +349,14 @@ def bar_by_group(
         fig.update_xaxes(range=[0, max(values) * 1.3])
     fig.update_layout(title=title, height=max(300, 150 + 44 * len(labels)), bargap=0.3,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
+    notes = []
+    if left_out:
+        notes.append(f"The largest {top_n} shown; {left_out} more in the table.")
     if not hidden.is_empty():
         names = [group_label(category_col, v) for v in hidden[category_col].to_list()]
-        _note(fig, [f"Not shown, {SUPPRESSED_NOTE}: {_summarise(names)}."])
+        notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(names)}.")
+    _note(fig, notes)
+    fig.update_layout(margin=dict(t=90))
     return apply_theme(fig)
 
 

@@ -31,12 +31,14 @@ if not share.is_empty() and share["la_share_rate"][0] is not None:
 
 by = ui.page_choice("Awards by", list(GROUPINGS), key="awards_by", default="spa",
                     format_func=lambda g: GROUPINGS[g][0].upper() + GROUPINGS[g][1:])
-left, right = st.columns(2, gap="large")
+# Dozens of long district names need the full width; a few SPAs or cohorts sit beside the treemap.
+left, right = (st.container(), st.container()) if by == "district" else st.columns(2, gap="large")
 with left:
     by_df = awards([by])
     label = {"spa": "spa_label", "district": "district_name"}.get(by, by)
     fig = charts.bar_by_group(by_df, category_col=label if label in by_df.columns else by, value_col="amount_usd",
-                              kind="usd", title=f"CCSPP awards by {GROUPINGS[by]}", x_title="Dollars awarded")
+                              kind="usd", title=f"CCSPP awards by {GROUPINGS[by]}", x_title="Dollars awarded",
+                              top_n=15)
     ui.show_chart(fig, by_df, key=f"awards_by_{by}", metric="ccspp_usd")
 with right:
     nested = awards(["spa", "grant_type"])

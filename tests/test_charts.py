@@ -156,3 +156,10 @@ def test_trend_lines_many_groups_get_distinct_styles_and_a_side_legend():
     assert len(styles) == 9 and len(set(styles)) == 9
     assert fig.data[-1].name == "SPA unassigned" and fig.data[-1].line.dash == "dot"
     assert fig.layout.legend.orientation == "v"
+
+
+def test_bar_by_group_top_n_keeps_the_largest_and_says_so():
+    df = pl.DataFrame({"district": [f"D{i}" for i in range(20)], "amount_usd": [i * 1000 for i in range(20)]})
+    fig = charts.bar_by_group(df, category_col="district", value_col="amount_usd", kind="usd", title="t", top_n=5)
+    assert list(fig.data[0].y) == ["D15", "D16", "D17", "D18", "D19"]
+    assert "15 more in the table" in " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
