@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from csi_metrics import charts, headline, registry
-from pages import ui
+from pages import presenter, ui
 
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
 SPARK_CONFIG = {"displayModeBar": False}
@@ -67,7 +67,8 @@ for (mid, scope), box in boxes.items():
     trend = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope))
     spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
     with box:
-        st.plotly_chart(charts.sparkline(spark, kind=registry.get(mid).unit), config=SPARK_CONFIG, theme=None,
+        st.plotly_chart(presenter.for_display(charts.sparkline(spark, kind=registry.get(mid).unit)),
+                        config=SPARK_CONFIG, theme=None,
                         key=f"spark_{mid}_{scope}")
 
 with st.expander("Table and CSV: headline figures"):

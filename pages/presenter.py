@@ -159,9 +159,9 @@ def export_buttons(fig: go.Figure, *, key: str, caption: str | None = None, sour
         return
     name = export.slug(title or (fig.layout.title.text if fig.layout.title and fig.layout.title.text else key))
     words = dict(title=title, caption=plain(caption) if caption else None, source=source)
-    cols = st.columns([1, 1, 6])
-    for col, fmt in zip(cols, ("png", "svg")):
-        col.download_button(
+    row = st.container(horizontal=True, gap="small")
+    for fmt in ("png", "svg"):
+        row.download_button(
             fmt.upper(), data=_renderer(fig, fmt, words), file_name=f"{name}.{fmt}", mime=export.MIME[fmt],
             key=f"export_{fmt}_{key}", on_click="ignore", icon=":material/download:",
             help=f"{fmt.upper()} at 1920x1080 with title, caption and source",

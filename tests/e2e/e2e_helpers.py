@@ -16,7 +16,12 @@ TIMINGS: dict[str, float] = {}
 _CHARTS_READY_JS = """
 (want) => {
   const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') { return false; }
+  const state = app ? app.getAttribute('data-test-script-state') : null;
+  const now = performance.now();
+  if (state !== window.__csiState) { window.__csiState = state; window.__csiStateSince = now; }
+  // Idle for a second: a run can end and the next (a URL write-back, a rerun) start at once.
+  if (state !== 'notRunning' || now - window.__csiStateSince < 1000) { return false; }
+  if (document.querySelector('[data-testid="stSkeleton"]')) { return false; }
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   if (!plots.every(g => g._fullLayout && g.querySelector('.main-svg'))) { return false; }
   return plots.filter(g => g.data && g.data.length).length >= want;
@@ -60,9 +65,6 @@ FONT_SIZES_JS = """
 def wait_ready(page, *, charts: int = 0, timeout_ms: int = LOAD_TIMEOUT_MS) -> None:
     """Streamlit has finished its run, every chart is drawn, and at least `charts` of them have data."""
     page.wait_for_selector(APP_IDLE, timeout=timeout_ms, state="attached")
-    page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
-    # A run can finish and immediately start another (a URL write-back): settle, then check again.
-    page.wait_for_timeout(400)
     page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
 
 

@@ -125,6 +125,32 @@ def test_a_broken_deck_link_falls_back_with_a_notice(context, server):
     assert not context.watch.problems(), context.watch.problems()
 
 
+def test_a_selected_school_survives_a_copied_link(new_context, server, artifacts):
+    ctx = new_context()
+    page = open_page(ctx, f"{server}/schools?spa=3", charts=0)
+    box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text="School")
+    box.locator('[data-baseweb="select"]').click()
+    option = page.locator('[role="listbox"] [role="option"]').filter(has_not_text="Choose a school").first
+    picked = option.inner_text().strip()
+    option.click()
+    page.wait_for_url(re.compile(r"[?&]school=\d{14}(&|$)"), timeout=60_000)
+    wait_ready(page, charts=2)
+    assert_no_exception(page)
+    cds = re.search(r"[?&]school=(\d{14})", page.url).group(1)
+    assert cds in picked
+    header = page.locator('[data-testid="stMain"] h2').first.inner_text()
+    data = _data(page)
+    shared = page.url
+
+    other = new_context()
+    page2 = open_page(other, shared, charts=2)
+    screenshot(page2, artifacts, "link-school-reopened")
+    assert_no_exception(page2)
+    assert page2.locator('[data-testid="stMain"] h2').first.inner_text() == header
+    assert _data(page2) == data
+    assert not ctx.watch.problems() and not other.watch.problems(), ctx.watch.problems() + other.watch.problems()
+
+
 def test_a_deep_link_opens_the_dashboard_even_as_the_first_visit_after_a_restart(server):
     """A leader opens a forwarded /trends?... link after the server restarted. With a
     `pages/` folder beside dashboard.py, Streamlit runs that folder's file directly
