@@ -663,8 +663,8 @@ def headline_series(f: Filters) -> pl.DataFrame:
 SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
-    "chronic_absenteeism_pct": "Chronic absenteeism %", "chronic_absenteeism_change_pp": "CA change (pp)",
-    "chronic_absenteeism_color": "CA colour", "ca_trend": "CA trend (years with data)",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "CA trend (years with data)",
+    "chronic_absenteeism_change_pp": "CA change (pp)", "chronic_absenteeism_color": "CA colour",
     "suspension_pct": "Suspension %", "suspension_change_pp": "Susp. change (pp)",
     "suspension_color": "Susp. colour", "cds_code": "CDS code",
 }
