@@ -261,6 +261,8 @@ def build(
         "schema_version": schema_version(),
         "schools_n": str(schools.height),
         "unassigned_schools_n": str(unassigned_n),
+        # All-counties builds: schools outside LA County have no SPA by definition.
+        "outside_la_schools_n": str(schools.filter(pl.col("county_code") != codes.LA_COUNTY_CODE).height),
         "boundary_source": boundary_source,
     }
     if seed is not None:
@@ -269,6 +271,7 @@ def build(
         yrs = outcomes.filter(pl.col("metric") == metric)["academic_year"].unique().sort().to_list()
         info[f"years_{metric}"] = ",".join(yrs)
 
+    say(f"ordering {outcomes.height:,} outcome rows for storage")
     frames_by_table: dict[str, pl.DataFrame] = {
         "districts": directory.districts,
         "schools": schools.drop("_row"),

@@ -147,7 +147,7 @@ def test_all_counties_keeps_the_state(tmp_path, inputs, simplified):
     assert sorted(q(target, "SELECT reason, rows_n FROM build_rejections WHERE reason LIKE '%SPA%'")) == [
         ("no coordinates: SPA unassigned", 1), ("outside LA County: no SPA", 1)]
     info = dict(q(target, "SELECT key, value FROM build_info"))
-    assert (info["county_filter"], info["scale"]) == ("none", "state")
+    assert (info["county_filter"], info["scale"], info["outside_la_schools_n"]) == ("none", "state", "1")
 
 
 def test_optional_files_may_be_absent(tmp_path, inputs, simplified):
