@@ -30,6 +30,8 @@ CHARTS: dict[str, tuple[str, str]] = {
     "suspension_trend": ("trends", "Suspension over time: community vs comparison schools, county line"),
     "chronic_absenteeism_did": ("trends", "Chronic absenteeism: difference-in-differences"),
     "suspension_did": ("trends", "Suspension: difference-in-differences"),
+    "chronic_absenteeism_map": ("map", "Chronic absenteeism by SPA: the map, community schools as points"),
+    "suspension_map": ("map", "Suspension by SPA: the map, community schools as points"),
     "chronic_absenteeism_by_spa": ("map", "Chronic absenteeism by SPA"),
     "suspension_by_spa": ("map", "Suspension by SPA"),
     "chronic_absenteeism_equity": ("equity", "Chronic absenteeism by student group"),
@@ -240,7 +242,7 @@ def default_deck(year: str | None = None) -> Deck:
         views=(
             make_view("trends", "chronic_absenteeism_trend"),
             make_view("trends", "chronic_absenteeism_did"),
-            make_view("map", "chronic_absenteeism_by_spa", single),
+            make_view("map", "chronic_absenteeism_map", single),
             make_view("trends", "suspension_trend"),
             make_view("equity", "chronic_absenteeism_equity", {**single, "community": "community"}),
             make_view("funding", "funding_by_spa"),

@@ -57,7 +57,7 @@ except Exception as exc:  # a slide that cannot be drawn must not take the deck 
     slide = None
 
 if slide is not None:
-    st.plotly_chart(presenter.presenter_figure(slide.fig, height=presenter.SLIDE_HEIGHT_PX),
+    st.plotly_chart(presenter.slide_figure(slide.fig),
                     key="slide_chart", config={"displaylogo": False, "displayModeBar": False}, theme=None)
     st.caption(f"{slide.caption} *Source:* {slide.source}")
 

@@ -23,6 +23,7 @@ _ON = {"1", "true", "yes", "on"}
 _STATE = "_presenting"
 MIN_TEXT_PX = 24               # smallest type a presenter shows
 SLIDE_HEIGHT_PX = 720          # one chart, its caption and the step buttons on a 1080 px screen
+SLIDE_WIDTH_PX = 1840          # 1920 less the presenter page's side padding
 PAGE_CHART_MIN_HEIGHT_PX = 620
 
 # Streamlit's chrome by its test ids: header, toolbar, menu, deploy button,
@@ -137,6 +138,16 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
     return out
 
 
+def slide_figure(fig: go.Figure) -> go.Figure:
+    """A deck slide: the presenter figure at slide height, a map re-zoomed to the slide."""
+    out = presenter_figure(fig, height=SLIDE_HEIGHT_PX)
+    if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
+        from csi_metrics.maps import refit_view
+
+        refit_view(out, SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX)
+    return out
+
+
 def for_display(fig: go.Figure) -> go.Figure:
     """What show_chart draws: `fig` itself, or its presenter version in presenter mode."""
     return presenter_figure(fig) if is_presenting() else fig
@@ -201,6 +212,33 @@ def _latest_year_filters(view: deck.View):
     return f
 
 
+def _map_figure(metric: str, f) -> tuple[go.Figure, pl.DataFrame]:
+    """The Map page's figure for `metric` under `f`: SPA polygons when a boundary
+    file is configured, the tile layout otherwise (both draw with no network)."""
+    from csi_metrics import config, maps
+    from pages import ui
+
+    m = maps.MEASURES[metric]
+    df = ui.load("maps.spa_measure", metric, filters=f)
+    title = f"{m.label} by SPA, {f.year}"
+    color_col = "color" if "color" in df.columns else None
+    path = config.boundary_path()
+    geojson = None
+    if path is not None and path.exists():
+        try:
+            geojson = maps.display_boundaries(path)
+        except Exception:  # a bad boundary file: the Map page says why; the slide falls back to tiles
+            geojson = None
+    if geojson is not None:
+        schools = ui.load("maps.school_points_frame", metric, filters=f.with_(spa=None))
+        points = maps.school_points(schools, color_by="dashboard_color", label=ui.METRIC_LABELS[metric])
+        fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
+                                  color_col=color_col, points=points, highlight_spa=f.spa)
+    else:
+        fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col)
+    return fig, df
+
+
 def build_slide(view: deck.View) -> Slide:
     """The figure and table for one deck view, through pages.ui's cached loaders."""
     from pages import ui
@@ -224,6 +262,13 @@ def build_slide(view: deck.View) -> Slide:
         fig = charts.did_bars(df, title=title)
         note = ("Difference-in-differences: the community schools' change minus the comparison schools' "
                 "change over the same years. It describes, it does not prove cause.")
+    elif metric and chart == f"{metric}_map":
+        f = _latest_year_filters(view)
+        fig, df = _map_figure(metric, f)
+        title = view.title or fig.layout.title.text
+        fig.update_layout(title_text=title)
+        note = (f"{ui.describe(f)}. Points: community schools, sized by enrolment, coloured by their "
+                "Dashboard colour.")
     elif metric and chart == f"{metric}_by_spa":
         f = _latest_year_filters(view)
         df = ui.with_prior(metric, ["spa"], f)
