@@ -152,7 +152,7 @@ def _note(fig: go.Figure, lines: list[str]) -> None:
     import textwrap
 
     # Wrapped for a half-width chart; a note must never run off the figure's edge.
-    lines = [part for line in lines for part in textwrap.wrap(line, 60)]
+    lines = [part for line in lines for part in textwrap.wrap(line, 46)]
     text = "<br>".join(lines)
     # Pixels, not paper fractions: the gap under the tick labels must not depend on the plot's height.
     fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-3 * BASE_FONT_PX - 8,

@@ -31,7 +31,9 @@ county = ui.county(metric, all_years)
 label = ui.METRIC_LABELS[metric]
 st.caption(f"{ui.describe(all_years)}. Every year is shown: the year filter does not narrow this page.")
 
-left, right = st.columns([3, 2], gap="large")
+# Many lines need the full width for their legend; two or three sit beside the difference-in-differences.
+wide = by_key in ("spa", "school_type", "student_group")
+left, right = (st.container(), st.container()) if wide else st.columns([3, 2], gap="large")
 with left:
     fig = charts.trend_lines(df, title=f"{label} rate by year", group_col=by[0] if by else None,
                              county=county, y_title=f"{label} rate")
