@@ -246,7 +246,7 @@ def spa_choropleth(
     title: str | None = None,
     points: list[go.Scattermap] | None = None,
     highlight_spa: int | None = None,
-    height: int = 680,
+    height: int = 760,
     width: int = 760,
     present: bool = False,
 ) -> go.Figure:
@@ -366,7 +366,7 @@ def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dic
         fig.add_trace(go.Scattermap(
             lon=[g[0] for g in group], lat=[g[1] for g in group], text=[g[2] for g in group],
             mode="markers+text", textposition=position,
-            textfont=dict(size=BASE_FONT_PX - 4, color=colour, weight="bold"),
+            textfont=dict(size=BASE_FONT_PX - 5, color=colour, weight="bold"),
             marker=dict(size=28, opacity=0), customdata=[g[3] for g in group], hovertemplate=SPA_HOVER,
             showlegend=False, name="SPA labels",
         ))
@@ -391,10 +391,14 @@ POINT_MIN_PX, POINT_MAX_PX = 8, 24
 
 
 def _sizes(enrolment: list[Any]) -> list[float]:
-    """Marker diameter by enrolment, area-proportional; unknown enrolment gets the smallest."""
+    """Marker diameter by enrolment, area-proportional; unknown enrolment gets the
+    smallest. Hundreds of schools get smaller markers, so the SPAs and their
+    labels stay visible under them."""
+    crowd = len(enrolment)
+    lo, hi = (POINT_MIN_PX, POINT_MAX_PX) if crowd <= 60 else (6, 16) if crowd <= 200 else (4, 11)
     vals = [float(v) for v in enrolment if v is not None and v > 0]
     top = max(vals) if vals else 1.0
-    return [POINT_MIN_PX + (POINT_MAX_PX - POINT_MIN_PX) * math.sqrt(float(v) / top) if v else POINT_MIN_PX
+    return [lo + (hi - lo) * math.sqrt(float(v) / top) if v else lo
             for v in (e if e is not None and e > 0 else None for e in enrolment)]
 
 
@@ -444,7 +448,8 @@ def school_points(
     custom = [hover_row(r, h) for r, h in zip(rows, hidden)]
     traces: list[go.Scattermap] = [go.Scattermap(
         lon=[r["longitude"] for r in rows], lat=[r["latitude"] for r in rows], mode="markers",
-        marker=dict(size=[s + 3 for s in sizes], color=TEXT_COLOR), hoverinfo="skip", showlegend=False,
+        marker=dict(size=[s + (3 if len(rows) <= 60 else 2) for s in sizes], color=TEXT_COLOR), hoverinfo="skip",
+        showlegend=False,
         name="School outline",
     )]
     if color_by == "dashboard_color":
