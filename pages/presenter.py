@@ -25,6 +25,7 @@ MIN_TEXT_PX = 24               # smallest type a presenter shows
 SLIDE_HEIGHT_PX = 720          # one chart, its caption and the step buttons on a 1080 px screen
 SLIDE_WIDTH_PX = 1840          # 1920 less the presenter page's side padding
 PAGE_CHART_MIN_HEIGHT_PX = 620
+NOTE_OFFSET_PX = 96           # below two lines of presenter-size tick labels
 
 # Streamlit's chrome by its test ids: header, toolbar, menu, deploy button,
 # running-man status, the sidebar and the button that re-opens it.
@@ -113,9 +114,20 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
     explicitly small type left anywhere (annotations, bar and treemap labels)."""
     out = go.Figure(fig)
     charts.apply_theme(out, present=True)
+    below_px = 0
     for ann in out.layout.annotations or ():
         if ann.font.size is None or ann.font.size < MIN_TEXT_PX:
             ann.font.size = MIN_TEXT_PX
+        under = ann.yref == "paper" and ann.y is not None and (
+            ann.y < 0 or (ann.y == 0 and ann.yanchor == "top" and (ann.yshift or 0) < 0))
+        if under:
+            # A note under the plot sits just below normal-size tick labels; presenter ticks
+            # are larger and often wrap to two lines: move it below them, in pixels.
+            lines = (ann.text or "").count("<br>") + 1
+            ann.update(y=0, yanchor="top", yshift=-NOTE_OFFSET_PX)
+            below_px = max(below_px, NOTE_OFFSET_PX + lines * (MIN_TEXT_PX + 8) + 12)
+    if below_px:
+        out.update_layout(margin=dict(b=below_px))
     for trace in out.data:
         for attr in ("textfont", "insidetextfont", "outsidetextfont"):
             if hasattr(trace, attr):

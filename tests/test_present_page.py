@@ -178,3 +178,17 @@ def test_presenter_figure_enlarges_small_type_and_thickens_lines():
     assert out.data[0].line.width == charts.PRESENT_LINE_WIDTH_PX
     assert out.layout.height == 700
     assert out.layout.template.layout.font.size == charts.PRESENT_BASE_FONT_PX
+
+
+def test_presenter_figure_pins_notes_under_the_plot_below_the_ticks():
+    from pages import presenter
+
+    fig = charts.did_bars(pl.DataFrame({"community_change_pp": [-9.7], "comparison_change_pp": [-4.8],
+                                        "did_pp": [-4.9]}))
+    note = [a for a in fig.layout.annotations if a.yref == "paper" and (a.y < 0 or (a.y == 0 and a.yshift < 0))]
+    assert note, "did_bars puts its note under the plot"
+    out = presenter.presenter_figure(fig)
+    pinned = [a for a in out.layout.annotations if a.text == note[0].text][0]
+    assert (pinned.y, pinned.yanchor, pinned.yshift) == (0, "top", -presenter.NOTE_OFFSET_PX)
+    lines = note[0].text.count("<br>") + 1
+    assert out.layout.margin.b == presenter.NOTE_OFFSET_PX + lines * (presenter.MIN_TEXT_PX + 8) + 12
