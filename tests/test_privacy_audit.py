@@ -121,6 +121,7 @@ def audit_frame(df: pl.DataFrame, where: str) -> list[str]:
     return problems
 
 
+
 def subtraction_in_frame(df: pl.DataFrame, where: str) -> list[str]:
     """Within one table: All students shown, one member of a partition hidden, and
     All students minus the shown members leaves 1 to 10 students, so that the
@@ -145,6 +146,35 @@ def subtraction_in_frame(df: pl.DataFrame, where: str) -> list[str]:
                     problems.append(f"{where} {key}: {hidden[0]} is the only hidden {kind} group and All students "
                                     f"minus the rest leaves {rest}")
     return problems
+
+
+SCHOOL_PCT = {"chronic_absenteeism_pct": "chronic_absenteeism", "suspension_pct": "suspension"}
+
+
+def school_rates_against_counts(df: pl.DataFrame, f: Filters, db: Path, where: str) -> list[str]:
+    """A school table shows rates without their counts: look each shown rate's
+    students up in the database (that school, year, student group)."""
+    cols = [c for c in SCHOOL_PCT if c in df.columns]
+    if "cds_code" not in df.columns or not cols:
+        return []
+    shown = df.select("cds_code", *cols)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        counts = con.sql(
+            "SELECT cds_code, metric, max(denominator_n) AS den FROM outcomes WHERE aggregate_level = 'S' "
+            "AND academic_year = ? AND reporting_category = ? GROUP BY ALL", params=[f.year, f.student_group]).pl()
+    finally:
+        con.close()
+    out = []
+    for c in cols:
+        joined = shown.filter(pl.col(c).is_not_null()).join(
+            counts.filter(pl.col("metric") == SCHOOL_PCT[c]), on="cds_code", how="left")
+        AUDIT["school_rates"] += joined.height
+        bad = joined.filter(pl.col("den").is_null() | (pl.col("den") < MIN_N))
+        if bad.height:
+            out.append(f"{where}: {c} shown for {bad['cds_code'].to_list()[:3]} with {bad['den'].to_list()[:3]} "
+                       "students")
+    return out
 
 
 def frame_from(value) -> pl.DataFrame:
@@ -189,7 +219,7 @@ def combos(options) -> list[tuple[int | None, str]]:
     return [(spa_choices[i % len(spa_choices)], options["groups"][i % len(options["groups"])]) for i in range(n)]
 
 
-AUDIT = {"runs": 0, "tables": 0, "downloads": 0, "metrics": 0}
+AUDIT = {"runs": 0, "tables": 0, "downloads": 0, "metrics": 0, "school_rates": 0}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -215,7 +245,9 @@ def test_page_shows_and_downloads_nothing_under_eleven(page, demo_db, options, c
         seen_spa.add(spa)
         seen_group.add(group)
         for i, d in enumerate(at.dataframe):
-            problems += audit_frame(frame_from(d.value), f"{where} table {i}")
+            frame = frame_from(d.value)
+            problems += audit_frame(frame, f"{where} table {i}")
+            problems += school_rates_against_counts(frame, f, demo_db, f"{where} table {i}")
             AUDIT["tables"] += 1
         for name, data in capture_downloads.downloads:
             problems += audit_frame(pl.read_csv(io.BytesIO(data), infer_schema_length=None), f"{where} {name}")
@@ -232,8 +264,9 @@ def test_audit_counts_reported():
     if AUDIT["runs"] == 0:
         pytest.skip("page walk not run (selected alone)")
     print(f"\nprivacy audit: {AUDIT['runs']} page runs, {AUDIT['tables']} tables, "
-          f"{AUDIT['downloads']} CSV downloads, {AUDIT['metrics']} headline numbers")
-    assert AUDIT["tables"] > 0 and AUDIT["downloads"] > 0
+          f"{AUDIT['downloads']} CSV downloads, {AUDIT['metrics']} headline numbers, "
+          f"{AUDIT['school_rates']} school rates checked against their counts")
+    assert AUDIT["tables"] > 0 and AUDIT["downloads"] > 0 and AUDIT["school_rates"] > 0
 
 
 # ---------------------------------------------------------------- part 2: subtraction across views
