@@ -694,7 +694,7 @@ def school_columns(df: pl.DataFrame) -> dict[str, Any]:
         if c in df.columns:
             cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
     if "ca_trend" in df.columns:
-        cfg["ca_trend"] = st.column_config.LineChartColumn(SCHOOL_DISPLAY["ca_trend"], y_min=0.0, y_max=1.0)
+        cfg["ca_trend"] = st.column_config.LineChartColumn(SCHOOL_DISPLAY["ca_trend"])  # own scale: the shape
     return cfg
 
 
