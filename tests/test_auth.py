@@ -86,4 +86,4 @@ def test_readme_says_public_without_configuration():
     text = (REPO / "README.md").read_text(encoding="utf-8")
     section = text.split("## Sign-in", 1)[1].split("\n## ", 1)[0]
     assert "Without configuration everything is public" in section
-    assert "[auth]" in section and "Activities" in section
+    assert "[auth]" in section and "require sign-in" in section and "the rest stay public" in section
