@@ -709,7 +709,8 @@ def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters =
     (pooled, <11 students and complementary cells suppressed), trends.trend
     (since_baseline_pp: rate in filters.year, else the latest year, minus the
     rate in the first year, x100), funding.awards / funding.dollars_per_student
-    (grants attributed to an SPA only), activities.activity_counts, and the
+    (every award year; grants attributed to an SPA only, LEA-wide grants left
+    off), activities.activity_counts, and the
     roster count of community schools. filters.spa is ignored: the map shows
     every SPA."""
     if measure not in MEASURES:
@@ -739,8 +740,10 @@ def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters =
     if measure in ("ccspp_usd", "usd_per_student"):
         from . import funding
 
+        # Every award year: grants run a year or more ahead of the latest
+        # outcome data, so the selected school year often has no awards at all.
         fn = funding.awards if measure == "ccspp_usd" else funding.dollars_per_student
-        df = _with_spa_rows(fn(con, ["spa"], f))
+        df = _with_spa_rows(fn(con, ["spa"], f.with_(year=None)))
         if "suppressed" not in df.columns:
             df = df.with_columns(pl.lit(False).alias("suppressed"))
         return df

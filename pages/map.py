@@ -45,7 +45,7 @@ color_by = c2.radio("Colour schools by", list(COLOR_BY), format_func=COLOR_BY.ge
                     key="color_by", bind="query-params") or "dashboard_color"
 m = maps.MEASURES[measure_id]
 df = ui.load("maps.spa_measure", measure_id, filters=f)
-title = f"{m.label} by SPA, {f.year or 'every year'}"
+title = f"{m.label} by SPA, {'all award years' if m.unit == 'usd' else f.year or 'every year'}"
 if m.unit == "pp" and "baseline_year" in df.columns and df.height:
     title = f"{m.label} ({df['baseline_year'][0]} to {df['year'][0]}), by SPA"
 outcome = m.outcome or "chronic_absenteeism"

@@ -399,6 +399,15 @@ def test_spa_measure_counts_community_schools(small_db):
     assert dict(df.select("spa", "community_schools_n").iter_rows()) == {1: 1, 3: 1}
 
 
+def test_spa_measure_funding_counts_every_award_year(small_db):
+    mf.add_grant(small_db, "G1", mf.cds(1, 1), 100_000, year="2022-23")
+    mf.add_grant(small_db, "G2", mf.cds(1, 1), 50_000, year="2023-24")
+    mf.add_grant(small_db, "G3", mf.cds(1, 3), 200_000, year="2023-24")
+    # The selected school year has no awards yet; the map shows every award year.
+    df = maps.spa_measure(small_db, "ccspp_usd", Filters(year="2024-25"))
+    assert dict(df.select("spa", "amount_usd").iter_rows()) == {1: 150_000, 2: 200_000}
+
+
 def test_spa_measure_change_since_baseline(small_db):
     df = maps.spa_measure(small_db, "chronic_absenteeism_since_baseline", Filters(year="2023-24"))
     got = {r["spa"]: r for r in df.iter_rows(named=True)}
