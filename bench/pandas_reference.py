@@ -198,16 +198,17 @@ def diff_in_diff(t: Tables, metric: str, *, student_group: str = "TA", county_co
     c_rows = rows[rows["side"] == "community"]
     p_rows = rows[rows["side"] == "comparison"]
 
-    def balanced(df: pd.DataFrame, base: str) -> tuple[dict, dict, int]:
+    def balanced(df: pd.DataFrame, base: str) -> tuple[dict, dict, set]:
         both = df[df["academic_year"].isin([base, end])]
         k = both.groupby("cds_code")["academic_year"].nunique()
         keep = k[k == 2].index
         both = both[both["cds_code"].isin(keep)]
         sums = both.groupby("academic_year")[["numerator_n", "denominator_n"]].sum()
         get = {y: {"num": float(r["numerator_n"]), "den": float(r["denominator_n"])} for y, r in sums.iterrows()}
-        return get.get(base), get.get(end), len(keep)
+        return get.get(base), get.get(end), set(keep)
 
     out = []
+    peer_ids: dict[str, set] = {}
     for g in sorted(x for x in c_rows["first_grant_year"].dropna().unique()):
         target = _previous_year(g)
         earlier = [y for y in years if y <= target]
@@ -216,8 +217,10 @@ def diff_in_diff(t: Tables, metric: str, *, student_group: str = "TA", county_co
         base = max(earlier)
         members = c_rows[c_rows["first_grant_year"] == g]
         peers = p_rows.merge(members[["spa_n", "school_type"]].drop_duplicates(), on=["spa_n", "school_type"])
-        cb, ce, cn = balanced(members, base)
-        pb, pe, pn = balanced(peers, base)
+        cb, ce, c_ids = balanced(members, base)
+        pb, pe, p_ids = balanced(peers, base)
+        cn, pn = len(c_ids), len(p_ids)
+        peer_ids[g] = p_ids
         small = any(r is None or r["den"] < MIN_N for r in (cb, ce, pb, pe))
         if small:
             out.append({"group": g, "did_pp": np.nan, "community_change_pp": np.nan, "comparison_change_pp": np.nan,
@@ -232,15 +235,12 @@ def diff_in_diff(t: Tables, metric: str, *, student_group: str = "TA", county_co
     ok = df.dropna(subset=["did_pp"])
     if len(ok):
         w = ok["w"]
-        ok_groups = ok["group"].tolist()
-        peer_all = p_rows.merge(
-            c_rows[c_rows["first_grant_year"].isin(ok_groups)][["spa_n", "school_type"]].drop_duplicates(),
-            on=["spa_n", "school_type"])
         all_row = {"group": "all",
                    **{c: float((ok[c] * w).sum() / w.sum())
                       for c in ("did_pp", "community_change_pp", "comparison_change_pp")},
                    "community_schools_n": int(ok["community_schools_n"].sum()),
-                   "comparison_schools_n": int(peer_all["cds_code"].nunique())}
+                   # the balanced comparison schools of the groups shown, each once
+                   "comparison_schools_n": len(set().union(*(peer_ids[g] for g in ok["group"])))}
         df = pd.concat([pd.DataFrame([all_row]), df], ignore_index=True)
     return df.drop(columns="w")
 
