@@ -29,13 +29,20 @@ def _load_boundaries() -> tuple[dict | None, str | None]:
         return None, str(exc)
 
 
-def _select_spa() -> None:
-    # A click on an SPA sets the shared SPA filter (and so ?spa=N) before the sidebar draws.
-    n = maps.selected_spa(st.session_state.get("chart_map"))
+def _on_click() -> None:
+    # A click on an SPA (its label) sets the shared SPA filter, and so ?spa=N, before
+    # the sidebar draws; a click on a school opens it on the Schools page.
+    selection = st.session_state.get("chart_map")
+    n = maps.selected_spa(selection)
     if n is not None and n in ui.filter_options().spas:
         st.session_state["f_spa"] = n
+    elif (cds := maps.selected_school(selection)) is not None:
+        st.session_state["_map_open_school"] = cds
 
 
+if (school := st.session_state.pop("_map_open_school", None)) is not None:
+    st.session_state.pop("school_pick", None)  # the Schools page seeds its picker from ?school=
+    st.switch_page("pages/schools.py", query_params={"school": school})
 f = ui.filters()
 st.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
@@ -67,11 +74,11 @@ else:
                             color_col="color" if "color" in df.columns else None)
 shown_cols = [c for c in ("spa", "year", "baseline_year", m.value_col, "schools_n", "color", "suppressed")
               if c in df.columns]
-ui.show_chart(fig, df.select(shown_cols), key="map", metric=m.registry_id, on_select=_select_spa,
+ui.show_chart(fig, df.select(shown_cols), key="map", metric=m.registry_id, on_select=_on_click,
               caption=f"Every SPA is drawn; the SPA filter outlines one. Points: community schools for "
                       f"{ui.describe(f.with_(spa=None))}, sized by enrolment, coloured by "
                       f"{COLOR_BY[color_by].lower()} ({ui.METRIC_LABELS[outcome].lower()}). "
-                      "Click an SPA to filter the dashboard to it.")
+                      "Click an SPA's name to filter the dashboard to it, or a school to open it.")
 if geojson is not None and not schools.is_empty():
     with st.expander("Schools on the map"):
         table = schools.select("cds_code", "school_name", "district_name", "spa_n", "cohort", "rate",

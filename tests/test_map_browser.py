@@ -265,3 +265,48 @@ def test_clicking_an_spa_sets_the_spa_filter(map_server, browser, shared_data):
     finally:
         ctx.close()
     assert [u for u in blocked if not _is_tab_icon(u)] == [], blocked
+
+
+# A school point with room around it: far from every SPA label and from other schools.
+LONE_SCHOOL_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(e => e._fullLayout && e._fullLayout.map);
+  const m = gd._fullLayout.map._subplot.map;
+  const r = m.getCanvas().getBoundingClientRect();
+  const px = (lon, lat) => { const p = m.project([lon, lat]); return [r.x + p.x, r.y + p.y]; };
+  const labels = [], schools = [];
+  for (const t of gd._fullData) {
+    if (t.type !== 'scattermap') continue;
+    if (t.name === 'SPA labels') t.lon.forEach((lon, i) => labels.push(px(lon, t.lat[i])));
+    else if (t.mode === 'markers' && t.showlegend !== false)
+      t.lon.forEach((lon, i) => schools.push({xy: px(lon, t.lat[i]), cds: t.customdata[i][0]}));
+  }
+  const d = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+  let best = null, room = -1;
+  for (const s of schools) {
+    const near = Math.min(...labels.map(l => d(l, s.xy) / 3), ...schools.filter(o => o !== s).map(o => d(o.xy, s.xy)));
+    if (near > room) { room = near; best = s; }
+  }
+  return best && {x: best.xy[0], y: best.xy[1], cds: best.cds, room};
+}"""
+
+
+def test_clicking_a_school_opens_it(map_server, browser):
+    url, _, _ = map_server
+    blocked: list[str] = []
+    ctx = _offline_context(browser, blocked)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{url}/map")
+        page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
+        target = page.evaluate(LONE_SCHOOL_JS)
+        assert target and target["room"] > 6, target
+        page.mouse.move(target["x"] - 2, target["y"] - 2)
+        page.mouse.click(target["x"], target["y"])
+        page.wait_for_function("() => location.pathname.endsWith('/schools')", timeout=60_000)
+        page.wait_for_function(f"() => new URLSearchParams(location.search).get('school') === '{target['cds']}'",
+                               timeout=60_000)
+        # The school's own profile opened: its caption gives the CDS code.
+        page.get_by_text(f"CDS {target['cds']}", exact=False).first.wait_for(timeout=60_000)
+    finally:
+        ctx.close()
+    assert [u for u in blocked if not _is_tab_icon(u)] == [], blocked
