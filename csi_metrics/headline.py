@@ -50,30 +50,39 @@ def _one(df: pl.DataFrame) -> dict[str, object]:
     return df.row(0, named=True)
 
 
-def _rate_row(
-    con: duckdb.DuckDBPyConnection, metric: str, scope: str, filters: Filters, year: str, prior: str
-) -> dict[str, object]:
-    f = Filters(year=year, student_group="TA") if scope == "county" else filters.with_(
-        community="community", year=year, student_group="TA"
+def _rate_frames(
+    con: duckdb.DuckDBPyConnection, metric: str, scope: str, filters: Filters
+) -> tuple[pl.DataFrame, pl.DataFrame, str | None]:
+    """(shown rates by year, Dashboard-placement rates by year, cut set) of one
+    metric and scope, over every year."""
+    f = Filters(student_group="TA") if scope == "county" else filters.with_(
+        community="community", year=None, student_group="TA"
     )
     # One query over every year per student group; years never share a cell, so
     # suppression is the same as asking year by year.
-    by_year = rates.pooled_rates(con, metric, ["year"], f.with_(year=None))
-    cur = _one(by_year.filter(pl.col("year") == year))
-    pre = _one(by_year.filter(pl.col("year") == prior))
+    by_year = rates.pooled_rates(con, metric, ["year"], f)
     # Dashboard placement: chronic absenteeism is a K-8 indicator (GRTK8 rows).
     group = "GRTK8" if metric == "chronic_absenteeism" else "TA"
     placed_by_year = by_year if group == "TA" else rates.pooled_rates(
-        con, metric, ["year"], f.with_(year=None, student_group=group)
+        con, metric, ["year"], f.with_(student_group=group)
     )
-    lcur = _one(placed_by_year.filter(pl.col("year") == year))
-    lpre = _one(placed_by_year.filter(pl.col("year") == prior))
     cut = None
     if metric == "suspension":
         cut = "suspension_unified"
         if filters.school is not None and scope != "county":
             st = rates.fetch(con, "SELECT school_type FROM schools WHERE cds_code = ?", [filters.school])
             cut = levels.suspension_cut_set(st.item() if st.height else None)
+    return by_year, placed_by_year, cut
+
+
+def _rate_row_from(
+    frames: tuple[pl.DataFrame, pl.DataFrame, str | None], metric: str, scope: str, year: str, prior: str
+) -> dict[str, object]:
+    by_year, placed_by_year, cut = frames
+    cur = _one(by_year.filter(pl.col("year") == year))
+    pre = _one(by_year.filter(pl.col("year") == prior))
+    lcur = _one(placed_by_year.filter(pl.col("year") == year))
+    lpre = _one(placed_by_year.filter(pl.col("year") == prior))
     # A level of a hidden figure would narrow it down: place only what is shown.
     hidden = bool(lcur["suppressed"]) or bool(cur["suppressed"])
     placed = levels.assess(metric, lcur["rate"], lcur["denominator_n"], lpre["rate"], cut, hidden)
@@ -88,6 +97,12 @@ def _rate_row(
         "color": placed["color"], "suppressed": bool(cur["suppressed"]),
         "note": placed["level_note"] if placed["color"] is None else None,
     }
+
+
+def _rate_row(
+    con: duckdb.DuckDBPyConnection, metric: str, scope: str, filters: Filters, year: str, prior: str
+) -> dict[str, object]:
+    return _rate_row_from(_rate_frames(con, metric, scope, filters), metric, scope, year, prior)
 
 
 def _count_row(mid: str, scope: str, year: str, prior: str, value, prior_value, suppressed: bool, unit: str,
@@ -137,6 +152,60 @@ def headline(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl
     for metric in ("chronic_absenteeism", "suspension"):
         for scope in ("community", "county"):
             rows.append(_rate_row(con, metric, scope, filters, year, prior))
+    return pl.DataFrame(rows, schema=COLUMNS)
+
+
+def series_years(con: duckdb.DuckDBPyConnection, up_to: str | None = None) -> list[str]:
+    """The academic years with school-level outcome rows, oldest first, up to
+    and including `up_to` (every year when None)."""
+    df = rates.fetch(con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1")
+    return [y for y in df["y"].to_list() if up_to is None or y <= up_to]
+
+
+def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """headline(con, filters.with_(year=y)) for every year y of series_years(con,
+    filters.year), stacked oldest first: the small trends on the Overview.
+
+    Same columns, definitions and suppression as headline() (see the module
+    docstring), with identical values, but computed in a few queries over every
+    year at once (grouped by year in DuckDB) instead of one headline per year:
+    community schools from one roster read, students served from one
+    enrolment query grouped by year, CCSPP dollars to date as running sums of
+    one awards-by-year query, and each rate row from the same all-years pooled
+    rates headline() reads. With no outcome years it is headline(con, filters)."""
+    years = series_years(con, filters.year)
+    if not years:
+        return headline(con, filters)
+    conds, params = rates.filter_where(filters.with_(community="community"), outcome_alias=None)
+    first_grant = rates.fetch(
+        con, f"SELECT s.first_grant_year FROM schools s WHERE {' AND '.join(conds)}", params
+    )["first_grant_year"]
+
+    def schools_n(y: str) -> int:
+        # no year on the roster: counted every year, as in headline()
+        return int((first_grant.is_null() | (first_grant <= y)).sum())
+
+    enrolled = funding.enrolled_students(con, filters.with_(community="community", year=None))
+    served = {r["year"]: (r["enrolled_n"], bool(r["suppressed"])) for r in enrolled.iter_rows(named=True)}
+    by_award_year = funding.awards(con, ["award_year"], filters.with_(year=None))
+
+    def usd_to(y: str) -> int:
+        return int(by_award_year.filter(pl.col("award_year") <= y)["amount_usd"].sum())
+
+    frames = {(m, sc): _rate_frames(con, m, sc, filters)
+              for m in ("chronic_absenteeism", "suspension") for sc in ("community", "county")}
+    rows: list[dict[str, object]] = []
+    for year in years:
+        prior = codes.previous_year(year)
+        cur_served, pre_served = served.get(year, (None, False)), served.get(prior, (None, False))
+        rows.append(_count_row("community_schools_n", "community", year, prior, schools_n(year), schools_n(prior),
+                               False, "count"))
+        rows.append(_count_row("students_served_n", "community", year, prior, cur_served[0], pre_served[0],
+                               cur_served[1], "count", "suppressed" if cur_served[1] else None))
+        rows.append(_count_row("ccspp_usd", "county", year, prior, usd_to(year), usd_to(prior), False, "usd",
+                               "awarded to date"))
+        for (metric, scope), fr in frames.items():
+            rows.append(_rate_row_from(fr, metric, scope, year, prior))
     return pl.DataFrame(rows, schema=COLUMNS)
 
 

@@ -653,9 +653,7 @@ def with_prior(metric: str, by: Sequence[str], f: Filters) -> pl.DataFrame:
 
 def headline_series(f: Filters) -> pl.DataFrame:
     """The headline frame for every year up to f.year, stacked: the small trends on the Overview."""
-    years = [y for y in filter_options().years if f.year is None or y <= f.year]
-    frames = [load("headline.headline", filters=f.with_(year=y)) for y in years]
-    return pl.concat(frames, how="vertical") if frames else load("headline.headline", filters=f)
+    return load("headline.headline_series", filters=f)
 
 
 # --------------------------------------------------------------------------- schools page

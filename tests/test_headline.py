@@ -102,3 +102,60 @@ def test_what_moved_steady_and_nothing():
     assert headline.what_moved(steady) == "Community school rates held steady in 2023-24 (every change under 0.5 points)."
     hidden = steady.with_columns(pl.lit(True).alias("suppressed"))
     assert headline.what_moved(hidden) == "No year-over-year change can be shown for community schools."
+
+
+def per_year(con, f: Filters) -> pl.DataFrame:
+    years = headline.series_years(con, f.year)
+    return pl.concat([headline.headline(con, f.with_(year=y)) for y in years], how="vertical")
+
+
+@pytest.mark.parametrize("f", [Filters(year=Y), Filters(), Filters(year=P), Filters(year=Y, spa=1),
+                               Filters(year=Y, spa=3), Filters(school=mf.cds(10001, 1)),
+                               Filters(year=Y, cohort=2)])
+def test_headline_series_equals_per_year_headlines(con, f):
+    # an earlier year with one school only (no prior year before it) and a tiny suppressed school
+    e = "2021-22"
+    mf.add_outcome(con, SU, e, mf.cds(10001, 1), 7, 280)
+    mf.add_outcome(con, CA, e, mf.cds(10001, 1), 95, 280)
+    tiny = mf.cds(10001, 4)
+    mf.add_school(con, tiny, spa=3, community=True, first_grant_year=Y)
+    for year in (P, Y):
+        mf.add_outcome(con, CA, year, tiny, 2, 9)
+        mf.add_outcome(con, SU, year, tiny, 0, 9)
+    series = headline.headline_series(con, f)
+    expected = per_year(con, f)
+    assert series.equals(expected)
+    assert series["year"].unique(maintain_order=True).to_list() == [y for y in (e, P, Y) if f.year is None or y <= f.year]
+
+
+def test_headline_series_hand_values(con):
+    s = headline.headline_series(con, Filters(year=Y))
+    def value(mid, scope, year):
+        return s.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope) & (pl.col("year") == year))["value"].item()
+    assert value("community_schools_n", "community", P) == 1   # b's first grant year is Y
+    assert value("community_schools_n", "community", Y) == 2
+    assert value("ccspp_usd", "county", P) == 400_000
+    assert value("ccspp_usd", "county", Y) == 600_000
+    assert value("chronic_absenteeism_rate", "community", P) == pytest.approx(110 / 400)
+    assert value("students_served_n", "community", P) == 400
+    assert s.height == 2 * 7 and list(s.columns) == list(headline.COLUMNS)
+
+
+def test_headline_series_empty_db():
+    empty = headline.headline_series(mf.new_db())
+    assert empty.height == 0 and list(empty.columns) == list(headline.COLUMNS)
+
+
+@pytest.mark.parametrize("kw", [{}, {"spa": 4, "community": "community"}, {"school_type": "HS", "cohort": 2}])
+def test_headline_series_equals_per_year_on_demo(demo_db, kw):
+    from csi_metrics import db
+
+    con = db.open_read_only(demo_db)
+    try:
+        latest = headline.series_years(con)[-1]
+        f = Filters(year=latest, **kw)
+        series = headline.headline_series(con, f)
+        assert series.height == 7 * len(headline.series_years(con, latest)) > 7
+        assert series.equals(per_year(con, f))
+    finally:
+        con.close()
