@@ -157,6 +157,31 @@ def awards(
     [district_name], amount_usd, grants_n. SPA attribution as in the module docstring."""
     by = _check_by(by)
     conds, params = _where(filters, county_code)
+    return _summed(con, by, conds, params)
+
+
+def awards_to_date(
+    con: duckdb.DuckDBPyConnection,
+    by: Sequence[str],
+    filters: Filters = Filters(),
+    *,
+    county_code: str | None = codes.LA_COUNTY_CODE,
+) -> pl.DataFrame:
+    """Awards made in every award year up to and including filters.year (every
+    award year when None), summed for each combination of `by`: the Funding
+    page's default and the headline's 'CCSPP dollars awarded to date'.
+    amount_usd = sum of those grants' award amounts, grants_n = their number;
+    other filters, SPA attribution and columns as in awards(). Dollars are not
+    student counts: nothing is suppressed."""
+    by = _check_by(by)
+    conds, params = _where(filters.with_(year=None), county_code)
+    if filters.year is not None:
+        conds.append("g.award_year <= ?")
+        params.append(filters.year)
+    return _summed(con, by, conds, params)
+
+
+def _summed(con: duckdb.DuckDBPyConnection, by: list[str], conds: list[str], params: list[object]) -> pl.DataFrame:
     sel, group = _select_by(by)
     sql = f"""
         SELECT {sel + ',' if sel else ''}

@@ -16,7 +16,7 @@ st.caption(f"CCSPP awards for {ui.describe(f)}{'' if in_year else ', every award
 
 
 def awards(by: list[str]):
-    return ui.load("funding.awards", by, filters=f) if in_year else ui.awards_to_date(by, f)
+    return ui.load("funding.awards" if in_year else "funding.awards_to_date", by, filters=f)
 
 
 share = ui.load("funding.la_share_of_state")

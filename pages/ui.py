@@ -743,18 +743,3 @@ def school_picker(table: pl.DataFrame) -> str | None:
         del st.query_params["school"]
     return cds
 
-
-def awards_to_date(by: Sequence[str], f: Filters) -> pl.DataFrame:
-    """funding.awards summed over every award year up to and including f.year
-    (every year when None): the Funding page's default, as the headline's
-    'CCSPP dollars awarded to date' is."""
-    keys = list(by)
-    df = load("funding.awards", [*keys, "award_year"], filters=f.with_(year=None))
-    if f.year is not None:
-        df = df.filter(pl.col("award_year") <= f.year)
-    labels = [c for c in ("spa_label", "district_name") if c in df.columns]
-    if not keys:
-        return df.select(pl.col("amount_usd").sum(), pl.col("grants_n").sum())
-    return (df.group_by(keys).agg(*[pl.col(c).first() for c in labels], pl.col("amount_usd").sum(),
-                                  pl.col("grants_n").sum())
-            .sort(keys, nulls_last=True))

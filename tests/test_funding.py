@@ -83,6 +83,40 @@ def test_awards_filters(con):
         funding.awards(con, ["school"])
 
 
+def test_awards_to_date(con):
+    def total(year):
+        r = funding.awards_to_date(con, [], Filters(year=year)).row(0, named=True)
+        return r["amount_usd"], r["grants_n"]
+
+    # G1 1,000,000 + G2 200,000 + G4 300,000 in 2022-23; G3 500,000 in 2023-24; G5 is outside LA
+    assert total("2021-22") == (0, 0)
+    assert total("2022-23") == (1_500_000, 3)
+    assert total("2023-24") == (2_000_000, 4)
+    assert total(None) == (2_000_000, 4)
+    assert funding.awards_to_date(con, [], Filters(year="2023-24", spa=4))["amount_usd"][0] == 500_000
+    by_type = funding.awards_to_date(con, ["grant_type"], Filters(year="2022-23"))
+    assert dict(zip(by_type["grant_type"], by_type["amount_usd"])) == {
+        "coordination": 300_000, "implementation": 1_000_000, "planning": 200_000}
+
+
+def test_awards_to_date_keeps_lea_wide_and_unassigned_apart(con):
+    # a school grant to a school with no SPA is 'Unassigned'; G4 is 'LEA-wide': both have spa null
+    lost = mf.cds(40004, 1)
+    mf.add_school(con, lost, spa=None, community=True, cohort=1)
+    mf.add_grant(con, "G6", lost, 70_000, year="2023-24")
+    df = funding.awards_to_date(con, ["spa"], Filters(year="2023-24"))
+    got = {r["spa_label"]: (r["spa"], r["amount_usd"], r["grants_n"]) for r in df.iter_rows(named=True)}
+    assert got == {
+        "SPA 1 Antelope Valley": (1, 1_200_000, 2),
+        "SPA 4 Metro": (4, 500_000, 1),
+        "LEA-wide": (None, 300_000, 1),
+        "Unassigned": (None, 70_000, 1),
+    }
+    earlier = funding.awards_to_date(con, ["spa"], Filters(year="2022-23"))
+    assert dict(zip(earlier["spa_label"], earlier["amount_usd"])) == {
+        "SPA 1 Antelope Valley": 1_200_000, "LEA-wide": 300_000}
+
+
 def test_dollars_per_student(con):
     df = funding.dollars_per_student(con, ["award_year"])
     r = {row["award_year"]: row for row in df.iter_rows(named=True)}
