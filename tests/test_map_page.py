@@ -83,7 +83,8 @@ def test_map_page_draws_choropleth_and_school_points(monkeypatch, map_db, shared
     points = [t for t in fig["data"] if t["type"] == "scattermap" and t.get("mode") == "markers"
               and t.get("showlegend") is not False]
     assert sum(len(t["lat"]) for t in points) == 8  # one community school per SPA
-    assert fig["layout"]["map"]["style"] == "white-bg"
+    assert fig["layout"]["map"]["style"]["layers"][0]["type"] == "background"
+    assert "glyphs" not in fig["layout"]["map"]["style"]
     # SPA 6 is suppressed, not a number.
     main = next(t for t in fig["data"] if t["type"] == "choroplethmap" and 1 in t["locations"])
     row = {r[0]: r for r in main["customdata"]}[1]
