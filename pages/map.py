@@ -8,9 +8,8 @@ from csi_metrics import codes, config, maps
 from csi_metrics.errors import InputError
 from pages import ui
 
-HOW_TO_GET = ("The official LA County SPA boundaries are not installed, so the SPAs are drawn as tiles. "
-              "Get them with `python -m csi_metrics fetch-boundaries`, or set `CSI_BOUNDARIES` to a "
-              "boundary file (LA County eGIS *Service Planning Areas*, 2022 or 2012, GeoJSON or shapefile).")
+HOW_TO_GET = ("Get the official boundaries with `python -m csi_metrics fetch-boundaries`, or set `CSI_BOUNDARIES` "
+              "to a boundary file (LA County eGIS *Service Planning Areas*, 2022 or 2012, GeoJSON or shapefile).")
 COLOR_BY = {"dashboard_color": "Dashboard colour", "cohort": "CCSPP cohort"}
 
 
@@ -69,7 +68,8 @@ if geojson is not None:
 else:
     if error:
         st.warning(error)
-    st.info(HOW_TO_GET)
+    st.info(("The SPA boundary file could not be read" if error else "The official LA County SPA boundaries "
+             "are not installed") + ", so the SPAs are drawn as tiles laid out like the county. " + HOW_TO_GET)
     fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title,
                             color_col="color" if "color" in df.columns else None)
 shown_cols = [c for c in ("spa", "year", "baseline_year", m.value_col, "schools_n", "color", "suppressed")
