@@ -18,7 +18,8 @@ SIDEBAR_STATE_JS = """
         .map(el => {
           const label = (el.querySelector('label') || {}).innerText || '';
           const checked = el.querySelector('input[type=radio]:checked');
-          const value = checked ? checked.closest('label').innerText : (el.querySelector('[data-baseweb="select"]') || el).innerText;
+          const combo = el.querySelector('input[role="combobox"]');
+          const value = checked ? checked.closest('label').innerText : combo ? combo.value : el.innerText;
           return [label.trim(), value.trim()];
         })
 """
@@ -26,9 +27,8 @@ SIDEBAR_STATE_JS = """
 
 def _choose(page, label: str, option: str) -> None:
     """Pick `option` in the sidebar selectbox labelled `label`, the way a person does."""
-    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=label)
-    box.locator('[data-baseweb="select"]').click()
-    page.locator('[role="listbox"] [role="option"]').filter(has_text=option).first.click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
 
 
 def _titles(page) -> list[str]:
@@ -128,9 +128,8 @@ def test_a_broken_deck_link_falls_back_with_a_notice(context, server):
 def test_a_selected_school_survives_a_copied_link(new_context, server, artifacts):
     ctx = new_context()
     page = open_page(ctx, f"{server}/schools?spa=3", charts=0)
-    box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').filter(has_text="School")
-    box.locator('[data-baseweb="select"]').click()
-    option = page.locator('[role="listbox"] [role="option"]').filter(has_not_text="Choose a school").first
+    page.locator('[data-testid="stMain"]').get_by_role("combobox", name="School", exact=True).click()
+    option = page.get_by_role("option").filter(has_not_text="Choose a school").first
     picked = option.inner_text().strip()
     option.click()
     page.wait_for_url(re.compile(r"[?&]school=\d{14}(&|$)"), timeout=60_000)
