@@ -93,35 +93,57 @@ def _cut_sets(con: duckdb.DuckDBPyConnection, metric: str, by: str, frame: pl.Da
     return "suspension_unified"
 
 
+def _prior(
+    con: duckdb.DuckDBPyConnection, metric: str, by: str, filters: Filters, group: str, by_dtype: pl.DataType
+) -> pl.DataFrame:
+    """by, prior_rate: the same rows of `group` a year earlier (null when unknown or suppressed)."""
+    if by == "year":
+        every = rates.pooled_rates(con, metric, ["year"], filters.with_(year=None, student_group=group))
+        return every.select(
+            pl.col("year").map_elements(lambda y: codes.academic_year(codes.year_start(y) + 1), return_dtype=pl.String),
+            pl.col("rate").alias("prior_rate"),
+        )
+    prior_year = codes.previous_year(filters.year) if filters.year and codes.is_academic_year(filters.year) else None
+    if prior_year is None:
+        return pl.DataFrame(schema={by: by_dtype, "prior_rate": pl.Float64})
+    return rates.pooled_rates(con, metric, [by], filters.with_(student_group=group, year=prior_year)).select(
+        by, pl.col("rate").alias("prior_rate")
+    )
+
+
 def breakdown(
     con: duckdb.DuckDBPyConnection, metric: str, by: str, filters: Filters
 ) -> pl.DataFrame:
-    """Pooled rates by one column with Dashboard levels (see module docstring).
+    """Pooled rates by one column with Dashboard levels: the one code path for
+    every breakdown that carries a Dashboard colour (this report, the Equity
+    page, the presenter's by-SPA and by-group charts).
+
+    rate = pooled numerator_n / denominator_n of filters.student_group (every
+    group when by='student_group'), as rates.pooled_rates; prior_rate = the
+    same rows a year earlier; change_pp = (rate - prior_rate) * 100, unrounded.
+    status_level, change_level, color and level_note place each row as the
+    module docstring says (chronic absenteeism from the GRTK8 rows, suspension
+    with the school-type / LEA-type cut set), so for chronic absenteeism they
+    may rest on K-8 figures while rate and change_pp are all grades, as on
+    the headline. Suppression: a suppressed row (under 11 students, CDE '*',
+    or complementary) has null rate, counts, prior_rate, change_pp and levels,
+    level_note saying so; no colour under 30 students.
     Columns: by, [labels], numerator_n, denominator_n, rate, rate_pct,
-    schools_n, suppressed, prior_rate, status_level, change_level, color,
-    level_note."""
+    schools_n, suppressed, prior_rate, change_pp, status_level, change_level,
+    color, level_note."""
     shown = rates.pooled_rates(con, metric, [by], filters)
     level_group = filters.student_group
     if metric == "chronic_absenteeism" and by != "student_group" and filters.student_group == "TA":
         level_group = "GRTK8"
     key = [by]
-    if by == "year":
-        placed_cur = rates.pooled_rates(con, metric, ["year"], filters.with_(year=None, student_group=level_group))
-        placed_pre = placed_cur.select(
-            pl.col("year").map_elements(lambda y: codes.academic_year(codes.year_start(y) + 1), return_dtype=pl.String),
-            pl.col("rate").alias("prior_rate"),
-        )
-    else:
-        placed_cur = rates.pooled_rates(con, metric, key, filters.with_(student_group=level_group))
-        prior_year = codes.previous_year(filters.year) if filters.year else None
-        placed_pre = (
-            rates.pooled_rates(con, metric, key, filters.with_(student_group=level_group, year=prior_year))
-            .select(*key, pl.col("rate").alias("prior_rate"))
-            if prior_year else pl.DataFrame(schema={by: shown.schema[by], "prior_rate": pl.Float64})
-        )
-    if by == "student_group":
-        # each group is placed from its own rows
-        placed_cur = shown
+    dtype = shown.schema[by]
+    # each student group is placed from its own rows
+    placed_cur = shown if by == "student_group" else rates.pooled_rates(
+        con, metric, key, filters.with_(year=None, student_group=level_group) if by == "year"
+        else filters.with_(student_group=level_group))
+    placed_pre = _prior(con, metric, by, filters, level_group, dtype)
+    shown_pre = placed_pre if level_group == filters.student_group or by == "student_group" \
+        else _prior(con, metric, by, filters, filters.student_group, dtype)
     placed = placed_cur.select(*key, "rate", "denominator_n", "suppressed").join(
         placed_pre, on=key, how="left", nulls_equal=True
     )
@@ -131,17 +153,20 @@ def breakdown(
         placed = levels.add_dashboard_levels(placed, metric, "__cut").drop("__cut")
     else:
         placed = levels.add_dashboard_levels(placed, metric, cuts)
-    placed = placed.select(*key, "prior_rate", "status_level", "change_level", "color", "level_note")
-    out = shown.join(placed, on=key, how="left", nulls_equal=True)
+    placed = placed.select(*key, "status_level", "change_level", "color", "level_note")
+    out = shown.join(shown_pre, on=key, how="left", nulls_equal=True).join(placed, on=key, how="left", nulls_equal=True)
+    out = out.with_columns(((pl.col("rate") - pl.col("prior_rate")) * 100).alias("change_pp"))
     # A level of a hidden figure would narrow it down: no level where the row is suppressed.
     out = out.with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
-         for c in ("prior_rate", "status_level", "change_level", "color")]
+         for c in ("prior_rate", "change_pp", "status_level", "change_level", "color")]
         + [pl.when(pl.col("suppressed")).then(pl.lit(levels.NOTE_SUPPRESSED)).otherwise(pl.col("level_note"))
            .alias("level_note")]
     )
     out = out.with_columns((pl.col("rate") * 100).alias("rate_pct"))
-    return out
+    return out.select(*[c for c in out.columns if c not in ("prior_rate", "change_pp", "status_level", "change_level",
+                                                             "color", "level_note")],
+                      "prior_rate", "change_pp", "status_level", "change_level", "color", "level_note")
 
 
 def _labels(df: pl.DataFrame, by: str) -> pl.DataFrame:

@@ -11,7 +11,7 @@ f = ui.filters()
 st.title("Equity")
 metric = ui.metric_picker()
 label = ui.METRIC_LABELS[metric]
-df = ui.with_prior(metric, ["student_group"], f)
+df = ui.load("report.breakdown", metric, "student_group", filters=f)
 kinds = st.pills("Groups", ["race", "program", "gender", "grade"], default=["race", "program"],
                  selection_mode="multi", key="kinds", format_func=str.capitalize)
 kind_of = {code: kind for code, (_, kind) in codes.REPORTING_CATEGORIES.items()}

@@ -633,22 +633,10 @@ def metric_picker(key: str = "metric") -> str:
 
 
 def with_prior(metric: str, by: Sequence[str], f: Filters) -> pl.DataFrame:
-    """pooled rates for f.year with the prior year's rate beside them (prior_rate),
-    and Dashboard status, change and colour from csi_metrics.levels."""
-    from csi_metrics import levels
-
-    cur = pooled(metric, by, f)
-    if f.year is None or not codes.is_academic_year(f.year):
-        prior = None
-    else:
-        prior = pooled(metric, by, f.with_(year=codes.previous_year(f.year)))
-    keys = list(by)
-    if prior is not None and not prior.is_empty():
-        cur = cur.join(prior.select(*keys, pl.col("rate").alias("prior_rate")), on=keys, how="left",
-                       nulls_equal=True)
-    else:
-        cur = cur.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
-    return levels.add_dashboard_levels(cur, metric, levels.default_cut_set(metric))
+    """report.breakdown by the one column in `by`: rates with prior_rate, change_pp and the
+    Dashboard levels and colour placed as the report and the Schools table place them."""
+    (column,) = by
+    return load("report.breakdown", metric, column, filters=f)
 
 
 def headline_series(f: Filters) -> pl.DataFrame:

@@ -188,6 +188,43 @@ def test_equity_rates_are_the_library_rates(app_env, lib):
         assert (r["rate"] != r["rate"] or r["rate"] is None) if want is None else r["rate"] == pytest.approx(want)
 
 
+@pytest.mark.parametrize("metric", ["chronic_absenteeism", "suspension"])
+def test_equity_figures_and_colours_equal_the_report_command(app_env, lib, metric):
+    import argparse
+    import io
+    import json
+
+    from csi_metrics import report
+
+    at = _app()
+    at.switch_page("pages/equity.py").run()
+    if metric != "chronic_absenteeism":
+        at.segmented_control(key="metric").set_value(metric).run()
+    assert _problems(at) == []
+    parser = argparse.ArgumentParser()
+    report.add_arguments(parser)
+    out = io.StringIO()
+    year = _latest(lib)
+    assert report.run(parser.parse_args(["--db", str(app_env), "--metric", metric, "--by", "student_group",
+                                         "--year", year, "--format", "json"]), out=out) == 0
+    want = {r["student_group"]: r for r in json.loads(out.getvalue())}
+
+    def blank(v):
+        return None if v is None or v != v else v
+
+    table = at.dataframe[0].value.to_dict("records")
+    assert len(table) > 5 and any(blank(r["color"]) for r in table)
+    for r in table:
+        w = want[r["student_group"]]
+        assert blank(r["color"]) == w["color"], r["student_group"]
+        assert (blank(r["status_level"]), blank(r["change_level"])) == (w["status_level"], w["change_level"])
+        assert bool(r["suppressed"]) == w["suppressed"]
+        if w["rate_pct"] is None:
+            assert blank(r["rate"]) is None
+        else:
+            assert round(r["rate"] * 100, 1) == pytest.approx(w["rate_pct"], abs=0.051)
+
+
 def test_missing_database_says_how_to_build_one(tmp_path, monkeypatch):
     monkeypatch.setenv("CSI_DB", str(tmp_path / "none.duckdb"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()

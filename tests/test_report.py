@@ -134,3 +134,53 @@ def test_wired_into_the_cli(db_path, capsys):
     assert code == 0
     assert out[1].startswith("community,3,300,1.0,1,")
     assert cli.main(["report", "--metric", SU, "--year", "24", "--db", str(db_path)]) == 2
+
+
+def test_breakdown_rates_all_grades_levels_from_k8():
+    from csi_metrics.filters import Filters
+
+    c = mf.new_db()
+    a, b = mf.cds(10001, 1), mf.cds(10001, 2)
+    mf.add_school(c, a, spa=1)
+    mf.add_school(c, b, spa=2)
+    for y, ta_a, k8_a, ta_b, k8_b in [("2022-23", (90, 300), (80, 250), (40, 400), (30, 300)),
+                                      ("2023-24", (60, 300), (50, 250), (48, 400), (45, 300))]:
+        mf.add_outcome(c, CA, y, a, *ta_a)
+        mf.add_outcome(c, CA, y, a, *k8_a, group="GRTK8")
+        mf.add_outcome(c, CA, y, b, *ta_b)
+        mf.add_outcome(c, CA, y, b, *k8_b, group="GRTK8")
+    rows = {r["spa"]: r for r in report.breakdown(c, CA, "spa", Filters(year="2023-24")).iter_rows(named=True)}
+    two = rows[2]
+    # shown: all grades 48/400 = 12.0%, a year earlier 40/400 = 10.0%: +2.0 pp
+    assert two["rate"] == pytest.approx(0.12) and two["prior_rate"] == pytest.approx(0.10)
+    assert two["change_pp"] == pytest.approx(2.0)
+    # placed on K-8: 45/300 = 15.0% High, +5.0 Increased Significantly -> Red (all grades would say Orange)
+    assert (two["status_level"], two["change_level"], two["color"]) == ("High", "Increased Significantly", "Red")
+    one = rows[1]
+    assert one["change_pp"] == pytest.approx(-10.0)
+    # K-8: 50/250 = 20.0% High, -12.0 Declined Significantly -> Yellow
+    assert (one["status_level"], one["change_level"], one["color"]) == ("High", "Declined Significantly", "Yellow")
+    # by student group each group is placed from its own rows: GRTK8 95/550 = 17.3% High, -2.7 Declined
+    groups = {r["student_group"]: r for r in report.breakdown(c, CA, "student_group", Filters(year="2023-24"))
+              .iter_rows(named=True)}
+    assert groups["GRTK8"]["prior_rate"] == pytest.approx(110 / 550)
+    assert (groups["GRTK8"]["status_level"], groups["GRTK8"]["change_level"]) == ("High", "Declined")
+    # TA: 108/700 = 15.4% High, 130/700 a year earlier: -3.1 Declined Significantly
+    assert groups["TA"]["change_pp"] == pytest.approx((108 - 130) / 700 * 100)
+    assert (groups["TA"]["status_level"], groups["TA"]["change_level"]) == ("High", "Declined Significantly")
+
+
+def test_breakdown_hides_prior_and_change_of_suppressed_rows(db_path):
+    from csi_metrics.filters import Filters
+
+    con = db.open_read_only(db_path)
+    try:
+        rows = {r["spa"]: r for r in report.breakdown(con, SU, "spa", Filters(year="2023-24")).iter_rows(named=True)}
+    finally:
+        con.close()
+    # SPA 3 (9 students) and its complement SPA 1 are hidden: no prior, change or colour to subtract from
+    for spa in (1, 3):
+        r = rows[spa]
+        assert r["suppressed"] is True
+        assert (r["prior_rate"], r["change_pp"], r["color"], r["level_note"]) == (None, None, None, "suppressed")
+    assert rows[2]["change_pp"] == pytest.approx((12 / 400 - 8 / 400) * 100)
