@@ -499,12 +499,13 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
         f"- {m['cpus']} CPUs: {m['cpu']}; memory {m['memory']}",
         f"- Python {m['python']} on {m['os']}",
         f"- {m['packages']}; {m['chromium']}",
-        f"- runs per figure: {results['runs']} (median), after one untimed warm-up call", ""])}
+        "- every figure is a median of several runs (given per scale), after one untimed warm-up call", ""])}
     for scale, r in results["scales"].items():
         lines: list[str] = []
         lines += [f"## {scale.title()} scale", "",
                   f"Run at {r.get('started', '?')} UTC; load average (1 min) at the start {r.get('load_start', '?')}, "
-                  f"at the end {r.get('load_end', '?')} on {m['cpus']} cores shared with other work.", ""]
+                  f"at the end {r.get('load_end', '?')} on {m['cpus']} cores shared with other work; "
+                  f"median of {r.get('runs', results['runs'])} runs.", ""]
         f = r.get("facts", {})
         if f:
             lines += [f"Database: {f['size_mb']:.1f} MB; {f['schools']:,} schools ({f['la_schools']:,} in LA County), "
@@ -517,6 +518,8 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
                       f"{b['runs']} ({', '.join(f'{x:.1f}' for x in b['build_all_s'])} s) | {b['size_mb']:.1f} MB |", ""]
         mt = r.get("metrics")
         if mt:
+            if r.get("metrics_note"):
+                lines += [f"({r['metrics_note']}.)", ""]
             lines += [f"Metric functions (library = DuckDB SQL + Polars, reading the database every call; "
                       f"pandas = bench/pandas_reference.py on DataFrames read once in "
                       f"{_sec(mt['pandas_load_s'])}, not counted):", "",
@@ -630,7 +633,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     results: dict[str, Any] = {"machine": machine(), "runs": args.runs, "scales": {}}
     for scale in scales:
-        r: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "load_start": _loadavg()}
+        r: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "load_start": _loadavg(),
+                             "runs": args.runs}
         results["scales"][scale] = r
         if args.db:
             db = config.db_path(args.db)
