@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     pages = args.pages.split(",") if args.pages else dashboard_pages()
     # A first, untimed run imports Streamlit, Plotly and the pages' modules, so the
     # first page's cold figure is not the interpreter's start-up.
-    _run_once(dashboard_pages()[0], dashboard_pages()[0]) if (REPO / dashboard_pages()[0]).exists() else None
+    landing = dashboard_pages()[0]
+    if (REPO / landing).exists():
+        _run_once(landing, landing)
     res = time_pages(pages, args.runs)
     if args.json:
         print(json.dumps(res))

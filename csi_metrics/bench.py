@@ -2,8 +2,9 @@
 state scale, and under a crowd. Not part of the test suite.
 
     python -m csi_metrics bench [--scale county|state|both] [--runs N] [--db PATH]
-                                [--out docs/benchmarks.md] [--skip-build] [--skip-browser] [--skip-load]
-                                [--load-n 10 50 100]
+                                [--out docs/benchmarks.md] [--json FILE] [--skip-build] [--skip-metrics]
+                                [--skip-pages] [--skip-browser] [--skip-load] [--load-n 10 50 100]
+                                [--replicas K] [--ramp S] [--report-from FILE ...]
 
 Every figure is the median of --runs runs (default 3) after one untimed
 warm-up call, unless the table says otherwise. Sections:
@@ -39,7 +40,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

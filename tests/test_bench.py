@@ -15,7 +15,6 @@ import pytest
 from bench import loadtest
 from bench import pandas_reference as pr
 from csi_metrics import bench, db
-from csi_metrics.filters import Filters
 from metrics_fixtures import add_activity, add_district, add_grant, add_outcome, add_school, cds, district_code
 
 CA = "chronic_absenteeism"
