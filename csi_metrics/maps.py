@@ -7,6 +7,7 @@ GeoJSON inline, and a tile map of plain shapes when there is no boundary file. N
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import duckdb
 
@@ -169,13 +171,16 @@ NO_DATA_FILL = "#e0e0e0"
 # Plotly's "white-bg" style, minus its `glyphs` URL: with one, MapLibre fetches
 # label fonts from fonts.openmaptiles.org (and only falls back to local fonts
 # after that request fails); without one it draws labels with local fonts and
-# makes no request at all.
-OFFLINE_STYLE: dict[str, Any] = {
+# makes no request at all. Passed as a data: URL rather than a style object:
+# Plotly re-applies an object style on every re-render (MapLibre then throws
+# "Map error." on the style diff), but compares a string and leaves it alone.
+OFFLINE_STYLE_JSON: dict[str, Any] = {
     "version": 8,
     "name": "white-bg-offline",
     "sources": {},
     "layers": [{"id": "white-bg", "type": "background", "paint": {"background-color": "#FFFFFF"}}],
 }
+OFFLINE_STYLE = "data:application/json," + quote(json.dumps(OFFLINE_STYLE_JSON, separators=(",", ":")))
 BORDER_COLOR = "#333333"
 
 

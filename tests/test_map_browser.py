@@ -243,8 +243,10 @@ def test_clicking_an_spa_sets_the_spa_filter(map_server, browser, shared_data):
 
     url, _, _ = map_server
     blocked: list[str] = []
+    page_errors: list[str] = []
     ctx = _offline_context(browser, blocked)
     page = ctx.new_page()
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
     try:
         page.goto(f"{url}/map")
         page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
@@ -261,9 +263,12 @@ def test_clicking_an_spa_sets_the_spa_filter(map_server, browser, shared_data):
         # The filter took: the sidebar shows it and the map outlines SPA 1.
         page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
             g => g._fullData && g._fullData.some(t => t.name === 'Selected SPA'))""", timeout=60_000)
+        page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
         page.screenshot(path=str(ARTIFACTS / "map-spa1.png"))
     finally:
         ctx.close()
+    # The re-render kept the map's style: no "Map error." from a MapLibre style diff.
+    assert page_errors == [], page_errors
     assert [u for u in blocked if not _is_tab_icon(u)] == [], blocked
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import struct
 from pathlib import Path
+from urllib.parse import unquote
 
 import geopandas as gpd
 import polars as pl
@@ -198,6 +199,8 @@ def test_choropleth_draws_eight_spas_offline_style(shared_data):
                               color_col="color")
     assert _locations(fig) == list(range(1, 9))
     style = fig.layout.map.style
+    assert style.startswith("data:application/json,")  # inline, nothing to fetch
+    style = json.loads(unquote(style.split(",", 1)[1]))
     assert style["layers"][0]["paint"]["background-color"] == "#FFFFFF"
     assert "glyphs" not in style and style["sources"] == {}  # no font or tile server to reach
     assert {t.type for t in fig.data} <= {"choroplethmap", "scattermap"}  # never the CDN-backed geo subplot
