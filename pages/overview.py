@@ -62,14 +62,19 @@ for half, metric_id in zip(st.columns(2), ("chronic_absenteeism_rate", "suspensi
                     boxes[(mid, scope)] = card(rows[(mid, scope)], title, short)
 
 # The small trends come last so the figures above show while they load.
-series = ui.headline_series(f)
-for (mid, scope), box in boxes.items():
+def sparkline(mid: str, scope: str):
+    series = ui.headline_series(f)
     trend = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope))
     spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
+    return charts.sparkline(spark, kind=registry.get(mid).unit)
+
+
+for (mid, scope), box in boxes.items():
+    # Built once per filters and shared: seven of them were most of a warm run (docs/benchmarks.md).
+    fig = ui.cached_figure(("overview_sparkline", mid, scope, tuple(f.as_dict().items())),
+                           lambda mid=mid, scope=scope: sparkline(mid, scope))
     with box:
-        st.plotly_chart(presenter.for_display(charts.sparkline(spark, kind=registry.get(mid).unit)),
-                        config=SPARK_CONFIG, theme=None,
-                        key=f"spark_{mid}_{scope}")
+        st.plotly_chart(presenter.for_display(fig), config=SPARK_CONFIG, theme=None, key=f"spark_{mid}_{scope}")
 
 with st.expander("Table and CSV: headline figures"):
     st.dataframe(head, hide_index=True, key="headline_table", placeholder=ui.EMPTY)

@@ -188,6 +188,21 @@ def load(name: str, *args: Any, filters: Filters | None = None, **kwargs: Any) -
     return _cached(key, name, args, _fkey(filters), kw, con)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2048)
+def _figure_cached(db_key: tuple[str, int, int], key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """`build()` once per database file and plain `key` (chart name, filter values,
+    options: everything the figure depends on), shared by every session. For
+    small figures that cost more to build than to send (a sparkline: ~13 ms of
+    CPU). Never change the returned figure in place."""
+    get_connection()
+    db_key, _ = _pinned()
+    return _figure_cached(db_key, key, build)
+
+
 def pooled(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
     return load("rates.pooled_rates", metric, list(by), filters=filters)
 
