@@ -196,15 +196,6 @@ def expected_failure(url: str) -> bool:
     return len(parts) == 3 and parts[1] == "_stcore" and parts[2] in ("host-config", "health")
 
 
-def known_page_error(exc) -> bool:
-    """plotly.js raises "Map error." when MapLibre refuses a style *diff* on a re-render
-    (Style.setState -> _updateDiff) and then reloads the whole style: the map still
-    draws (the tests check its canvas; the screenshots show it). Only that exact
-    path is excused; a "Map error." from anywhere else (a failed load) still fails."""
-    stack = getattr(exc, "stack", "") or ""
-    return str(getattr(exc, "message", exc)) == "Map error." and "_updateDiff" in stack and "setState" in stack
-
-
 def _is_local(url: str) -> bool:
     p = urlparse(url)
     if p.scheme in ("data", "blob", "about"):
@@ -249,7 +240,7 @@ def new_context(browser, server):
 
         def on_page(page):
             page.on("console", on_console)
-            page.on("pageerror", lambda exc: None if known_page_error(exc) else watch.page_errors.append(str(exc)))
+            page.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
             page.on("response", on_response)
 
         ctx.on("page", on_page)
