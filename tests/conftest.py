@@ -46,3 +46,10 @@ def demo_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "csi.duckdb"
     build.build_demo(path, scale="county", boundaries=None)
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser end-to-end suite last. It keeps one Playwright, and so a running
+    asyncio loop, open for the rest of the session; tests after it that start their own
+    loop (kaleido, the load-test client, other Playwright tests) would find it running."""
+    items.sort(key=lambda item: "e2e" in Path(str(item.fspath)).parts)
