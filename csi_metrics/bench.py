@@ -31,28 +31,23 @@ import json
 import math
 import os
 import platform
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from . import config
+from . import config, localserver
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
-SIMPLIFIED_BOUNDARIES = REPO.parent / "shared" / "data" / "la_county_spa_2022_simplified.geojson"
+CHROMIUM, CHROMIUM_ARGS = localserver.CHROMIUM, localserver.CHROMIUM_ARGS
+SIMPLIFIED_BOUNDARIES = localserver.SIMPLIFIED_BOUNDARIES
 SERVER_START_S = 120
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -91,58 +86,9 @@ def median(xs: list[float]) -> float:
 # --------------------------------------------------------------------------- server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def server(db: str | os.PathLike[str] | None = None, *, log: Path | None = None) -> Iterator[tuple[str, int]]:
-    """`streamlit run dashboard.py` on 127.0.0.1 and a free port with CSI_DB=db;
-    yields (base URL, server pid) and stops the server (its process group) after."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if db is not None:
-        env["CSI_DB"] = str(db)
-    if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
-        env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
-    out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-        cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while not _healthy(url):
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit not healthy after {SERVER_START_S} s")
-            time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        if log:
-            out.close()  # type: ignore[union-attr]
+def server(db: str | os.PathLike[str] | None = None, *, log: Path | None = None):
+    """The dashboard on a free loopback port (csi_metrics.localserver); yields (base URL, pid)."""
+    return localserver.streamlit_server(db, log=log, start_timeout_s=SERVER_START_S)
 
 
 # --------------------------------------------------------------------------- build

@@ -9,25 +9,20 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
 
+from csi_metrics import localserver
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
+CHROMIUM, CHROMIUM_ARGS = localserver.CHROMIUM, localserver.CHROMIUM_ARGS
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 VIEWPORT = {"width": 1920, "height": 1080}
 DRAW_TIMEOUT_MS = 180_000
@@ -78,52 +73,20 @@ PROJECT_JS = """([lon, lat]) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def map_server(demo_db, shared_data):
     """`streamlit run dashboard.py` on a free loopback port against the demo
     database and the shared simplified 2022 boundaries; yields (url, start time,
     seconds until it answered its health check)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    env = {**os.environ, "CSI_DB": str(demo_db), "PYTHONUNBUFFERED": "1",
-           "CSI_BOUNDARIES": str(shared_data / "la_county_spa_2022_simplified.geojson")}
-    log = open(ARTIFACTS / "map-streamlit.log", "w")
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start; see {ARTIFACTS / 'map-streamlit.log'}")
-            time.sleep(0.25)
-        yield url, started, time.monotonic() - started
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        with localserver.streamlit_server(demo_db, boundaries=shared_data / "la_county_spa_2022_simplified.geojson",
+                                          log=ARTIFACTS / "map-streamlit.log") as (url, _pid):
+            ready_s = time.monotonic() - started
+            yield url, started, ready_s
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

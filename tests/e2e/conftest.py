@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from csi_metrics import localserver
 from e2e_helpers import TIMINGS
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
+CHROMIUM, CHROMIUM_ARGS = localserver.CHROMIUM, localserver.CHROMIUM_ARGS
 VIEWPORT = {"width": 1920, "height": 1080}
-SIMPLIFIED_BOUNDARIES = REPO.parent / "shared" / "data" / "la_county_spa_2022_simplified.geojson"
 SERVER_START_S = 90
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
@@ -46,20 +38,6 @@ FIRST_CHART_JS = """
   const timer = setInterval(() => { check(); if (window.__firstChartMs !== null) { clearInterval(timer); } }, 25);
 })();
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -89,40 +67,11 @@ def server(request, artifacts, browser):
     The database is the session's demo build (tests/conftest.py `demo_db`), or
     $CSI_TEST_DEMO_DB when a developer points the suite at one already built."""
     db_file = os.environ.get("CSI_TEST_DEMO_DB") or str(request.getfixturevalue("demo_db"))
-    port = _free_port()
-    env = {**os.environ, "CSI_DB": db_file, "PYTHONUNBUFFERED": "1"}
-    if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
-        env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
     log_path = artifacts / "streamlit.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while not _healthy(url):
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}:\n{log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit not healthy after {SERVER_START_S} s; see {log_path}")
-            time.sleep(0.3)
+    with localserver.streamlit_server(db_file, log=log_path, start_timeout_s=SERVER_START_S) as (url, _pid):
         srv = Server(url)
         srv.first_deep_link = first_visit_probe(browser, url, artifacts)
         yield srv
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
 
 
 FIRST_DEEP_LINK = "/trends?spa=6&metric=suspension"
