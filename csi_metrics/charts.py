@@ -278,11 +278,14 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
 
 # --------------------------------------------------------------------------- bars
 
-def _value_text(v: float | None, kind: str) -> str:
+def value_text(v: float | None, kind: str) -> str:
+    """A value as a label reads it: rate 0.234 -> 23.4%, pp -> +1.2 pp, usd -> $1.2M, else 1,234."""
     if v is None:
         return "—"
     if kind == "rate":
         return _pct(v)
+    if kind == "pp":
+        return _pp(v)
     if kind == "usd":
         return usd_short(v)
     return f"{v:,.0f}"
@@ -332,14 +335,14 @@ def bar_by_group(
             fig.add_trace(go.Bar(
                 y=[labels[i] for i in idx], x=[values[i] for i in idx], orientation="h", name=legend,
                 marker=dict(color=dashboard_color_hex(name), line=dict(color=TEXT_COLOR, width=1)),
-                text=[f"{_value_text(values[i], kind)} · {legend if name else 'no colour'}" for i in idx],
+                text=[f"{value_text(values[i], kind)} · {legend if name else 'no colour'}" for i in idx],
                 textposition="outside", cliponaxis=False,
                 hovertemplate=f"%{{y}}: {hover_fmt} · {legend}<extra></extra>",
             ))
     else:
         fig.add_trace(go.Bar(
             y=labels, x=values, orientation="h", marker_color=OKABE_ITO[0], showlegend=False,
-            text=[_value_text(v, kind) for v in values], textposition="outside", cliponaxis=False,
+            text=[value_text(v, kind) for v in values], textposition="outside", cliponaxis=False,
             hovertemplate=f"%{{y}}: {hover_fmt}<extra></extra>",
         ))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)

@@ -39,7 +39,7 @@ from .charts import (
     SUPPRESSED_NOTE,
     TEXT_COLOR,
     apply_theme,
-    usd_short,
+    value_text,
 )
 from .errors import InputError
 from .filters import Filters
@@ -145,13 +145,7 @@ def format_value(v: float | None, unit: str) -> str:
     """A value as a person reads it: 23.4% / +1.2 pp / $1.2M / 1,234."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "no data"
-    if unit == "rate":
-        return f"{v * 100:.1f}%"
-    if unit == "pp":
-        return f"{v:+.1f} pp"
-    if unit == "usd":
-        return usd_short(v) if abs(v) >= 10_000 else f"${v:,.0f}"
-    return f"{v:,.0f}"
+    return value_text(v, unit)
 
 
 def _colorbar(label: str, unit: str) -> dict[str, Any]:
