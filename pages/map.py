@@ -83,7 +83,7 @@ if geojson is not None and not schools.is_empty():
     with st.expander("Schools on the map"):
         table = schools.select("cds_code", "school_name", "district_name", "spa_n", "cohort", "rate",
                                "enrolled_n", "dashboard_color", "suppressed")
-        st.dataframe(table, hide_index=True, key="map_schools_table",
-                     column_config={"rate": st.column_config.NumberColumn("rate", format="percent")})
-        st.download_button("Download CSV", table.write_csv().encode("utf-8"), file_name="map_schools.csv",
+        st.download_button("Download CSV", ui.csv_bytes(table), file_name="map_schools.csv",
                            mime="text/csv", key="map_schools_csv", on_click="ignore")
+        st.dataframe(table, hide_index=True, key="map_schools_table", placeholder=ui.EMPTY,
+                     column_config={"rate": st.column_config.NumberColumn("rate", format="percent")})

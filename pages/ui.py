@@ -600,13 +600,15 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
     presenter.export_buttons(fig, key=key, caption=words)  # PNG / SVG at 1920x1080
     table = readable(df)
     with st.expander("Table and CSV"):
+        # The button above the table: the grid sizes itself after the expander opens, and a
+        # button below it would move under the pointer of someone reaching for it.
+        st.download_button("Download CSV", csv_bytes(table), file_name=f"{key}.csv",
+                           mime="text/csv", key=f"csv_{key}", on_click="ignore")
         st.dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}",
                      placeholder=EMPTY)
         if "suppressed" in table.columns:
             st.caption(f"{EMPTY} (blank in the CSV): suppressed (fewer than {codes.MIN_N} students, or recoverable "
                        "by subtraction), not published, or not applicable; suppressed = true marks suppression.")
-        st.download_button("Download CSV", csv_bytes(table), file_name=f"{key}.csv",
-                           mime="text/csv", key=f"csv_{key}", on_click="ignore")
 
 
 # --------------------------------------------------------------------------- page controls

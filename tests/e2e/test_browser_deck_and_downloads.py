@@ -69,7 +69,10 @@ def test_step_through_the_standard_deck(context, server, artifacts):
 
 
 def _open_table(page, nth: int = 0) -> None:
-    page.locator('[data-testid="stExpander"]').filter(has_text="Table and CSV").nth(nth).locator("summary").click()
+    box = page.locator('[data-testid="stExpander"]').filter(has_text="Table and CSV").nth(nth)
+    box.locator("summary").click()
+    # Opened when its table has drawn: the CSV button's own position is then final.
+    box.locator('[data-testid="stDataFrame"]').wait_for(state="visible", timeout=60_000)
 
 
 def test_csv_download_matches_its_table_and_hides_small_counts(context, server, artifacts):
