@@ -302,23 +302,29 @@ def _url_paths() -> list[tuple[str, str]]:
     return re.findall(r'st\.Page\(\s*"([^"]+\.py)"[^)]*?url_path="([^"]+)"', text)
 
 
-def _first_chart(browser, url: str, timeout_ms: int = 60_000) -> tuple[float | None, bool]:
-    """(milliseconds from navigation start to the first drawn chart, or to idle when the
-    page has none; whether a chart was drawn)."""
+def _offline_context(browser):
+    """A 1920x1080 browser context with every request off this machine refused."""
     from urllib.parse import urlparse
 
     ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
-    try:
-        def route(r):
-            p = urlparse(r.request.url)
-            if p.scheme in ("data", "blob", "about") or (p.hostname or "") in LOOPBACK:
-                r.continue_()
-            else:
-                r.abort("internetdisconnected")
 
-        ctx.route("**/*", route)
-        ctx.add_init_script(FIRST_CHART_JS)
-        page = ctx.new_page()
+    def route(r):
+        p = urlparse(r.request.url)
+        if p.scheme in ("data", "blob", "about") or (p.hostname or "") in LOOPBACK:
+            r.continue_()
+        else:
+            r.abort("internetdisconnected")
+
+    ctx.route("**/*", route)
+    ctx.add_init_script(FIRST_CHART_JS)
+    return ctx
+
+
+def _first_chart(ctx, url: str, timeout_ms: int = 60_000) -> tuple[float | None, bool]:
+    """(milliseconds from navigation start to the first drawn chart, or to idle when the
+    page has none; whether a chart was drawn), for one visit in browser context `ctx`."""
+    page = ctx.new_page()
+    try:
         page.goto(url, wait_until="commit")
         try:
             page.wait_for_function("window.__firstChartMs !== null || window.__idleNoChartMs !== null",
@@ -328,33 +334,51 @@ def _first_chart(browser, url: str, timeout_ms: int = 60_000) -> tuple[float | N
         chart = page.evaluate("window.__firstChartMs")
         return (chart, True) if chart is not None else (page.evaluate("window.__idleNoChartMs"), False)
     finally:
-        ctx.close()
+        page.close()
 
 
 def time_browser(db: Path, runs: int) -> list[dict[str, Any]]:
-    """First chart per page: cold = the page's first visit after the server started
-    (pages visited in navigation order), warm = a second visit from a new browser context."""
+    """First chart per page, a fresh server per run:
+    cold = the page's first visit since the server started (pages in navigation order,
+    each from a new browser); warm = a second visitor (a new browser, empty cache, server
+    caches warm); returning = that visitor opening the link again (browser cache warm,
+    as for a leader re-opening a link or a presenter's prepared laptop)."""
     from playwright.sync_api import sync_playwright
 
     paths = [(f, p) for f, p in _url_paths() if (REPO / f).exists()]
-    cold: dict[str, list[float]] = {p: [] for _, p in paths}
-    warm: dict[str, list[float]] = {p: [] for _, p in paths}
+    times: dict[str, dict[str, list[float]]] = {k: {p: [] for _, p in paths} for k in ("cold", "warm", "returning")}
     has_chart: dict[str, bool] = {}
+
+    def visit(ctx, url: str, p: str, phase: str) -> None:
+        ms, drawn = _first_chart(ctx, url)
+        if ms is not None:
+            times[phase][p].append(ms / 1000)
+        has_chart[p] = has_chart.get(p, False) or drawn
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             for _ in range(runs):
                 with server(db) as (url, _pid):
-                    for phase, store in (("cold", cold), ("warm", warm)):
-                        for _f, p in paths:
-                            ms, drawn = _first_chart(browser, f"{url}/{p}")
-                            if ms is not None:
-                                store[p].append(ms / 1000)
-                            has_chart[p] = has_chart.get(p, False) or drawn
+                    for _f, p in paths:
+                        ctx = _offline_context(browser)
+                        try:
+                            visit(ctx, f"{url}/{p}", p, "cold")
+                        finally:
+                            ctx.close()
+                    for _f, p in paths:
+                        ctx = _offline_context(browser)
+                        try:
+                            visit(ctx, f"{url}/{p}", p, "warm")
+                            visit(ctx, f"{url}/{p}", p, "returning")
+                        finally:
+                            ctx.close()
         finally:
             browser.close()
-    return [{"page": p, "cold_s": median(cold[p]), "warm_s": median(warm[p]), "chart": has_chart.get(p, False),
-             "cold_all_s": cold[p], "warm_all_s": warm[p]} for _, p in paths]
+    return [{"page": p, "cold_s": median(times["cold"][p]), "warm_s": median(times["warm"][p]),
+             "returning_s": median(times["returning"][p]), "chart": has_chart.get(p, False),
+             "cold_all_s": times["cold"][p], "warm_all_s": times["warm"][p],
+             "returning_all_s": times["returning"][p]} for _, p in paths]
 
 
 # --------------------------------------------------------------------------- load and memory
@@ -493,11 +517,13 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
         br = r.get("browser")
         if br:
             lines += ["Headless Chromium, navigation start to first drawn chart (fresh server per run; cold = "
-                      "first visit of the page since the server started, warm = a second visitor):", "",
-                      "| page | cold | warm |", "|---|---|---|"]
+                      "first visit of the page since the server started; warm = a second visitor, new browser "
+                      "with an empty cache; returning = that visitor opening the link again, browser cache warm):",
+                      "", "| page | cold | warm | returning |", "|---|---|---|---|"]
             for p in br:
                 suffix = "" if p["chart"] else " (no chart: time to idle)"
-                lines.append(f"| /{p['page']}{suffix} | {_sec(p['cold_s'])} | {_sec(p['warm_s'])} |")
+                lines.append(f"| /{p['page']}{suffix} | {_sec(p['cold_s'])} | {_sec(p['warm_s'])} | "
+                             f"{_sec(p.get('returning_s'))} |")
             lines.append("")
         ld = r.get("load")
         if ld:

@@ -42,6 +42,8 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] summary, [data-testid="stMainBlockContainer"] td,
 [data-testid="stMainBlockContainer"] th, [data-testid="stMainBlockContainer"] code,
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"],
+[data-testid="stMainBlockContainer"] [data-testid="stSelectbox"] *,
+[data-testid="stMainBlockContainer"] input,
 [data-testid="stMainBlockContainer"] [data-testid="stMetricLabel"] * {{ font-size: {MIN_TEXT_PX}px !important; line-height: 1.35; }}
 [data-testid="stMainBlockContainer"] h1 {{ font-size: 52px !important; }}
 [data-testid="stMainBlockContainer"] h2 {{ font-size: 40px !important; }}

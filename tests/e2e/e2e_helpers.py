@@ -24,6 +24,10 @@ _CHARTS_READY_JS = """
   if (document.querySelector('[data-testid="stSkeleton"]')) { return false; }
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   if (!plots.every(g => g._fullLayout && g.querySelector('.main-svg'))) { return false; }
+  // A MapLibre map paints after Plotly has its figure: wait until it has drawn features.
+  const maps = plots.map(g => g._fullLayout.map && g._fullLayout.map._subplot && g._fullLayout.map._subplot.map)
+                    .filter(m => m);
+  if (!maps.every(m => m.loaded() && m.queryRenderedFeatures().length > 0)) { return false; }
   return plots.filter(g => g.data && g.data.length).length >= want;
 }
 """
@@ -48,22 +52,24 @@ CHART_SUMMARY_JS = """
 FONT_SIZES_JS = """
 () => {
   const px = el => parseFloat(getComputedStyle(el).fontSize);
-  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && (el.textContent || '').trim().length > 0; };
+  const text = el => (el.textContent || el.value || '').trim();  // a combobox's text is its input's value
+  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && text(el).length > 0; };
   const chartSel = ['.gtitle', '.xtick text', '.ytick text', '.g-xtitle text', '.g-ytitle text', '.legendtext',
                     '.annotation-text'].map(s => '.js-plotly-plot ' + s).join(',');
   const chart = [...document.querySelectorAll(chartSel)].filter(visible).map(el => [el.textContent.trim().slice(0, 40), px(el)]);
   const pageSel = ['[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p',
                    '[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"]',
-                   '[data-testid="stMainBlockContainer"] button p'].join(',');
+                   '[data-testid="stMainBlockContainer"] button p',
+                   '[data-testid="stMainBlockContainer"] [data-testid="stSelectbox"] [role="combobox"]'].join(',');
   const words = [...document.querySelectorAll(pageSel)].filter(visible).filter(el => !el.closest('details:not([open])'))
-                  .map(el => [el.textContent.trim().slice(0, 40), px(el)]);
+                  .map(el => [text(el).slice(0, 40), px(el)]);
   return {chart, words};
 }
 """
 
 
 def wait_ready(page, *, charts: int = 0, timeout_ms: int = LOAD_TIMEOUT_MS) -> None:
-    """Streamlit has finished its run, every chart is drawn, and at least `charts` of them have data."""
+    """Streamlit has finished its run, every chart (and map) is drawn, and at least `charts` of them have data."""
     page.wait_for_selector(APP_IDLE, timeout=timeout_ms, state="attached")
     page.wait_for_function(_CHARTS_READY_JS, arg=charts, timeout=timeout_ms, polling=100)
 
