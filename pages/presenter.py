@@ -139,6 +139,7 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
         colorbar = getattr(getattr(trace, "marker", None), "colorbar", None) or getattr(trace, "colorbar", None)
         if colorbar is not None:
             _raise(colorbar.tickfont, MIN_TEXT_PX)
+            _raise(colorbar.title.font, MIN_TEXT_PX)
     for name in out.layout:
         if re.fullmatch(r"[xy]axis\d*", name):
             _raise(out.layout[name].tickfont, MIN_TEXT_PX)

@@ -180,6 +180,17 @@ def test_presenter_figure_enlarges_small_type_and_thickens_lines():
     assert out.layout.template.layout.font.size == charts.PRESENT_BASE_FONT_PX
 
 
+def test_presenter_figure_enlarges_a_map_colorbar():
+    from pages import presenter
+
+    fig = go.Figure(go.Choroplethmap(locations=["1"], z=[0.2], geojson={"type": "FeatureCollection", "features": []},
+                                     colorbar=dict(title=dict(text="Chronic absenteeism", font=dict(size=16)),
+                                                   tickfont=dict(size=14))))
+    out = presenter.presenter_figure(fig)
+    assert out.data[0].colorbar.title.font.size == presenter.MIN_TEXT_PX
+    assert out.data[0].colorbar.tickfont.size == presenter.MIN_TEXT_PX
+
+
 def test_presenter_figure_pins_notes_under_the_plot_below_the_ticks():
     from pages import presenter
 

@@ -55,7 +55,7 @@ FONT_SIZES_JS = """
   const text = el => (el.textContent || el.value || '').trim();  // a combobox's text is its input's value
   const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && text(el).length > 0; };
   const chartSel = ['.gtitle', '.xtick text', '.ytick text', '.g-xtitle text', '.g-ytitle text', '.legendtext',
-                    '.annotation-text'].map(s => '.js-plotly-plot ' + s).join(',');
+                    '.annotation-text', '.colorbar text'].map(s => '.js-plotly-plot ' + s).join(',');
   const chart = [...document.querySelectorAll(chartSel)].filter(visible).map(el => [el.textContent.trim().slice(0, 40), px(el)]);
   const pageSel = ['[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p',
                    '[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"]',
