@@ -1,4 +1,4 @@
-"""`python -m csi_metrics build / info / fetch-boundaries / report / bench`.
+"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / report / bench`.
 
 Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 1 anything else a user can act on (no database yet, download failed)."""
@@ -6,12 +6,8 @@ Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from . import config
@@ -43,6 +39,15 @@ def parser(with_report: bool = False, with_bench: bool = False) -> argparse.Argu
     i = sub.add_parser("info", help="print what a database file holds")
     i.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
 
+    c = sub.add_parser("fetch-cde", help="download the CDE directory and outcome files for `build --cde-dir`")
+    c.add_argument("--out", type=Path, help=f"folder (default $CSI_CDE_DIR or {config.DEFAULT_CDE_DIR})")
+    c.add_argument("--years", nargs="+", metavar="YEAR",
+                   help="academic years, e.g. 2023-24 2024-25 (default: every year the dashboard shows)")
+    c.add_argument("--url", action="append", default=[], metavar="URL",
+                   help="also fetch this file (a revised CDE name replaces the one for its year); repeatable")
+    c.add_argument("--base-url", help="default $CSI_CDE_BASE_URL or CDE's demo-downloads/")
+    c.add_argument("--directory-url", help="default $CSI_CDE_DIRECTORY_URL or CDE's school directory download")
+
     f = sub.add_parser("fetch-boundaries", help="download the official LA County SPA layer")
     f.add_argument("--url", help="default $CSI_BOUNDARIES_URL or LA County eGIS")
     f.add_argument("--out", type=Path, help=f"default {config.DEFAULT_BOUNDARIES}")
@@ -72,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_build(args)
         if args.command == "info":
             return cmd_info(args)
+        if args.command == "fetch-cde":
+            return cmd_fetch_cde(args)
         if args.command == "fetch-boundaries":
             return cmd_fetch_boundaries(args)
         if args.command == "report":
@@ -155,38 +162,57 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch_cde(args: argparse.Namespace) -> int:
+    from . import fetch
+
+    out = config.cde_dir(args.out)
+    years = args.years or sorted(set(fetch.CHRONIC_FILES) | set(fetch.SUSPENSION_FILES))
+    try:
+        wanted = fetch.wanted_files(years, config.cde_base_url(args.base_url),
+                                    config.cde_directory_url(args.directory_url), args.url)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _progress(f"fetching {len(wanted)} CDE files into {out}")
+    saved, failed = fetch.fetch_all(wanted, out, progress=_progress)
+    for f in saved:
+        _progress(f"saved {f.path.name}: {f.bytes_n:,} bytes, sha256 {f.sha256[:12]}")
+    for msg in failed:
+        print(f"error: {msg}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} of {len(wanted)} files not fetched; files already in {out} were left as they "
+              "were. A 404 can mean CDE revised a file's name: see https://www.cde.ca.gov/ds/ad/filesabd.asp "
+              "and filessd.asp, and pass the new address with --url.", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
 def cmd_fetch_boundaries(args: argparse.Namespace) -> int:
     from . import boundaries as bnd
+    from . import fetch
 
     url = config.boundaries_url(args.url)
     out = Path(args.out) if args.out else config.DEFAULT_BOUNDARIES
-    out.parent.mkdir(parents=True, exist_ok=True)
     _progress(f"downloading {url}")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    tmp = Path(tmp_name)
-    try:
-        try:
-            with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=60) as resp:
-                while chunk := resp.read(1 << 16):
-                    f.write(chunk)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            if isinstance(exc, urllib.error.HTTPError):
-                reason = f"HTTP {exc.code} {exc.reason}"
-            else:
-                reason = getattr(exc, "reason", None) or exc
-            print(f"error: cannot download SPA boundaries from {url}: {reason}", file=sys.stderr)
-            return 1
-        gdf = bnd.load_spa_boundaries(tmp)  # InputError names the temp file; say which URL it came from
+    layer: dict = {}
+
+    def check(tmp: Path) -> None:
+        gdf = bnd.load_spa_boundaries(tmp)
         missing = bnd.missing_spas(gdf)
         if missing:
             raise InputError(url, f"downloaded layer lacks SPA {', '.join(map(str, missing))}", column="SPA_NUM")
-        os.replace(tmp, out)
+        layer["gdf"] = gdf
+
+    try:
+        fetch.download(url, out, check=check, timeout_s=60)
+    except fetch.DownloadError as exc:
+        print(f"error: cannot download SPA boundaries from {exc.url}: {exc.reason}", file=sys.stderr)
+        return 1
     except InputError as exc:
         print(f"error: downloaded file is not an SPA boundary layer: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    gdf = layer["gdf"]
     _progress(f"saved {len(gdf)} SPAs to {out}")
     print(out)
     return 0

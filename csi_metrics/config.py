@@ -19,6 +19,12 @@ DEFAULT_BOUNDARIES_URL = (
 )
 
 
+DEFAULT_CDE_DIR = DATA_DIR / "cde"
+# Where CDE serves the outcome files (under attendance/ and discipline/) and the directory.
+DEFAULT_CDE_BASE_URL = "https://www3.cde.ca.gov/demo-downloads/"
+DEFAULT_CDE_DIRECTORY_URL = "https://www.cde.ca.gov/schooldirectory/report?rid=dl1&tp=txt"
+
+
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The DuckDB file: explicit path, else $CSI_DB, else data/csi.duckdb."""
     if explicit:
@@ -43,3 +49,21 @@ def boundary_path(explicit: str | os.PathLike[str] | None = None) -> Path | None
 def boundaries_url(explicit: str | None = None) -> str:
     """Where fetch-boundaries downloads from: explicit, else $CSI_BOUNDARIES_URL, else LA County eGIS."""
     return explicit or os.environ.get("CSI_BOUNDARIES_URL") or DEFAULT_BOUNDARIES_URL
+
+
+def cde_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where fetch-cde saves the CDE files: explicit, else $CSI_CDE_DIR, else data/cde."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CSI_CDE_DIR")
+    return Path(env) if env else DEFAULT_CDE_DIR
+
+
+def cde_base_url(explicit: str | None = None) -> str:
+    """Base URL of CDE's outcome downloads: explicit, else $CSI_CDE_BASE_URL, else CDE's."""
+    return explicit or os.environ.get("CSI_CDE_BASE_URL") or DEFAULT_CDE_BASE_URL
+
+
+def cde_directory_url(explicit: str | None = None) -> str:
+    """The Public Schools directory download: explicit, else $CSI_CDE_DIRECTORY_URL, else CDE's."""
+    return explicit or os.environ.get("CSI_CDE_DIRECTORY_URL") or DEFAULT_CDE_DIRECTORY_URL

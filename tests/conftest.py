@@ -37,6 +37,34 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+@pytest.fixture
+def serve_dir():
+    """Factory: serve a folder over HTTP on 127.0.0.1 (the only network tests may use,
+    standing in for CDE and LA County eGIS); returns its base URL. Stopped after the test."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    running = []
+
+    def serve(directory: Path) -> str:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        running.append((httpd, thread))
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield serve
+    for httpd, thread in running:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
     """The county demo, built once per test session through the real readers

@@ -3,14 +3,11 @@ bad input leaves an existing database byte-for-byte unchanged."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -123,22 +120,9 @@ def test_other_commands_do_not_import_report_or_bench(tmp_path, capsys):
 # ---------------------------------------------------------------- fetch-boundaries
 
 @pytest.fixture
-def server(shared_data):
-    """A local HTTP server on 127.0.0.1 serving ../shared/data; yields its base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(shared_data)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+def server(shared_data, serve_dir):
+    """../shared/data over HTTP on 127.0.0.1; its base URL."""
+    return serve_dir(shared_data)
 
 
 def test_fetch_boundaries(server, shared_data, tmp_path, capsys):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import time
 from pathlib import Path
 
@@ -513,7 +512,6 @@ def test_build_ingests_the_demo_through_the_real_readers(demo_dir, tmp_path, chr
     assert report.unassigned_schools_n == 5
 
 
-@pytest.mark.skipif(os.environ.get("CSI_SLOW") != "1", reason="state-scale generation is slow on 2 cores; CSI_SLOW=1")
 def test_state_scale(tmp_path, demo_dir):
     t0 = time.perf_counter()
     demo.generate(tmp_path, "state", SEED)

@@ -1,0 +1,162 @@
+"""`python -m csi_metrics fetch-cde`: the CDE files fetched from a local HTTP
+server laid out like CDE's own (demo-downloads/attendance, demo-downloads/discipline,
+schooldirectory/report?rid=dl1&tp=txt), then built; failures keep what was there."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from csi_metrics import cli, fetch
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def cde_site(tmp_path, serve_dir):
+    """A folder served on 127.0.0.1 in CDE's layout, holding the hand-written fixtures
+    under their CDE names: (root folder, base URL of the outcome files, directory URL)."""
+    root = tmp_path / "site"
+    (root / "demo-downloads" / "attendance").mkdir(parents=True)
+    (root / "demo-downloads" / "discipline").mkdir(parents=True)
+    (root / "schooldirectory").mkdir()
+    shutil.copy(FIXTURES / "cde" / "chronicabsenteeism24.txt", root / "demo-downloads" / "attendance")
+    for name in ("suspension23.txt", "suspension24.txt"):
+        shutil.copy(FIXTURES / "cde" / name, root / "demo-downloads" / "discipline")
+    # The real directory address ends in report?rid=dl1&tp=txt: a file named `report`.
+    shutil.copy(FIXTURES / "cde" / "pubschls.txt", root / "schooldirectory" / "report")
+
+    url = serve_dir(root)
+    return root, f"{url}/demo-downloads/", f"{url}/schooldirectory/report?rid=dl1&tp=txt"
+
+
+def _args(base: str, directory: str, out: Path, *years: str) -> list[str]:
+    return ["fetch-cde", "--out", str(out), "--base-url", base, "--directory-url", directory, "--years", *years]
+
+
+def test_fetch_then_build(cde_site, tmp_path, capsys):
+    _root, base, directory = cde_site
+    out = tmp_path / "cde"
+    assert cli.main(_args(base, directory, out, "2023-24")) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.tsv", "chronicabsenteeism24.txt", "pubschls.txt",
+                                                    "suspension24.txt"]
+    for name in ("chronicabsenteeism24.txt", "suspension24.txt", "pubschls.txt"):
+        assert sha(out / name) == sha(FIXTURES / "cde" / name), name
+    manifest = [line.split("\t") for line in (out / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()]
+    assert manifest[0] == ["file", "url", "fetched_utc", "bytes", "sha256"]
+    by_name = {row[0]: row for row in manifest[1:]}
+    assert by_name["pubschls.txt"][1] == directory
+    assert by_name["suspension24.txt"][1] == base + "discipline/suspension24.txt"
+    assert by_name["chronicabsenteeism24.txt"][4] == sha(FIXTURES / "cde" / "chronicabsenteeism24.txt")
+    assert int(by_name["suspension24.txt"][3]) == (FIXTURES / "cde" / "suspension24.txt").stat().st_size
+
+    # The folder is what `build --cde-dir` reads (MANIFEST.tsv is not a CDE file name).
+    db = tmp_path / "csi.duckdb"
+    proc = subprocess.run([sys.executable, "-m", "csi_metrics", "build", "--cde-dir", str(out), "--initiative-dir",
+                           str(FIXTURES / "initiative"), "--db", str(db)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        years = con.sql("SELECT DISTINCT metric, academic_year FROM outcomes ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert years == [("chronic_absenteeism", "2023-24"), ("suspension", "2023-24")]
+
+
+def test_a_missing_year_fails_loudly_and_keeps_the_rest(cde_site, tmp_path, capsys):
+    _root, base, directory = cde_site
+    out = tmp_path / "cde"
+    # 2022-23: the site has suspension23.txt but no chronicabsenteeism23.txt.
+    assert cli.main(_args(base, directory, out, "2022-23")) == 1
+    err = capsys.readouterr().err
+    assert f"cannot download {base}attendance/chronicabsenteeism23.txt: HTTP 404" in err
+    assert "--url" in err and "Traceback" not in err
+    assert sha(out / "suspension23.txt") == sha(FIXTURES / "cde" / "suspension23.txt")
+    assert not (out / "chronicabsenteeism23.txt").exists()
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_web_page_never_replaces_a_good_file(cde_site, tmp_path, capsys):
+    root, base, directory = cde_site
+    (root / "demo-downloads" / "attendance" / "chronicabsenteeism24.txt").write_text(
+        "<!DOCTYPE html>\n<html><body>The page you requested is temporarily unavailable.</body></html>\n")
+    out = tmp_path / "cde"
+    out.mkdir()
+    good = out / "chronicabsenteeism24.txt"
+    shutil.copy(FIXTURES / "cde" / "chronicabsenteeism24.txt", good)
+    before = sha(good)
+    assert cli.main(_args(base, directory, out, "2023-24")) == 1
+    err = capsys.readouterr().err
+    assert f"{base}attendance/chronicabsenteeism24.txt:1: column 'Academic Year': not a CDE chronic absenteeism " \
+           "file (it looks like a web page)" in err
+    assert sha(good) == before
+    assert (out / "suspension24.txt").exists() and (out / "pubschls.txt").exists()
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_urls_from_the_environment(cde_site, tmp_path, monkeypatch):
+    _root, base, directory = cde_site
+    monkeypatch.setenv("CSI_CDE_BASE_URL", base)
+    monkeypatch.setenv("CSI_CDE_DIRECTORY_URL", directory)
+    monkeypatch.setenv("CSI_CDE_DIR", str(tmp_path / "from-env"))
+    assert cli.main(["fetch-cde", "--years", "2023-24"]) == 0
+    assert (tmp_path / "from-env" / "pubschls.txt").exists()
+
+
+def test_a_revised_file_replaces_the_one_for_its_year(cde_site, tmp_path):
+    root, base, directory = cde_site
+    shutil.move(root / "demo-downloads" / "attendance" / "chronicabsenteeism24.txt",
+                root / "demo-downloads" / "attendance" / "chronicabsenteeism24-v2.txt")
+    out = tmp_path / "cde"
+    revised = base + "attendance/chronicabsenteeism24-v2.txt"
+    assert cli.main(_args(base, directory, out, "2023-24") + ["--url", revised]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.tsv", "chronicabsenteeism24-v2.txt", "pubschls.txt",
+                                                    "suspension24.txt"]
+
+
+def test_wanted_files_follow_cde_publication():
+    names = [w.name for w in fetch.wanted_files(["2019-20", "2024-25"], "https://x/dl", "https://x/dir")]
+    # No chronic absenteeism was published for 2019-20; 2024-25 files are CDE's revised "-v2".
+    assert names == ["pubschls.txt", "suspension20.txt", "chronicabsenteeism25-v2.txt", "suspension25-v2.txt"]
+    every = fetch.wanted_files(sorted(set(fetch.CHRONIC_FILES) | set(fetch.SUSPENSION_FILES)), "https://x/", "d")
+    assert len(every) == 1 + 6 + 7
+    assert all(w.url.startswith("https://x/attendance/") == (w.kind == "chronic_absenteeism")
+               for w in every if w.kind != "directory")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--years", "2023"], "--years: no CDE files known for '2023'"),
+    (["--years", "2023-24", "--url", "http://127.0.0.1:9/enrollment24.txt"], "the file name must be pubschls.txt"),
+])
+def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
+    assert cli.main(["fetch-cde", "--out", str(tmp_path / "cde"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cde").exists()
+
+
+def test_unreachable_server(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.run([sys.executable, "-m", "csi_metrics", "fetch-cde", "--out", str(tmp_path / "cde"),
+                           "--years", "2023-24", "--base-url", f"http://127.0.0.1:{port}/",
+                           "--directory-url", f"http://127.0.0.1:{port}/report"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert f"cannot download http://127.0.0.1:{port}/report:" in proc.stderr
+    assert "3 of 3 files not fetched" in proc.stderr and "Traceback" not in proc.stderr
