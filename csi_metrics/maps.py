@@ -347,7 +347,10 @@ SPA_HOVER = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>
 
 def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dict], hidden: dict[int, dict],
                     value_col: str, unit: str, zmin: float, zmax: float, rows: dict[int, list]) -> None:
-    """SPA name and value at a point inside each SPA; white text on the darkest fills.
+    """SPA name and value at a point inside each SPA: black text, white only on the dark
+    ends of the change scale. School points lie under the labels and are mostly light
+    (Yellow, Green, Orange), so white over them is unreadable; black keeps 4.6:1 even on
+    the darkest step of the sequential scale (#756bb1).
 
     The labels carry the SPA's hover and customdata too: Streamlit's bundled
     plotly.js gives no hover or click on Choroplethmap polygons (it does on
@@ -359,7 +362,7 @@ def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dic
             "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data")
         entry = (props["label_lon"], props["label_lat"], f"{codes.SPA_NAMES[n]}<br>{value}", rows[n])
         pos = (float(shown[n][value_col]) - zmin) / (zmax - zmin) if n in shown and zmax > zmin else 0.0
-        is_dark = pos > 0.8 if unit != "pp" else abs(pos - 0.5) > 0.4
+        is_dark = unit == "pp" and abs(pos - 0.5) > 0.4
         groups.setdefault(("white" if is_dark else TEXT_COLOR, LABEL_POSITION.get(n, "middle center")), []).append(entry)
     for (colour, position), group in groups.items():
         fig.add_trace(go.Scattermap(

@@ -224,6 +224,20 @@ def test_choropleth_draws_eight_spas_offline_style(shared_data):
     assert fig.layout.map.center.lat > 33.7  # mainland, not Catalina
 
 
+def test_labels_stay_black_over_the_school_points(shared_data):
+    # The school points under the labels are mostly light Dashboard colours: white text
+    # over them is unreadable, so only the dark ends of the change scale get white.
+    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+    rate = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate")
+    colours = {t.textfont.color for t in rate.data if t.name == "SPA labels"}
+    assert colours == {maps.TEXT_COLOR}
+    change = pl.DataFrame({"spa": list(range(1, 9)), "v": [-8.0, -4.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0],
+                           "schools_n": [40] * 8, "suppressed": [False] * 8})
+    fig = maps.spa_choropleth(gj, change, "v", label="Change", unit="pp")
+    by_colour = {t.textfont.color: [x.split("<br>")[0] for x in t.text] for t in fig.data if t.name == "SPA labels"}
+    assert set(by_colour.get("white", [])) == {"Antelope Valley", "South Bay"}  # the two extremes
+
+
 def test_suppressed_values_never_reach_the_figure(shared_data):
     gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
     fig = maps.spa_choropleth(gj, _spa_frame(suppress=(6,)), "rate", label="Suspension rate", unit="rate",
