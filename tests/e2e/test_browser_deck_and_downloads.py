@@ -79,9 +79,18 @@ def test_csv_download_matches_its_table_and_hides_small_counts(context, server, 
     page = open_page(context, f"{server}/equity?metric=chronic_absenteeism&spa=1", charts=1)
     _open_table(page)
     button = page.locator('[data-testid="stDownloadButton"]').filter(has_text="Download CSV").first
-    with page.expect_download(timeout=60_000) as info:
-        button.click()
-    dl = info.value
+    media: list[str] = []
+    page.on("request", lambda r: media.append(r.url) if "/media/" in r.url else None)
+    try:
+        with page.expect_download(timeout=60_000) as info:
+            button.click()
+        dl = info.value
+    except Exception as exc:
+        # What the next person needs to tell a harness race from a broken button.
+        page.screenshot(path=str(artifacts / "NOT-DOWNLOADED-equity-csv.png"))
+        state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state")
+        raise AssertionError(f"no download after clicking Download CSV: {exc}; script state {state!r}; "
+                             f"button enabled {button.is_enabled()}; /media/ requests {media}") from exc
     target = artifacts / f"download-{dl.suggested_filename}"
     dl.save_as(str(target))
     assert dl.suggested_filename.endswith(".csv")
