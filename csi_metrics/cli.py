@@ -166,7 +166,7 @@ def cmd_fetch_cde(args: argparse.Namespace) -> int:
     from . import fetch
 
     out = config.cde_dir(args.out)
-    years = args.years or sorted(set(fetch.CHRONIC_FILES) | set(fetch.SUSPENSION_FILES))
+    years = args.years or fetch.KNOWN_YEARS
     try:
         wanted = fetch.wanted_files(years, config.cde_base_url(args.base_url),
                                     config.cde_directory_url(args.directory_url), args.url)

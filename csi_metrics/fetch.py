@@ -46,6 +46,7 @@ SUSPENSION_FILES = {
     "2023-24": "discipline/suspension24.txt",
     "2024-25": "discipline/suspension25-v2.txt",
 }
+KNOWN_YEARS = sorted(set(CHRONIC_FILES) | set(SUSPENSION_FILES))
 DIRECTORY_FILE = "pubschls.txt"
 MANIFEST = "MANIFEST.tsv"
 TIMEOUT_S = 120
@@ -124,15 +125,17 @@ def header_check(kind: str, url: str) -> Callable[[Path], None]:
     wanted = {"directory": cde.DIRECTORY_COLUMNS, "chronic_absenteeism": cde.CHRONIC_LAYOUT.columns,
               "suspension": cde.SUSPENSION_LAYOUT.columns}[kind]
 
+    what = f"not a CDE {kind.replace('_', ' ')} file"
+
     def check(path: Path) -> None:
         try:
             have = set(_header(path))
         except InputError as exc:
-            raise InputError(url, f"not a CDE {kind} file: {exc.message}", line=1) from None
+            raise InputError(url, f"{what}: {exc.message}", line=1) from None
         missing = [c for c in wanted if c not in have]
         if missing:
             looks = " (it looks like a web page)" if any("<" in h for h in have) else ""
-            raise InputError(url, f"not a CDE {kind.replace('_', ' ')} file{looks}: its header lacks "
+            raise InputError(url, f"{what}{looks}: its header lacks "
                              + ", ".join(repr(c) for c in missing[:4]) + ("..." if len(missing) > 4 else ""),
                              line=1, column=missing[0])
     return check
@@ -146,8 +149,7 @@ def wanted_files(years: Iterable[str], base_url: str, directory_url: str,
     out = [Wanted(directory_url, DIRECTORY_FILE, "directory")]
     for year in years:
         if year not in CHRONIC_FILES and year not in SUSPENSION_FILES:
-            known = ", ".join(sorted(set(CHRONIC_FILES) | set(SUSPENSION_FILES)))
-            raise ValueError(f"--years: no CDE files known for {year!r} (known: {known})")
+            raise ValueError(f"--years: no CDE files known for {year!r} (known: {', '.join(KNOWN_YEARS)})")
         for kind, table in (("chronic_absenteeism", CHRONIC_FILES), ("suspension", SUSPENSION_FILES)):
             if year in table:
                 rel = table[year]

@@ -130,7 +130,7 @@ def test_wanted_files_follow_cde_publication():
     names = [w.name for w in fetch.wanted_files(["2019-20", "2024-25"], "https://x/dl", "https://x/dir")]
     # No chronic absenteeism was published for 2019-20; 2024-25 files are CDE's revised "-v2".
     assert names == ["pubschls.txt", "suspension20.txt", "chronicabsenteeism25-v2.txt", "suspension25-v2.txt"]
-    every = fetch.wanted_files(sorted(set(fetch.CHRONIC_FILES) | set(fetch.SUSPENSION_FILES)), "https://x/", "d")
+    every = fetch.wanted_files(fetch.KNOWN_YEARS, "https://x/", "d")
     assert len(every) == 1 + 6 + 7
     assert all(w.url.startswith("https://x/attendance/") == (w.kind == "chronic_absenteeism")
                for w in every if w.kind != "directory")
