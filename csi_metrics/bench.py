@@ -513,9 +513,8 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
         if br:
             lines += ["Headless Chromium, navigation start to first drawn chart (fresh server per run; cold = "
                       "first visit of the page since the server started; warm = a second visitor, new browser "
-                      "with an empty cache; returning = that visitor opening the link again, browser cache warm"
-                      + (f"; measured in a later run, at {r['browser_run']} UTC" if r.get("browser_run") else "")
-                      + "):", "", "| page | cold | warm | returning |", "|---|---|---|---|"]
+                      "with an empty cache; returning = that visitor opening the link again, browser cache warm):",
+                      "", "| page | cold | warm | returning |", "|---|---|---|---|"]
             for p in br:
                 suffix = "" if p["chart"] else " (no chart: time to idle)"
                 lines.append(f"| /{p['page']}{suffix} | {_sec(p['cold_s'])} | {_sec(p['warm_s'])} | "
