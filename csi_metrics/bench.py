@@ -47,7 +47,6 @@ from . import config, localserver
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMIUM_ARGS = localserver.CHROMIUM, localserver.CHROMIUM_ARGS
-SIMPLIFIED_BOUNDARIES = localserver.SIMPLIFIED_BOUNDARIES
 SERVER_START_S = 120
 
 # Navigation start -> first .js-plotly-plot with data, in the page's own clock;
@@ -281,8 +280,6 @@ def time_metrics(db: Path, runs: int, cases: list[Case] | None = None) -> dict[s
 
 def time_pages(db: Path, runs: int) -> list[dict[str, Any]]:
     env = {**os.environ, "CSI_DB": str(db)}
-    if SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
-        env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
     out = subprocess.run([sys.executable, "-m", "bench.page_times", "--runs", str(runs), "--json"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:

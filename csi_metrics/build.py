@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from . import boundaries as bnd
-from . import cde, codes, db, initiative
+from . import cde, codes, config, db, initiative
 from .errors import InputError
 
 Progress = Callable[[str], None] | None
@@ -219,7 +219,7 @@ def build(
         if missing:
             raise InputError(bpath, f"boundary file lacks SPA {', '.join(map(str, missing))}", column="SPA_NUM")
         record(bpath, "boundaries", len(boundary_gdf), len(boundary_gdf))
-        boundary_source = f"boundary file {shown(bpath)}"
+        boundary_source = f"{config.boundary_kind(bpath)}: {shown(bpath)}"
     elif crosswalk is not None:
         boundary_source = f"crosswalk {shown(crosswalk.path)}"
     say("assigning schools to SPAs")

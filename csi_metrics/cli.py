@@ -1,4 +1,4 @@
-"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / report / bench`.
+"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / simplify-boundaries / report / bench`.
 
 Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 1 anything else a user can act on (no database yet, download failed)."""
@@ -6,8 +6,11 @@ Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config
@@ -51,6 +54,16 @@ def parser(with_report: bool = False, with_bench: bool = False) -> argparse.Argu
     f = sub.add_parser("fetch-boundaries", help="download the official LA County SPA layer")
     f.add_argument("--url", help="default $CSI_BOUNDARIES_URL or LA County eGIS")
     f.add_argument("--out", type=Path, help=f"default {config.DEFAULT_BOUNDARIES}")
+    f.add_argument("--simplify", action="store_true",
+                   help="then regenerate the shipped display layer (data/spa/) from it")
+
+    s = sub.add_parser("simplify-boundaries", help="regenerate the shipped display layer from the full official layer")
+    s.add_argument("--source", type=Path, help=f"the full layer (default {config.DEFAULT_BOUNDARIES})")
+    s.add_argument("--out", type=Path, help=f"default {config.SHIPPED_BOUNDARIES}")
+    s.add_argument("--source-url", help="where the full layer came from (default: its .source.json record, "
+                                        "else LA County eGIS)")
+    s.add_argument("--fetched", help="date the full layer was fetched, YYYY-MM-DD (default: its .source.json record)")
+    s.add_argument("--obtained-from", help="how the full layer was obtained, if not by fetch-boundaries")
 
     r = sub.add_parser("report", help="metric report (see `report --help`)")
     if with_report:
@@ -81,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_fetch_cde(args)
         if args.command == "fetch-boundaries":
             return cmd_fetch_boundaries(args)
+        if args.command == "simplify-boundaries":
+            return cmd_simplify_boundaries(args)
         if args.command == "report":
             if getattr(args, "_report_missing", False):
                 print("report: csi_metrics/report.py is not available", file=sys.stderr)
@@ -213,6 +228,57 @@ def cmd_fetch_boundaries(args: argparse.Namespace) -> int:
         print(f"error: downloaded file is not an SPA boundary layer: {exc}", file=sys.stderr)
         return 2
     gdf = layer["gdf"]
+    _source_record(out).write_text(json.dumps({
+        "source_url": url, "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "bytes": out.stat().st_size, "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}, indent=2) + "\n")
     _progress(f"saved {len(gdf)} SPAs to {out}")
+    if args.simplify:
+        return _simplify(out, config.SHIPPED_BOUNDARIES, url, None, None)
+    print(out)
+    return 0
+
+
+def _source_record(layer: Path) -> Path:
+    """fetch-boundaries' note beside the full layer: where and when it was fetched."""
+    return layer.with_name(layer.name + ".source.json")
+
+
+def cmd_simplify_boundaries(args: argparse.Namespace) -> int:
+    source = Path(args.source) if args.source else config.DEFAULT_BOUNDARIES
+    if not source.exists():
+        raise InputError(source, "full boundary layer not found: run `python -m csi_metrics fetch-boundaries` "
+                                 "first, or pass --source")
+    return _simplify(source, Path(args.out) if args.out else config.SHIPPED_BOUNDARIES, args.source_url,
+                     args.fetched, args.obtained_from)
+
+
+# As published with the layer (its ArcGIS service description); no licence is stated there.
+SPA_LAYER_TERMS = (
+    "No licence is stated in the layer's published service description. Its copyright text reads: "
+    "'This data is maintained by the Los Angeles County Department of Public Health. Other Credits: "
+    "U.S. Census Bureau; Los Angeles County Internal Services Department, Registrar Recorder/County Clerk, "
+    "Department of Public Works'. The County publishes the layer openly on its eGIS services."
+)
+
+
+def _simplify(source: Path, out: Path, source_url: str | None, fetched: str | None, obtained_from: str | None) -> int:
+    from . import boundaries as bnd
+
+    record = _source_record(source)
+    seen = json.loads(record.read_text()) if record.exists() else {}
+    provenance = {
+        "layer": "Service Planning Areas (2022), LA County eGIS",
+        "publisher": "County of Los Angeles (eGIS); maintained by the Department of Public Health",
+        "vintage": "2022",
+        "source_url": source_url or seen.get("source_url") or config.DEFAULT_BOUNDARIES_URL,
+        "fetched": fetched or str(seen.get("fetched_at", ""))[:10] or None,
+        "terms": SPA_LAYER_TERMS,
+    }
+    if obtained_from:
+        provenance["obtained_from"] = obtained_from
+    rec = bnd.write_display_layer(source, out, provenance)
+    s = rec["simplification"]
+    _progress(f"{rec['source_vertices_n']:,} -> {s['vertices_n']:,} vertices at {s['tolerance_deg']} degrees "
+              f"(max shift {s['max_hausdorff_deg']:.4f} degrees, max area change {s['max_area_change_pct']:.3f}%)")
     print(out)
     return 0

@@ -11,6 +11,9 @@ DATA_DIR = PROJECT_ROOT / "data"
 
 DEFAULT_DB = DATA_DIR / "csi.duckdb"
 DEFAULT_BOUNDARIES = DATA_DIR / "boundaries" / "la_county_spa_2022.geojson"
+# The official 2022 layer simplified for display, shipped in the repository with its
+# provenance beside it (`python -m csi_metrics simplify-boundaries` regenerates it).
+SHIPPED_BOUNDARIES = DATA_DIR / "spa" / "la_county_spa_2022_simplified.geojson"
 
 # LA County eGIS, "Service Planning Areas (2022)": fields SPA, SPA_NAME, SPA_NUM.
 DEFAULT_BOUNDARIES_URL = (
@@ -34,16 +37,30 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def boundary_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The SPA boundary file, or None when none is configured or fetched.
-
-    Explicit path, else $CSI_BOUNDARIES, else data/boundaries/la_county_spa_2022.geojson
-    if `python -m csi_metrics fetch-boundaries` has put one there."""
+    """The SPA boundary file: explicit path, else $CSI_BOUNDARIES, else the full
+    official layer data/boundaries/la_county_spa_2022.geojson if `fetch-boundaries`
+    has put one there, else the shipped display layer (None only if that was deleted)."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("CSI_BOUNDARIES")
     if env:
         return Path(env)
-    return DEFAULT_BOUNDARIES if DEFAULT_BOUNDARIES.exists() else None
+    for p in (DEFAULT_BOUNDARIES, SHIPPED_BOUNDARIES):
+        if p.exists():
+            return p
+    return None
+
+
+def boundary_kind(path: str | os.PathLike[str] | None) -> str:
+    """What a boundary file is, in words for `info` and the build record."""
+    if path is None:
+        return "none"
+    p = Path(path).resolve()
+    if p == SHIPPED_BOUNDARIES.resolve():
+        return "shipped display layer (official 2022 layer simplified; fetch-boundaries gives the full one)"
+    if p == DEFAULT_BOUNDARIES.resolve():
+        return "full official layer"
+    return "boundary file"
 
 
 def boundaries_url(explicit: str | None = None) -> str:

@@ -16,9 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# shared/ sits beside the clone on developer machines and in CI; a fresh
-# install has no boundary file and the map falls back to its tile map.
-SIMPLIFIED_BOUNDARIES = REPO.parent / "shared" / "data" / "la_county_spa_2022_simplified.geojson"
 
 # Debian's Chromium (browsers cannot be downloaded here). Without the background-
 # networking flags it floods the closed network; without swiftshader and the GPU
@@ -46,8 +43,8 @@ def healthy(url: str) -> bool:
 def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: str | os.PathLike[str] | None = None,
                      log: Path | None = None, start_timeout_s: float = 120) -> Iterator[tuple[str, int]]:
     """`streamlit run dashboard.py` on 127.0.0.1 and a free port with CSI_DB=db and
-    CSI_BOUNDARIES=boundaries (else the shared simplified layer when present and
-    CSI_BOUNDARIES is unset); yields (base URL, server pid) and stops the server's
+    CSI_BOUNDARIES=boundaries (else the configured default: the shipped display layer
+    unless the full layer was fetched); yields (base URL, server pid) and stops the server's
     process group after. Raises RuntimeError naming the log when it does not start."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -55,8 +52,6 @@ def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: st
         env["CSI_DB"] = str(db)
     if boundaries is not None:
         env["CSI_BOUNDARIES"] = str(boundaries)
-    elif SIMPLIFIED_BOUNDARIES.exists() and "CSI_BOUNDARIES" not in os.environ:
-        env["CSI_BOUNDARIES"] = str(SIMPLIFIED_BOUNDARIES)
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",

@@ -28,7 +28,7 @@ from shapely.geometry import mapping
 from shapely.ops import polylabel
 
 from . import codes, levels, rates
-from .boundaries import load_spa_boundaries
+from .boundaries import load_spa_boundaries, simplify
 from .charts import (
     BASE_FONT_PX,
     DASHBOARD_COLORS,
@@ -45,17 +45,6 @@ from .errors import InputError
 from .filters import Filters
 
 # --------------------------------------------------------------------------- boundaries for display
-
-# Coverage simplification (Visvalingam-Whyatt on shared edges, so neighbouring
-# SPAs keep one common border and no slivers open between them). 0.0005 degrees
-# takes the official 2022 layer from 107k to about 6k vertices (2012: 69k to
-# 6.5k); the largest displacement (Hausdorff) is under 0.002 degrees, about
-# 200 m or under 2 px on a 1080-px-high county view, and every SPA's area stays
-# within 0.1%. 0.0007 (4.7k) already loses a 500 m coastal spike in 2012's West.
-SIMPLIFY_TOLERANCE_DEG = 0.0005
-# About 1 m: more digits only make the page heavier.
-COORD_DECIMALS = 5
-
 
 def display_boundaries(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The SPA boundaries as a GeoJSON FeatureCollection ready to draw.
@@ -79,8 +68,7 @@ def display_boundaries(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _display_boundaries(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     gdf = load_spa_boundaries(path)
     source = gdf.geometry.to_numpy()
-    simple = shapely.coverage_simplify(source, SIMPLIFY_TOLERANCE_DEG)
-    simple = shapely.transform(simple, lambda xy: np.round(xy, COORD_DECIMALS))
+    simple = simplify(gdf).geometry.to_numpy()
     features = []
     mains = []
     for spa_n, spa_name, geom in zip(gdf["spa_n"], gdf["spa_name"], simple):

@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 
 from csi_metrics import db
-
-REPO = Path(__file__).resolve().parent.parent
-# shared/ sits beside the clone, locally and in CI.
-SHARED_DATA = REPO.parent / "shared" / "data"
+from fixture_paths import FIXTURES, REPO
 
 
 @pytest.fixture
@@ -19,16 +16,6 @@ def schema_con():
     con = db.new_database()
     yield con
     con.close()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"official fixtures not found at {SHARED_DATA}")
-    return SHARED_DATA
-
-
-FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +68,26 @@ def pytest_collection_modifyitems(config, items):
     asyncio loop, open for the rest of the session; tests after it that start their own
     loop (kaleido, the load-test client, other Playwright tests) would find it running."""
     items.sort(key=lambda item: "e2e" in Path(str(item.fspath)).parts)
+
+
+# A skipped test is a test that did not run: the run fails and names it, so a
+# missing dependency can never pass silently (deselect with -m instead).
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _skipped:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped:
+        terminalreporter.section("skipped tests fail this run")
+        for line in _skipped:
+            terminalreporter.write_line(line)

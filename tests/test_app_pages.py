@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics import headline, registry, rates, schools
 from csi_metrics.filters import Filters
 
+pytestmark = pytest.mark.app
+
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "dashboard.py")
 TIMEOUT = 180  # a loaded 2-core machine; the first run of a page fills the caches

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+pytestmark = pytest.mark.app
+
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "dashboard.py")
 

@@ -1,5 +1,6 @@
 """SPA assignment of real school coordinates against the official LA County
-boundary files in ../shared/data (SOURCES.md section 1)."""
+boundary layers kept in the repository (the shipped 2022 display layer, the
+2012 layer simplified the same way; tests/fixtures/boundaries/README.md)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 
 from csi_metrics import boundaries as bnd
 from csi_metrics import build, cde
+from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022
 
-LAYERS = ["la_county_spa_2022.geojson", "la_county_spa_2012.geojson", "la_county_spa_2022_simplified.geojson"]
+LAYERS = {"2022": SPA_2022, "2012": SPA_2012}
 
 # SOURCES.md section 1: schools whose SPA was checked by hand.
 KNOWN = {
@@ -22,9 +24,9 @@ KNOWN = {
 
 
 @pytest.fixture(scope="module")
-def excerpt_points(shared_data) -> pl.DataFrame:
+def excerpt_points() -> pl.DataFrame:
     """Every geocoded row of the official directory excerpt, district rows included."""
-    df, _ = cde.read_text_table(shared_data / "pubschls_excerpt_los_angeles.txt",
+    df, _ = cde.read_text_table(DIRECTORY_EXCERPT,
                                 ["CDSCode", "School", "Latitude", "Longitude"], "\t",
                                 quote_char=None, null_values=[cde.NO_DATA])
     return df.filter(pl.col("Latitude").is_not_null()).with_columns(
@@ -32,8 +34,8 @@ def excerpt_points(shared_data) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def layers(shared_data):
-    return {name: bnd.load_spa_boundaries(shared_data / name) for name in LAYERS}
+def layers():
+    return {name: bnd.load_spa_boundaries(path) for name, path in LAYERS.items()}
 
 
 def spa_by_cds(gdf, points: pl.DataFrame) -> dict[str, int | None]:
@@ -55,22 +57,22 @@ def test_known_answers(layers, excerpt_points, name):
 
 def test_every_school_in_exactly_one_spa_and_vintages_agree(layers, excerpt_points):
     answers = {name: spa_by_cds(layers[name], excerpt_points) for name in LAYERS}
-    first = answers[LAYERS[0]]
+    first = answers["2022"]
     assert None not in first.values() and len(first) == 49
-    for name in LAYERS[1:]:
+    for name in LAYERS:
         assert answers[name] == first, name
 
 
 def test_2012_layer_joins_on_number_not_swapped_labels(layers):
     # The 2012 file's ABBV/LABEL are swapped; the loader keys on SPA_2012, so names match 2022.
-    a, b = layers["la_county_spa_2012.geojson"], layers["la_county_spa_2022.geojson"]
+    a, b = layers["2012"], layers["2022"]
     assert a["spa_n"].tolist() == b["spa_n"].tolist() == list(range(1, 9))
     assert a["spa_name"].tolist() == b["spa_name"].tolist()
 
 
-def test_build_assignment_counts_schools_without_coordinates(shared_data, layers):
-    directory = cde.read_directory(shared_data / "pubschls_excerpt_los_angeles.txt")
-    schools, reasons = build.assign_school_spas(directory.schools, layers["la_county_spa_2022_simplified.geojson"], None)
+def test_build_assignment_counts_schools_without_coordinates(layers):
+    directory = cde.read_directory(DIRECTORY_EXCERPT)
+    schools, reasons = build.assign_school_spas(directory.schools, layers["2022"], None)
     assert schools.height == 52  # kept, not dropped
     assert schools.filter(pl.col("spa_n").is_null()).height == 7
     assert set(schools.filter(pl.col("spa_n").is_null())["latitude"].to_list()) == {None}
@@ -85,10 +87,10 @@ def test_point_outside_county_is_unassigned(layers):
                         "longitude": [-118.60],
                         "spa_n": [None], "spa_source": [None], "_row": [0]},
                        schema_overrides={"spa_n": pl.Int32, "spa_source": pl.Utf8, "_row": pl.UInt32})
-    schools, reasons = build.assign_school_spas(pts, layers["la_county_spa_2022_simplified.geojson"], None)
+    schools, reasons = build.assign_school_spas(pts, layers["2022"], None)
     assert schools["spa_n"].to_list() == [None] and schools["spa_source"].to_list() == [None]
     assert reasons == [("outside every SPA polygon: SPA unassigned", 1, 2)]
     elsewhere = pts.with_columns(cds_code=pl.lit("01612596000007"), county_code=pl.lit("01"),
                                  latitude=pl.lit(37.8044), longitude=pl.lit(-122.2711))
-    _, reasons = build.assign_school_spas(elsewhere, layers["la_county_spa_2022_simplified.geojson"], None)
+    _, reasons = build.assign_school_spas(elsewhere, layers["2022"], None)
     assert reasons == [("outside LA County: no SPA", 1, 2)]

@@ -12,6 +12,7 @@ import pytest
 
 from csi_metrics import build, db
 from csi_metrics.errors import InputError
+from fixture_paths import SPA_2022
 
 
 def sha(p: Path) -> str:
@@ -28,8 +29,8 @@ def inputs(tmp_path, fixtures_dir):
 
 
 @pytest.fixture
-def simplified(shared_data) -> Path:
-    return shared_data / "la_county_spa_2022_simplified.geojson"
+def simplified() -> Path:
+    return SPA_2022
 
 
 def q(path: Path, sql: str, *params):
@@ -90,7 +91,7 @@ def test_build_record(tmp_path, inputs, simplified, fixtures_dir):
     assert info["mode"] == "real" and info["scale"] == "county" and info["county_filter"] == "19"
     assert info["schools_n"] == "6" and info["unassigned_schools_n"] == "1"
     assert info["schema_version"] == hashlib.sha256(db.SCHEMA_PATH.read_bytes()).hexdigest()[:12]
-    assert info["boundary_source"].startswith("boundary file ") and info["boundary_source"].endswith(simplified.name)
+    assert info["boundary_source"].startswith("shipped display layer") and info["boundary_source"].endswith(simplified.name)
     assert info["built_at"].endswith("+00:00") and info["built_at"][:2] == "20"
     assert info["years_suspension"] == "2022-23,2023-24"
 

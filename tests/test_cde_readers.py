@@ -10,6 +10,7 @@ import pytest
 
 from csi_metrics import cde
 from csi_metrics.errors import InputError
+from fixture_paths import DIRECTORY_EXCERPT
 
 
 def row(frame: pl.DataFrame, **where) -> dict:
@@ -112,8 +113,8 @@ def test_outcome_kind_by_file_name():
 
 # ---------------------------------------------------------------- directory
 
-def test_directory_official_excerpt(shared_data):
-    res = cde.read_directory(shared_data / "pubschls_excerpt_los_angeles.txt")
+def test_directory_official_excerpt():
+    res = cde.read_directory(DIRECTORY_EXCERPT)
     assert res.rows_n == 56
     assert res.districts.height == 4
     assert sorted(res.districts["district_code"]) == ["1910199", "1964311", "1964329", "1964337"]

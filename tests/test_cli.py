@@ -4,6 +4,7 @@ bad input leaves an existing database byte-for-byte unchanged."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from csi_metrics import boundaries as bnd
 from csi_metrics import cli
 from csi_metrics.config import PROJECT_ROOT
+from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022
 
 
 def sha(p: Path) -> str:
@@ -36,12 +38,12 @@ def inputs(tmp_path, fixtures_dir):
 
 
 @pytest.fixture
-def built(tmp_path, inputs, shared_data):
+def built(tmp_path, inputs):
     """A database built by the CLI from the fixtures; returns (path, completed process)."""
     cde_dir, ini_dir = inputs
     target = tmp_path / "out" / "csi.duckdb"
     proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
-               "--boundaries", str(shared_data / "la_county_spa_2022_simplified.geojson"), "--db", str(target))
+               "--boundaries", str(SPA_2022), "--db", str(target))
     return target, proc
 
 
@@ -62,15 +64,17 @@ def test_build_then_info(built):
     assert "pubschls.txt: 1 no coordinates: SPA unassigned (e.g. line 9)" in out
 
 
-def test_csi_db_environment_variable(tmp_path, inputs):
+def test_csi_db_environment_variable_and_the_shipped_layer_by_default(tmp_path, inputs):
     cde_dir, ini_dir = inputs
     target = tmp_path / "env.duckdb"
     proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
                env={"CSI_DB": str(target), "CSI_BOUNDARIES": ""})
     assert proc.returncode == 0, proc.stderr
-    assert target.exists() and "spa_crosswalk.csv if present" in proc.stderr
+    assert target.exists()
     info = run("info", env={"CSI_DB": str(target)})
-    assert f"database: {target}" in info.stdout and "boundary_source: crosswalk" in info.stdout
+    assert f"database: {target}" in info.stdout
+    # No full layer fetched: schools are placed with the shipped display layer, and info says so.
+    assert "boundary_source: shipped display layer" in info.stdout and "la_county_spa_2022_simplified" in info.stdout
 
 
 @pytest.mark.parametrize("edit,where", [
@@ -82,14 +86,14 @@ def test_csi_db_environment_variable(tmp_path, inputs):
         (d / "pubschls.txt").read_text(encoding="utf-8").replace("19753096000002", "1975309600002"), encoding="utf-8"),
      "pubschls.txt:6: column 'CDSCode': CDS code '1975309600002' is not 14 digits"),
 ])
-def test_bad_input_exit_2_database_untouched(built, inputs, shared_data, edit, where):
+def test_bad_input_exit_2_database_untouched(built, inputs, edit, where):
     target, first = built
     assert first.returncode == 0, first.stderr
     digest = sha(target)
     cde_dir, ini_dir = inputs
     edit(cde_dir)
     proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
-               "--boundaries", str(shared_data / "la_county_spa_2022_simplified.geojson"), "--db", str(target))
+               "--boundaries", str(SPA_2022), "--db", str(target))
     assert proc.returncode == 2
     assert f"error: {cde_dir}/{where}" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -120,19 +124,60 @@ def test_other_commands_do_not_import_report_or_bench(tmp_path, capsys):
 # ---------------------------------------------------------------- fetch-boundaries
 
 @pytest.fixture
-def server(shared_data, serve_dir):
-    """../shared/data over HTTP on 127.0.0.1; its base URL."""
-    return serve_dir(shared_data)
+def server(serve_dir, tmp_path_factory):
+    """The repository's real boundary layers over HTTP on 127.0.0.1 (standing in for LA
+    County eGIS) as la_county_spa_2022.geojson and la_county_spa_2012.geojson; its base URL."""
+    root = tmp_path_factory.mktemp("egis")
+    shutil.copy(SPA_2022, root / "la_county_spa_2022.geojson")
+    shutil.copy(SPA_2012, root / "la_county_spa_2012.geojson")
+    shutil.copy(DIRECTORY_EXCERPT, root / DIRECTORY_EXCERPT.name)
+    return serve_dir(root)
 
 
-def test_fetch_boundaries(server, shared_data, tmp_path, capsys):
+def test_fetch_boundaries(server, tmp_path, capsys):
     out = tmp_path / "b" / "spa.geojson"
-    assert cli.main(["fetch-boundaries", "--url", f"{server}/la_county_spa_2022_simplified.geojson",
+    assert cli.main(["fetch-boundaries", "--url", f"{server}/la_county_spa_2022.geojson",
                      "--out", str(out)]) == 0
-    assert sha(out) == sha(shared_data / "la_county_spa_2022_simplified.geojson")
+    assert sha(out) == sha(SPA_2022)
     assert bnd.load_spa_boundaries(out)["spa_n"].tolist() == list(range(1, 9))
     assert capsys.readouterr().out.strip() == str(out)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["spa.geojson"]
+    # Beside the layer: where and when it was fetched, for the display layer's provenance.
+    assert sorted(p.name for p in out.parent.iterdir()) == ["spa.geojson", "spa.geojson.source.json"]
+    record = json.loads((out.parent / "spa.geojson.source.json").read_text())
+    assert record["source_url"] == f"{server}/la_county_spa_2022.geojson" and record["sha256"] == sha(out)
+
+
+def test_fetch_then_simplify_writes_the_display_layer_with_its_provenance(server, tmp_path, monkeypatch):
+    full, shipped = tmp_path / "full.geojson", tmp_path / "spa" / "display.geojson"
+    monkeypatch.setattr(cli.config, "SHIPPED_BOUNDARIES", shipped)
+    assert cli.main(["fetch-boundaries", "--url", f"{server}/la_county_spa_2022.geojson", "--out", str(full),
+                     "--simplify"]) == 0
+    layer = bnd.load_spa_boundaries(shipped)
+    assert layer["spa_n"].tolist() == list(range(1, 9))
+    rec = json.loads(bnd.provenance_path(shipped).read_text())
+    assert rec["source_url"] == f"{server}/la_county_spa_2022.geojson"
+    assert rec["fetched"] == json.loads((tmp_path / "full.geojson.source.json").read_text())["fetched_at"][:10]
+    assert rec["source_sha256"] == sha(full) and rec["sha256"] == sha(shipped)
+    assert rec["vintage"] == "2022" and "Department of Public Health" in rec["terms"]
+    assert rec["simplification"]["tolerance_deg"] == bnd.SIMPLIFY_TOLERANCE_DEG
+    assert rec["simplification"]["max_hausdorff_deg"] < 0.003
+    # simplify-boundaries on its own, from a file that fetch-boundaries did not download
+    again = tmp_path / "again.geojson"
+    assert cli.main(["simplify-boundaries", "--source", str(full), "--out", str(again), "--fetched", "2026-01-02",
+                     "--source-url", "https://example.invalid/layer"]) == 0
+    rec2 = json.loads(bnd.provenance_path(again).read_text())
+    assert (rec2["fetched"], rec2["source_url"]) == ("2026-01-02", "https://example.invalid/layer")
+
+
+def test_shipped_display_layer_matches_its_provenance():
+    rec = json.loads(bnd.provenance_path(SPA_2022).read_text())
+    assert rec["sha256"] == sha(SPA_2022), "the shipped layer was edited by hand: regenerate it"
+    assert rec["vintage"] == "2022" and rec["fetched"] and rec["source_url"] and rec["terms"]
+    assert rec["simplification"]["tolerance_deg"] == bnd.SIMPLIFY_TOLERANCE_DEG
+    import shapely
+    assert int(shapely.get_num_coordinates(bnd.load_spa_boundaries(SPA_2022).geometry.to_numpy()).sum()) \
+        == rec["simplification"]["vertices_n"]
+    assert rec["source_vertices_n"] > 100_000  # made from the full official layer
 
 
 def test_fetch_boundaries_url_from_environment(server, tmp_path, monkeypatch):

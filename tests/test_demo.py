@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from csi_metrics import codes, demo
+from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022
 
 SEED = 2024
 CHRONIC_FILES = {"2018-19": "19", "2020-21": "21", "2021-22": "22", "2022-23": "23", "2023-24": "24",
@@ -72,12 +73,15 @@ def test_file_set_has_the_real_gap(demo_dir):
         ["roster.csv", "grants.csv", "activities.csv", "attendance.csv", "spa_crosswalk.csv"])
 
 
-def test_headers_are_verbatim(demo_dir, shared_data):
-    """Headers compared with the verbatim lines in SOURCES.md and the real pubschls excerpt."""
-    sources = (shared_data / "SOURCES.md").read_text(encoding="utf-8").splitlines()
-    chronic_header = next(line for line in sources if line.startswith("Academic Year\t"))
-    susp_header = next(line for line in sources if line.startswith("AcademicYear\t"))
-    dir_header = (shared_data / "pubschls_excerpt_los_angeles.txt").read_text().splitlines()[0]
+def test_headers_are_verbatim(demo_dir, fixtures_dir):
+    """Headers compared with the real-layout fixtures (CDE's verbatim header lines) and the
+    real pubschls excerpt."""
+    def first_line(path):
+        return _decode(path.read_bytes()).split("\n")[0].rstrip("\r")
+
+    chronic_header = first_line(fixtures_dir / "cde" / "chronicabsenteeism24.txt")
+    susp_header = first_line(fixtures_dir / "cde" / "suspension24.txt")
+    dir_header = first_line(DIRECTORY_EXCERPT)
     assert len(chronic_header.split("\t")) == 14 and len(susp_header.split("\t")) == 21
     assert len(dir_header.split("\t")) == 46
     for yy in CHRONIC_FILES.values():
@@ -426,13 +430,13 @@ def test_community_schools_start_worse_and_improve_faster(chronic, suspension, d
 
 # ------------------------------------------------------------------ geography
 
-def _boundaries(shared_data):
+def _boundaries():
     from csi_metrics.boundaries import load_spa_boundaries
 
-    return {v: load_spa_boundaries(shared_data / f"la_county_spa_{v}.geojson") for v in ("2022", "2012")}
+    return {v: load_spa_boundaries(p) for v, p in (("2022", SPA_2022), ("2012", SPA_2012))}
 
 
-def test_every_school_is_inside_its_crosswalk_spa(demo_dir, directory, shared_data):
+def test_every_school_is_inside_its_crosswalk_spa(demo_dir, directory):
     from csi_metrics.boundaries import assign_spa
 
     xw = _ini(demo_dir, "spa_crosswalk.csv").with_columns(pl.col("spa_n").cast(pl.Int64))
@@ -441,19 +445,19 @@ def test_every_school_is_inside_its_crosswalk_spa(demo_dir, directory, shared_da
     assert sorted(xw["cds_code"]) == sorted(located["CDSCode"])
     pts = located.join(xw, left_on="CDSCode", right_on="cds_code").to_pandas()
     assert set(pts["spa_n"]) == set(range(1, 9))
-    for vintage, gdf in _boundaries(shared_data).items():
+    for vintage, gdf in _boundaries().items():
         got = assign_spa(gdf, pts["Longitude"].astype(float), pts["Latitude"].astype(float))
         wrong = (got.to_numpy(dtype="float64", na_value=np.nan) != pts["spa_n"].to_numpy())
         assert not wrong.any(), (vintage, pts.loc[wrong, ["CDSCode", "spa_n"]].head())
 
 
-def test_every_centre_disk_is_inside_its_spa(shared_data):
+def test_every_centre_disk_is_inside_its_spa():
     """The generator places points without the boundary file: prove each centre's whole jitter
     disk (as jitter() converts metres to degrees) lies inside its SPA on both official layers."""
     from shapely.affinity import scale, translate
     from shapely.geometry import Point
 
-    layers = _boundaries(shared_data)
+    layers = _boundaries()
     for c in demo.CENTRES:
         r_deg = c.radius_m / demo.METRES_PER_DEG_LAT
         disk = Point(0, 0).buffer(r_deg, 64)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from csi_metrics import localserver
+from fixture_paths import SPA_2022
 
 pytestmark = pytest.mark.browser
 
@@ -74,14 +75,14 @@ PROJECT_JS = """([lon, lat]) => {
 
 
 @pytest.fixture(scope="module")
-def map_server(demo_db, shared_data):
+def map_server(demo_db):
     """`streamlit run dashboard.py` on a free loopback port against the demo
-    database and the shared simplified 2022 boundaries; yields (url, start time,
+    database and the default boundaries (the shipped 2022 display layer); yields (url, start time,
     seconds until it answered its health check)."""
     ARTIFACTS.mkdir(exist_ok=True)
     started = time.monotonic()
     try:
-        with localserver.streamlit_server(demo_db, boundaries=shared_data / "la_county_spa_2022_simplified.geojson",
+        with localserver.streamlit_server(demo_db,
                                           log=ARTIFACTS / "map-streamlit.log") as (url, _pid):
             ready_s = time.monotonic() - started
             yield url, started, ready_s
@@ -201,7 +202,7 @@ def test_map_page_draws_offline(browser, map_server):
         assert close > 200, f"fill {fc} (feature at {ct}) not visible: {close} px"
 
 
-def test_clicking_an_spa_sets_the_spa_filter(map_server, browser, shared_data):
+def test_clicking_an_spa_sets_the_spa_filter(map_server, browser):
     from csi_metrics import maps
 
     url, _, _ = map_server
@@ -213,7 +214,7 @@ def test_clicking_an_spa_sets_the_spa_filter(map_server, browser, shared_data):
     try:
         page.goto(f"{url}/map")
         page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
-        gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+        gj = maps.display_boundaries(SPA_2022)
         # Antelope Valley's label: Streamlit's plotly.js reports clicks on Scattermap
         # points (the labels carry their SPA) but not on Choroplethmap polygons.
         f1 = gj["features"][0]["properties"]

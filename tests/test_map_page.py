@@ -13,6 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 import metrics_fixtures as mf
 from csi_metrics import codes, config, db, maps
+from fixture_paths import SPA_2022
+
+pytestmark = pytest.mark.app
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,11 +30,11 @@ def _absent(n: int, enrolled: int, year_shift: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def map_db(tmp_path_factory, shared_data) -> Path:
+def map_db(tmp_path_factory) -> Path:
     """A small database whose schools sit at points inside their SPA's shape."""
     path = tmp_path_factory.mktemp("mapdb") / "csi.duckdb"
     con = db.new_database(path)
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+    gj = maps.display_boundaries(SPA_2022)
     label = {f["id"]: (f["properties"]["label_lon"], f["properties"]["label_lat"]) for f in gj["features"]}
     mf.add_district(con, mf.district_code(1), "unified", name="Demo Unified")
     for n in range(1, 9):
@@ -55,8 +58,9 @@ def _app(monkeypatch, map_db: Path, boundaries: Path | None, tmp_path: Path) -> 
     monkeypatch.setenv("CSI_DB", str(map_db))
     if boundaries is None:
         monkeypatch.delenv("CSI_BOUNDARIES", raising=False)
-        # No fetched file either: point the default somewhere empty.
+        # No fetched file and no shipped layer either (a deleted data/spa/): point both somewhere empty.
         monkeypatch.setattr(config, "DEFAULT_BOUNDARIES", tmp_path / "not-fetched.geojson")
+        monkeypatch.setattr(config, "SHIPPED_BOUNDARIES", tmp_path / "not-shipped.geojson")
     else:
         monkeypatch.setenv("CSI_BOUNDARIES", str(boundaries))
     monkeypatch.chdir(REPO)
@@ -74,8 +78,8 @@ def _figure(at: AppTest) -> dict:
     return json.loads(charts[0].proto.spec)
 
 
-def test_map_page_draws_choropleth_and_school_points(monkeypatch, map_db, shared_data, tmp_path):
-    at = _app(monkeypatch, map_db, shared_data / "la_county_spa_2022_simplified.geojson", tmp_path)
+def test_map_page_draws_choropleth_and_school_points(monkeypatch, map_db, tmp_path):
+    at = _app(monkeypatch, map_db, SPA_2022, tmp_path)
     fig = _figure(at)
     types = {t["type"] for t in fig["data"]}
     assert "choroplethmap" in types and "choropleth" not in types
@@ -99,8 +103,8 @@ def test_map_page_draws_choropleth_and_school_points(monkeypatch, map_db, shared
 
 
 @pytest.mark.parametrize("measure", list(maps.MEASURES))
-def test_every_measure_draws_all_spas(monkeypatch, map_db, shared_data, tmp_path, measure):
-    at = _app(monkeypatch, map_db, shared_data / "la_county_spa_2022_simplified.geojson", tmp_path)
+def test_every_measure_draws_all_spas(monkeypatch, map_db, tmp_path, measure):
+    at = _app(monkeypatch, map_db, SPA_2022, tmp_path)
     at.selectbox(key="measure").set_value(measure).run()
     assert not at.exception, [e.message for e in at.exception]
     fig = _figure(at)
@@ -132,8 +136,8 @@ def test_unreadable_boundary_file_warns_naming_it_and_shows_tile_map(monkeypatch
     assert all(t["type"] == "scatter" for t in fig["data"]) and len(fig["layout"]["shapes"]) == 8
 
 
-def test_boundary_file_missing_an_spa_is_noted(monkeypatch, map_db, shared_data, tmp_path):
-    src = json.loads((shared_data / "la_county_spa_2022_simplified.geojson").read_text())
+def test_boundary_file_missing_an_spa_is_noted(monkeypatch, map_db, tmp_path):
+    src = json.loads(SPA_2022.read_text())
     src["features"] = [f for f in src["features"] if f["properties"]["SPA_NUM"] != 2]
     seven = tmp_path / "seven.geojson"
     seven.write_text(json.dumps(src))

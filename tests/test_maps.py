@@ -22,8 +22,9 @@ from csi_metrics.boundaries import load_spa_boundaries
 from csi_metrics.errors import InputError
 from csi_metrics.filters import Filters
 import metrics_fixtures as mf
+from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022, SPA_2022_FULL_EXCERPT
 
-VINTAGES = ["la_county_spa_2022.geojson", "la_county_spa_2012.geojson", "la_county_spa_2022_simplified.geojson"]
+VINTAGES = {"2022": SPA_2022, "2012": SPA_2012}
 
 # SOURCES.md §1: the SPA each of these falls in, checked against all three files.
 KNOWN_SCHOOLS = {
@@ -35,8 +36,8 @@ KNOWN_SCHOOLS = {
 }
 
 
-def _geocoded_rows(shared_data: Path) -> dict[str, tuple[float, float]]:
-    with open(shared_data / "pubschls_excerpt_los_angeles.txt", encoding="utf-8", newline="") as fh:
+def _geocoded_rows() -> dict[str, tuple[float, float]]:
+    with open(DIRECTORY_EXCERPT, encoding="utf-8", newline="") as fh:
         rows = csv.DictReader(fh, delimiter="\t")
         return {r["CDSCode"]: (float(r["Longitude"]), float(r["Latitude"]))
                 for r in rows if r["Latitude"] != "No Data" and r["Longitude"] != "No Data"}
@@ -53,22 +54,13 @@ def _locations(fig) -> list[int]:
 
 # --------------------------------------------------------------------------- boundaries for display
 
-@pytest.mark.parametrize("name", VINTAGES)
-def test_display_boundaries_is_faithful_for_each_vintage(shared_data, name):
-    path = shared_data / name
-    gj = maps.display_boundaries(path)
-    original = load_spa_boundaries(path)
-
-    assert [f["id"] for f in gj["features"]] == list(range(1, 9))
-    assert [f["properties"]["spa_name"] for f in gj["features"]] == [codes.SPA_NAMES[n] for n in range(1, 9)]
-    assert gj["csi"]["missing_spas"] == []
+def test_display_simplification_is_faithful_to_the_full_layer():
+    # The official 2022 layer at full resolution, clipped to where five SPAs and the coast meet.
+    original = load_spa_boundaries(SPA_2022_FULL_EXCERPT)
+    gj = maps.display_boundaries(SPA_2022_FULL_EXCERPT)
     src_n = int(shapely.get_num_coordinates(original.geometry.to_numpy()).sum())
     assert gj["csi"]["source_vertices_n"] == src_n
-    assert gj["csi"]["vertices_n"] < src_n
-    if name != "la_county_spa_2022_simplified.geojson":
-        # 107k (2022) / 69k (2012) vertices down to a few thousand.
-        assert 1_000 < gj["csi"]["vertices_n"] < 8_000
-
+    assert gj["csi"]["vertices_n"] < src_n / 3, (gj["csi"]["vertices_n"], src_n)
     simple = gpd.GeoSeries([shape(f["geometry"]) for f in gj["features"]], crs=4326)
     assert simple.is_valid.all()
     # Area in an equal-area projection (California Albers), each SPA within 1%.
@@ -78,16 +70,28 @@ def test_display_boundaries_is_faithful_for_each_vintage(shared_data, name):
     # Nothing moved by more than ~330 m (0.003 deg): under 2 px on a 1080-px county view.
     hd = [o.hausdorff_distance(s) for o, s in zip(original.geometry, simple)]
     assert max(hd) < 0.003, hd
+
+
+@pytest.mark.parametrize("name", VINTAGES)
+def test_display_boundaries_reads_each_vintage(name):
+    path = VINTAGES[name]
+    gj = maps.display_boundaries(path)
+    assert [f["id"] for f in gj["features"]] == list(range(1, 9))
+    assert [f["properties"]["spa_name"] for f in gj["features"]] == [codes.SPA_NAMES[n] for n in range(1, 9)]
+    assert gj["csi"]["missing_spas"] == []
+    # 107k (2022) / 69k (2012) official vertices, a few thousand for display.
+    assert 1_000 < gj["csi"]["vertices_n"] < 8_000
+    assert gpd.GeoSeries([shape(f["geometry"]) for f in gj["features"]], crs=4326).is_valid.all()
     # Each label point sits inside its own SPA.
     for f in gj["features"]:
         assert shape(f["geometry"]).contains(Point(f["properties"]["label_lon"], f["properties"]["label_lat"]))
 
 
 @pytest.mark.parametrize("name", VINTAGES)
-def test_simplified_shapes_keep_every_school_in_its_spa(shared_data, name):
-    gj = maps.display_boundaries(shared_data / name)
-    original = load_spa_boundaries(shared_data / name)
-    pts = _geocoded_rows(shared_data)
+def test_simplified_shapes_keep_every_school_in_its_spa(name):
+    gj = maps.display_boundaries(VINTAGES[name])
+    original = load_spa_boundaries(VINTAGES[name])
+    pts = _geocoded_rows()
     assert len(pts) == 49
     for cds, spa in KNOWN_SCHOOLS.items():
         assert _spa_of(gj, *pts[cds]) == [spa], cds
@@ -97,8 +101,8 @@ def test_simplified_shapes_keep_every_school_in_its_spa(shared_data, name):
         assert _spa_of(gj, lon, lat) == official, cds
 
 
-def test_view_is_the_mainland_not_the_islands(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022.geojson")
+def test_view_is_the_mainland_not_the_islands():
+    gj = maps.display_boundaries(SPA_2022)
     minx, miny, maxx, maxy = gj["csi"]["view_bounds"]
     # Catalina reaches down to 33.3 and San Clemente to 32.8; the mainland coast stops near 33.7.
     assert 33.65 < miny < 33.75
@@ -109,9 +113,9 @@ def test_view_is_the_mainland_not_the_islands(shared_data):
     assert maps.map_view(gj["csi"]["view_bounds"], 1520, 1360)[1] == pytest.approx(zoom + 1)
 
 
-def test_display_boundaries_reads_once_per_file_version(shared_data, tmp_path, monkeypatch):
+def test_display_boundaries_reads_once_per_file_version(tmp_path, monkeypatch):
     path = tmp_path / "spa.geojson"
-    path.write_bytes((shared_data / "la_county_spa_2022_simplified.geojson").read_bytes())
+    path.write_bytes(SPA_2022.read_bytes())
     calls = []
     real = maps.load_spa_boundaries
     monkeypatch.setattr(maps, "load_spa_boundaries", lambda p: calls.append(p) or real(p))
@@ -125,8 +129,8 @@ def test_display_boundaries_reads_once_per_file_version(shared_data, tmp_path, m
     assert len(calls) == 2
 
 
-def test_missing_spa_is_noted_and_the_rest_draw(shared_data, tmp_path):
-    src = json.loads((shared_data / "la_county_spa_2022_simplified.geojson").read_text())
+def test_missing_spa_is_noted_and_the_rest_draw(tmp_path):
+    src = json.loads(SPA_2022.read_text())
     src["features"] = [f for f in src["features"] if f["properties"]["SPA_NUM"] != 6]
     assert len(src["features"]) == 7
     path = tmp_path / "seven.geojson"
@@ -143,8 +147,8 @@ def test_missing_spa_is_noted_and_the_rest_draw(shared_data, tmp_path):
     assert "Not in the boundary file: SPA 6 South" in notes
 
 
-def test_projected_crs_is_reprojected_back(shared_data, tmp_path):
-    src = shared_data / "la_county_spa_2022_simplified.geojson"
+def test_projected_crs_is_reprojected_back(tmp_path):
+    src = SPA_2022
     projected = gpd.read_file(src).to_crs(2229)  # NAD83 / California zone 5 (US feet)
     path = tmp_path / "spa_2229.gpkg"
     projected.to_file(path)
@@ -157,7 +161,7 @@ def test_projected_crs_is_reprojected_back(shared_data, tmp_path):
         ca, cb = shape(a["geometry"]).centroid, shape(b["geometry"]).centroid
         assert -119 < ca.x < -117.6 and 33.3 < ca.y < 34.9  # degrees, not feet
         assert ca.distance(cb) < 1e-3, a["id"]
-    pts = _geocoded_rows(shared_data)
+    pts = _geocoded_rows()
     for cds, spa in KNOWN_SCHOOLS.items():
         assert _spa_of(gj, *pts[cds]) == [spa]
 
@@ -193,8 +197,8 @@ def _spa_frame(suppress: tuple[int, ...] = (), missing: tuple[int, ...] = ()) ->
     return pl.DataFrame(rows)
 
 
-def test_choropleth_draws_eight_spas_offline_style(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022.geojson")
+def test_choropleth_draws_eight_spas_offline_style():
+    gj = maps.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Chronic absenteeism", unit="rate",
                               color_col="color")
     assert _locations(fig) == list(range(1, 9))
@@ -224,10 +228,10 @@ def test_choropleth_draws_eight_spas_offline_style(shared_data):
     assert fig.layout.map.center.lat > 33.7  # mainland, not Catalina
 
 
-def test_labels_stay_black_over_the_school_points(shared_data):
+def test_labels_stay_black_over_the_school_points():
     # The school points under the labels are mostly light Dashboard colours: white text
     # over them is unreadable, so only the dark ends of the change scale get white.
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+    gj = maps.display_boundaries(SPA_2022)
     rate = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate")
     colours = {t.textfont.color for t in rate.data if t.name == "SPA labels"}
     assert colours == {maps.TEXT_COLOR}
@@ -238,8 +242,8 @@ def test_labels_stay_black_over_the_school_points(shared_data):
     assert set(by_colour.get("white", [])) == {"Antelope Valley", "South Bay"}  # the two extremes
 
 
-def test_suppressed_values_never_reach_the_figure(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+def test_suppressed_values_never_reach_the_figure():
+    gj = maps.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(suppress=(6,)), "rate", label="Suspension rate", unit="rate",
                               color_col="color")
     spec = fig.to_json()
@@ -253,8 +257,8 @@ def test_suppressed_values_never_reach_the_figure(shared_data):
     assert any("SPA 6 South" in a.text and "suppressed" in a.text for a in fig.layout.annotations)
 
 
-def test_no_data_spa_is_grey_and_says_so(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+def test_no_data_spa_is_grey_and_says_so():
+    gj = maps.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(missing=(2,)), "rate", label="Rate", unit="rate")
     grey = next(t for t in fig.data if t.type == "choroplethmap" and 2 in list(t.locations))
     assert grey.customdata[0][2] == "Rate: no data"
@@ -267,8 +271,8 @@ def test_no_data_spa_is_grey_and_says_so(shared_data):
     ("usd", 2_450_000, "$2.5M", "$~s"),
     ("count", 1234, "1,234", ",d"),
 ])
-def test_values_in_plain_units(shared_data, unit, value, text, tick):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+def test_values_in_plain_units(unit, value, text, tick):
+    gj = maps.display_boundaries(SPA_2022)
     df = pl.DataFrame({"spa": [1, 2], "v": [float(value), value / 2], "suppressed": [False, False]})
     fig = maps.spa_choropleth(gj, df, "v", label="Measure", unit=unit)
     main = next(t for t in fig.data if t.type == "choroplethmap" and t.showscale is not False)
@@ -278,8 +282,8 @@ def test_values_in_plain_units(shared_data, unit, value, text, tick):
         assert main.zmin == -main.zmax  # diverging, zero in the middle
 
 
-def test_highlighted_spa_is_outlined(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+def test_highlighted_spa_is_outlined():
+    gj = maps.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate", highlight_spa=4)
     outline = [t for t in fig.data if t.type == "scattermap" and t.name == "Selected SPA"]
     assert len(outline) == 1
@@ -332,8 +336,8 @@ def test_school_points_by_cohort():
     assert named["Schools: Cohort 1"].marker.color != named["Schools: Cohort 2"].marker.color
 
 
-def test_school_points_on_the_map(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+def test_school_points_on_the_map():
+    gj = maps.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate",
                               points=maps.school_points(_schools()))
     pts = [t for t in fig.data if t.type == "scattermap" and t.mode == "markers" and t.showlegend is not False]
@@ -454,8 +458,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_export_png_at_presentation_size(shared_data):
-    gj = maps.display_boundaries(shared_data / "la_county_spa_2022_simplified.geojson")
+def test_export_png_at_presentation_size():
+    gj = maps.display_boundaries(SPA_2022)
     fig = maps.presentation_figure(maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate"))
     data = maps.export_png(fig)
     assert _png_size(data) == (1920, 1080)

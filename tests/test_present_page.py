@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics import charts, deck, db
 from csi_metrics.filters import Filters
 
+pytestmark = pytest.mark.app
+
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 120
 

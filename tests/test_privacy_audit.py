@@ -35,6 +35,8 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics import codes, rates
 from csi_metrics.filters import Filters
 
+pytestmark = pytest.mark.app
+
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "dashboard.py")
 MIN_N = codes.MIN_N

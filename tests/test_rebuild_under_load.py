@@ -31,6 +31,8 @@ import streamlit as st
 from csi_metrics.filters import Filters
 from pages import ui
 
+pytestmark = pytest.mark.server
+
 ui.pin_database()
 sha = ui.sql("SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'")["sha256"][0]
 rows = ui.sql("SELECT sum(numerator_n) AS n FROM outcomes WHERE metric = 'chronic_absenteeism' "

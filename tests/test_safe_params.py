@@ -23,6 +23,8 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics.filters import COMMUNITY_CHOICES, Filters
 from pages import ui
 
+pytestmark = pytest.mark.app
+
 REPO = Path(__file__).resolve().parent.parent
 
 HOSTILE = {
