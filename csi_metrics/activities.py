@@ -162,11 +162,11 @@ def year_over_year(
     prior = cur.clone()
     if "year" in by:
         prior = prior.with_columns(
-            pl.col("year").map_elements(lambda y: codes.academic_year(codes.year_start(y) + 1), return_dtype=pl.String)
+            codes.shift_year_expr(pl.col("year")).alias("year")
         )
     if "month" in by:
         prior = prior.with_columns(
-            pl.col("month").map_elements(lambda m: f"{int(m[:4]) + 1}-{m[5:]}", return_dtype=pl.String)
+            codes.shift_month_expr(pl.col("month")).alias("month")
         )
     counts = ["activities_n", *TYPE_COUNTS, "attendees_n", "items_n"]
     prior = prior.rename({c: f"prior_{c}" for c in [*counts, "unique_individuals_n", "unique_suppressed"]})
@@ -178,12 +178,6 @@ def year_over_year(
     )
     if filters.year is not None:
         out = out.filter(pl.col("year") == filters.year) if "year" in by else out.filter(
-            pl.col("month").map_elements(_month_year, return_dtype=pl.String) == filters.year
+            codes.month_academic_year_expr(pl.col("month")) == filters.year
         )
     return out
-
-
-def _month_year(month: str) -> str:
-    """'2024-09' -> '2024-25' (academic years run July to June)."""
-    y, m = int(month[:4]), int(month[5:])
-    return codes.academic_year(y if m >= 7 else y - 1)

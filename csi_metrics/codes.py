@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
+
 # (number, name, abbreviation) as the LA County eGIS 2022 layer has them.
 SPAS: list[tuple[int, str, str]] = [
     (1, "Antelope Valley", "ATV"),
@@ -113,6 +115,29 @@ def previous_year(year: str) -> str:
 
 def year_range(first: str, last: str) -> list[str]:
     return [academic_year(y) for y in range(year_start(first), year_start(last) + 1)]
+
+
+# The same year arithmetic as native Polars expressions. Python functions inside
+# Polars (map_elements) run on its thread pool and need the GIL there: under
+# concurrent sessions that deadlocked the server, so request-path code uses these.
+
+def shift_year_expr(year: pl.Expr, years: int = 1) -> pl.Expr:
+    """'2023-24' -> '2024-25' (years=1) as an expression; null stays null."""
+    start = year.str.slice(0, 4).cast(pl.Int32) + years
+    return pl.format("{}-{}", start, ((start + 1) % 100).cast(pl.String).str.zfill(2))
+
+
+def month_academic_year_expr(month: pl.Expr) -> pl.Expr:
+    """'2024-09' -> '2024-25', '2025-03' -> '2024-25': academic years run July to June."""
+    y = month.str.slice(0, 4).cast(pl.Int32)
+    m = month.str.slice(5, 2).cast(pl.Int32)
+    start = pl.when(m >= 7).then(y).otherwise(y - 1)
+    return pl.format("{}-{}", start, ((start + 1) % 100).cast(pl.String).str.zfill(2))
+
+
+def shift_month_expr(month: pl.Expr, years: int = 1) -> pl.Expr:
+    """'2024-09' -> '2025-09' (years=1)."""
+    return pl.format("{}-{}", month.str.slice(0, 4).cast(pl.Int32) + years, month.str.slice(5, 2))
 
 
 # Minimum number of students behind any figure a person may see.

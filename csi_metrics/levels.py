@@ -150,13 +150,22 @@ def suspension_cut_set(school_type: str | None = None, lea_type: str | None = No
     pooled group with no CDE type (SPA, county, community schools) also use the
     unified set: the one built on the widest grade range."""
     if school_type is not None:
-        return {"ES": "suspension_es", "MS": "suspension_ms", "HS": "suspension_hs"}.get(
-            school_type, "suspension_unified"
-        )
-    return {
-        "elementary": "suspension_elementary_district",
-        "high": "suspension_high_district",
-    }.get(lea_type or "", "suspension_unified")
+        return SCHOOL_TYPE_CUT_SETS.get(school_type, "suspension_unified")
+    return LEA_TYPE_CUT_SETS.get(lea_type or "", "suspension_unified")
+
+
+SCHOOL_TYPE_CUT_SETS = {"ES": "suspension_es", "MS": "suspension_ms", "HS": "suspension_hs"}
+LEA_TYPE_CUT_SETS = {"elementary": "suspension_elementary_district", "high": "suspension_high_district"}
+
+
+def suspension_cut_set_expr(school_type: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """suspension_cut_set for a column (expression or Series) of school types, natively."""
+    return school_type.replace_strict(SCHOOL_TYPE_CUT_SETS, default="suspension_unified", return_dtype=pl.String)
+
+
+def lea_cut_set_expr(lea_type: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """suspension_cut_set(lea_type=...) for a column (expression or Series) of LEA types, natively."""
+    return lea_type.replace_strict(LEA_TYPE_CUT_SETS, default="suspension_unified", return_dtype=pl.String)
 
 
 def default_cut_set(metric: str) -> str:

@@ -780,7 +780,7 @@ def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Fi
     r = r.join(schools.select(pl.col("cds_code").alias("school"), "school_type"), on="school", how="left")
     r = r.with_columns(
         cut.alias("cut_set") if cut is not None
-        else pl.col("school_type").map_elements(levels.suspension_cut_set, return_dtype=pl.String).alias("cut_set"))
+        else levels.suspension_cut_set_expr(pl.col("school_type")).alias("cut_set"))
     prior = None
     if f.year is not None and codes.is_academic_year(f.year):
         prior = rates.pooled_rates(con, metric, ["school"], f.with_(year=codes.previous_year(f.year)))

@@ -83,13 +83,13 @@ def _cut_sets(con: duckdb.DuckDBPyConnection, metric: str, by: str, frame: pl.Da
     if by == "school":
         types = rates.fetch(con, "SELECT cds_code AS school, school_type FROM schools")
         t = frame.select("school").join(types, on="school", how="left")["school_type"]
-        return t.map_elements(levels.suspension_cut_set, return_dtype=pl.String)
+        return levels.suspension_cut_set_expr(t)
     if by == "school_type":
-        return frame["school_type"].map_elements(levels.suspension_cut_set, return_dtype=pl.String)
+        return levels.suspension_cut_set_expr(frame["school_type"])
     if by == "district":
         lea = rates.fetch(con, "SELECT district_code AS district, lea_type FROM districts")
         t = frame.select("district").join(lea, on="district", how="left")["lea_type"]
-        return t.map_elements(lambda x: levels.suspension_cut_set(lea_type=x), return_dtype=pl.String)
+        return levels.lea_cut_set_expr(t)
     return "suspension_unified"
 
 
@@ -100,7 +100,7 @@ def _prior(
     if by == "year":
         every = rates.pooled_rates(con, metric, ["year"], filters.with_(year=None, student_group=group))
         return every.select(
-            pl.col("year").map_elements(lambda y: codes.academic_year(codes.year_start(y) + 1), return_dtype=pl.String),
+            codes.shift_year_expr(pl.col("year")).alias("year"),
             pl.col("rate").alias("prior_rate"),
         )
     prior_year = codes.previous_year(filters.year) if filters.year and codes.is_academic_year(filters.year) else None

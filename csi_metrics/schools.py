@@ -55,7 +55,7 @@ def _levels_for(metric: str, frame: pl.DataFrame) -> pl.DataFrame:
     """frame: cds_code, school_type, rate, denominator_n, prior_rate, suppressed."""
     if metric == "suspension":
         frame = frame.with_columns(
-            pl.col("school_type").map_elements(levels.suspension_cut_set, return_dtype=pl.String).alias("__cut")
+            levels.suspension_cut_set_expr(pl.col("school_type")).alias("__cut")
         )
         return levels.add_dashboard_levels(frame, metric, "__cut").drop("__cut")
     return levels.add_dashboard_levels(frame, metric)

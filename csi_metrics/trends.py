@@ -72,7 +72,7 @@ def trend(
     # Previous academic year by calendar, not by row: 2020-21's prior is 2019-20
     # even when that year has no row with data.
     prior = out.select(
-        pl.col("year").map_elements(lambda y: codes.academic_year(codes.year_start(y) + 1), return_dtype=pl.String),
+        codes.shift_year_expr(pl.col("year")).alias("year"),
         *by,
         pl.col("rate").alias("__prior_rate"),
     )

@@ -15,7 +15,7 @@ st.markdown(f"**Data:** {'demo — fictional schools, generated for demonstratio
             f"**Built:** {info.get('built_at', 'unknown')}  \n"
             f"**Years:** {', '.join(ui.filter_options().years) or 'none'}")
 with st.expander("All build facts"):
-    st.dataframe(pl.DataFrame({"key": list(info), "value": list(info.values())}), hide_index=True)
+    ui.dataframe(pl.DataFrame({"key": list(info), "value": list(info.values())}), hide_index=True)
 
 st.header("Definitions")
 better = {"lower_is_better": " (lower is better)", "higher_is_better": " (higher is better)"}
@@ -39,13 +39,13 @@ st.markdown(f"""
 cuts = pl.DataFrame([{"cut set": c.label, "status upper bounds (%)": " / ".join(c.status_max),
                       "change upper bounds (pp)": " / ".join(c.change_max), "source": c.source}
                      for c in levels.CUT_SETS.values()])
-st.dataframe(cuts, hide_index=True, key="cut_sets")
+ui.dataframe(cuts, hide_index=True, key="cut_sets")
 st.caption(levels.CUT_SET_NOTES)
 
 st.header("Sources in this build")
-st.dataframe(ui.sql("SELECT path, kind, rows_n, rows_kept_n, sha256 FROM build_sources ORDER BY kind, path"),
+ui.dataframe(ui.sql("SELECT path, kind, rows_n, rows_kept_n, sha256 FROM build_sources ORDER BY kind, path"),
              hide_index=True, key="sources")
 rejected = ui.sql("SELECT path, reason, rows_n FROM build_rejections ORDER BY rows_n DESC")
 if not rejected.is_empty():
     st.subheader("Rows left out at build time")
-    st.dataframe(rejected, hide_index=True, key="rejections")
+    ui.dataframe(rejected, hide_index=True, key="rejections")

@@ -85,5 +85,5 @@ if geojson is not None and not schools.is_empty():
                                "enrolled_n", "dashboard_color", "suppressed")
         st.download_button("Download CSV", ui.csv_bytes(table), file_name="map_schools.csv",
                            mime="text/csv", key="map_schools_csv", on_click="ignore")
-        st.dataframe(table, hide_index=True, key="map_schools_table", placeholder=ui.EMPTY,
+        ui.dataframe(table, hide_index=True, key="map_schools_table", placeholder=ui.EMPTY,
                      column_config={"rate": st.column_config.NumberColumn("rate", format="percent")})

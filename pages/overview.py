@@ -79,6 +79,6 @@ for (mid, scope), box in boxes.items():
 with st.expander("Table and CSV: headline figures"):
     st.download_button("Download CSV", ui.csv_bytes(head), file_name="headline.csv", mime="text/csv",
                        key="csv_headline", on_click="ignore")
-    st.dataframe(head, hide_index=True, key="headline_table", placeholder=ui.EMPTY)
+    ui.dataframe(head, hide_index=True, key="headline_table", placeholder=ui.EMPTY)
 st.caption("Dashboard colours follow CDE's five-by-five tables (chronic absenteeism placed on grades K-8); groups "
            "under 30 students get none. Counts and dollars have no colour. Small trends: every year to the one chosen.")

@@ -19,7 +19,7 @@ if search:
 shown = ui.school_display(table, f)
 st.caption(f"{shown.height:,} schools · {ui.describe(f)}. Rates and colours for {f.year}; {ui.EMPTY} = suppressed "
            "(fewer than 11 students), not published or no colour. Select a row to open the school.")
-st.dataframe(shown, hide_index=True, key="school_table", on_select=ui.on_school_row,
+ui.dataframe(shown, hide_index=True, key="school_table", on_select=ui.on_school_row,
              selection_mode="single-row", column_config=ui.school_columns(shown), height=380, placeholder=ui.EMPTY)
 st.session_state["_school_rows"] = shown["cds_code"].to_list()
 st.download_button("Download CSV", ui.csv_bytes(shown), file_name="schools.csv", mime="text/csv",

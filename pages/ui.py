@@ -545,8 +545,11 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
                            ("school_type", "school_type_name"), ("activity_type", "activity_type_name"),
                            ("grant_type", "grant_type_name")):
         if col in out.columns and label_col not in out.columns:
+            # Labels for the few distinct values, looked up here, then mapped natively: no
+            # Python function runs inside Polars (its thread pool deadlocked under load).
+            labels = {v: charts.group_label(col, v) for v in out[col].unique().to_list() if v is not None}
             out = out.with_columns(
-                pl.col(col).map_elements(lambda v, c=col: charts.group_label(c, v), return_dtype=pl.Utf8)
+                pl.col(col).replace_strict(labels, default=None, return_dtype=pl.Utf8)
                 .fill_null(charts.group_label(col, None)).alias(label_col))
             cols = out.columns
             cols.remove(label_col)
@@ -578,6 +581,13 @@ def _column_config(df: pl.DataFrame) -> dict[str, Any]:
 
 EMPTY = "—"  # how a table shows a blank (suppressed, unpublished or not applicable) cell
 
+
+def dataframe(df: pl.DataFrame, **kwargs: Any) -> Any:
+    """st.dataframe of a Polars frame, handed over as Arrow: Streamlit's own conversion
+    of a Polars frame goes through pandas and can wait on Polars' thread pool while it
+    holds the GIL (with a Python function in that pool, the server deadlocked)."""
+    return st.dataframe(df.to_arrow() if isinstance(df, pl.DataFrame) else df, **kwargs)
+
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "toImageButtonOptions": {"format": "png", "width": 1920, "height": 1080, "scale": 1},
@@ -604,7 +614,7 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
         # button below it would move under the pointer of someone reaching for it.
         st.download_button("Download CSV", csv_bytes(table), file_name=f"{key}.csv",
                            mime="text/csv", key=f"csv_{key}", on_click="ignore")
-        st.dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}",
+        dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}",
                      placeholder=EMPTY)
         if "suppressed" in table.columns:
             st.caption(f"{EMPTY} (blank in the CSV): suppressed (fewer than {codes.MIN_N} students, or recoverable "
