@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import ui
+from csi_metrics.db import SignInRequired
+from pages import auth, ui
 
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
@@ -28,4 +29,7 @@ ui.pin_database()  # every query this run reads the same database file, even mid
 ui.get_connection()
 ui.demo_banner()
 ui.sidebar_filters()
-page.run()
+try:
+    page.run()
+except SignInRequired:  # the page reached the initiative's internal records while signed out
+    auth.sign_in_prompt(f"The {page.title} page")

@@ -51,7 +51,6 @@ class Tables:
 
 def load_tables(con) -> Tables:
     """Every table the metrics read, as pandas DataFrames (read once)."""
-    con.execute("SET enable_progress_bar = false")  # DuckDB draws one for reads over ~2 s
 
     def read(sql: str) -> pd.DataFrame:
         return con.sql(sql).df()
@@ -106,7 +105,7 @@ def _school_rows(t: Tables, metric: str, county_code: str | None, student_group:
 
 def _pool(m: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Sum the known school rows of `m` per `cols` (null sums where no row is known)."""
-    known = (~m["suppressed"]) & m["numerator_n"].notna() & m["denominator_n"].notna()
+    known = m["visible"] & m["numerator_n"].notna() & m["denominator_n"].notna()
     work = pd.DataFrame({
         "num": m["numerator_n"].where(known).astype("float64"),
         "den": m["denominator_n"].where(known).astype("float64"),
@@ -303,7 +302,7 @@ def activity_counts(t: Tables, by: list[str]) -> pd.DataFrame:
 def _enrolment(t: Tables) -> pd.DataFrame:
     """Each school's enrolment per year: TA suspension denominator, else chronic eligible."""
     o = t.outcomes
-    o = o[(o["aggregate_level"] == "S") & (o["reporting_category"] == "TA") & ~o["suppressed"]
+    o = o[(o["aggregate_level"] == "S") & (o["reporting_category"] == "TA") & o["visible"]
           & o["denominator_n"].notna()]
     wide = o.pivot_table(index=["cds_code", "academic_year"], columns="metric", values="denominator_n",
                          aggfunc="max").reset_index()

@@ -253,7 +253,7 @@ def time_metrics(db: Path, runs: int, cases: list[Case] | None = None) -> dict[s
 
     from . import db as dbmod
 
-    con = dbmod.open_read_only(db)
+    con = dbmod.open_for_display(db)
     try:
         t0 = time.perf_counter()
         tables = pr.load_tables(con)

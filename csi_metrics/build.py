@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from . import boundaries as bnd
-from . import cde, codes, config, db, initiative
+from . import cde, codes, config, db, initiative, privacy
 from .errors import InputError
 
 Progress = Callable[[str], None] | None
@@ -184,6 +184,8 @@ def build(
         record(path, metric, res.rows_n, res.rows_kept_n, res.rejections)
         frames.append(res.frame)
     outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=cde.OUTCOME_SCHEMA)
+    say("deciding which cells may be shown (suppression under 11 and complementary cells)")
+    outcomes = privacy.cell_visibility(outcomes)
 
     # --- initiative files
     def ini(name: str) -> Path | None:

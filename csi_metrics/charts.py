@@ -169,6 +169,11 @@ def _empty(fig: go.Figure, message: str) -> go.Figure:
     return fig
 
 
+def message_figure(message: str) -> go.Figure:
+    """A figure holding only a message (in place of a chart that cannot be shown)."""
+    return apply_theme(_empty(go.Figure(), message))
+
+
 def _summarise(items: list[str], limit: int = 4) -> str:
     if len(items) <= limit:
         return ", ".join(items)

@@ -49,9 +49,10 @@ def school_rows(
     *,
     county_code: str | None = codes.LA_COUNTY_CODE,
 ) -> pl.DataFrame:
-    """Known (not suppressed) school rows of both sides for every year: cds_code,
-    side, spa_n, school_type, first_grant_year, year, numerator_n, denominator_n.
-    Internal: not suppressed for display."""
+    """School rows of both sides for every year: cds_code, side, spa_n,
+    school_type, first_grant_year, year, numerator_n, denominator_n, visible.
+    Only visible rows (privacy.cell_visibility) have counts; the hidden ones are
+    kept so a side made only of hidden schools can say it is suppressed."""
     rates.check_metric(metric)
     base = filters.with_(community="all", year=None, cohort=None, school=None)
     conds, params = rates.filter_where(base, county_code=county_code, outcome_alias=None)
@@ -78,10 +79,11 @@ def school_rows(
             SELECT cds_code, 'comparison' AS side, spa_n, school_type, NULL AS first_grant_year FROM comparison
         )
         SELECT x.cds_code, x.side, x.spa_n, x.school_type, x.first_grant_year, o.academic_year AS year,
-               CAST(o.numerator_n AS BIGINT) AS numerator_n, CAST(o.denominator_n AS BIGINT) AS denominator_n
+               CAST(CASE WHEN o.visible THEN o.numerator_n END AS BIGINT) AS numerator_n,
+               CAST(CASE WHEN o.visible THEN o.denominator_n END AS BIGINT) AS denominator_n,
+               o.visible AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL AS visible
         FROM sides x JOIN outcomes o ON o.cds_code = x.cds_code
         WHERE o.metric = ? AND o.aggregate_level = 'S' AND o.reporting_category = ?
-          AND NOT o.suppressed AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL
     """
     return rates.fetch(con, sql, [*params, *comm_params, metric, filters.student_group])
 
@@ -108,7 +110,8 @@ def community_vs_comparison(
     denominator_n, schools_n, suppressed, gap_pp (community rate - comparison
     rate in pp, the same on both rows of a year; null when either is
     suppressed or missing). Every year of the metric's span is present."""
-    rows = school_rows(con, metric, filters, county_code=county_code)
+    all_rows = school_rows(con, metric, filters, county_code=county_code)
+    rows = all_rows.filter(pl.col("visible"))
     years = trends.year_span(con, metric)
     grid = pl.DataFrame({"year": years}, schema={"year": pl.String}).join(
         pl.DataFrame({"side": list(SIDES)}), how="cross"
@@ -117,11 +120,13 @@ def community_vs_comparison(
         schema={"year": pl.String, "side": pl.String, "numerator_n": pl.Int64, "denominator_n": pl.Int64,
                 "schools_n": pl.Int64, "rate": pl.Float64}
     )
-    out = grid.join(pooled, on=["year", "side"], how="left")
-    present = out.filter(pl.col("denominator_n").is_not_null())
+    hidden = all_rows.filter(~pl.col("visible")).group_by("year", "side").len("__hidden_n")
+    out = grid.join(pooled, on=["year", "side"], how="left").join(hidden, on=["year", "side"], how="left")
+    present = out.filter(pl.col("denominator_n").is_not_null()).drop("__hidden_n")
+    # A side with no visible school: suppressed when it has hidden ones, else simply no data.
     missing = out.filter(pl.col("denominator_n").is_null()).with_columns(
-        pl.lit(False).alias("suppressed"), pl.col("schools_n").fill_null(0)
-    )
+        (pl.col("__hidden_n").fill_null(0) > 0).alias("suppressed"), pl.col("schools_n").fill_null(0)
+    ).drop("__hidden_n")
     shown = privacy.suppress_breakdown(present, ["year", "side"], ["side"])
     out = pl.concat([shown, missing.select(shown.columns)], how="vertical")
     gap = out.group_by("year").agg(
@@ -182,7 +187,7 @@ def diff_in_diff(
     community_schools_n, comparison_schools_n, community_baseline_n,
     comparison_baseline_n, suppressed. Rates and changes are null where a side
     has fewer than 11 students in either year."""
-    rows = school_rows(con, metric, filters, county_code=county_code)
+    rows = school_rows(con, metric, filters, county_code=county_code).filter(pl.col("visible"))
     years_with_data = sorted(rates.fetch(
         con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE metric = ?", [metric]
     )["y"].to_list())

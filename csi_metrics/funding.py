@@ -76,13 +76,15 @@ _GRANTS_SQL = """
            ON sd.district_code = substr(g.grantee_cds, 1, 7)
 """
 
-# School enrolment per year: suspension cumulative enrollment, else chronic eligible.
+# School enrolment per year: suspension cumulative enrollment, else chronic eligible;
+# null for a school whose all-students cells are hidden (it is kept, so a total can
+# say it left one out rather than silently drop it).
 ENROLMENT_SQL = """
     SELECT cds_code, academic_year,
-           coalesce(max(denominator_n) FILTER (WHERE metric = 'suspension'),
-                    max(denominator_n) FILTER (WHERE metric = 'chronic_absenteeism')) AS enrolled_n
+           coalesce(max(denominator_n) FILTER (WHERE metric = 'suspension' AND visible),
+                    max(denominator_n) FILTER (WHERE metric = 'chronic_absenteeism' AND visible)) AS enrolled_n
     FROM outcomes
-    WHERE aggregate_level = 'S' AND reporting_category = 'TA' AND NOT suppressed AND denominator_n IS NOT NULL
+    WHERE aggregate_level = 'S' AND reporting_category = 'TA'
     GROUP BY cds_code, academic_year
 """
 
@@ -317,7 +319,10 @@ def enrolled_students(
     """Students enrolled in the schools matching `filters` in filters.year (every
     year when None): sum of each school's enrolment (suspension cumulative
     enrollment, else chronic absenteeism eligible enrollment). Columns: year,
-    enrolled_n, schools_n, suppressed (enrolled_n under 11 is null)."""
+    enrolled_n, schools_n, hidden_schools_n, suppressed. Only schools whose
+    all-students cell is visible are added up (privacy.cell_visibility); the rest
+    are counted in hidden_schools_n. enrolled_n is null and suppressed true when
+    no school's enrolment can be shown."""
     from .rates import filter_where
 
     conds, params = filter_where(filters, include_student_group=False, county_code=county_code, outcome_alias=None)
@@ -328,7 +333,8 @@ def enrolled_students(
         con,
         f"""WITH e AS ({ENROLMENT_SQL})
             SELECT e.academic_year AS year, CAST(sum(e.enrolled_n) AS BIGINT) AS enrolled_n,
-                   CAST(count(*) AS BIGINT) AS schools_n
+                   CAST(count(e.enrolled_n) AS BIGINT) AS schools_n,
+                   CAST(count(*) - count(e.enrolled_n) AS BIGINT) AS hidden_schools_n
             FROM e JOIN schools s ON s.cds_code = e.cds_code
             {'WHERE ' + ' AND '.join(conds) if conds else ''}
             GROUP BY 1 ORDER BY 1""",

@@ -1,39 +1,29 @@
 """Small-cell suppression for every figure a person can see.
 
-Two rules, applied in this order by every metric function that returns
-something shown on a page, in a table, a tooltip or a download:
+The pattern is decided once, in the build, for every cell CDE publishes
+(`cell_visibility`: a school's, or a district's, figure for one year, metric and
+reporting category), and stored with the data (outcomes.visible,
+outcomes.hidden_reason). Every view reads it; none decides again:
 
-1. Primary suppression (`suppress`): a cell whose student count (`n_col`,
-   normally the denominator: eligible or cumulative enrollment) is below
-   `codes.MIN_N` (11), or unknown, is suppressed: `suppressed` becomes True and
-   the value columns (rate, numerator_n, denominator_n by default) become null.
-   The numerator is drawn from that same group of students, so a group of 11 or
-   more may show a small numerator, as CDE's own files do.
+1. A cell is hidden when CDE suppressed it ('*'), when it describes fewer than
+   `codes.MIN_N` (11) students, or as a complementary cell: within a partition
+   of an entity's students (race, gender, grade spans), no lone hidden cell and
+   no hidden cells adding up to 1-10 students; no program group with 1-10
+   students outside it.
+2. Pooled figures (SPA, district, community schools, cohorts, ...) add up
+   visible cells only (rates.raw_pooled), so a hidden cell is hidden in every
+   view, and every figure shown is a sum of cells that are themselves shown: no
+   difference of two views (with and without a filter, a total and its parts)
+   can give a hidden cell back. The dashboard's connection masks the counts of
+   hidden cells (db.open_for_display), so no view can read them at all.
+3. The numerator is drawn from the same group of students as the denominator,
+   so a cell of 11 or more students may show a small numerator (1-10
+   chronically absent), as CDE's own files do.
 
-2. Complementary suppression (`complementary_suppress`): when cells partition
-   a total a person can also see (student groups of all students, SPA parts of
-   the county, community vs comparison schools of a total, schools of a
-   district), a hidden cell could be recovered as total minus the others. So
-   while a partition has exactly one hidden cell, or hidden cells that add up
-   to 1-10 students, the next-smallest visible cell of that partition (smallest
-   `n_col`; ties broken by row order) is hidden too, which hides both its
-   denominator and its numerator. (The "add up to 1-10" clause goes beyond the
-   usual one-cell rule: two hidden cells of 3 and 4 students would otherwise
-   give away a group of 7.) `suppress_breakdown` repeats this over several
-   dimensions until nothing changes, because hiding a cell in one dimension can
-   leave a single hidden cell in another.
-
-   Cells whose counts were never known (every school row CDE-suppressed) are
-   not in a pooled total of schools, so along SPA, district, school, community
-   and similar dimensions they need no cover. Student groups are different: the
-   all-students row counts those students, so all students minus the known
-   groups gives the unknown groups' size; when that remainder is 1-10 the
-   unknown groups are covered like a hidden cell (a remainder of 11 or more
-   describes a group large enough to show).
-
-   Known limit: figures from different filter settings (e.g. all schools and
-   community schools of one SPA) are suppressed independently, so their
-   difference is not checked.
+`suppress` and `suppress_breakdown` (primary and complementary suppression of a
+breakdown) serve both the build's decision and, as a second line, every pooled
+breakdown a metric function returns: with rule 2 they rarely hide anything
+more, but a figure with no visible cell still reads as suppressed.
 """
 
 from __future__ import annotations
@@ -197,3 +187,101 @@ def suppress_breakdown(
         if after == before:
             break
     return df.drop(KNOWN_COL, RAW_COL)
+
+
+# --------------------------------------------------------------------------- the one pattern, decided in the build
+
+# One published entity's figures: a school (or CDE's district/county/state row)
+# in one year, scope and metric. Its reporting categories are the cells.
+ENTITY_KEYS = ("metric", "academic_year", "aggregate_level", "cds_code", "charter_scope", "dass_scope")
+HIDDEN_CDE = "cde_suppressed"          # CDE printed '*': its counts are unknown
+HIDDEN_SMALL = "fewer_than_11"         # published, but a group of fewer than 11 students
+HIDDEN_COMPLEMENT = "complementary"    # hidden so that a hidden cell of its partition cannot be worked out
+
+
+# Groups that are part of All students whose other part is never published (the
+# students not in the program): All students minus the group would size it.
+PROGRAM_GROUPS = ("SD", "SE", "SF", "SH", "SM", "SS")
+MAX_ROUNDS = 20
+
+
+def cell_visibility(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """`outcomes` (the table's rows as read from CDE's files) with two columns
+    added: `visible` and `hidden_reason` (null when visible).
+
+    This is the dashboard's one suppression pattern, decided once in the build
+    and stored with the data; every view reads it and none decides again:
+    - a cell CDE suppressed ('*') is hidden (HIDDEN_CDE);
+    - a cell whose denominator is under 11 students is hidden (HIDDEN_SMALL);
+    - complementary cells (HIDDEN_COMPLEMENT), so no hidden group of 1-10
+      students can be worked out by subtraction:
+      * within each of an entity's partitions of its students (race, gender,
+        grade spans, TK-8 and 9-12, the TK-8 spans; STUDENT_GROUP_PARTITIONS), a
+        lone hidden cell, hidden cells adding up to 1-10 students, or unknown
+        ('*') cells that the total minus the shown parts would size at 1-10, get
+        the smallest visible cell of that partition hidden too;
+      * a program group (PROGRAM_GROUPS: students with disabilities, English
+        learners, ...) whose entity has 1-10 students outside it: All students
+        minus the group would count them, so the group is hidden;
+      repeated until every rule holds at once.
+
+    Not a rule (said on the About page): the two files count different students
+    (chronic absenteeism: eligible enrollment; suspension: cumulative enrollment),
+    and their difference is a cell of neither. Hiding every school whose two
+    counts differ by 1-10 would hide about one cell in six (measured on the demo:
+    94,000 of 593,000), so it is not done.
+
+    Pooled figures (SPA, district, community schools, ...) then add up visible
+    cells only (rates.raw_pooled), so every number the dashboard shows is a sum
+    of cells that are themselves shown, and each school's part of any difference
+    of two such numbers is 0 or at least 11 students: no pair of views gives back
+    a hidden cell. The counts of hidden cells stay in the table for the build's
+    own checks; the dashboard's connection masks them (db.open_for_display)."""
+    keys = list(ENTITY_KEYS)
+    frame = outcomes.with_row_index("__i")
+    small = pl.col("denominator_n").is_null() | (pl.col("denominator_n") < codes.MIN_N)
+    work = frame.select(
+        "__i", *keys, pl.col("reporting_category").alias("student_group"), "denominator_n",
+        (pl.col("suppressed") | small).alias("__hidden"),
+    )
+    for _ in range(MAX_ROUNDS):
+        before = int(work["__hidden"].sum())
+        work = _complementary_within_entities(work, keys)
+        work = _hide_small_remainders(work, keys)
+        if int(work["__hidden"].sum()) == before:
+            break
+    out = frame.join(work.select("__i", "__hidden"), on="__i", how="left")
+    return out.with_columns(
+        (~pl.col("__hidden")).alias("visible"),
+        pl.when(~pl.col("__hidden")).then(None)
+        .when(pl.col("suppressed")).then(pl.lit(HIDDEN_CDE))
+        .when(small).then(pl.lit(HIDDEN_SMALL))
+        .otherwise(pl.lit(HIDDEN_COMPLEMENT)).alias("hidden_reason"),
+    ).sort("__i").drop("__i", "__hidden")
+
+
+def _complementary_within_entities(work: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    # Only entities with a hidden cell can need complementary cells.
+    touched = work.filter(pl.col("__hidden").any().over(keys))
+    if touched.height == 0:
+        return work
+    decided = suppress_breakdown(
+        touched.with_columns(pl.col("__hidden").alias("suppressed")),
+        by=[*keys, "student_group"], partition_dims=["student_group"], value_cols=(),
+    ).select("__i", pl.col("suppressed").alias("__now"))
+    return work.join(decided, on="__i", how="left").with_columns(
+        (pl.col("__hidden") | pl.col("__now").fill_null(False)).alias("__hidden")).drop("__now")
+
+
+def _hide_small_remainders(work: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """A program group with 1-10 of its entity's students outside it: All students
+    minus the group would count them (the other part is never published), so the
+    group is hidden."""
+    shown_den = pl.when(~pl.col("__hidden")).then(pl.col("denominator_n"))
+    total = work.filter(pl.col("student_group") == "TA").select(*keys, shown_den.alias("__total"))
+    progs = work.filter(pl.col("student_group").is_in(PROGRAM_GROUPS)).join(total, on=keys, how="inner")
+    extra = progs.filter(~pl.col("__hidden") & (pl.col("__total") - pl.col("denominator_n")).is_between(
+        1, codes.MIN_N - 1)).get_column("__i")
+    if extra.len() == 0:
+        return work
+    return work.with_columns((pl.col("__hidden") | pl.col("__i").is_in(extra.implode())).alias("__hidden"))

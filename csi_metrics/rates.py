@@ -153,7 +153,10 @@ def raw_pooled(
         if alias not in seen:
             seen.add(alias)
             select_unique.append(item)
-    known = "(NOT o.suppressed AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL)"
+    # Only cells the build left visible are pooled (privacy.cell_visibility): every pooled
+    # figure is then a sum of figures that are themselves shown, and no difference of
+    # two views can give back a hidden cell.
+    known = "(o.visible AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL)"
     # A school has one row per year and category, so within one year a plain count
     # is the number of schools; DISTINCT (several times slower) only across years.
     one_year = "year" in by or filters.year is not None

@@ -232,7 +232,7 @@ def run(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
     path = config.db_path(getattr(args, "db", None))
     try:
-        con = db.open_read_only(path)
+        con = db.open_for_display(path)
     except FileNotFoundError as exc:
         print(f"error: --db: {exc}", file=sys.stderr)
         return 1

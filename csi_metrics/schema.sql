@@ -54,7 +54,13 @@ CREATE TABLE outcomes (
     numerator_n        INTEGER,             -- chronically absent / unduplicated students suspended; NULL when suppressed
     denominator_n      INTEGER,             -- eligible cumulative enrollment / cumulative enrollment; NULL when suppressed
     published_rate_pct DOUBLE,              -- CDE's own one-decimal rate
-    suppressed         BOOLEAN NOT NULL     -- CDE printed '*'
+    suppressed         BOOLEAN NOT NULL,    -- CDE printed '*'
+    -- The dashboard's suppression pattern, decided once by the build
+    -- (csi_metrics.privacy.cell_visibility) and read by every view: a cell that is
+    -- not visible is never shown nor added into a pooled figure. The dashboard's
+    -- connection masks the counts of hidden cells (csi_metrics.db.open_for_display).
+    visible            BOOLEAN NOT NULL,
+    hidden_reason      VARCHAR CHECK (hidden_reason IN ('cde_suppressed', 'fewer_than_11', 'complementary'))
     -- Unique on (metric, academic_year, aggregate_level, cds_code, charter_scope,
     -- dass_scope, reporting_category): cde.read_outcomes refuses a repeated key by
     -- line and the build refuses a metric-year in two files. No PRIMARY KEY here:

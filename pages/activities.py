@@ -4,11 +4,9 @@ import streamlit as st
 
 from csi_metrics import charts
 from pages import ui
-from pages.auth import require_sign_in_if_configured
 
 f = ui.filters()
 st.title("Activities")
-require_sign_in_if_configured("The Activities page")  # internal records: sign-in when [auth] is configured
 st.caption(f"R-TAC activities for {ui.describe(f)}.")
 
 total = ui.load("activities.activity_counts", [], filters=f)

@@ -1,5 +1,11 @@
-"""Optional sign-in for the internal pages (the initiative's own activity and
-referral records). Public pages never call this.
+"""Optional sign-in for the initiative's internal records (its activity and
+referral records: csi_metrics.db.INTERNAL_TABLES).
+
+Who may read what is decided once, by the data: a signed-out session's
+database connection has no internal tables (pages.ui.access_level,
+db.open_for_display), so any chart, table, CSV, map measure, deck slide or
+export built from them raises db.SignInRequired, and the entry script (or the
+deck) draws `sign_in_prompt` in its place. No page checks sign-in itself.
 
 Configured means an `[auth]` section in Streamlit's secrets
 (.streamlit/secrets.toml): redirect_uri, cookie_secret and an OIDC provider,
@@ -37,18 +43,14 @@ def signed_in() -> bool:
     return bool(getattr(st.user, "is_logged_in", False))
 
 
-def require_sign_in_if_configured(what: str = "This page") -> None:
-    """Stop the page with a sign-in prompt unless sign-in is unconfigured or the
-    viewer is signed in. Call it before anything internal is loaded or drawn."""
-    section = _auth_section()
-    if section is None or signed_in():
-        return
+def sign_in_prompt(what: str = "This view", *, key: str = "login") -> None:
+    """What a signed-out viewer sees in place of a view built from internal records."""
+    section = _auth_section() or {}
     st.info(f"{what} shows the initiative's internal records. Sign in with your organisation account to see it; "
-            "every other page is public.", icon=":material/lock:")
+            "the public figures need no sign-in.", icon=":material/lock:")
     providers = _providers(section)
     if len(providers) > 1:
         for name in providers:
-            st.button(f"Sign in with {name}", key=f"login_{name}", on_click=st.login, args=(name,))
+            st.button(f"Sign in with {name}", key=f"{key}_{name}", on_click=st.login, args=(name,))
     else:
-        st.button("Sign in", key="login", on_click=st.login, args=tuple(providers))
-    st.stop()
+        st.button("Sign in", key=key, on_click=st.login, args=tuple(providers))

@@ -10,8 +10,9 @@ import re
 import streamlit as st
 
 from csi_metrics import deck, export
+from csi_metrics.db import SignInRequired
 from csi_metrics.errors import InputError
-from pages import presenter, ui
+from pages import auth, presenter, ui
 
 ui.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
@@ -52,6 +53,9 @@ for msg in notices:
 view = current.views[step - 1]
 try:
     slide = presenter.build_slide(view)
+except SignInRequired:
+    auth.sign_in_prompt(f"Slide {step}", key="deck_login")
+    slide = None
 except Exception as exc:  # a slide that cannot be drawn must not take the deck down with it
     st.error(f"Slide {step} ({view.chart}) could not be drawn: {exc}")
     slide = None

@@ -325,9 +325,19 @@ def build_slide(view: deck.View) -> Slide:
 
 
 def export_items(views: list[deck.View]) -> list[export.ExportItem]:
+    """Every view's slide for a deck export. A slide built from internal records that
+    this session may not read is exported as a page saying so, never with its data."""
+    from csi_metrics.db import SignInRequired
+
     items = []
-    for v in views:
-        s = build_slide(v)
+    for i, v in enumerate(views, start=1):
+        try:
+            s = build_slide(v)
+        except SignInRequired:
+            items.append(export.ExportItem(charts.message_figure(
+                f"Slide {i} shows the initiative's internal records:<br>sign in to include it."),
+                v.title or deck.CHARTS[v.chart][1], "", ""))
+            continue
         items.append(export.ExportItem(s.fig, s.title, s.caption, s.source))
     return items
 

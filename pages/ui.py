@@ -43,60 +43,48 @@ def _file_id(path: str) -> tuple[int, int]:
 # and a connection keeps reading the inode it opened. Old entries are kept for
 # runs still pinned to them (see pin_database); a few are plenty, as each
 # holds a replaced file's disk space until dropped.
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _open(path: str, ino: int, mtime_ns: int) -> duckdb.DuckDBPyConnection:
-    # No leading underscores on ino/mtime_ns: Streamlit leaves such arguments out
-    # of the cache key, and then every key got the first connection ever opened.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _open(path: str, ino: int, mtime_ns: int, access: str) -> duckdb.DuckDBPyConnection:
+    # No leading underscores on ino/mtime_ns/access: Streamlit leaves such arguments
+    # out of the cache key, and then every key got the first connection ever opened.
     if db.is_hosted(path):
-        return db.open_read_only(path)
+        return db.open_for_display(path, internal=access == INTERNAL)
     if _file_id(path) != (ino, mtime_ns):
         raise _Replaced(path)
-    con = _attach_read_only(path)
+    con = db.open_for_display(path, internal=access == INTERNAL)
     if _file_id(path) != (ino, mtime_ns):  # swapped during connect: which file it holds is unknown
         con.close()
         raise _Replaced(path)
     return con
 
 
-_CATALOG = "csi"
-
-
-def _attach_read_only(path: str) -> duckdb.DuckDBPyConnection:
-    """The file at `path` as it is now, read-only, in a connection of its own.
-
-    Not duckdb.connect(path): while any connection to a path is open, DuckDB
-    hands every later connect to that path the same database instance, so after
-    a rebuild's swap the app would keep reading the replaced file for as long
-    as it ran. A fresh in-memory instance with the file attached reads the new
-    inode. External access is then switched off and the setting locked, so no
-    query can attach, read or write any other file."""
-    if not Path(path).exists():
-        raise FileNotFoundError(f"no database at {path}: run `python -m csi_metrics build --demo` first")
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH ? AS {_CATALOG} (READ_ONLY)", [path])
-    con.execute(f"USE {_CATALOG}")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-    return con
-
-
 def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A cursor on the attached file (a new cursor starts in the in-memory catalog)."""
-    cur = con.cursor()
-    if not db.is_hosted(config.db_path()):
-        cur.execute(f"USE {_CATALOG}")
-    return cur
+    """A cursor for one query: a DuckDB connection must not run queries from two
+    Streamlit sessions' threads at once, its cursors may (and see its views)."""
+    return con.cursor()
 
 
-def _live_key() -> tuple[str, int, int]:
+INTERNAL, PUBLIC = "internal", "public"
+
+
+def access_level() -> str:
+    """What this session may read: everything, unless sign-in is configured and the
+    viewer has not signed in; then the public data only (db.open_for_display)."""
+    from pages import auth
+
+    return PUBLIC if auth.sign_in_configured() and not auth.signed_in() else INTERNAL
+
+
+def _live_key() -> tuple[str, int, int, str]:
     p = config.db_path()
-    return (str(p), 0, 0) if db.is_hosted(p) else (str(p), *_file_id(str(p)))  # a hosted database has no file
+    file_id = (0, 0) if db.is_hosted(p) else _file_id(str(p))  # a hosted database has no file
+    return (str(p), *file_id, access_level())
 
 
 _PIN = "_db_pinned"
 
 
-def _current() -> tuple[tuple[str, int, int], duckdb.DuckDBPyConnection]:
+def _current() -> tuple[tuple[str, int, int, str], duckdb.DuckDBPyConnection]:
     """(key, connection) of the database file at the path now, retrying a swap mid-open."""
     for attempt in range(50):
         key = _live_key()
@@ -119,9 +107,9 @@ def pin_database() -> None:
     st.session_state[_PIN] = _current()
 
 
-def _pinned() -> tuple[tuple[str, int, int], duckdb.DuckDBPyConnection]:
+def _pinned() -> tuple[tuple[str, int, int, str], duckdb.DuckDBPyConnection]:
     pinned = st.session_state.get(_PIN)
-    if pinned is not None and pinned[0][0] == str(config.db_path()):
+    if pinned is not None and pinned[0][0] == str(config.db_path()) and pinned[0][3] == access_level():
         return pinned
     return _current()  # a page run on its own (tests): the file as it is now
 
@@ -165,17 +153,28 @@ def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _cached(db_key: tuple[str, int, int], name: str, args: tuple, fkey: tuple | None, kwargs: tuple,
+def _cached(db_key: tuple[str, int, int, str], name: str, args: tuple, fkey: tuple | None, kwargs: tuple,
             _con: duckdb.DuckDBPyConnection) -> Any:
-    # _con (unhashed) is the connection db_key names: the pinned file, never whatever is at the path now.
+    # _con (unhashed) is the connection db_key names: the pinned file, never whatever is at
+    # the path now; db_key holds the access level too, so a signed-in result is never served
+    # to a signed-out session.
     cur = _cursor(_con)
     try:
         call_args = [cur, *args]
         if fkey is not None:
             call_args.append(Filters(**dict(fkey)))
         return _metric_fn(name)(*call_args, **dict(kwargs))
+    except duckdb.CatalogException as exc:
+        _raise_if_internal(exc)
+        raise
     finally:
         cur.close()
+
+
+def _raise_if_internal(exc: BaseException) -> None:
+    table = db.internal_table_in(exc)
+    if table is not None:
+        raise db.SignInRequired(table) from None
 
 
 def load(name: str, *args: Any, filters: Filters | None = None, **kwargs: Any) -> Any:
@@ -189,7 +188,7 @@ def load(name: str, *args: Any, filters: Filters | None = None, **kwargs: Any) -
 
 
 @st.cache_resource(show_spinner=False, max_entries=2048)
-def _figure_cached(db_key: tuple[str, int, int], key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
+def _figure_cached(db_key: tuple[str, int, int, str], key: tuple, _build: Callable[[], go.Figure]) -> go.Figure:
     return _build()
 
 
@@ -216,11 +215,14 @@ def trend(metric: str, by: Sequence[str], filters: Filters) -> pl.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _sql_cached(db_key: tuple[str, int, int], sql: str, params: tuple,
+def _sql_cached(db_key: tuple[str, int, int, str], sql: str, params: tuple,
                 _con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     cur = _cursor(_con)
     try:
         return cur.sql(sql, params=list(params)).pl()
+    except duckdb.CatalogException as exc:
+        _raise_if_internal(exc)
+        raise
     finally:
         cur.close()
 

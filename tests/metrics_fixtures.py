@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from csi_metrics import db
+from csi_metrics import db, privacy
 
 
 def cds(district: int, school: int, county: str = "19") -> str:
@@ -69,12 +69,25 @@ def add_outcome(
         numerator = denominator = None
     rate = round(100 * numerator / denominator, 1) if numerator is not None and denominator else None
     scope = "No" if level == "S" else "All"
+    key = [metric, year, level, code, charter_scope or scope,
+           dass_scope or ("All" if metric == "suspension" or level != "S" else "No")]
     con.execute(
-        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [metric, year, level, code, charter_scope or scope,
-         dass_scope or ("All" if metric == "suspension" or level != "S" else "No"),
-         group, numerator, denominator, rate, suppressed],
+        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, NULL)",
+        [*key, group, numerator, denominator, rate, suppressed],
     )
+    decide_visibility(con, key)
+
+
+def decide_visibility(con: duckdb.DuckDBPyConnection, key: list[object]) -> None:
+    """What the build does for every entity (privacy.cell_visibility), redone for the
+    one whose cells just changed: which of its cells may be shown."""
+    where = " AND ".join(f"{k} = ?" for k in privacy.ENTITY_KEYS)
+    rows = con.sql(f"SELECT * FROM outcomes WHERE {where}", params=key).pl()
+    decided = privacy.cell_visibility(rows.drop("visible", "hidden_reason"))
+    con.execute(f"DELETE FROM outcomes WHERE {where}", key)
+    con.register("_decided", decided.to_arrow())
+    con.execute("INSERT INTO outcomes BY NAME SELECT * FROM _decided")
+    con.unregister("_decided")
 
 
 def add_grant(

@@ -72,7 +72,7 @@ def tiny_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def con(tiny_db):
-    c = db.open_read_only(tiny_db)
+    c = db.open_for_display(tiny_db)
     yield c
     c.close()
 
@@ -178,4 +178,4 @@ def test_hosted_database_path_needs_no_code_change(monkeypatch):
     assert str(p) == "md:csi" and db.is_hosted(p)
     assert not db.is_hosted("/srv/csi/csi.duckdb") and not db.is_hosted("data/md.duckdb")
     with pytest.raises(FileNotFoundError):
-        db.open_read_only("/nonexistent/csi.duckdb")
+        db.open_for_display("/nonexistent/csi.duckdb")

@@ -150,7 +150,7 @@ def test_headline_series_empty_db():
 def test_headline_series_equals_per_year_on_demo(demo_db, kw):
     from csi_metrics import db
 
-    con = db.open_read_only(demo_db)
+    con = db.open_for_display(demo_db)
     try:
         latest = headline.series_years(con)[-1]
         f = Filters(year=latest, **kw)

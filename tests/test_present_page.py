@@ -93,7 +93,7 @@ def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_
 
     from csi_metrics import funding
 
-    con = db.open_read_only(str(demo_file))
+    con = db.open_for_display(str(demo_file))
     try:
         lib = funding.awards(con, ["spa"], Filters(community="community"))
     finally:

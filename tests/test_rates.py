@@ -95,13 +95,14 @@ def test_no_matching_rows_is_a_suppressed_empty_total(con):
     assert rates.pooled_rates(con, CA, ["spa"], Filters(year="2010-11")).height == 0
 
 
-def test_zero_denominator_gives_null_rate():
+def test_zero_denominator_is_a_hidden_cell_and_gives_no_rate():
     c = mf.new_db()
     code = mf.cds(1, 1)
     mf.add_school(c, code)
     mf.add_outcome(c, CA, Y, code, 0, 0, suppressed=False)
+    assert c.execute("SELECT visible, hidden_reason FROM outcomes").fetchall() == [(False, "fewer_than_11")]
     raw = rates.raw_pooled(c, CA, [], Filters(year=Y)).row(0, named=True)
-    assert raw["denominator_n"] == 0 and raw["rate"] is None
+    assert raw["denominator_n"] is None and raw["rate"] is None and raw["suppressed_schools_n"] == 1
     shown = rates.pooled_rates(c, CA, [], Filters(year=Y)).row(0, named=True)
     assert shown["suppressed"] is True and shown["denominator_n"] is None
 
@@ -125,10 +126,10 @@ def test_fully_suppressed_group():
     assert r["schools_n"] == 0 and r["suppressed_schools_n"] == 2
 
 
-def test_small_pooled_group_is_suppressed_and_complement_hidden():
+def test_small_school_is_hidden_and_never_pooled_so_its_spa_needs_no_complement():
     c = mf.new_db()
-    # SPA 1 has 9 students in total (two schools of 5 and 4... each CDE-published
-    # here as not suppressed to test our own threshold), SPA 2 has 50, SPA 3 has 300.
+    # SPA 1 has one school of 9 students (published here without CDE's '*', to test our
+    # own threshold), SPA 2 has 50, SPA 3 has 300.
     mf.add_school(c, mf.cds(1, 1), spa=1)
     mf.add_outcome(c, CA, Y, mf.cds(1, 1), 2, 9, suppressed=False)
     mf.add_school(c, mf.cds(1, 2), spa=2)
@@ -136,9 +137,13 @@ def test_small_pooled_group_is_suppressed_and_complement_hidden():
     mf.add_school(c, mf.cds(1, 3), spa=3)
     mf.add_outcome(c, CA, Y, mf.cds(1, 3), 60, 300)
     df = rates.pooled_rates(c, CA, ["spa"], Filters(year=Y)).sort("spa")
-    assert df["suppressed"].to_list() == [True, True, False]
-    assert df["rate"].to_list()[:2] == [None, None]
-    assert df["denominator_n"].to_list() == [None, None, 300]
+    assert df["suppressed"].to_list() == [True, False, False]
+    assert df["rate"].to_list()[0] is None and df["suppressed_schools_n"].to_list() == [1, 0, 0]
+    assert df["denominator_n"].to_list() == [None, 50, 300]
+    # The county total leaves the hidden school out too, so total minus the SPAs shown
+    # is 0, not 9: SPA 2 can stay visible (before the build decided cells, it was hidden).
+    total = rates.pooled_rates(c, CA, [], Filters(year=Y)).row(0, named=True)
+    assert total["denominator_n"] - 50 - 300 == 0
     # year is not a partition: one small year does not hide another year
     mf.add_outcome(c, CA, "2022-23", mf.cds(1, 3), 61, 301)
     mf.add_outcome(c, CA, "2022-23", mf.cds(1, 1), 1, 8, suppressed=False)
@@ -247,7 +252,7 @@ def check_demo_pooling(path) -> None:
     the county rates are in the range the demo is calibrated to."""
     from csi_metrics import db as dbm
 
-    con = dbm.open_read_only(path)
+    con = dbm.open_for_display(path)
     try:
         for metric in ("chronic_absenteeism", "suspension"):
             county = rates.aggregate_rows(con, metric, "C")

@@ -20,6 +20,8 @@ from streamlit.testing.v1 import AppTest
 
 from csi_metrics import build
 
+pytestmark = pytest.mark.server
+
 REPO = Path(__file__).resolve().parent.parent
 BANDS = REPO / "tests" / "malformed" / "boundaries" / "valid_bands.geojson"
 CA = "chronicabsenteeism24.txt"
@@ -30,8 +32,6 @@ PAGE = '''
 import streamlit as st
 from csi_metrics.filters import Filters
 from pages import ui
-
-pytestmark = pytest.mark.server
 
 ui.pin_database()
 sha = ui.sql("SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'")["sha256"][0]
@@ -234,4 +234,4 @@ def test_open_refuses_a_key_that_no_longer_names_the_file(served, two_builds):
     key = ui._live_key()
     _swap_in(two_builds["B"][0], served)
     with pytest.raises(ui._Replaced):
-        ui._open(key[0], key[1], key[2] + 1)  # a key never opened: a miss, and the file is not it
+        ui._open(key[0], key[1], key[2] + 1, key[3])  # a key never opened: a miss, and the file is not it

@@ -56,9 +56,10 @@ def test_json_by_spa(db_path):
     assert rows[2]["spa_label"] == "SPA 2 San Fernando"
     # unified set (pooled SPA): 3.0% Medium; change +1.0 Increased -> Orange
     assert (rows[2]["status_level"], rows[2]["change_level"], rows[2]["color"]) == ("Medium", "Increased", "Orange")
-    # SPA 3 has 9 students: null; SPA 1 (300, the next smallest) hidden as its complement
+    # SPA 3 is one school of 9 students: a hidden cell, null. It is in no other figure
+    # either, so SPA 1 (300, the next smallest) stays shown: nothing can be subtracted.
     assert rows[3]["suppressed"] is True and rows[3]["rate_pct"] is None and rows[3]["denominator_n"] is None
-    assert rows[1]["suppressed"] is True and rows[1]["color"] is None and rows[1]["numerator_n"] is None
+    assert rows[1]["suppressed"] is False and (rows[1]["numerator_n"], rows[1]["denominator_n"]) == (3, 300)
 
 
 def test_csv_marks_suppressed_with_star(db_path):
@@ -69,8 +70,9 @@ def test_csv_marks_suppressed_with_star(db_path):
                         "status_level,change_level,color,suppressed")
     tiny = next(line for line in lines if "Tiny" in line)
     assert ",*,*,*," in tiny
-    # Alder (300) is the smallest visible school: hidden as Tiny's complement
-    assert next(line for line in lines if "Alder" in line).endswith(",*,*,*,1,,,,yes")
+    # Alder (300) stays shown: Tiny is in no total a reader could subtract from.
+    # Elementary school set: 1.0% Low; -1.0 pp Declined Significantly -> Blue.
+    assert next(line for line in lines if "Alder" in line).endswith(",3,300,1.0,1,Low,Declined Significantly,Blue,no")
     birch = next(line for line in lines if "Birch" in line)
     # elementary school set: 3.0% Medium; +1.0 pp Increased -> Orange
     assert birch.endswith(",12,400,3.0,1,Medium,Increased,Orange,no")
@@ -82,8 +84,8 @@ def test_table_and_default_year(db_path):
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["community", "numerator_n", "denominator_n", "rate_pct"]
     assert lines[2].split()[:4] == ["community", "3", "300", "1.0"]
-    # comparison: Birch 12/400 + Tiny (9, hidden, known) ... Tiny's 9 is pooled: 12/409
-    assert lines[3].split()[:4] == ["comparison", "12", "409", "2.9"]
+    # comparison: Birch 12/400; Tiny's 9 students are a hidden cell and never pooled
+    assert lines[3].split()[:4] == ["comparison", "12", "400", "3.0"]
 
 
 def test_by_year_and_district_cut_sets(db_path):
@@ -94,7 +96,8 @@ def test_by_year_and_district_cut_sets(db_path):
     assert (rows[1]["status_level"], rows[1]["color"]) == ("Medium", "Green")
     code, text = run(args(db_path, metric=SU, by="district", year="2023-24", format="json"))
     r = json.loads(text)[0]
-    # elementary district set: 15/709 = 2.1% Medium; prior 14/709 = 2.0%: +0.1 Maintained -> Yellow
+    # elementary district set: 15/700 = 2.1% Medium; prior 14/700 = 2.0%: +0.1 Maintained -> Yellow
+    # (Tiny's 9 students are hidden and never pooled)
     assert (r["status_level"], r["change_level"], r["color"]) == ("Medium", "Maintained", "Yellow")
 
 
@@ -173,14 +176,14 @@ def test_breakdown_rates_all_grades_levels_from_k8():
 def test_breakdown_hides_prior_and_change_of_suppressed_rows(db_path):
     from csi_metrics.filters import Filters
 
-    con = db.open_read_only(db_path)
+    con = db.open_for_display(db_path)
     try:
         rows = {r["spa"]: r for r in report.breakdown(con, SU, "spa", Filters(year="2023-24")).iter_rows(named=True)}
     finally:
         con.close()
-    # SPA 3 (9 students) and its complement SPA 1 are hidden: no prior, change or colour to subtract from
-    for spa in (1, 3):
-        r = rows[spa]
-        assert r["suppressed"] is True
-        assert (r["prior_rate"], r["change_pp"], r["color"], r["level_note"]) == (None, None, None, "suppressed")
+    # SPA 3 (one hidden 9-student cell) is suppressed: no prior, change or colour to subtract from
+    r = rows[3]
+    assert r["suppressed"] is True
+    assert (r["prior_rate"], r["change_pp"], r["color"], r["level_note"]) == (None, None, None, "suppressed")
+    assert rows[1]["suppressed"] is False and rows[1]["change_pp"] == pytest.approx((3 / 300 - 6 / 300) * 100)
     assert rows[2]["change_pp"] == pytest.approx((12 / 400 - 8 / 400) * 100)

@@ -73,13 +73,17 @@ def test_school_profile(con):
         schools.school_profile(con, 19000010000001)  # type: ignore[arg-type]
 
 
-def test_no_colour_for_a_complementary_hidden_rate(con):
-    # A 9-student chronic absenteeism row at Tiny hides Alder's (the next smallest)
-    # all-students rate; Alder's GRTK8 rows alone would still give a colour.
+def test_a_hidden_school_has_no_rate_or_colour_and_hides_no_other(con):
+    # A 9-student chronic absenteeism row at Tiny: the build hides it, so it shows no
+    # rate, change or colour. It is in no total either, so Alder (the next smallest)
+    # keeps its rate and colour: there is nothing to subtract it from.
     mf.add_outcome(con, CA, "2023-24", mf.cds(1, 3), 1, 9, suppressed=False)
     df = schools.school_table(con, Filters(year="2023-24"))
+    t = df.filter(df["school_name"] == "Tiny").row(0, named=True)
+    assert t["chronic_absenteeism_suppressed"] is True and t["chronic_absenteeism_rate"] is None
+    assert t["chronic_absenteeism_color"] is None and t["chronic_absenteeism_status_level"] is None
+    assert t["chronic_absenteeism_change_pp"] is None
+    assert t["chronic_absenteeism_level_note"] == "suppressed"
     a = df.filter(df["school_name"] == "Alder").row(0, named=True)
-    assert a["chronic_absenteeism_suppressed"] is True and a["chronic_absenteeism_rate"] is None
-    assert a["chronic_absenteeism_color"] is None and a["chronic_absenteeism_status_level"] is None
-    assert a["chronic_absenteeism_change_pp"] is None
-    assert a["chronic_absenteeism_level_note"] == "suppressed"
+    assert a["chronic_absenteeism_suppressed"] is False and a["chronic_absenteeism_rate"] == pytest.approx(60 / 300)
+    assert a["chronic_absenteeism_color"] is not None
