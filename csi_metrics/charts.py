@@ -123,6 +123,14 @@ def group_label(col: str, value: object) -> str:
     return str(value)
 
 
+def chart_label(col: str, value: object) -> str:
+    """group_label for a Plotly label: names from the data (districts, schools) are text
+    there, never markup (safe_text.for_plotly)."""
+    from .safe_text import for_plotly
+
+    return for_plotly(group_label(col, value))
+
+
 def _pct(rate: float | None, digits: int = 1) -> str:
     return "—" if rate is None else f"{rate * 100:.{digits}f}%"
 
@@ -213,7 +221,7 @@ def trend_lines(
         # A suppressed point is never drawn, even if a value slipped through upstream.
         y = [by_year[yr]["rate"] if yr in by_year and not by_year[yr].get("suppressed") else None
              for yr in all_years]
-        trace_name = name if group_col is None else group_label(group_col, g)
+        trace_name = chart_label("name", name) if group_col is None else chart_label(group_col, g)
         # Seven colours (black is the county's); past seven, dotted lines tell groups apart.
         colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % 7]
         dash = "solid" if i < 7 else "dot"
@@ -327,7 +335,7 @@ def bar_by_group(
     if top_n is not None and shown.height > top_n:
         left_out = shown.height - top_n
         shown = shown.sort(value_col).tail(top_n)
-    labels = [group_label(category_col, v) for v in shown[category_col].to_list()]
+    labels = [chart_label(category_col, v) for v in shown[category_col].to_list()]
     values = shown[value_col].to_list()
     hover_fmt = {"rate": "%{x:.1%}", "usd": "$%{x:,.0f}", "count": "%{x:,.0f}"}.get(kind, "%{x}")
     if color_col and color_col in shown.columns:
@@ -361,7 +369,7 @@ def bar_by_group(
     if left_out:
         notes.append(f"The largest {top_n} shown; {left_out} more in the table.")
     if not hidden.is_empty():
-        names = [group_label(category_col, v) for v in hidden[category_col].to_list()]
+        names = [chart_label(category_col, v) for v in hidden[category_col].to_list()]
         notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(names)}.")
     _note(fig, notes)
     fig.update_layout(margin=dict(t=90))
@@ -430,7 +438,7 @@ def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amou
         for r in level.iter_rows(named=True):
             key = "/".join(str(r[c]) for c in cols)
             ids.append(key)
-            labels.append(group_label(cols[-1], r[cols[-1]]))
+            labels.append(chart_label(cols[-1], r[cols[-1]]))
             parents.append("/".join(str(r[c]) for c in cols[:-1]) if depth else "")
             values.append(r[value_col])
     fig.add_trace(go.Treemap(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from . import charts
+from . import charts, safe_text
 
 WIDTH_PX = 1920
 HEIGHT_PX = 1080
@@ -90,6 +90,7 @@ def prepare(
         lines.extend(_wrap(caption))
     if source:
         lines.extend(_wrap(f"Source: {source}"))
+    lines = [safe_text.for_plotly(line) for line in lines]  # words, never Plotly markup
     if lines:
         band_px = 24 + _CAPTION_LINE_PX * len(lines)
         bottom_px = _margin(out, "b") + band_px

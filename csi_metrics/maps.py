@@ -42,6 +42,7 @@ from .charts import (
     value_text,
 )
 from .errors import InputError
+from .safe_text import for_plotly
 from .filters import Filters
 
 # --------------------------------------------------------------------------- boundaries for display
@@ -421,7 +422,8 @@ def school_points(
     sizes = _sizes([None if h or not size_by else r.get(size_by) for r, h in zip(rows, hidden)])
 
     def hover_row(r: dict, h: bool) -> list[Any]:
-        bits = [r.get("district_name") or ""]
+        # Names from the directory are text in a hover, never markup.
+        bits = [for_plotly(r.get("district_name") or "")]
         if r.get("spa_n") is not None:
             bits.append(codes.spa_label(int(r["spa_n"])))
         if value_col and value_col in r:
@@ -433,7 +435,7 @@ def school_points(
             bits.append(f"Dashboard colour: {c if c in DASHBOARD_COLORS else NO_COLOR_LABEL}")
         if r.get("cohort") is not None:
             bits.append(f"CCSPP cohort {r['cohort']}")
-        return [r["cds_code"], r["school_name"], "<br>".join(b for b in bits if b)]
+        return [r["cds_code"], for_plotly(r["school_name"]), "<br>".join(b for b in bits if b)]
 
     custom = [hover_row(r, h) for r, h in zip(rows, hidden)]
     traces: list[go.Scattermap] = [go.Scattermap(

@@ -22,15 +22,13 @@ are districts, and the unified set otherwise.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 
 import duckdb
 import polars as pl
 
-from . import codes, config, db, levels, rates, trends
+from . import codes, config, db, downloads, levels, rates, trends
 from .filters import Filters
 
 REPORT_BY = ("spa", "district", "school", "school_type", "student_group", "year", "community")
@@ -214,11 +212,7 @@ def render(cols: list[str], records: list[dict], fmt: str) -> str:
         return json.dumps(records, indent=2) + "\n"
     cells = [[_text(r[c], bool(r["suppressed"]), c) for c in cols] for r in records]
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(cols)
-        w.writerows(cells)
-        return buf.getvalue()
+        return downloads.csv_text(cols, cells)
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))

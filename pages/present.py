@@ -9,7 +9,7 @@ import re
 
 import streamlit as st
 
-from csi_metrics import deck, export
+from csi_metrics import deck, export, safe_text
 from csi_metrics.db import SignInRequired
 from csi_metrics.errors import InputError
 from pages import auth, presenter, ui
@@ -26,7 +26,8 @@ if raw:
     try:
         current = deck.from_link_param(raw)
     except InputError as exc:
-        notices.append(f"This link's deck could not be read ({exc}). Showing the standard deck instead.")
+        notices.append(f"This link's deck could not be read ({safe_text.for_markdown(exc)}). "
+                       "Showing the standard deck instead.")
 if current is None and isinstance(st.session_state.get("_deck"), deck.Deck):
     current = st.session_state["_deck"]
 if current is None:
@@ -57,7 +58,7 @@ except SignInRequired:
     auth.sign_in_prompt(f"Slide {step}", key="deck_login")
     slide = None
 except Exception as exc:  # a slide that cannot be drawn must not take the deck down with it
-    st.error(f"Slide {step} ({view.chart}) could not be drawn: {exc}")
+    st.error(f"Slide {step} ({view.chart}) could not be drawn: {safe_text.for_markdown(exc)}")
     slide = None
 
 if slide is not None:
@@ -68,8 +69,7 @@ if slide is not None:
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
 prev_col.button("Previous", key="deck_prev", icon=":material/arrow_back:", disabled=step <= 1,
                 on_click=_go, args=(step - 1,), width="stretch")
-pos_col.markdown(f"<div style='text-align:center'>Slide <b>{step}</b> of {n} · {current.title}</div>",
-                 unsafe_allow_html=True)
+pos_col.markdown(f"Slide **{step}** of {n} · {safe_text.for_markdown(current.title)}", text_alignment="center")
 next_col.button("Next", key="deck_next", icon=":material/arrow_forward:", disabled=step >= n,
                 on_click=_go, args=(step + 1,), width="stretch")
 presenter.keyboard_navigation()
@@ -80,7 +80,7 @@ with st.expander("Deck: open, save, share, export"):
         try:
             loaded = deck.from_json(uploaded.getvalue(), source=uploaded.name)
         except InputError as exc:
-            st.error(f"That deck file could not be read: {exc}")
+            st.error(f"That deck file could not be read: {safe_text.for_markdown(exc)}")
         else:
             st.session_state["_deck_upload_id"] = uploaded.file_id
             st.session_state["_deck"] = loaded
@@ -111,6 +111,7 @@ with st.expander("Deck: open, save, share, export"):
                                      title=slide.title, always=True)
     st.markdown("**Slides**")
     for i, v in enumerate(current.views, start=1):
-        st.markdown(f"{i}. {v.title or deck.CHARTS[v.chart][1]} · *{v.page}*"
-                    + (f" · {', '.join(f'{k}={val}' for k, val in v.filters)}" if v.filters else ""))
+        st.markdown(f"{i}. {safe_text.for_markdown(v.title or deck.CHARTS[v.chart][1])} · *{v.page}*"
+                    + (f" · {safe_text.for_markdown(', '.join(f'{k}={val}' for k, val in v.filters))}"
+                       if v.filters else ""))
     st.page_link("pages/overview.py", label="Leave presenter: back to the dashboard", icon=":material/home:")

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, deck, export
+from csi_metrics import charts, codes, deck, export, safe_text
 
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
@@ -173,7 +173,7 @@ def for_display(fig: go.Figure) -> go.Figure:
 
 def plain(markdown: str) -> str:
     """Caption markdown to plain text for an image."""
-    return re.sub(r"[*_`]", "", markdown or "").strip()
+    return safe_text.from_markdown(markdown)
 
 
 def export_buttons(fig: go.Figure, *, key: str, caption: str | None = None, source: str | None = None,
@@ -259,6 +259,8 @@ def build_slide(view: deck.View) -> Slide:
     from pages import ui
 
     chart = view.chart
+    # A view's own title comes from whoever made the deck: shown as text, never as markup.
+    own = safe_text.for_plotly(view.title) if view.title else None
     metric = next((m for m in codes.METRICS if chart.startswith(m)), None)
     label = ui.METRIC_LABELS.get(metric or "", "")
     f = view.to_filters()
@@ -267,27 +269,27 @@ def build_slide(view: deck.View) -> Slide:
         every = f.with_(year=None)
         df = ui.trend(metric, ["community"], every)
         df = df.filter(pl.col("community").is_in(["community", "comparison"]))
-        title = view.title or f"{label} rate by year: community vs comparison schools"
+        title = own or f"{label} rate by year: community vs comparison schools"
         fig = charts.trend_lines(df, title=title, group_col="community", county=ui.county(metric, every),
                                  y_title=f"{label} rate")
         note = f"{ui.describe(every)}. Dashed black line: every LA County school pooled."
     elif metric and chart == f"{metric}_did":
         df = ui.load("compare.diff_in_diff", metric, filters=f)
-        title = view.title or f"{label}: change in community vs comparison schools"
+        title = own or f"{label}: change in community vs comparison schools"
         fig = charts.did_bars(df, title=title)
         note = ("Difference-in-differences: the community schools' change minus the comparison schools' "
                 "change over the same years. It describes, it does not prove cause.")
     elif metric and chart == f"{metric}_map":
         f = _latest_year_filters(view)
         fig, df = _map_figure(metric, f)
-        title = view.title or fig.layout.title.text
+        title = own or fig.layout.title.text
         fig.update_layout(title_text=title)
         note = (f"{ui.describe(f)}. Points: community schools, sized by enrolment, coloured by their "
                 "Dashboard colour.")
     elif metric and chart == f"{metric}_by_spa":
         f = _latest_year_filters(view)
         df = ui.with_prior(metric, ["spa"], f)
-        title = view.title or f"{label} rate by SPA, {f.year}"
+        title = own or f"{label} rate by SPA, {f.year}"
         fig = charts.bar_by_group(df, category_col="spa", value_col="rate", title=title, color_col="color")
         note = f"{ui.describe(f)}. Bar colour and label: the California School Dashboard colour."
     elif metric and chart == f"{metric}_equity":
@@ -295,26 +297,26 @@ def build_slide(view: deck.View) -> Slide:
         df = ui.with_prior(metric, ["student_group"], f.with_(student_group="TA"))
         kinds = {c for c, (_, k) in codes.REPORTING_CATEGORIES.items() if k in ("race", "program")} | {"TA"}
         df = df.filter(pl.col("student_group").is_in(sorted(kinds)))
-        title = view.title or f"{label} rate by student group, {f.year}"
+        title = own or f"{label} rate by student group, {f.year}"
         fig = charts.equity_bars(df, title=title)
         note = f"{ui.describe(f.with_(student_group='TA'))}. Dashed line: All students."
     elif chart == "funding_by_spa":
         metric = "ccspp_usd"
         df = ui.load("funding.awards", ["spa"], filters=f)
-        title = view.title or "CCSPP awards by SPA"
+        title = own or "CCSPP awards by SPA"
         fig = charts.bar_by_group(df, category_col="spa", value_col="amount_usd", kind="usd", title=title,
                                   x_title="Dollars awarded")
         note = f"CCSPP awards for {ui.describe(f)}."
     elif chart == "funding_treemap":
         metric = "ccspp_usd"
         df = ui.load("funding.awards", ["spa", "grant_type"], filters=f)
-        title = view.title or "CCSPP awards by SPA and grant type"
+        title = own or "CCSPP awards by SPA and grant type"
         fig = charts.funding_treemap(df, path=["spa", "grant_type"], title=title)
         note = f"CCSPP awards for {ui.describe(f)}."
     elif chart == "activities_by_month":
         metric = "activities_n"
         df = ui.load("activities.activity_counts", ["month", "activity_type"], filters=f)
-        title = view.title or "R-TAC activities by month and type"
+        title = own or "R-TAC activities by month and type"
         fig = charts.activities_by_month(df, title=title)
         note = f"R-TAC activities for {ui.describe(f)}."
     else:  # deck.CHARTS and this function are kept in step by tests/test_present_page.py

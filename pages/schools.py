@@ -4,7 +4,7 @@ table row or the picker, kept in the URL as ?school=CDS) shows its own charts.""
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes
+from csi_metrics import charts, codes, safe_text
 from pages import ui
 
 f = ui.filters()
@@ -29,8 +29,8 @@ cds = ui.school_picker(table)
 if cds:
     profile = ui.load("schools.school_profile", cds)
     info = profile["school"].row(0, named=True)
-    st.header(info["school_name"])
-    st.caption(f"{info['district_name']} · {charts.group_label('spa', info['spa_n'])} · "
+    st.header(safe_text.for_markdown(info["school_name"]))
+    st.caption(f"{safe_text.for_markdown(info['district_name'])} · {charts.group_label('spa', info['spa_n'])} · "
                f"{charts.SCHOOL_TYPE_LABELS.get(info['school_type'], info['school_type'])} · CDS {info['cds_code']}"
                + (f" · community school, cohort {info['ccspp_cohort']} ({info['grant_type']})"
                   if info["is_community"] else " · not a community school"))

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, config, db
+from csi_metrics import charts, codes, config, db, downloads, safe_text
 from csi_metrics.filters import COMMUNITY_CHOICES, Filters
 from pages import presenter
 
@@ -508,7 +508,7 @@ def describe(f: Filters) -> str:
     parts = [f.year or "Every year"]
     parts.append(codes.spa_label(f.spa) if f.spa else "all SPAs")
     if f.district:
-        parts.append(names.get(f.district, f.district))
+        parts.append(safe_text.for_markdown(names.get(f.district, f.district)))
     parts.append(charts.SIDE_LABELS[f.community].lower())
     if f.cohort is not None:
         parts.append(f"cohort {f.cohort}")
@@ -561,14 +561,8 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:
-    """`df` as CSV; a list column (a small trend) becomes its values joined by ';', blanks kept blank."""
-    lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
-    def blank(e: pl.Expr, inner: pl.DataType) -> pl.Expr:
-        return (e.fill_nan(None) if inner.is_float() else e).cast(pl.Utf8).fill_null("")
-
-    flat = df.with_columns(
-        pl.col(c).list.eval(blank(pl.element(), df.schema[c].inner)).list.join(";") for c in lists)
-    return flat.write_csv().encode("utf-8")
+    """The CSV a download button hands over: csi_metrics.downloads, the one CSV writer."""
+    return downloads.csv_bytes(df)
 
 
 def _column_config(df: pl.DataFrame) -> dict[str, Any]:
