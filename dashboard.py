@@ -28,7 +28,7 @@ page = st.navigation(PAGES)
 ui.pin_database()  # every query this run reads the same database file, even mid-rebuild
 ui.get_connection()
 ui.demo_banner()
-ui.sidebar_filters()
+ui.sidebar_filters(page.url_path)
 try:
     page.run()
 except SignInRequired:  # the page reached the initiative's internal records while signed out

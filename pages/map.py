@@ -45,10 +45,12 @@ if (school := st.session_state.pop("_map_open_school", None)) is not None:
 f = ui.filters()
 st.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
-measure_id = c1.selectbox("Measure", list(maps.MEASURES), format_func=lambda m: maps.MEASURES[m].label,
-                          key="measure", bind="query-params")
-color_by = c2.radio("Colour schools by", list(COLOR_BY), format_func=COLOR_BY.get, horizontal=True,
-                    key="color_by", bind="query-params") or "dashboard_color"
+with c1:
+    measure_id = ui.page_choice("Measure", list(maps.MEASURES), key="measure", default="chronic_absenteeism",
+                                format_func=lambda m: maps.MEASURES[m].label, widget="select")
+with c2:
+    color_by = ui.page_choice("Colour schools by", list(COLOR_BY), key="color_by", default="dashboard_color",
+                              format_func=COLOR_BY.get)
 m = maps.MEASURES[measure_id]
 df = ui.load("maps.spa_measure", measure_id, filters=f)
 title = f"{m.label} by SPA, {'all award years' if m.unit == 'usd' else f.year or 'every year'}"

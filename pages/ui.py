@@ -265,8 +265,30 @@ class FilterOptions:
         return sorted(codes_, key=lambda c: self.district_names[c])
 
 
-def filter_options() -> FilterOptions:
-    years = sql("SELECT DISTINCT academic_year FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1")
+# Each page offers the years its own data has: CDE's outcome files lag a year or
+# more behind the initiative's awards and activities.
+YEAR_SOURCES = {
+    "outcomes": "SELECT DISTINCT academic_year AS y FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1",
+    "grants": "SELECT DISTINCT award_year AS y FROM grants WHERE county_code = '19' ORDER BY 1",
+    "activities": "SELECT DISTINCT academic_year AS y FROM activities ORDER BY 1",
+}
+PAGE_YEARS = {"funding": "grants", "activities": "activities"}  # url_path -> source; the rest: outcomes
+
+
+def year_source(page_path: str | None) -> str:
+    return PAGE_YEARS.get(page_path or "", "outcomes")
+
+
+def filter_options(years_from: str = "outcomes") -> FilterOptions:
+    """Every value a filter may take, read from the database; years from `years_from`
+    (YEAR_SOURCES). A signed-out session cannot read the activity records: it is offered
+    the outcome years, and the page itself asks it to sign in."""
+    try:
+        years = sql(YEAR_SOURCES[years_from]).rename({"y": "academic_year"})
+    except db.SignInRequired:
+        years = sql(YEAR_SOURCES["outcomes"]).rename({"y": "academic_year"})
+    if years.is_empty():
+        years = sql(YEAR_SOURCES["outcomes"]).rename({"y": "academic_year"})
     spas = sql("SELECT DISTINCT spa_n FROM schools WHERE spa_n IS NOT NULL ORDER BY 1")
     dists = sql("SELECT DISTINCT district_code, district_name, spa_n FROM schools ORDER BY 2, 3")
     cohorts = sql("SELECT DISTINCT ccspp_cohort FROM schools WHERE ccspp_cohort IS NOT NULL ORDER BY 1")
@@ -392,10 +414,11 @@ def _clear_url_warnings() -> None:
     st.session_state["_url_warnings"] = []
 
 
-def sidebar_filters() -> Filters:
+def sidebar_filters(page_path: str | None = None) -> Filters:
     """Draw the shared filters in the sidebar (seeded from the URL on a session's
-    first run), write them back to the URL, and return them."""
-    options = filter_options()
+    first run), write them back to the URL, and return them. The year box offers
+    the years of the page's own data (PAGE_YEARS)."""
+    options = filter_options(year_source(page_path))
     ss = st.session_state
     if not ss.get("_url_loaded"):
         parsed, warnings = parse_query_params(st.query_params.to_dict(), options)
@@ -411,6 +434,9 @@ def sidebar_filters() -> Filters:
         st.warning(w, icon=":material/link_off:")
 
     if ss[_KEY + "year"] not in options.years:
+        if ss[_KEY + "year"] is not None:
+            st.info(f"{ss[_KEY + 'year']} has no data on this page yet; showing "
+                    f"{default_filters(options).year}, its latest year.", icon=":material/event_busy:")
         ss[_KEY + "year"] = default_filters(options).year
     groups = dict(options.student_groups)
     names = options.district_names
@@ -623,11 +649,12 @@ METRIC_LABELS = {"chronic_absenteeism": "Chronic absenteeism", "suspension": "Su
 
 
 def page_choice(label: str, options: Sequence[Any], *, key: str, default: Any,
-                format_func: Callable[[Any], str] = str) -> Any:
-    """A one-of-few page control (segmented buttons) kept in the URL as ?key=value.
+                format_func: Callable[[Any], str] = str, widget: str = "segmented") -> Any:
+    """A page control kept in the URL as ?key=value: segmented buttons for a few
+    options, or widget="select" for a longer list.
 
-    The URL holds the option itself, not its label; a value that is not an
-    option falls back to `default` with a warning naming the parameter.
+    The URL holds the option itself (a code), not its label; a value that is not
+    an option falls back to `default` with a warning naming the parameter.
     (Streamlit's own query-param binding keys the URL on the label and drops a
     bad value silently.)"""
     ss = st.session_state
@@ -639,7 +666,10 @@ def page_choice(label: str, options: Sequence[Any], *, key: str, default: Any,
                        f"{', '.join(map(str, options))}. Showing {format_func(default)} instead.",
                        icon=":material/link_off:")
         ss[key] = match[0] if match else default
-    value = st.segmented_control(label, list(options), key=key, format_func=format_func, required=True)
+    if widget == "select":
+        value = st.selectbox(label, list(options), key=key, format_func=format_func)
+    else:
+        value = st.segmented_control(label, list(options), key=key, format_func=format_func, required=True)
     value = default if value is None else value
     if value == default:
         if key in st.query_params:

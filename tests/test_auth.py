@@ -89,3 +89,117 @@ def test_readme_says_public_without_configuration():
     section = text.split("## Sign-in", 1)[1].split("\n## ", 1)[0]
     assert "Without configuration everything is public" in section
     assert "[auth]" in section and "require sign-in" in section and "the rest stay public" in section
+
+
+# ---------------------------------------------------------------- every view signed out
+
+INTERNAL_COLUMNS = {"activities_n", "attendees_n", "unique_individuals_n", "items_n", "learning_opportunities_n",
+                    "support_sessions_n", "referrals_n", "engagement_events_n", "distributions_n"}
+INTERNAL_WORDS = ("Activities by", "activities by month", "Learning opportunity", "Support session", "Referral")
+
+
+def _internal_found(at: AppTest) -> list[str]:
+    """Anything built from the activity records that reached the page."""
+    import json
+
+    found = []
+    for d in at.dataframe:
+        cols = set(getattr(d.value, "columns", []))
+        if cols & INTERNAL_COLUMNS:
+            found.append(f"table with {sorted(cols & INTERNAL_COLUMNS)}")
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        text = json.dumps(spec["layout"].get("title", "")) + " ".join(str(t.get("name", "")) for t in spec["data"])
+        hits = [w for w in INTERNAL_WORDS if w in text]
+        if hits:
+            found.append(f"chart mentioning {hits}")
+    for m in at.metric:
+        if m.label in ("Activities", "Attendances", "Unique individuals"):
+            found.append(f"metric {m.label}")
+    return found
+
+
+def _prompted(at: AppTest) -> bool:
+    return any("internal records" in i.value for i in at.info) and any(b.label == "Sign in" for b in at.main.button)
+
+
+def _run(page: str, params: dict[str, str], auth: dict | None, signed_in: bool, monkeypatch) -> AppTest:
+    from pages import auth as auth_mod
+
+    monkeypatch.setattr(auth_mod, "signed_in", lambda: signed_in)
+    at = AppTest.from_file(APP, default_timeout=180)
+    if auth is not None:
+        at.secrets["auth"] = auth
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, (page, params, [e.message for e in at.exception])
+    return at
+
+
+def _views():
+    from csi_metrics import deck, maps
+
+    pages = ["overview", "map", "trends", "equity", "funding", "activities", "schools", "about"]
+    views = [(f"pages/{p}.py", {}) for p in pages]
+    views += [("pages/map.py", {"measure": m}) for m in maps.MEASURES]
+    std = deck.default_deck()
+    views += [("pages/present.py", {"step": str(i)}) for i in range(1, len(std) + 1)]
+    crafted = deck.Deck("x", (deck.make_view("activities", "activities_by_month", {"school": "19738218337738"}),))
+    views.append(("pages/present.py", {"deck": deck.to_link_param(crafted), "step": "1"}))
+    return views
+
+
+INTERNAL_VIEWS = {("pages/activities.py", ()), ("pages/map.py", (("measure", "activities_n"),))}
+
+
+def test_no_page_measure_or_slide_shows_internal_records_signed_out(app_env, monkeypatch):
+    from csi_metrics import deck
+
+    std = deck.default_deck()
+    internal_steps = {str(i) for i, v in enumerate(std.views, start=1) if v.page == "activities"}
+    views = _views()
+    # Signed in first, so the caches hold internal results a wrongly keyed cache would hand on.
+    warmed = 0
+    for page, params in views:
+        at = _run(page, params, AUTH_ONE, True, monkeypatch)
+        warmed += bool(_internal_found(at))
+    assert warmed >= 3, "the signed-in walk saw no internal records: this test would prove nothing"
+    walked = 0
+    for page, params in views:
+        at = _run(page, params, AUTH_ONE, False, monkeypatch)
+        assert _internal_found(at) == [], (page, params, _internal_found(at))
+        key = (page, tuple(sorted(params.items())))
+        needs = key in INTERNAL_VIEWS or (page == "pages/present.py" and (
+            params.get("step") in internal_steps and "deck" not in params or "deck" in params))
+        assert _prompted(at) == needs, (page, params)
+        walked += 1
+    assert walked == len(views)
+
+
+def test_deck_export_signed_out_carries_no_internal_slide(app_env, monkeypatch):
+    from pages import auth as auth_mod
+
+    monkeypatch.setattr(auth_mod, "signed_in", lambda: False)
+
+    def script():
+        import streamlit as st
+        from csi_metrics import deck
+        from pages import presenter
+
+        items = presenter.export_items(list(deck.default_deck().views))
+        st.session_state["exported"] = [
+            (i.title, i.caption, [getattr(t, "name", None) for t in i.fig.data],
+             [a.text for a in i.fig.layout.annotations or ()]) for i in items]
+
+    at = AppTest.from_function(script, default_timeout=180)
+    at.secrets["auth"] = AUTH_ONE
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    exported = at.session_state["exported"]
+    assert len(exported) == 8
+    title, caption, traces, notes = exported[7]  # R-TAC activities by month and type
+    assert traces == [] and caption == "" and any("sign in to include it" in n for n in notes)
+    for title, caption, traces, notes in exported[:7]:
+        assert not any(w in " ".join(map(str, traces)) for w in INTERNAL_WORDS)

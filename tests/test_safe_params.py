@@ -205,3 +205,30 @@ def test_page_loader_sql_is_read_only_too(live_db):
         ui._query("DELETE FROM schools")
     assert sha(live_db) == before
     assert isinstance(ui._query("SELECT count(*) AS n FROM schools"), pl.DataFrame)
+
+
+@pytest.mark.parametrize("name,value,default_label", [
+    ("measure", "Activities", "Chronic absenteeism"),  # a label, not the code: also refused, with the codes
+    ("measure", "<script>", "Chronic absenteeism"),
+    ("color_by", "CCSPP cohort", "Dashboard colour"),
+])
+def test_map_controls_warn_on_a_bad_url_value_like_every_other_parameter(live_db, name, value, default_label):
+    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=120)
+    at.query_params[name] = value
+    at.run()
+    at.switch_page("pages/map.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    notices = [w.value for w in at.warning if f"Ignored URL parameter `{name}=" in w.value]
+    assert len(notices) == 1 and f"Showing {default_label} instead" in notices[0], [w.value for w in at.warning]
+    assert "<script" not in notices[0]
+
+
+def test_map_controls_read_their_codes_from_the_url(live_db):
+    at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=120)
+    at.query_params["measure"] = "suspension"
+    at.query_params["color_by"] = "cohort"
+    at.run()
+    at.switch_page("pages/map.py").run()
+    assert at.selectbox(key="measure").value == "suspension"
+    assert at.session_state["color_by"] == "cohort"
+    assert not [w for w in at.warning if "Ignored URL parameter" in w.value]
