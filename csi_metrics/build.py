@@ -78,7 +78,12 @@ def find_cde_files(cde_dir: Path) -> tuple[Path, list[tuple[str, Path]]]:
     if not cde_dir.is_dir():
         raise InputError(cde_dir, "CDE folder not found")
     names = sorted(cde_dir.iterdir())
-    directory = next((p for p in names if p.name.lower() == "pubschls.txt"), None)
+    directories = [p for p in names if p.name.lower() == "pubschls.txt"]
+    if len(directories) > 1:
+        # Refused: either copy may be the hand-edited one, and the build cannot tell which.
+        raise InputError(cde_dir, f"two Public Schools directory files, {' and '.join(p.name for p in directories)}; "
+                                  "keep one (names differ only in case)")
+    directory = directories[0] if directories else None
     if directory is None:
         raise InputError(cde_dir, "no pubschls.txt (CDE Public Schools directory) in this folder")
     outcomes = [(k, p) for p in names if p.is_file() and (k := cde.outcome_kind(p.name))]
@@ -174,7 +179,7 @@ def build(
     for metric, path in outcome_files:
         say(f"reading {path.name}")
         res = cde.read_outcomes(path, cde.CHRONIC_LAYOUT if metric == "chronic_absenteeism" else cde.SUSPENSION_LAYOUT,
-                                all_counties)
+                                all_counties, directory)
         for year in cde.year_of(res.frame):
             if (metric, year) in seen:
                 raise InputError(path, f"{metric} {year} was already read from {seen[(metric, year)].name}; "
@@ -233,6 +238,8 @@ def build(
     dist_codes = directory.districts["district_code"] + "0000000"
     initiative.check_known(activities.frame, activities.path, "cds_code", pl.concat([known_schools, dist_codes]),
                            f"a school or district in the directory {directory_path.name}")
+    rejections.extend((shown(grants.path), r.reason, r.rows_n, r.example_line_n)
+                      for r in initiative.grantees_not_in_directory(grants.frame, directory, all_counties))
     if attendance is not None:
         initiative.check_known(attendance.frame, attendance.path, "activity_id", activities.frame["activity_id"],
                                "an activity_id in activities.csv")

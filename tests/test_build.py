@@ -306,3 +306,77 @@ def test_demo_db_is_built_through_the_readers(demo_db):
     assert q(demo_db, "SELECT count(*) FROM schools WHERE cds_code NOT LIKE '19%'") == [(0,)]
     (n_schools,) = q(demo_db, "SELECT count(*) FROM schools")[0]
     assert int(info["schools_n"]) == n_schools > 1000
+
+
+# ---------------------------------------------------------------- rows the figures cannot use are recorded
+
+def add_cde_row(p: Path, like_line: int, old: bytes, new: bytes) -> int:
+    """Append a copy of a CDE file's line `like_line` with `old` replaced by `new`; returns its line number."""
+    raw = p.read_bytes()
+    nl = b"\r\n" if b"\r\n" in raw else b"\n"
+    lines = raw.rstrip(nl).split(nl)
+    assert old in lines[like_line - 1]
+    lines.append(lines[like_line - 1].replace(old, new))
+    p.write_bytes(nl.join(lines) + nl)
+    return len(lines)
+
+
+def test_outcome_rows_for_schools_not_in_the_directory_are_recorded(tmp_path, inputs, simplified):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    build.build(target, cde_dir, ini_dir, simplified)
+    reason = "school not in the directory (pubschls.txt): left out of every figure"
+    assert q(target, "SELECT count(*) FROM build_rejections WHERE reason = $1", reason) == [(0,)]
+
+    # Rows of LA schools pubschls.txt lacks (opened after the directory was downloaded, say).
+    ca = cde_dir / "chronicabsenteeism24.txt"
+    first = add_cde_row(ca, 12, b"\t6000002\t", b"\t6099998\t")
+    add_cde_row(ca, 12, b"\t6000002\t", b"\t6099999\t")
+    add_cde_row(cde_dir / "suspension24.txt", 8, b"\t6000002\t", b"\t6099998\t")
+    build.build(target, cde_dir, ini_dir, simplified)
+    got = sorted((Path(p).name, n, line) for p, n, line in
+                 q(target, "SELECT path, rows_n, example_line_n FROM build_rejections WHERE reason = $1", reason))
+    assert got == [("chronicabsenteeism24.txt", 2, first), ("suspension24.txt", 1, 10)]
+
+
+def test_grants_to_la_grantees_missing_from_the_directory_are_recorded(tmp_path, inputs, simplified):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    reason = ("LA County grantee not in the directory (pubschls.txt): its dollars are in no SPA, "
+              "district or per-student figure")
+    # G-003 (Alameda, 01) is outside the LA directory by design and never counted.
+    build.build(target, cde_dir, ini_dir, simplified)
+    assert q(target, "SELECT count(*) FROM build_rejections WHERE reason = $1", reason) == [(0,)]
+    append_line(ini_dir / "grants.csv", "G-004,19753096099999,Ghost Elementary,school,19,1,planning,2023-24,1000,CCSPP")
+    append_line(ini_dir / "grants.csv", "G-005,19999990000000,Ghost Unified,LEA,19,1,planning,2023-24,2000,CCSPP")
+    append_line(ini_dir / "grants.csv", "G-006,01999990000000,Elsewhere Unified,LEA,01,1,planning,2023-24,3000,CCSPP")
+    build.build(target, cde_dir, ini_dir, simplified)
+    assert [(Path(p).name, n, line) for p, n, line in
+            q(target, "SELECT path, rows_n, example_line_n FROM build_rejections WHERE reason = $1", reason)] == [
+        ("grants.csv", 2, 5)]
+    assert q(target, "SELECT count(*) FROM grants") == [(6,)]  # recorded, not dropped
+
+
+def test_grantees_of_every_county_are_checked_when_the_directory_has_every_county(tmp_path, inputs, simplified):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    append_line(ini_dir / "grants.csv", "G-006,01999990000000,Elsewhere Unified,LEA,01,1,planning,2023-24,3000,CCSPP")
+    build.build(target, cde_dir, ini_dir, simplified, all_counties=True)
+    assert q(target, "SELECT reason, rows_n, example_line_n FROM build_rejections WHERE path LIKE '%grants.csv'") == [
+        ("grantee not in the directory (pubschls.txt): its dollars are in no SPA, district or per-student figure",
+         1, 5)]
+
+
+def test_two_directory_files_differing_in_case_are_refused(existing, inputs, simplified):
+    target, digest = existing
+    cde_dir, ini_dir = inputs
+    text = (cde_dir / "pubschls.txt").read_text(encoding="utf-8")
+    (cde_dir / "PubSchls.txt").write_text(text.replace("Cedar Grove High", "Cedar Grove High (edited)"),
+                                          encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        build.build(target, cde_dir, ini_dir, simplified)
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(cde_dir), None, None)
+    assert e.message == ("two Public Schools directory files, PubSchls.txt and pubschls.txt; "
+                         "keep one (names differ only in case)")
+    assert_untouched(target, digest)

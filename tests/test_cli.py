@@ -64,6 +64,22 @@ def test_build_then_info(built):
     assert "pubschls.txt: 1 no coordinates: SPA unassigned (e.g. line 9)" in out
 
 
+def test_info_shows_outcome_rows_of_schools_missing_from_the_directory(tmp_path, inputs):
+    cde_dir, ini_dir = inputs
+    ca = cde_dir / "chronicabsenteeism24.txt"
+    raw = ca.read_bytes()
+    school_row = raw.split(b"\r\n")[11]
+    assert b"\t6000002\t" in school_row
+    ca.write_bytes(raw + school_row.replace(b"\t6000002\t", b"\t6099998\t") + b"\r\n")
+    target = tmp_path / "out" / "csi.duckdb"
+    proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
+               "--boundaries", str(SPA_2022), "--db", str(target))
+    assert proc.returncode == 0, proc.stderr
+    info = run("info", "--db", str(target))
+    assert ("chronicabsenteeism24.txt: 1 school not in the directory (pubschls.txt): left out of every figure "
+            "(e.g. line 15)") in info.stdout
+
+
 def test_csi_db_environment_variable_and_the_shipped_layer_by_default(tmp_path, inputs):
     cde_dir, ini_dir = inputs
     target = tmp_path / "env.duckdb"
