@@ -114,7 +114,32 @@ def test_bad_input_exit_2_database_untouched(built, inputs, edit, where):
     assert f"error: {cde_dir}/{where}" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert sha(target) == digest
-    assert sorted(p.name for p in target.parent.iterdir()) == ["csi.duckdb"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["csi.duckdb", "csi.duckdb.lock"]
+
+
+def test_disk_full_exit_1_with_one_line(built, inputs, monkeypatch, capsys):
+    """A full disk is not bad input: exit 1, one line naming the temp file, no traceback."""
+    import errno
+
+    from csi_metrics import db
+    target, first = built
+    assert first.returncode == 0, first.stderr
+    digest = sha(target)
+    cde_dir, ini_dir = inputs
+
+    def no_room(con):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(db, "apply_schema", no_room)
+    capsys.readouterr()
+    rc = cli.main(["build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir), "--db", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    errors = [l for l in err.splitlines() if l.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {target}.tmp-{os.getpid()}: no space left on device "
+                                                      "while writing the new database (about "), err
+    assert errors[0].endswith(" MB free); the previous database is unchanged")
+    assert "Traceback" not in err and sha(target) == digest
 
 
 def test_missing_boundary_file_exit_2(tmp_path, inputs):
