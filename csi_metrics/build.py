@@ -1,26 +1,33 @@
 """The atomic build: read and validate every input, write a fresh DuckDB file
 beside the target, and swap it in only when it is complete.
 
-A failed build (bad input, or anything else) deletes its temporary file and
-leaves the previous database byte-for-byte as it was."""
+A failed build (bad input, a full disk, or anything else) deletes its temporary
+file and leaves the previous database byte-for-byte as it was. One build at a
+time per database (build_lock); a killed build's leftovers go at the next."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
+import filelock
 import polars as pl
 
 from . import boundaries as bnd
 from . import cde, codes, config, db, initiative, privacy
-from .errors import InputError
+from .errors import BuildError, InputError
 
 Progress = Callable[[str], None] | None
 
@@ -78,7 +85,12 @@ def find_cde_files(cde_dir: Path) -> tuple[Path, list[tuple[str, Path]]]:
     if not cde_dir.is_dir():
         raise InputError(cde_dir, "CDE folder not found")
     names = sorted(cde_dir.iterdir())
-    directory = next((p for p in names if p.name.lower() == "pubschls.txt"), None)
+    directories = [p for p in names if p.name.lower() == "pubschls.txt"]
+    if len(directories) > 1:
+        # Refused: either copy may be the hand-edited one, and the build cannot tell which.
+        raise InputError(cde_dir, f"two Public Schools directory files, {' and '.join(p.name for p in directories)}; "
+                                  "keep one (names differ only in case)")
+    directory = directories[0] if directories else None
     if directory is None:
         raise InputError(cde_dir, "no pubschls.txt (CDE Public Schools directory) in this folder")
     outcomes = [(k, p) for p in names if p.is_file() and (k := cde.outcome_kind(p.name))]
@@ -123,6 +135,107 @@ def assign_school_spas(
     return out, reasons
 
 
+# ---------------------------------------------------------------- one build per database at a time
+
+def lock_path(target: Path) -> Path:
+    """The build lock beside the database. It stays after the build: unlinking a
+    lock file lets two waiters lock two different files (filelock keeps it too)."""
+    return target.with_name(f"{target.name}.lock")
+
+
+def _write_pid(fd: int) -> None:
+    """On acquiring: the holder's pid in the lock file, for a refused build to name."""
+    try:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
+    except OSError:  # a full disk: the pid is only a courtesy
+        pass
+
+
+def pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would end the process there; never treat a file as stale
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def build_lock(target: Path) -> Iterator[None]:
+    """Hold the database's build lock, refusing at once (BuildError) if another
+    build, in this process or another, holds it: two builds into one file would
+    both report success and the slower would silently win. Re-entrant in one
+    thread (build_demo calls build). Under the lock, removes stale temp files."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = lock_path(target)
+    lock = filelock.FileLock(os.path.abspath(path), timeout=0, is_singleton=True, on_acquired=_write_pid)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        try:
+            pid = int(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        who = f" (pid {pid})" if pid and pid_alive(pid) else ""
+        raise BuildError(f"{target}: another build into this database is running{who}; wait for it to finish, "
+                         "or build into another --db; the database is unchanged") from None
+    try:
+        remove_stale_temp_files(target)
+        yield
+    finally:
+        if lock.lock_counter == 1:
+            with contextlib.suppress(OSError):
+                os.truncate(path, 0)
+        lock.release()
+
+
+def _one_build_at_a_time(fn):
+    @functools.wraps(fn)
+    def locked(db_path, *args, **kwargs):
+        with build_lock(Path(db_path)):
+            return fn(db_path, *args, **kwargs)
+    return locked
+
+
+def remove_stale_temp_files(target: Path) -> None:
+    """Remove `<db>.tmp-PID` (and its .wal, and DuckDB's .tmp spill folder) left by
+    a build that was killed, whose PID is no longer running. The lock already
+    keeps other builds out; the PID check spares a build from an older checkout
+    that takes no lock."""
+    stale = re.compile(re.escape(target.name) + r"\.tmp-([0-9]+)(\.wal|\.tmp)?$")
+    for p in target.parent.iterdir():
+        m = stale.match(p.name)
+        if m and not pid_alive(int(m.group(1))):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+
+
+DEMO_TMP = re.compile(r"csi-demo-([0-9]+)-")
+
+
+def remove_stale_demo_folders() -> None:
+    """Remove build_demo's temp folders (up to 70 MB each) whose owner, the PID in
+    the name, is no longer running. Folders without a PID are left: they may be
+    a running older build's."""
+    for p in Path(tempfile.gettempdir()).glob("csi-demo-*"):
+        m = DEMO_TMP.match(p.name)
+        if m and p.is_dir() and not p.is_symlink() and not pid_alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)  # another user's is not ours to remove
+
+
+@_one_build_at_a_time
 def build(
     db_path: str | os.PathLike[str],
     cde_dir: str | os.PathLike[str],
@@ -174,7 +287,7 @@ def build(
     for metric, path in outcome_files:
         say(f"reading {path.name}")
         res = cde.read_outcomes(path, cde.CHRONIC_LAYOUT if metric == "chronic_absenteeism" else cde.SUSPENSION_LAYOUT,
-                                all_counties)
+                                all_counties, directory)
         for year in cde.year_of(res.frame):
             if (metric, year) in seen:
                 raise InputError(path, f"{metric} {year} was already read from {seen[(metric, year)].name}; "
@@ -235,6 +348,8 @@ def build(
     dist_codes = directory.districts["district_code"] + "0000000"
     initiative.check_known(activities.frame, activities.path, "cds_code", pl.concat([known_schools, dist_codes]),
                            f"a school or district in the directory {directory_path.name}")
+    rejections.extend((shown(grants.path), r.reason, r.rows_n, r.example_line_n)
+                      for r in initiative.grantees_not_in_directory(grants.frame, directory, all_counties))
     if attendance is not None:
         initiative.check_known(attendance.frame, attendance.path, "activity_id", activities.frame["activity_id"],
                                "an activity_id in activities.csv")
@@ -324,9 +439,11 @@ def sort_by_packed_key(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.Data
 
 
 def write_atomic(target: Path, frames: dict[str, pl.DataFrame], say: Callable[[str], None]) -> None:
-    """Write every frame into a new file beside target, then os.replace it onto target."""
+    """Write every frame into a new file beside target, then os.replace it onto target.
+    A full disk ends in one BuildError naming the temp file and the space needed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    wal = tmp.with_name(tmp.name + ".wal")
     _remove(tmp)
     try:
         con = duckdb.connect(str(tmp))
@@ -344,11 +461,33 @@ def write_atomic(target: Path, frames: dict[str, pl.DataFrame], say: Callable[[s
         finally:
             con.close()
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
+        written = sum(p.stat().st_size for p in (tmp, wal) if p.exists())
         _remove(tmp)
+        _remove(wal)
+        if _disk_full(exc):
+            raise BuildError(_disk_full_message(tmp, target, frames, written)) from exc
         raise
     finally:
-        _remove(tmp.with_name(tmp.name + ".wal"))
+        _remove(wal)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    # DuckDB reports it as its own IOException or FatalException, with the OS's text.
+    return isinstance(exc, duckdb.Error) and "No space left on device" in str(exc)
+
+
+def _disk_full_message(tmp: Path, target: Path, frames: dict[str, pl.DataFrame], written: int) -> str:
+    # The previous database is the best guide to the new one's size; the tables'
+    # in-memory size (which DuckDB compresses) and what was written so far bound it.
+    previous = target.stat().st_size if target.exists() else 0
+    needed = max(previous, written, sum(f.estimated_size() for f in frames.values()))
+    free = shutil.disk_usage(target.parent).free  # measured after the temp file went
+    kept = "the previous database is unchanged" if target.exists() else "no database was written"
+    return (f"{tmp}: no space left on device while writing the new database (about {needed / 1e6:.1f} MB "
+            f"needed, {free / 1e6:.1f} MB free); {kept}")
 
 
 def _remove(p: Path) -> None:
@@ -358,6 +497,7 @@ def _remove(p: Path) -> None:
         pass
 
 
+@_one_build_at_a_time
 def build_demo(
     db_path: str | os.PathLike[str],
     scale: str = "county",
@@ -374,7 +514,9 @@ def build_demo(
         raise ValueError(f"scale must be 'county' or 'state', not {scale!r}")
     seed = getattr(demo, "DEFAULT_SEED", DEMO_SEED) if seed is None else seed
     say = _say(progress)
-    with tempfile.TemporaryDirectory(prefix="csi-demo-") as tmp:
+    remove_stale_demo_folders()
+    # The PID in the name tells a later build whether the folder's owner still runs.
+    with tempfile.TemporaryDirectory(prefix=f"csi-demo-{os.getpid()}-") as tmp:
         out = Path(tmp)
         say(f"generating the {scale} demo (seed {seed})")
         t0 = time.perf_counter()

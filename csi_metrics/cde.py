@@ -146,14 +146,43 @@ class DirectoryResult:
 
 _SEP_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 
-def decode_bytes(raw: bytes, path: str | Path = "<bytes>", separator: str = "\t") -> tuple[bytes, str]:
+CDE_REDO = "or download CDE's file again"
+
+
+def sniff_file_kind(raw: bytes, path: str | Path, redo: str | None = CDE_REDO, *, line_ends: bool = True) -> None:
+    """Refuse, saying what the file is and what to do, a file that is not plain
+    8-bit text: gzip or zip bytes, or UTF-16; and (line_ends) text whose lines
+    end with CR alone. Every text reader comes through here (decode_bytes, and
+    the GeoJSON boundary reader), so each kind is told apart in this one place;
+    read as text, they fail later with messages that point elsewhere (a binary
+    column name, "does not split on tab", a missing column). `redo` is a second
+    remedy for the UTF-16 case ("or ...")."""
+    suffix = Path(str(path)).suffix or ".txt"
+    if raw.startswith(b"\x1f\x8b"):
+        raise InputError(path, "is a gzip-compressed file; decompress it (gunzip) and build again")
+    if raw.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise InputError(path, f"is a zip archive; extract the {suffix} inside")
+    head = raw[:4096]
+    half = len(head) // 2
+    # Without a BOM, UTF-16 text of ASCII-range names is every other byte NUL;
+    # one stray NUL in a cell is a different defect (read_text_table names it).
+    nul_interleaved = half >= 2 and max(head[0::2].count(0), head[1::2].count(0)) >= 0.9 * half
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or nul_interleaved:
+        raise InputError(path, "is UTF-16 text; save it as UTF-8" + (f" ({redo})" if redo else ""))
+    if line_ends and b"\r" in raw and b"\n" not in raw:
+        raise InputError(path, "lines end with CR only (old Mac line endings); convert them to LF or CRLF")
+
+
+def decode_bytes(raw: bytes, path: str | Path = "<bytes>", separator: str = "\t",
+                 redo: str | None = CDE_REDO) -> tuple[bytes, str]:
     """UTF-8 bytes for Polars, and the encoding the file was in.
 
-    A BOM means utf-8-sig (suspension 2023-24); otherwise valid UTF-8 is taken
+    First sniff_file_kind. A BOM means utf-8-sig (suspension 2023-24); otherwise valid UTF-8 is taken
     as such, and anything else is cp1252, which CDE uses for most years. A file
     that holds valid multi-byte UTF-8 *and* bytes that are not UTF-8 was put
     together from two encodings; reading it either way would garble names, so
     it is refused at the first bad byte."""
+    sniff_file_kind(raw, path, redo)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
         try:
@@ -197,12 +226,28 @@ def _first_utf8_sequence(raw: bytes) -> int | None:
     return int(hi[found[0]]) if found.size else None
 
 
-def _mixed(raw: bytes, offset: int, path: str | Path, separator: str, utf8_where: str) -> InputError:
+def _locate(raw: bytes, offset: int, separator: str, quote_char: str | None = None) -> tuple[int, str | None]:
+    """Only on the error path: (1-based file line, header name) of the byte at `offset`.
+    With quote_char, separators inside quotes on that line are not field breaks."""
     line_start = raw.rfind(b"\n", 0, offset) + 1
     line = raw.count(b"\n", 0, offset) + 1
-    field_i = raw.count(separator.encode(), line_start, offset)
-    header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r").split(separator)
-    column = header[field_i].strip().strip('"') if field_i < len(header) else None
+    prefix = raw[line_start:offset]
+    if quote_char:
+        q, sep, field_i, inside = quote_char.encode()[0], separator.encode()[0], 0, False
+        for b in prefix:
+            if b == q:
+                inside = not inside
+            elif b == sep and not inside:
+                field_i += 1
+    else:
+        field_i = prefix.count(separator.encode())
+    header = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r").lstrip("\ufeff")
+    names = [h.strip().strip('"') for h in header.split(separator)]
+    return line, names[field_i] if field_i < len(names) else None
+
+
+def _mixed(raw: bytes, offset: int, path: str | Path, separator: str, utf8_where: str) -> InputError:
+    line, column = _locate(raw, offset, separator)
     return InputError(path, f"mixed encodings: byte {raw[offset:offset + 1]!r} is not UTF-8, but the file "
                             f"{utf8_where}; save it in one encoding", line=line, column=column)
 
@@ -215,20 +260,29 @@ def read_text_table(
     quote_char: str | None,
     null_values: list[str] | None = None,
     allow_no_rows: bool = False,
+    redo: str | None = CDE_REDO,
 ) -> tuple[pl.DataFrame, str]:
     """Read a delimited file with every column as text, checking the header names.
 
     Returns (frame restricted to `expected` columns, encoding). Raises InputError
-    for an empty file, a header that does not split on `separator` into the
-    expected names, a missing column, or a line with the wrong number of fields."""
+    for a file that is not plain text (sniff_file_kind; `redo` is its UTF-16
+    remedy), an empty file, a NUL byte, a header that does not split on
+    `separator` into the expected names, a missing or repeated used column, or
+    a line with the wrong number of fields."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
         raise InputError(p, "file not found") from None
-    data, encoding = decode_bytes(raw, p, separator)
+    data, encoding = decode_bytes(raw, p, separator, redo)
     if not data.strip():
         raise InputError(p, "empty file", line=1)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        # Polars and DuckDB keep it, but it ends a name early in every C-string
+        # consumer (exports, the PDF report) and is never meant: refused.
+        line, column = _locate(data, nul, separator, quote_char)
+        raise InputError(p, "NUL byte (\\x00) in a cell; remove it and build again", line=line, column=column)
     header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     header = [h.strip().strip('"') if quote_char else h.strip() for h in header_line.split(separator)]
     missing = [c for c in expected if c not in header]
@@ -248,13 +302,16 @@ def read_text_table(
     dupes = sorted({c for c in header if header.count(c) > 1 and c in expected})
     if dupes:
         raise InputError(p, f"column {dupes[0]!r} appears twice in the header", line=1, column=dupes[0])
+    # Unused columns are ignored, so a repeated unused name is too; Polars needs
+    # distinct names, and the \x00 keeps a renamed copy from meeting a real one.
+    names = [h if h not in header[:i] else f"{h}\x00{i}" for i, h in enumerate(header)]
     try:
         df = pl.read_csv(
             io.BytesIO(data),
             separator=separator,
             quote_char=quote_char,
             infer_schema=False,
-            new_columns=header,
+            new_columns=names,
             truncate_ragged_lines=False,
             empty_string_is_null=False,  # blanks and null_values become null below, in one place
         )
@@ -382,13 +439,15 @@ def read_suspension(path: str | Path, all_counties: bool = False) -> ReadResult:
     return read_outcomes(path, SUSPENSION_LAYOUT, all_counties)
 
 
-def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False) -> ReadResult:
+def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False,
+                  directory: "DirectoryResult | None" = None) -> ReadResult:
     """Read one CDE outcome file in `layout` into the `outcomes` table's shape.
 
     cds_code: school rows county+district+school; D rows county+district+'0000000';
     C rows county+'000000000000'; T rows '00000000000000'. A '*' in any of the
     three measures marks the row suppressed and nulls all three. Keeps LA County
-    (code 19) plus the state rows unless all_counties."""
+    (code 19) plus the state rows unless all_counties. With `directory`, school
+    rows whose CDS code is not a school there are recorded as a rejection."""
     p = Path(path)
     df, encoding = read_text_table(p, layout.columns, "\t", quote_char=None)
     df = df.with_columns(pl.col(c).str.strip_chars() for c in layout.columns)
@@ -400,6 +459,7 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False) 
     rate_v = pl.col(layout.rate)
     # One pass for every cell rule; order = which problem is reported when a file has several.
     rules: list[Rule] = [
+        (pl.col(layout.year).is_null(), layout.year, lambda r: "blank academic year"),
         (academic_year_bad(layout.year), layout.year,
          lambda r: f"unknown year format {r[layout.year]!r} (expected e.g. '2023-24')"),
         (~lv.is_in(AGGREGATE_LEVELS) | lv.is_null(), layout.level,
@@ -473,6 +533,14 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False) 
             rejections.append(Rejection(f"outside county filter (county {codes.LA_COUNTY_CODE})",
                                         dropped.height, int(dropped["_row"][0]) + 2))
         out = out.filter(keep)
+    if directory is not None:
+        # Kept, not dropped (nothing is lost), but every figure joins outcomes to
+        # schools, so without this record the rows would vanish unexplained.
+        orphan = out.filter((pl.col("aggregate_level") == "S")
+                            & ~pl.col("cds_code").is_in(directory.schools["cds_code"].implode()))
+        if orphan.height:
+            rejections.append(Rejection(f"school not in the directory ({directory.path.name}): "
+                                        "left out of every figure", orphan.height, int(orphan["_row"][0]) + 2))
     return ReadResult(p, layout.metric, out.drop("_row"), df.height, encoding, rejections)
 
 
@@ -498,6 +566,11 @@ def read_directory(path: str | Path, all_counties: bool = False) -> DirectoryRes
               lambda r, c=c: f"non-numeric coordinate {r[c]!r}")
     check(df, p, pl.col("Latitude").is_null() != pl.col("Longitude").is_null(), "Longitude",
           lambda r: "latitude and longitude must both be given or both be 'No Data'")
+    # Not a place on Earth (340.35 is a slipped decimal point): refused, where a
+    # real point outside LA County is kept and recorded as SPA unassigned.
+    for c, limit in (("Latitude", 90), ("Longitude", 180)):
+        check(df, p, pl.col(c).cast(pl.Float64, strict=False).abs() > limit, c,
+              lambda r, c=c, limit=limit: f"{c.lower()} {r[c]} is outside -{limit}..{limit}")
 
     rows_n = df.height
     rejections: list[Rejection] = []

@@ -1,7 +1,9 @@
 """`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / simplify-boundaries / report / bench`.
 
 Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
-1 anything else a user can act on (no database yet, download failed)."""
+1 anything else a user can act on (no database yet, download failed, and
+BuildError: the disk filled up while writing, or another build into the same
+database is running; the database is untouched then too)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config
-from .errors import InputError
+from .errors import BuildError, InputError
 
 
 def _progress(msg: str) -> None:
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 1
 
 

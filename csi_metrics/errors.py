@@ -21,3 +21,9 @@ class InputError(Exception):
             where += f":{self.line}"
         col = f" column '{self.column}':" if self.column else ""
         return f"{where}:{col} {self.message}"
+
+
+class BuildError(Exception):
+    """A build that cannot run or finish for a reason outside its inputs (the disk
+    is full, another build holds the database). str() is the whole message,
+    naming the path; the previous database is left as it was."""

@@ -7,12 +7,13 @@ A header-only file is valid (no rows yet); an empty file is not."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
 
 from . import codes
-from .cde import ReadResult, academic_year_bad, check, count_checks, read_text_table
+from .cde import DirectoryResult, ReadResult, Rejection, academic_year_bad, check, count_checks, read_text_table
 
 ROSTER_COLUMNS = ["cds_code", "cohort", "grant_type", "first_grant_year"]
 GRANT_COLUMNS = [
@@ -33,10 +34,15 @@ FILES: dict[str, list[str]] = {
 }
 OPTIONAL_FILES = ("attendance.csv", "spa_crosswalk.csv")
 
+# The first school year the dashboard covers (fetch.KNOWN_YEARS starts at 2018-19).
+FIRST_DATE = dt.date(2018, 7, 1)
+# These files are kept in Excel, whose "Unicode Text" is UTF-16.
+EXCEL_REDO = "in Excel: Save As, CSV UTF-8 (Comma delimited)"
+
 
 def _read(path: str | Path, columns: list[str]) -> tuple[pl.DataFrame, str, Path]:
     p = Path(path)
-    df, encoding = read_text_table(p, columns, ",", quote_char='"', allow_no_rows=True)
+    df, encoding = read_text_table(p, columns, ",", quote_char='"', allow_no_rows=True, redo=EXCEL_REDO)
     df = df.with_columns(pl.col(c).str.strip_chars() for c in columns)
     # strip_chars leaves "" for all-space cells; those are blanks too.
     df = df.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in columns)
@@ -76,23 +82,48 @@ def _year(df: pl.DataFrame, p: Path, col: str) -> None:
     check(df, p, academic_year_bad(col), col, lambda r: f"unknown year format {r[col]!r} (expected e.g. '2023-24')")
 
 
-def read_roster(path: str | Path) -> ReadResult:
+def _start_year(day: dt.date) -> int:
+    """First calendar year of the July-June academic year holding `day`."""
+    return day.year if day.month >= 7 else day.year - 1
+
+
+def _grant_year(df: pl.DataFrame, p: Path, col: str, today: dt.date | None) -> None:
+    """A well-formed year no later than the academic year after the build's:
+    grants are awarded for the coming year at most, so 2035-36 is a typo, and
+    it would put a school in a cohort no figure can show."""
+    _year(df, p, col)
+    now = _start_year(today or dt.date.today())
+    limit = now + 1
+    check(df, p, pl.col(col).str.slice(0, 4).cast(pl.Int32, strict=False) > limit, col,
+          lambda r: f"year {r[col]!r} is after {codes.academic_year(limit)}, the academic year after this "
+                    f"build's ({codes.academic_year(now)}); a grant cannot start further ahead")
+
+
+def _one_year_after(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def read_roster(path: str | Path, today: dt.date | None = None) -> ReadResult:
     """roster.csv: the community schools. cds_code (14 digits), cohort (>= 1),
-    grant_type (planning|implementation|coordination), first_grant_year ('2022-23')."""
+    grant_type (planning|implementation|coordination), first_grant_year ('2022-23',
+    at most the academic year after `today`'s, default the build date)."""
     df, enc, p = _read(path, ROSTER_COLUMNS)
     _required(df, p, ROSTER_COLUMNS)
     _cds_check(df, p, "cds_code")
     _unique(df, p, ["cds_code"])
     _int_in(df, p, "cohort", 1)
     _one_of(df, p, "grant_type", codes.GRANT_TYPES)
-    _year(df, p, "first_grant_year")
+    _grant_year(df, p, "first_grant_year", today)
     out = df.with_row_index("_row").with_columns(pl.col("cohort").cast(pl.Int32))
     return ReadResult(p, "roster", out, df.height, enc)
 
 
-def read_grants(path: str | Path) -> ReadResult:
+def read_grants(path: str | Path, today: dt.date | None = None) -> ReadResult:
     """grants.csv: one award per row. An LEA grantee's CDS code ends 0000000.
-    amount_usd is whole dollars."""
+    amount_usd is whole dollars; award_year as roster.csv's first_grant_year."""
     df, enc, p = _read(path, GRANT_COLUMNS)
     _required(df, p, GRANT_COLUMNS)
     _unique(df, p, ["grant_id"])
@@ -106,14 +137,15 @@ def read_grants(path: str | Path) -> ReadResult:
           lambda r: f"county code {r['county_code']} does not match grantee_cds {r['grantee_cds']}")
     _int_in(df, p, "cohort", 1)
     _one_of(df, p, "grant_type", codes.GRANT_TYPES)
-    _year(df, p, "award_year")
+    _grant_year(df, p, "award_year", today)
     _int_in(df, p, "amount_usd", 0)
     out = df.with_columns(pl.col("cohort").cast(pl.Int32), pl.col("amount_usd").cast(pl.Int64))
     return ReadResult(p, "grants", out, df.height, enc)
 
 
-def read_activities(path: str | Path) -> ReadResult:
-    """activities.csv: one activity per row. activity_date YYYY-MM-DD; academic_year
+def read_activities(path: str | Path, today: dt.date | None = None) -> ReadResult:
+    """activities.csv: one activity per row. activity_date YYYY-MM-DD, from
+    FIRST_DATE to one year after `today` (default the build date); academic_year
     is derived (July-June); spa_n, cds_code, attendees_n, items_n may be blank."""
     df, enc, p = _read(path, ACTIVITY_COLUMNS)
     _required(df, p, ["activity_id", "activity_date", "activity_type"])
@@ -121,6 +153,13 @@ def read_activities(path: str | Path) -> ReadResult:
     date = pl.col("activity_date").str.to_date("%Y-%m-%d", strict=False)
     check(df, p, ~pl.col("activity_date").str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") | date.is_null(), "activity_date",
           lambda r: f"date {r['activity_date']!r} is not a YYYY-MM-DD calendar date")
+    # Refused, not flagged: 1899-12-30 is Excel's day zero and 2199 a typo; either
+    # would be stored as a school year no page offers, and its activity lost from view.
+    # A date up to a year ahead is allowed for activities already scheduled.
+    last = _one_year_after(today or dt.date.today())
+    check(df, p, (date < FIRST_DATE) | (date > last), "activity_date",
+          lambda r: f"date {r['activity_date']!r} is outside {FIRST_DATE}..{last} (the dashboard covers school "
+                    f"years from {codes.academic_year(FIRST_DATE.year)} to one year after the build date)")
     _one_of(df, p, "activity_type", codes.ACTIVITY_TYPES)
     for c, lo, hi in (("spa_n", 1, 8), ("attendees_n", 0, None), ("items_n", 0, None)):
         count_checks(df, p, c, pl.lit(True), blank_ok=True)
@@ -168,3 +207,21 @@ def check_known(frame: pl.DataFrame, path: Path, col: str, known: pl.Series, wha
     check(frame, path, pl.col(col).is_not_null() & ~pl.col(col).is_in(known.implode()), col,
           lambda r: f"{r[col]} is not {what}")
 
+
+
+def grantees_not_in_directory(grants: pl.DataFrame, directory: DirectoryResult, all_counties: bool) -> list[Rejection]:
+    """Grants whose grantee (school, or LEA by its 0000000 code) the directory lacks.
+
+    Recorded, not refused: the award is real and its dollars still count in
+    totals, but no school or district carries them. An LA-only directory lacks
+    other counties' grantees by design (grants.csv may list the whole state), so
+    then only LA County grantees are looked at."""
+    known = pl.concat([directory.schools["cds_code"], directory.districts["district_code"] + "0000000"])
+    scope = pl.lit(True) if all_counties else pl.col("county_code") == codes.LA_COUNTY_CODE
+    # grants.csv rows are not filtered, so the row index gives the file line.
+    missing = grants.with_row_index("_row").filter(scope & ~pl.col("grantee_cds").is_in(known.implode()))
+    if not missing.height:
+        return []
+    who = "grantee" if all_counties else "LA County grantee"
+    return [Rejection(f"{who} not in the directory ({directory.path.name}): its dollars are in no SPA, "
+                      "district or per-student figure", missing.height, int(missing["_row"][0]) + 2)]

@@ -4,12 +4,17 @@ boundary layers kept in the repository (the shipped 2022 display layer, the
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pandas as pd
 import polars as pl
 import pytest
 
 from csi_metrics import boundaries as bnd
 from csi_metrics import build, cde
-from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022
+from csi_metrics.errors import InputError
+from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022, SPA_2022_FULL_EXCERPT
 
 LAYERS = {"2022": SPA_2022, "2012": SPA_2012}
 
@@ -94,3 +99,66 @@ def test_point_outside_county_is_unassigned(layers):
                                  latitude=pl.lit(37.8044), longitude=pl.lit(-122.2711))
     _, reasons = build.assign_school_spas(elsewhere, layers["2022"], None)
     assert reasons == [("outside LA County: no SPA", 1, 2)]
+
+
+# ---------------------------------------------------------------- SPAs partition the county
+
+BANDS = Path(__file__).resolve().parent / "malformed" / "boundaries" / "valid_bands.geojson"
+
+
+def bands_with(tmp_path: Path, edit) -> Path:
+    """The eight-band test layer (SPA n spans lon -119.2+0.2n .. -119.0+0.2n) after `edit(features)`."""
+    doc = json.loads(BANDS.read_text())
+    edit(doc["features"])
+    p = tmp_path / "layer.geojson"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def box(x0, y0, x1, y1) -> list:
+    return [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]
+
+
+@pytest.mark.parametrize("path", [SPA_2022, SPA_2012, SPA_2022_FULL_EXCERPT, BANDS], ids=lambda p: p.name)
+def test_real_layers_have_no_overlap(path):
+    assert len(bnd.load_spa_boundaries(path)) in (5, 8)
+
+
+def test_spa_grown_over_its_neighbour_is_refused(tmp_path):
+    def grow(features):  # SPA 3 (-118.6..-118.4) reaches 0.05 degrees into SPA 4
+        features[2]["geometry"]["coordinates"] = box(-118.6, 32.8, -118.35, 34.85)
+    p = bands_with(tmp_path, grow)
+    with pytest.raises(InputError) as err:
+        bnd.load_spa_boundaries(p)
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(p), None, "geometry")
+    import geopandas as gpd
+    import shapely
+    overlap = gpd.GeoSeries([shapely.box(-118.4, 32.8, -118.35, 34.85)], crs=4326).to_crs(3310).area.iloc[0]
+    import re
+    said = re.match(r"SPA 3 and SPA 4 overlap by ([0-9,.]+) km2", e.message)
+    assert said and float(said.group(1).replace(",", "")) == pytest.approx(overlap / 1e6, rel=1e-3)
+    assert "SPAs only share borders" in e.message
+
+
+def test_sliver_below_the_limit_is_accepted(tmp_path):
+    def grow(features):  # 1e-6 degrees (0.09 m) over 2.05 degrees of latitude: about 0.02 km2
+        features[2]["geometry"]["coordinates"] = box(-118.6, 32.8, -118.399999, 34.85)
+    assert len(bnd.load_spa_boundaries(bands_with(tmp_path, grow))) == 8
+
+
+def test_enclave_without_its_hole_is_not_an_overlap(tmp_path):
+    """As the 2022 layer's Signal Hill: a detached part of SPA 2 inside SPA 6, which has no hole for it."""
+    def enclave(features):
+        features[1]["geometry"] = {"type": "MultiPolygon", "coordinates": [
+            features[1]["geometry"]["coordinates"], box(-117.95, 34.0, -117.9, 34.05)]}
+    layer = bnd.load_spa_boundaries(bands_with(tmp_path, enclave))
+    got = bnd.assign_spa(layer, pd.Series([-117.925, -117.85]), pd.Series([34.025, 34.025]))
+    assert got.tolist() == [2, 6]
+
+
+def test_spa_swallowed_whole_is_an_overlap(tmp_path):
+    def swallow(features):  # SPA 4 drawn again, whole, inside SPA 3 grown to cover it
+        features[2]["geometry"]["coordinates"] = box(-118.6, 32.8, -118.2, 34.85)
+    with pytest.raises(InputError, match="SPA 3 and SPA 4 overlap"):
+        bnd.load_spa_boundaries(bands_with(tmp_path, swallow))

@@ -3,15 +3,22 @@ the build's own record, and that a failed build leaves the old file as it was.""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from csi_metrics import build, db
-from csi_metrics.errors import InputError
+from csi_metrics.config import PROJECT_ROOT
+from csi_metrics.errors import BuildError, InputError
 from fixture_paths import SPA_2022
 
 
@@ -54,7 +61,7 @@ def test_build_fills_every_table(tmp_path, inputs, simplified):
     assert rep.years == {"chronic_absenteeism": ["2023-24"], "suspension": ["2022-23", "2023-24"]}
     assert (rep.schools_n, rep.unassigned_schools_n) == (6, 1)
     assert rep.size_bytes == target.stat().st_size
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["csi.duckdb", "in"]  # no temp file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csi.duckdb", "csi.duckdb.lock", "in"]  # no temp file left
 
     spas = dict(q(target, "SELECT cds_code, spa_n FROM schools"))
     assert spas == {"19101990100006": 7, "19753096000001": 4, "19753096000002": 5, "19753096000003": 3,
@@ -170,9 +177,15 @@ def existing(tmp_path, inputs, simplified):
     return target, sha(target)
 
 
+def beside(target: Path) -> list[str]:
+    """Files beside the database that a build leaves: the lock file stays (see build.build_lock)."""
+    return sorted(p.name for p in target.parent.iterdir() if p.name.startswith(target.name) and p.name != target.name
+                  and p.name != f"{target.name}.lock")
+
+
 def assert_untouched(target: Path, digest: str) -> None:
     assert sha(target) == digest
-    assert [p.name for p in target.parent.iterdir() if p.name.startswith("csi.duckdb")] == ["csi.duckdb"]
+    assert beside(target) == []
 
 
 def append_line(p: Path, line: str) -> None:
@@ -278,7 +291,7 @@ def test_success_swaps_in_a_new_file(existing, inputs, simplified):
     build.build(target, cde_dir, ini_dir, simplified)
     assert sha(target) != digest and target.stat().st_ino != old_inode  # replaced, not rewritten in place
     assert q(target, "SELECT amount_usd FROM grants WHERE grant_id = 'G-001'") == [(1_600_000,)]
-    assert [p.name for p in target.parent.iterdir() if p.name.startswith("csi.duckdb")] == ["csi.duckdb"]
+    assert beside(target) == []
 
 
 def test_reader_open_during_swap_keeps_old_snapshot(existing, inputs, simplified):
@@ -306,3 +319,289 @@ def test_demo_db_is_built_through_the_readers(demo_db):
     assert q(demo_db, "SELECT count(*) FROM schools WHERE cds_code NOT LIKE '19%'") == [(0,)]
     (n_schools,) = q(demo_db, "SELECT count(*) FROM schools")[0]
     assert int(info["schools_n"]) == n_schools > 1000
+
+
+# ---------------------------------------------------------------- rows the figures cannot use are recorded
+
+def add_cde_row(p: Path, like_line: int, old: bytes, new: bytes) -> int:
+    """Append a copy of a CDE file's line `like_line` with `old` replaced by `new`; returns its line number."""
+    raw = p.read_bytes()
+    nl = b"\r\n" if b"\r\n" in raw else b"\n"
+    lines = raw.rstrip(nl).split(nl)
+    assert old in lines[like_line - 1]
+    lines.append(lines[like_line - 1].replace(old, new))
+    p.write_bytes(nl.join(lines) + nl)
+    return len(lines)
+
+
+def test_outcome_rows_for_schools_not_in_the_directory_are_recorded(tmp_path, inputs, simplified):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    build.build(target, cde_dir, ini_dir, simplified)
+    reason = "school not in the directory (pubschls.txt): left out of every figure"
+    assert q(target, "SELECT count(*) FROM build_rejections WHERE reason = $1", reason) == [(0,)]
+
+    # Rows of LA schools pubschls.txt lacks (opened after the directory was downloaded, say).
+    ca = cde_dir / "chronicabsenteeism24.txt"
+    first = add_cde_row(ca, 12, b"\t6000002\t", b"\t6099998\t")
+    add_cde_row(ca, 12, b"\t6000002\t", b"\t6099999\t")
+    add_cde_row(cde_dir / "suspension24.txt", 8, b"\t6000002\t", b"\t6099998\t")
+    build.build(target, cde_dir, ini_dir, simplified)
+    got = sorted((Path(p).name, n, line) for p, n, line in
+                 q(target, "SELECT path, rows_n, example_line_n FROM build_rejections WHERE reason = $1", reason))
+    assert got == [("chronicabsenteeism24.txt", 2, first), ("suspension24.txt", 1, 10)]
+
+
+def test_grants_to_la_grantees_missing_from_the_directory_are_recorded(tmp_path, inputs, simplified):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    reason = ("LA County grantee not in the directory (pubschls.txt): its dollars are in no SPA, "
+              "district or per-student figure")
+    # G-003 (Alameda, 01) is outside the LA directory by design and never counted.
+    build.build(target, cde_dir, ini_dir, simplified)
+    assert q(target, "SELECT count(*) FROM build_rejections WHERE reason = $1", reason) == [(0,)]
+    append_line(ini_dir / "grants.csv", "G-004,19753096099999,Ghost Elementary,school,19,1,planning,2023-24,1000,CCSPP")
+    append_line(ini_dir / "grants.csv", "G-005,19999990000000,Ghost Unified,LEA,19,1,planning,2023-24,2000,CCSPP")
+    append_line(ini_dir / "grants.csv", "G-006,01999990000000,Elsewhere Unified,LEA,01,1,planning,2023-24,3000,CCSPP")
+    build.build(target, cde_dir, ini_dir, simplified)
+    assert [(Path(p).name, n, line) for p, n, line in
+            q(target, "SELECT path, rows_n, example_line_n FROM build_rejections WHERE reason = $1", reason)] == [
+        ("grants.csv", 2, 5)]
+    assert q(target, "SELECT count(*) FROM grants") == [(6,)]  # recorded, not dropped
+
+
+def test_grantees_of_every_county_are_checked_when_the_directory_has_every_county(tmp_path, inputs, simplified):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    append_line(ini_dir / "grants.csv", "G-006,01999990000000,Elsewhere Unified,LEA,01,1,planning,2023-24,3000,CCSPP")
+    build.build(target, cde_dir, ini_dir, simplified, all_counties=True)
+    assert q(target, "SELECT reason, rows_n, example_line_n FROM build_rejections WHERE path LIKE '%grants.csv'") == [
+        ("grantee not in the directory (pubschls.txt): its dollars are in no SPA, district or per-student figure",
+         1, 5)]
+
+
+def test_two_directory_files_differing_in_case_are_refused(existing, inputs, simplified):
+    target, digest = existing
+    cde_dir, ini_dir = inputs
+    text = (cde_dir / "pubschls.txt").read_text(encoding="utf-8")
+    (cde_dir / "PubSchls.txt").write_text(text.replace("Cedar Grove High", "Cedar Grove High (edited)"),
+                                          encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        build.build(target, cde_dir, ini_dir, simplified)
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(cde_dir), None, None)
+    assert e.message == ("two Public Schools directory files, PubSchls.txt and pubschls.txt; "
+                         "keep one (names differ only in case)")
+    assert_untouched(target, digest)
+
+
+# ---------------------------------------------------------------- the build process: disk full, two builds, leftovers
+
+def _mount_small_fs(where: Path, size: str) -> bool:
+    """A tmpfs of `size` at `where`, where this machine allows it (root, mount permitted)."""
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    where.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def full_disk(tmp_path, inputs, monkeypatch):
+    """(target, digest, how): a good database on a filesystem with no room for a second.
+    A real 8 MB tmpfs (the fixture database is 5.3 MB) where mount works here; else
+    DuckDB's own disk-full error raised at the write boundary, the CHECKPOINT."""
+    cde_dir, ini_dir = inputs
+    small = tmp_path / "small"
+    real = _mount_small_fs(small, "8m")
+    target = (small if real else tmp_path / "sim") / "csi.duckdb"
+    build.build(target, cde_dir, ini_dir, None)
+    if not real:
+        connect = duckdb.connect
+
+        class Full:
+            def __init__(self, con):
+                self._con = con
+
+            def execute(self, sql, *args):
+                if sql == "CHECKPOINT":
+                    raise duckdb.FatalException(f'FATAL Error: Failed to create checkpoint because of error: '
+                                                f'Could not write file "{target}.tmp-{os.getpid()}": '
+                                                'No space left on device')
+                return self._con.execute(sql, *args)
+
+            def __getattr__(self, name):
+                return getattr(self._con, name)
+
+        monkeypatch.setattr(build.duckdb, "connect",
+                            lambda path, *a, **k: Full(connect(path, *a, **k)) if ".tmp-" in str(path)
+                            else connect(path, *a, **k))
+    try:
+        yield target, sha(target), "tmpfs" if real else "simulated"
+    finally:
+        if real:
+            subprocess.run(["umount", str(small)], check=True)
+
+
+def test_disk_full_is_one_clear_error_and_the_old_database_stays(full_disk, inputs):
+    target, digest, _ = full_disk
+    cde_dir, ini_dir = inputs
+    (ini_dir / "grants.csv").write_text((ini_dir / "grants.csv").read_text().replace("1500000", "1600000"))
+    with pytest.raises(BuildError) as err:
+        build.build(target, cde_dir, ini_dir, None)
+    msg = str(err.value)
+    prefix = f"{target}.tmp-{os.getpid()}: no space left on device while writing the new database (about "
+    assert msg.startswith(prefix), msg
+    needed, free = msg[len(prefix):].split(" MB needed, ")
+    free, tail = free.split(" MB free)")
+    assert float(needed) >= target.stat().st_size / 1e6 - 0.05  # at least what the previous one took
+    assert float(free) == pytest.approx(shutil.disk_usage(target.parent).free / 1e6, abs=0.1)
+    assert tail == "; the previous database is unchanged"
+    assert_untouched(target, digest)
+
+
+def test_enospc_from_the_os_is_the_same_clear_error(existing, inputs, simplified, monkeypatch):
+    target, digest = existing
+    cde_dir, ini_dir = inputs
+
+    def no_room(con):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(build.db, "apply_schema", no_room)
+    with pytest.raises(BuildError, match=r"no space left on device while writing the new database .* MB free\); "
+                                         "the previous database is unchanged"):
+        build.build(target, cde_dir, ini_dir, simplified)
+    assert_untouched(target, digest)
+
+
+def test_disk_full_without_a_previous_database_says_so(tmp_path, inputs, monkeypatch):
+    cde_dir, ini_dir = inputs
+    monkeypatch.setattr(build.db, "apply_schema", lambda con: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    target = tmp_path / "new" / "csi.duckdb"
+    with pytest.raises(BuildError, match="MB free\\); no database was written"):
+        build.build(target, cde_dir, ini_dir, None)
+    assert not target.exists() and beside(target) == []
+
+
+def _start_build(cde_dir: Path, ini_dir: Path, target: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "csi_metrics", "build", "--cde-dir", str(cde_dir),
+                             "--initiative-dir", str(ini_dir), "--boundaries", str(SPA_2022), "--db", str(target)],
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_builds_into_one_database_the_second_is_refused(tmp_path, inputs, fixtures_dir):
+    """Two real processes. The first is stopped (SIGSTOP) once it holds the lock, so the
+    second surely runs while it does; then it goes on and its database is the one left."""
+    cde_dir, ini_dir = inputs
+    other = tmp_path / "other-initiative"
+    shutil.copytree(ini_dir, other)
+    (other / "grants.csv").write_text((other / "grants.csv").read_text().replace("1500000", "1600000"))
+    target = tmp_path / "db" / "csi.duckdb"
+    first = _start_build(cde_dir, ini_dir, target)
+    try:
+        seen = []
+        for line in first.stderr:  # the first progress line comes after the lock is taken
+            seen.append(line)
+            if "reading pubschls.txt" in line:
+                break
+        assert seen and "reading pubschls.txt" in seen[-1], seen
+        os.kill(first.pid, signal.SIGSTOP)
+        second = _start_build(cde_dir, other, target)
+        out2, err2 = second.communicate(timeout=300)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    out1, err1 = first.communicate(timeout=300)
+    assert first.returncode == 0, "".join(seen) + err1
+    assert second.returncode == 1, err2
+    errors = [l for l in err2.splitlines() if l.startswith("error: ")]
+    assert errors == [f"error: {target}: another build into this database is running (pid {first.pid}); wait for "
+                      "it to finish, or build into another --db; the database is unchanged"], err2
+    assert "Traceback" not in err2
+    # The winner's database, whole: every table there, and its grants.
+    assert q(target, "SELECT amount_usd FROM grants WHERE grant_id = 'G-001'") == [(1_500_000,)]
+    assert q(target, "SELECT count(*) FROM outcomes") == [(20,)]
+    assert beside(target) == []
+
+
+def test_a_build_in_another_thread_is_refused_too(tmp_path, inputs):
+    import threading
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    holding, release, got = threading.Event(), threading.Event(), []
+
+    def hold():
+        with build.build_lock(target):
+            holding.set()
+            release.wait(60)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert holding.wait(60)
+        with pytest.raises(BuildError, match=f"{target}: another build into this database is running"):
+            build.build(target, cde_dir, ini_dir, None)
+    finally:
+        release.set()
+        t.join()
+    assert not target.exists()
+    build.build(target, cde_dir, ini_dir, None)  # released: the next build runs
+    assert target.exists()
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture
+def live_pid():
+    """The pid of a process that is running (another build, say) for the test's length."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_temp_files_of_a_killed_build_are_removed_by_the_next(tmp_path, inputs, dead_pid, live_pid):
+    cde_dir, ini_dir = inputs
+    target = tmp_path / "csi.duckdb"
+    stale = [f"csi.duckdb.tmp-{dead_pid}", f"csi.duckdb.tmp-{dead_pid}.wal"]
+    kept = [f"csi.duckdb.tmp-{live_pid}", f"csi.duckdb.tmp-{live_pid}.wal", "csi.duckdb.tmp-notapid",
+            f"other.duckdb.tmp-{dead_pid}"]
+    for name in stale + kept:
+        (tmp_path / name).write_bytes(b"x" * 1000)
+    (tmp_path / f"csi.duckdb.tmp-{dead_pid}.tmp").mkdir()  # DuckDB's spill folder for that file
+    (tmp_path / f"csi.duckdb.tmp-{dead_pid}.tmp" / "duckdb_temp_block-0.block").write_bytes(b"x")
+    build.build(target, cde_dir, ini_dir, None)
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "in")
+    assert left == sorted(["csi.duckdb", "csi.duckdb.lock"] + kept)
+
+
+def _fake_generate(fixtures_dir: Path, seen: list):
+    """demo.generate standing in: the fixtures in the demo's folders (the real one takes seconds)."""
+    def generate(out: Path, scale: str, seed: int) -> None:
+        seen.append(out)
+        shutil.copytree(fixtures_dir / "cde", out / "cde")
+        shutil.copytree(fixtures_dir / "initiative", out / "initiative")
+    return generate
+
+
+def test_stale_demo_folders_are_removed_and_the_new_one_names_its_owner(tmp_path, fixtures_dir, dead_pid, live_pid,
+                                                                         monkeypatch):
+    from csi_metrics import demo
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    for name in (f"csi-demo-{dead_pid}-abc", f"csi-demo-{live_pid}-def", "csi-demo-xyz", "other-123-abc"):
+        (tmp / name / "cde").mkdir(parents=True)
+        (tmp / name / "cde" / "pubschls.txt").write_bytes(b"x" * 1000)
+    seen: list[Path] = []
+    monkeypatch.setattr(demo, "generate", _fake_generate(fixtures_dir, seen))
+    build.build_demo(tmp_path / "csi.duckdb")
+    assert seen[0].parent == tmp and seen[0].name.startswith(f"csi-demo-{os.getpid()}-")
+    # Gone: the dead build's folder, and this build's own. An unnamed old-style folder may be a live build's.
+    assert sorted(p.name for p in tmp.iterdir()) == sorted([f"csi-demo-{live_pid}-def", "csi-demo-xyz",
+                                                           "other-123-abc"])

@@ -191,6 +191,13 @@ BAD_CELLS = [
     (SUS, 4, "CumulativeEnrollment", "", "blank count"),
     (DIR, 4, "CDSCode", "1975309600000", "CDS code '1975309600000' is not 14 digits"),
     (DIR, 5, "Latitude", "north", "non-numeric coordinate 'north'"),
+    (CA, 6, "Academic Year", "", "blank academic year"),
+    (SUS, 3, "AcademicYear", "", "blank academic year"),
+    (DIR, 5, "Latitude", "340.35", "latitude 340.35 is outside -90..90"),
+    (DIR, 5, "Latitude", "-90.5", "latitude -90.5 is outside -90..90"),
+    (DIR, 6, "Longitude", "-1182.6", "longitude -1182.6 is outside -180..180"),
+    (DIR, 5, "School", "Cedar\x00Grove", "NUL byte"),
+    (CA, 9, "School Name", "Escuela\x00", "NUL byte"),
 ]
 
 
@@ -333,3 +340,79 @@ def test_one_enormous_line(tmp_path):
     with pytest.raises(InputError, match="missing column 'Academic Year'|does not split on tab") as err:
         cde.read_chronic_absenteeism(p)
     assert err.value.line == 1
+
+
+# ---------------------------------------------------------------- what kind of file it is, said plainly
+
+def fixture_text(fixtures_dir: Path, name: str) -> str:
+    raw = (fixtures_dir / "cde" / name).read_bytes()
+    return raw[3:].decode("utf-8") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1252")
+
+
+def refused(reader, p: Path) -> InputError:
+    with pytest.raises(InputError) as err:
+        reader(p)
+    assert err.value.path == str(p)
+    return err.value
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])  # with a BOM, and NUL-interleaved without
+@pytest.mark.parametrize("name", [CA, DIR])
+def test_utf16_file_is_named_as_such(tmp_path, fixtures_dir, name, encoding):
+    p = tmp_path / name
+    p.write_bytes(fixture_text(fixtures_dir, name).encode(encoding))
+    e = refused(READERS[name], p)
+    assert e.message == "is UTF-16 text; save it as UTF-8 (or download CDE's file again)"
+    assert (e.line, e.column) == (None, None)
+
+
+def test_gzip_file_named_txt(tmp_path, fixtures_dir):
+    import gzip
+    p = tmp_path / SUS
+    p.write_bytes(gzip.compress((fixtures_dir / "cde" / SUS).read_bytes()))
+    e = refused(cde.read_suspension, p)
+    assert e.message == "is a gzip-compressed file; decompress it (gunzip) and build again"
+
+
+def test_zip_file_named_txt(tmp_path, fixtures_dir):
+    import zipfile
+    p = tmp_path / CA
+    with zipfile.ZipFile(p, "w") as z:
+        z.write(fixtures_dir / "cde" / CA, CA)
+    e = refused(cde.read_chronic_absenteeism, p)
+    assert e.message == "is a zip archive; extract the .txt inside"
+
+
+@pytest.mark.parametrize("name", [CA, SUS])
+def test_cr_only_line_ends(tmp_path, fixtures_dir, name):
+    text = fixture_text(fixtures_dir, name).replace("\r\n", "\n").replace("\n", "\r")
+    p = tmp_path / name
+    p.write_bytes(text.encode("utf-8"))
+    e = refused(READERS[name], p)
+    assert e.message == "lines end with CR only (old Mac line endings); convert them to LF or CRLF"
+
+
+def test_cr_inside_a_line_ended_file_is_not_cr_only(tmp_path, fixtures_dir):
+    # CRLF files hold CRs too; only a file with no LF at all is the old Mac kind.
+    assert cde.read_chronic_absenteeism(fixtures_dir / "cde" / CA).rows_kept_n == 11
+
+
+def test_unused_duplicate_column_is_ignored(tmp_path, fixtures_dir):
+    # CDE's extra columns are ignored by name, so a repeated one that no reader uses is too.
+    lines = fixture_text(fixtures_dir, CA).split("\r\n")
+    out = [l + ("\tCounty Name" if i == 0 else "\tagain") if l else l for i, l in enumerate(lines)]
+    p = tmp_path / CA
+    p.write_bytes("\r\n".join(out).encode("cp1252"))
+    res = cde.read_chronic_absenteeism(p)
+    assert res.rows_kept_n == 11
+    assert row(res.frame, cds_code="19753096000002", reporting_category="TA")["numerator_n"] == 189
+
+
+def test_duplicate_used_column_is_refused_at_line_1(tmp_path, fixtures_dir):
+    lines = fixture_text(fixtures_dir, CA).split("\r\n")
+    out = [l + ("\tChronicAbsenteeismCount" if i == 0 else "\t0") if l else l for i, l in enumerate(lines)]
+    p = tmp_path / CA
+    p.write_bytes("\r\n".join(out).encode("cp1252"))
+    e = refused(cde.read_chronic_absenteeism, p)
+    assert (e.line, e.column) == (1, "ChronicAbsenteeismCount")
+    assert "appears twice in the header" in e.message

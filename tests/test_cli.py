@@ -64,6 +64,22 @@ def test_build_then_info(built):
     assert "pubschls.txt: 1 no coordinates: SPA unassigned (e.g. line 9)" in out
 
 
+def test_info_shows_outcome_rows_of_schools_missing_from_the_directory(tmp_path, inputs):
+    cde_dir, ini_dir = inputs
+    ca = cde_dir / "chronicabsenteeism24.txt"
+    raw = ca.read_bytes()
+    school_row = raw.split(b"\r\n")[11]
+    assert b"\t6000002\t" in school_row
+    ca.write_bytes(raw + school_row.replace(b"\t6000002\t", b"\t6099998\t") + b"\r\n")
+    target = tmp_path / "out" / "csi.duckdb"
+    proc = run("build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir),
+               "--boundaries", str(SPA_2022), "--db", str(target))
+    assert proc.returncode == 0, proc.stderr
+    info = run("info", "--db", str(target))
+    assert ("chronicabsenteeism24.txt: 1 school not in the directory (pubschls.txt): left out of every figure "
+            "(e.g. line 15)") in info.stdout
+
+
 def test_csi_db_environment_variable_and_the_shipped_layer_by_default(tmp_path, inputs):
     cde_dir, ini_dir = inputs
     target = tmp_path / "env.duckdb"
@@ -98,7 +114,32 @@ def test_bad_input_exit_2_database_untouched(built, inputs, edit, where):
     assert f"error: {cde_dir}/{where}" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert sha(target) == digest
-    assert sorted(p.name for p in target.parent.iterdir()) == ["csi.duckdb"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["csi.duckdb", "csi.duckdb.lock"]
+
+
+def test_disk_full_exit_1_with_one_line(built, inputs, monkeypatch, capsys):
+    """A full disk is not bad input: exit 1, one line naming the temp file, no traceback."""
+    import errno
+
+    from csi_metrics import db
+    target, first = built
+    assert first.returncode == 0, first.stderr
+    digest = sha(target)
+    cde_dir, ini_dir = inputs
+
+    def no_room(con):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(db, "apply_schema", no_room)
+    capsys.readouterr()
+    rc = cli.main(["build", "--cde-dir", str(cde_dir), "--initiative-dir", str(ini_dir), "--db", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    errors = [l for l in err.splitlines() if l.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {target}.tmp-{os.getpid()}: no space left on device "
+                                                      "while writing the new database (about "), err
+    assert errors[0].endswith(" MB free); the previous database is unchanged")
+    assert "Traceback" not in err and sha(target) == digest
 
 
 def test_missing_boundary_file_exit_2(tmp_path, inputs):

@@ -55,8 +55,8 @@ def test_activities_year_is_july_to_june(fixtures_dir):
 def test_december_and_june_edges(tmp_path):
     p = tmp_path / "activities.csv"
     p.write_text("activity_id,activity_date,activity_type,spa_n,cds_code,attendees_n,items_n\n"
-                 "x,1999-12-31,referral,,,,\ny,2000-06-30,referral,,,,\nz,2000-07-01,referral,,,,\n")
-    assert initiative.read_activities(p).frame["academic_year"].to_list() == ["1999-00", "1999-00", "2000-01"]
+                 "x,2019-12-31,referral,,,,\ny,2020-06-30,referral,,,,\nz,2020-07-01,referral,,,,\n")
+    assert initiative.read_activities(p).frame["academic_year"].to_list() == ["2019-20", "2019-20", "2020-21"]
 
 
 def test_attendance_and_crosswalk(fixtures_dir):
@@ -119,6 +119,8 @@ BAD = [
     ("activities.csv", 2, "cds_code", "1975309600000X", "is not 14 digits"),
     ("attendance.csv", 2, "person_key", "", "blank person_key"),
     ("spa_crosswalk.csv", 3, "spa_n", "0", "spa_n 0 is not 1-8"),
+    ("grants.csv", 3, "grantee_name", "Cedar\x00Grove", "NUL byte"),
+    ("roster.csv", 2, "grant_type", "planning\x00", "NUL byte"),
 ]
 
 
@@ -160,3 +162,87 @@ def test_excel_bom_and_extra_columns_are_fine(tmp_path):
                   b"19753096000001,1,planning,2022-23,anything\r\n")
     f = initiative.read_roster(p).frame
     assert f["cds_code"].to_list() == ["19753096000001"] and "notes" not in f.columns
+
+
+# ---------------------------------------------------------------- dates and years the dashboard cannot hold
+
+TODAY = dt.date(2026, 3, 10)  # academic year 2025-26: grant years up to 2026-27, dates up to 2027-03-10
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("2018-06-30", False), ("2018-07-01", True), ("1899-12-30", False), ("2199-01-01", False),
+    ("2027-03-10", True), ("2027-03-11", False),
+])
+def test_activity_dates_outside_the_covered_window(tmp_path, fixtures_dir, value, ok):
+    p = edited(fixtures_dir, tmp_path, "activities.csv", 4, "activity_date", value)
+    if ok:
+        assert initiative.read_activities(p, today=TODAY).frame.height == 5
+        return
+    with pytest.raises(InputError) as err:
+        initiative.read_activities(p, today=TODAY)
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(p), 4, "activity_date")
+    assert e.message == (f"date {value!r} is outside 2018-07-01..2027-03-10 (the dashboard covers school "
+                         "years from 2018-19 to one year after the build date)")
+
+
+def test_activity_window_follows_the_build_date(tmp_path, fixtures_dir):
+    p = edited(fixtures_dir, tmp_path, "activities.csv", 4, "activity_date", "2027-09-01")
+    with pytest.raises(InputError, match="2027-09-01"):
+        initiative.read_activities(p, today=TODAY)
+    assert initiative.read_activities(p, today=dt.date(2026, 9, 1)).frame.height == 5
+
+
+@pytest.mark.parametrize("name,line,column", [("roster.csv", 3, "first_grant_year"), ("grants.csv", 2, "award_year")])
+@pytest.mark.parametrize("value,ok", [("2026-27", True), ("2027-28", False), ("2035-36", False)])
+def test_grant_years_after_next_academic_year(tmp_path, fixtures_dir, name, line, column, value, ok):
+    p = edited(fixtures_dir, tmp_path, name, line, column, value)
+    if ok:
+        assert READERS[name](p, today=TODAY).frame[column].to_list()[line - 2] == value
+        return
+    with pytest.raises(InputError) as err:
+        READERS[name](p, today=TODAY)
+    e = err.value
+    assert (e.path, e.line, e.column) == (str(p), line, column)
+    assert e.message == (f"year {value!r} is after 2026-27, the academic year after this build's (2025-26); "
+                         "a grant cannot start further ahead")
+
+
+def test_grant_year_limit_turns_in_july(tmp_path, fixtures_dir):
+    p = edited(fixtures_dir, tmp_path, "roster.csv", 3, "first_grant_year", "2027-28")
+    with pytest.raises(InputError):
+        initiative.read_roster(p, today=dt.date(2026, 6, 30))
+    assert initiative.read_roster(p, today=dt.date(2026, 7, 1)).frame.height == 2
+
+
+def test_default_today_is_the_build_date(tmp_path, fixtures_dir):
+    far = dt.date.today().year + 3
+    p = edited(fixtures_dir, tmp_path, "roster.csv", 3, "first_grant_year", f"{far}-{(far + 1) % 100:02d}")
+    with pytest.raises(InputError, match="is after"):
+        initiative.read_roster(p)
+
+
+# ---------------------------------------------------------------- what kind of file it is
+
+@pytest.mark.parametrize("name", ["roster.csv", "grants.csv"])
+def test_utf16_csv_says_how_to_save_it(tmp_path, fixtures_dir, name):
+    p = tmp_path / name
+    p.write_bytes((fixtures_dir / "initiative" / name).read_text(encoding="utf-8").encode("utf-16"))
+    with pytest.raises(InputError) as err:
+        READERS[name](p)
+    assert err.value.message == ("is UTF-16 text; save it as UTF-8 "
+                                 "(in Excel: Save As, CSV UTF-8 (Comma delimited))")
+
+
+def test_unused_duplicate_column_is_ignored(tmp_path):
+    p = write(tmp_path, "roster.csv", "cds_code,cohort,notes,grant_type,first_grant_year,notes\n"
+                                      "19753096000001,1,a,planning,2022-23,b\n")
+    assert initiative.read_roster(p).frame["grant_type"].to_list() == ["planning"]
+
+
+def test_nul_inside_a_quoted_cell_names_its_column(tmp_path):
+    p = write(tmp_path, "grants.csv", ",".join(initiative.GRANT_COLUMNS) + "\n"
+              'G-1,19753090000000,"Cedar, Grove\x00",LEA,19,1,planning,2022-23,5,CCSPP\n')
+    with pytest.raises(InputError) as err:
+        initiative.read_grants(p)
+    assert (err.value.line, err.value.column) == (2, "grantee_name")

@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 BANDS = REPO / "tests" / "malformed" / "boundaries" / "valid_bands.geojson"
 CA = "chronicabsenteeism24.txt"
 
+pytestmark = pytest.mark.server
+
 # One page run: every read goes through pages/ui.py as the pages' do, pinned first
 # as dashboard.py does. Three separate cached reads, so a mix would show.
 PAGE = '''

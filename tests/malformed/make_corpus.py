@@ -10,8 +10,11 @@ committed: the corpus is data, this script only documents how it was made.
 
 from __future__ import annotations
 
+import copy
 import gzip
+import io
 import json
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +76,20 @@ def truncate_mid_last_row(name: str) -> bytes:
     raw = join(*fixture_lines(name), name).rstrip(b"\r\n")
     last = raw.rfind(b"\n") + 1
     return raw[: last + (len(raw) - last) // 2]
+
+
+def zipped(name: str) -> bytes:
+    """The fixture inside a zip archive (CDE's downloads page also offers zips), fixed date: reproducible."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), join(*fixture_lines(name), name))
+    return buf.getvalue()
+
+
+def add_column(name: str, column: str, value: str, sep: str = "\t") -> bytes:
+    """The fixture with one more column at the end (header `column`, every row `value`)."""
+    lines, nl = fixture_lines(name)
+    return join([l + (sep + column if i == 0 else sep + value) if l else l for i, l in enumerate(lines)], nl, name)
 
 
 def mixed_encoding_cp1252_file() -> bytes:
@@ -147,6 +164,20 @@ def boundary_cases() -> dict[str, bytes]:
     out["bnd_truncated.geojson"] = geo(strip_layer())[:700]
     out["bnd_empty.geojson"] = b""
 
+    grown = strip_layer()  # band 3 reaches 0.05 degrees into band 4
+    grown["features"][2]["geometry"]["coordinates"] = [
+        [[-118.6, 32.8], [-118.35, 32.8], [-118.35, 34.85], [-118.6, 34.85], [-118.6, 32.8]]]
+    out["bnd_overlapping_spas.geojson"] = geo(grown)
+
+    out["bnd_utf16.geojson"] = geo(strip_layer()).decode().encode("utf-16")
+    out["bnd_gzip.geojson"] = gzip.compress(geo(strip_layer()), mtime=0)
+
+    enclave = strip_layer()  # a detached part of band 2 inside band 6, which has no hole for it: accepted
+    band2 = copy.deepcopy(enclave["features"][1]["geometry"]["coordinates"])
+    enclave["features"][1]["geometry"] = {"type": "MultiPolygon", "coordinates": [band2, [
+        [[-117.95, 34.0], [-117.9, 34.0], [-117.9, 34.05], [-117.95, 34.05], [-117.95, 34.0]]]]}
+    out["ok_enclave_without_hole.geojson"] = geo(enclave)
+
     bowtie = strip_layer()  # self-intersecting, but repairable: accepted (see CASES.md)
     bowtie["features"][2]["geometry"]["coordinates"] = [
         [[-118.6, 32.8], [-118.4, 34.85], [-118.4, 32.8], [-118.6, 34.85], [-118.6, 32.8]]]
@@ -177,6 +208,11 @@ def cde_cases() -> dict[str, bytes]:
     o["ca_empty.txt"] = b""
     o["ca_header_only.txt"] = edit_lines(CA, lambda ls: ls[:1] + [""])
     o["ca_enormous_line.txt.gz"] = gzip.compress(b"2023-24\t" + b"9" * 8_000_000, mtime=0)
+    o["ca_blank_year.txt"] = edit_cell(CA, 6, "Academic Year", "")
+    o["ca_utf16.txt"] = join(*fixture_lines(CA), CA, "utf-16")        # saved as "Unicode" by a spreadsheet
+    o["ca_gzip_named_txt.txt"] = gzip.compress(join(*fixture_lines(CA), CA), mtime=0)
+    o["ca_duplicate_used_column.txt"] = add_column(CA, "ChronicAbsenteeismCount", "0")
+    o["ca_nul_in_school_name.txt"] = edit_cell(CA, 11, "School Name", "Cedar Grove\x00High")
     # suspension (utf-8-sig, LF)
     o["su_semicolon_delimited.txt"] = resep(SU24, "\t", ";")
     o["su_renamed_rate_column.txt"] = rename_column(SU24, "Suspension Rate (Total)", "Suspension Rate")
@@ -189,6 +225,7 @@ def cde_cases() -> dict[str, bytes]:
     o["su_bom_then_cp1252.txt"] = edit_lines(SU24, lambda ls: ls).replace(
         b"Cedar Grove High", "Cedar Grove High – Año".encode("cp1252"), 1)
     o["su_same_year_as_suspension24.txt"] = edit_lines(SU23, lambda ls: [l.replace("2022-23", "2023-24") for l in ls])
+    o["su_cr_line_endings.txt"] = edit_lines(SU24, lambda ls: ls).replace(b"\n", b"\r")
     # directory (utf-8, LF)
     o["ps_cds_15_digits.txt"] = edit_cell(PS, 5, "CDSCode", "197530960000021")
     o["ps_duplicate_cds.txt"] = edit_cell(PS, 7, "CDSCode", "19753096000002")
@@ -198,6 +235,9 @@ def cde_cases() -> dict[str, bytes]:
     o["ps_school_without_name.txt"] = edit_cell(PS, 8, "School", "No Data")
     o["ps_truncated.txt"] = truncate_mid_last_row(PS)
     o["ps_empty.txt"] = b""
+    o["ps_latitude_340.txt"] = edit_cell(PS, 5, "Latitude", "340.35")   # a slipped decimal point
+    o["ps_longitude_beyond_180.txt"] = edit_cell(PS, 6, "Longitude", "-1182.6241")
+    o["ps_zip_named_txt.txt"] = zipped(PS)
     return o
 
 
@@ -216,6 +256,13 @@ def initiative_cases() -> dict[str, bytes]:
     o["activities_empty.csv"] = b""
     o["attendance_duplicate_row.csv"] = edit_lines("attendance.csv", lambda ls: ls[:3] + [ls[2]] + ls[3:])
     o["crosswalk_spa_0.csv"] = edit_cell("spa_crosswalk.csv", 2, "spa_n", "0", ",")
+    o["activities_date_1899.csv"] = edit_cell("activities.csv", 3, "activity_date", "1899-12-30", ",")  # Excel's day 0
+    o["activities_date_2199.csv"] = edit_cell("activities.csv", 4, "activity_date", "2199-06-20", ",")
+    o["roster_first_grant_2035.csv"] = edit_cell("roster.csv", 3, "first_grant_year", "2035-36", ",")
+    o["grants_award_year_2035.csv"] = edit_cell("grants.csv", 2, "award_year", "2035-36", ",")
+    o["grants_nul_in_name.csv"] = edit_lines(  # inside the quoted name, after its comma
+        "grants.csv", lambda ls: [l.replace("District Office", "District\x00Office") for l in ls])
+    o["roster_utf16.csv"] = join(*fixture_lines("roster.csv"), "roster.csv", "utf-16")  # Excel's "Unicode Text"
     o["ok_roster_extra_column.csv"] = edit_lines(
         "roster.csv", lambda ls: [l + (",notes" if i == 0 else ",free text") if l else l for i, l in enumerate(ls)])
     return o
@@ -226,6 +273,7 @@ def main() -> None:
     lines_ca, nl = fixture_lines(CA)
     groups["cde"]["ok_ca_extra_column.txt"] = join(
         [l + ("\tNote" if i == 0 else "\tx") if l else l for i, l in enumerate(lines_ca)], nl, CA)
+    groups["cde"]["ok_ca_unused_duplicate_column.txt"] = add_column(CA, "County Name", "Los Angeles")
     for sub, files in groups.items():
         d = HERE / sub
         d.mkdir(exist_ok=True)
