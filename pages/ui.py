@@ -495,6 +495,19 @@ def _entry_ran() -> bool:
     return bool(getattr(_run_token(), "_csi_entry_ran", False))
 
 
+def _running_page() -> str | None:
+    """The url_path of the page script running on its own (pages/funding.py -> 'funding'):
+    the first frame up the stack in a page file that is not one of these helpers."""
+    import inspect
+
+    helpers = {"ui", "auth", "presenter", "__init__"}
+    for frame in inspect.stack()[1:]:
+        p = Path(frame.filename)
+        if p.parent.name == "pages" and p.stem not in helpers:
+            return p.stem
+    return None
+
+
 def require_entry() -> None:
     """Make sure this page has the entry script's banner and filters.
 
@@ -518,7 +531,7 @@ def require_entry() -> None:
     pin_database()
     get_connection()
     demo_banner()
-    sidebar_filters()
+    sidebar_filters(_running_page())
 
 
 def filters() -> Filters:

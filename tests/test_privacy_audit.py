@@ -258,17 +258,15 @@ def test_page_shows_and_downloads_nothing_under_eleven(page, demo_db, options, c
         AUDIT["metrics"] += len(at.metric)
         AUDIT["runs"] += 1
     assert seen_spa == {None, *options["spas"]} and seen_group == set(options["groups"])
-    assert not problems, problems[:10]
-
-
-def test_audit_counts_reported():
-    """Runs last in this file: the walk above really looked at tables and downloads."""
-    if AUDIT["runs"] == 0:
-        pytest.skip("page walk not run (selected alone)")
-    print(f"\nprivacy audit: {AUDIT['runs']} page runs, {AUDIT['tables']} tables, "
+    print(f"\nprivacy audit {page}: {AUDIT['runs']} page runs, {AUDIT['tables']} tables, "
           f"{AUDIT['downloads']} CSV downloads, {AUDIT['metrics']} headline numbers, "
-          f"{AUDIT['school_rates']} school rates checked against their counts")
-    assert AUDIT["tables"] > 0 and AUDIT["downloads"] > 0 and AUDIT["school_rates"] > 0
+          f"{AUDIT['school_rates']} school rates checked against their counts (this worker, so far)")
+    # The walk really looked: every page but the deck shows tables or downloads.
+    if page != "pages/present.py":
+        assert AUDIT["tables"] + AUDIT["downloads"] > 0
+    if page == "pages/schools.py":
+        assert AUDIT["school_rates"] > 0
+    assert not problems, problems[:10]
 
 
 # ---------------------------------------------------------------- part 2: subtraction across views
