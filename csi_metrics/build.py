@@ -387,6 +387,11 @@ def build(
     for metric in codes.METRICS:
         yrs = outcomes.filter(pl.col("metric") == metric)["academic_year"].unique().sort().to_list()
         info[f"years_{metric}"] = ",".join(yrs)
+    # What the suppression pattern hid, for `info` and the About page.
+    info["cells_n"] = str(outcomes.height)
+    hidden = dict(outcomes.group_by("hidden_reason").len().drop_nulls("hidden_reason").iter_rows())
+    for reason in (privacy.HIDDEN_CDE, privacy.HIDDEN_SMALL, privacy.HIDDEN_COMPLEMENT):
+        info[f"hidden_{reason}_n"] = str(hidden.get(reason, 0))
 
     say(f"ordering {outcomes.height:,} outcome rows for storage")
     frames_by_table: dict[str, pl.DataFrame] = {

@@ -153,7 +153,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         info = dict(con.execute("SELECT key, value FROM build_info ORDER BY key").fetchall())
         print(f"database: {target} ({target.stat().st_size / 1e6:.1f} MB)")
         for key in ("mode", "scale", "built_at", "county_filter", "schema_version", "boundary_source",
-                    "schools_n", "unassigned_schools_n", "outside_la_schools_n", "demo_seed"):
+                    "schools_n", "unassigned_schools_n", "outside_la_schools_n", "demo_seed", "cells_n",
+                    "hidden_cde_suppressed_n", "hidden_fewer_than_11_n", "hidden_complementary_n"):
             if key in info:
                 print(f"{key}: {info[key]}")
         if info.get("schema_version") != build.schema_version():

@@ -302,3 +302,31 @@ def test_bad_page_control_in_the_url_warns(app_env):
     assert _problems(at) == []
     assert any("`by=nonsense`" in w.value for w in at.warning)
     assert at.segmented_control(key="by").value == "community"
+
+
+def test_about_page_shows_file_names_and_checksums_never_server_paths(tmp_path, monkeypatch, fixtures_dir):
+    import shutil
+
+    from csi_metrics import build
+
+    cde_dir, ini = tmp_path / "srv" / "cde", tmp_path / "srv" / "initiative"
+    shutil.copytree(fixtures_dir / "cde", cde_dir)
+    shutil.copytree(fixtures_dir / "initiative", ini)
+    target = tmp_path / "csi.duckdb"
+    build.build(target, cde_dir, ini, None)
+    monkeypatch.setenv("CSI_DB", str(target))
+    at = _app()
+    at.switch_page("pages/about.py").run()
+    assert _problems(at) == []
+    shown = " ".join(str(v) for d in at.dataframe for v in frame_values(d.value)) + " ".join(
+        m.value for m in at.markdown)
+    assert str(tmp_path) not in shown and "/srv/" not in shown
+    assert "chronicabsenteeism24.txt" in shown  # the names are there, with their checksums
+    assert "published figures; hidden:" in shown
+
+
+def frame_values(value) -> list:
+    import polars as pl
+
+    df = value if isinstance(value, pl.DataFrame) else pl.from_pandas(value)
+    return [c for col in df.columns for c in df[col].to_list()] + list(df.columns)
