@@ -322,7 +322,7 @@ def headline(t: Tables) -> pd.DataFrame:
     def n_schools(y: str) -> float:
         return float(((comm["first_grant_year"].isna()) | (comm["first_grant_year"] <= y)).sum())
 
-    rows.append(("community_schools_n", "community", n_schools(year), n_schools(prior)))
+    rows.append(("community_schools_n", "selected", n_schools(year), n_schools(prior)))
     e = _enrolment(t)
     e = e[e["cds_code"].isin(comm["cds_code"])]
 
@@ -330,15 +330,15 @@ def headline(t: Tables) -> pd.DataFrame:
         v = e.loc[e["academic_year"] == y, "enrolled_n"]
         return float(v.sum()) if len(v) and v.sum() >= MIN_N else np.nan
 
-    rows.append(("students_served_n", "community", served(year), served(prior)))
+    rows.append(("students_served_n", "selected", served(year), served(prior)))
     g = t.grants[t.grants["county_code"] == LA]
-    rows.append(("ccspp_usd", "county", float(g.loc[g["award_year"] <= year, "amount_usd"].sum()),
+    rows.append(("ccspp_usd", "selected", float(g.loc[g["award_year"] <= year, "amount_usd"].sum()),
                  float(g.loc[g["award_year"] <= prior, "amount_usd"].sum())))
     ids = {"chronic_absenteeism": "chronic_absenteeism_rate", "suspension": "suspension_rate"}
     for metric in ("chronic_absenteeism", "suspension"):
         m = _school_rows(t, metric, LA, "TA")
-        for scope in ("community", "county"):
-            mm = m[m["is_community"]] if scope == "community" else m
+        for scope in ("selected", "county"):
+            mm = m[m["is_community"]] if scope == "selected" else m
             vals = []
             for y in (year, prior):
                 p = _suppress(_pool(mm[mm["academic_year"] == y], []))

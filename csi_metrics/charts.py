@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from .registry import format_value
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
 # colour-vision deficiencies. Black last: it is kept for the county reference.
 OKABE_ITO: list[str] = [
@@ -132,25 +134,16 @@ def chart_label(col: str, value: object) -> str:
 
 
 def _pct(rate: float | None, digits: int = 1) -> str:
-    return "—" if rate is None else f"{rate * 100:.{digits}f}%"
+    return format_value(rate, "rate", digits=digits)
 
 
 def _pp(change: float | None) -> str:
-    return "—" if change is None else f"{change:+.1f} pp"
+    return format_value(change, "pp")
 
 
 def usd_short(amount: float | None) -> str:
-    """$1.2M / $350K / $2,480: short enough for a bar label."""
-    if amount is None:
-        return "—"
-    a = float(amount)
-    if abs(a) >= 1e9:
-        return f"${a / 1e9:.1f}B"
-    if abs(a) >= 1e6:
-        return f"${a / 1e6:.1f}M"
-    if abs(a) >= 1e4:  # below that, every dollar digit is short enough and worth reading
-        return f"${a / 1e3:.0f}K"
-    return f"${a:,.0f}"
+    """$1.2M / $350K / $2,480: short enough for a bar label (registry.format_value, compact)."""
+    return format_value(amount, "usd", compact=True)
 
 
 def _note(fig: go.Figure, lines: list[str]) -> None:
@@ -231,18 +224,21 @@ def trend_lines(
             x=all_years, y=y, name=trace_name, mode="lines+markers", connectgaps=False,
             line=dict(width=LINE_WIDTH_PX, color=colour, dash=dash),
             marker=dict(size=MARKER_PX, color=colour, line=dict(width=1, color="#333")),
-            hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{y:.1%}}<extra></extra>",
+            customdata=[_pct(v) for v in y],
+            hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{customdata}}<extra></extra>",
         ))
         sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
         if sup:
             suppressed_notes.append(f"{trace_name} {', '.join(sorted(sup))}")
     if county is not None and not county.is_empty():
         cy = {r["year"]: (None if r.get("suppressed") else r["rate"]) for r in county.iter_rows(named=True)}
+        county_y = [cy.get(yr) for yr in all_years]
         fig.add_trace(go.Scatter(
-            x=all_years, y=[cy.get(yr) for yr in all_years], name="LA County (all schools)", mode="lines+markers",
+            x=all_years, y=county_y, name="LA County (all schools)", mode="lines+markers",
             connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),
             marker=dict(size=MARKER_PX - 3, color=COUNTY_COLOR, symbol="diamond"),
-            hovertemplate="<b>LA County</b><br>%{x}: %{y:.1%}<extra></extra>",
+            customdata=[_pct(v) for v in county_y],
+            hovertemplate="<b>LA County</b><br>%{x}: %{customdata}<extra></extra>",
         ))
     notes: list[str] = []
     missing = [yr for yr in all_years
@@ -258,9 +254,21 @@ def trend_lines(
     fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest", legend=legend,
                       margin=dict(t=80 if many else 110))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=all_years, title=None)
-    fig.update_yaxes(tickformat=".0%", title=y_title, rangemode="tozero")
+    plotted = [v for t in fig.data for v in (t.y or ()) if v is not None]
+    fig.update_yaxes(tickformat=rate_tickformat(plotted), title=y_title, rangemode="tozero")
     _note(fig, notes)
     return apply_theme(fig)
+
+
+def rate_tickformat(values: list[float]) -> str:
+    """A percent tick format with enough decimals that no two ticks read the same
+    (suspension rates of 1-3% read 3%, 3%, 2%, 2% with whole percents): about five
+    ticks over 0..max, so a step under 1 point needs one decimal, under 0.1 two."""
+    top = max((abs(v) for v in values), default=0.0)
+    step = top / 5
+    if step >= 0.01 or top == 0:
+        return ".0%"
+    return ".1%" if step >= 0.001 else ".2%"
 
 
 def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> go.Figure:
@@ -278,7 +286,8 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
     fig.add_trace(go.Bar(
         x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=[p[2] for p in parts],
         text=[_pp(p[1]) if p[1] is not None else "not enough data" for p in parts], textposition="outside",
-        cliponaxis=False, hovertemplate="%{x}: %{y:+.1f} pp<extra></extra>", showlegend=False,
+        cliponaxis=False, customdata=[_pp(p[1]) for p in parts], hovertemplate="%{x}: %{customdata}<extra></extra>",
+        showlegend=False,
     ))
     fig.update_layout(title=title, margin=dict(t=80))
     fig.update_yaxes(title="Change (percentage points)", zeroline=True, zerolinecolor=TEXT_COLOR)
@@ -292,16 +301,10 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
 # --------------------------------------------------------------------------- bars
 
 def value_text(v: float | None, kind: str) -> str:
-    """A value as a label reads it: rate 0.234 -> 23.4%, pp -> +1.2 pp, usd -> $1.2M, else 1,234."""
-    if v is None:
-        return "—"
-    if kind == "rate":
-        return _pct(v)
-    if kind == "pp":
-        return _pp(v)
-    if kind == "usd":
-        return usd_short(v)
-    return f"{v:,.0f}"
+    """A value as a label reads it: rate 0.234 -> 23.4%, pp -> +1.2 pp, usd -> $1.2M, else 1,234
+    (registry.format_value, the one formatter; dollars compact)."""
+    unit = {"rate": "rate", "pp": "pp", "usd": "usd"}.get(kind, "count")
+    return format_value(v, unit, compact=unit == "usd")
 
 
 def bar_by_group(
@@ -337,7 +340,7 @@ def bar_by_group(
         shown = shown.sort(value_col).tail(top_n)
     labels = [chart_label(category_col, v) for v in shown[category_col].to_list()]
     values = shown[value_col].to_list()
-    hover_fmt = {"rate": "%{x:.1%}", "usd": "$%{x:,.0f}", "count": "%{x:,.0f}"}.get(kind, "%{x}")
+    hover_text = [value_text(v, kind) for v in values]  # the one formatter, not Plotly's rounding
     if color_col and color_col in shown.columns:
         colours = shown[color_col].to_list()
         for name in DASHBOARD_ORDER + [None]:
@@ -349,18 +352,19 @@ def bar_by_group(
                 y=[labels[i] for i in idx], x=[values[i] for i in idx], orientation="h", name=legend,
                 marker=dict(color=dashboard_color_hex(name), line=dict(color=TEXT_COLOR, width=1)),
                 text=[f"{value_text(values[i], kind)} · {legend if name else 'no colour'}" for i in idx],
-                textposition="outside", cliponaxis=False,
-                hovertemplate=f"%{{y}}: {hover_fmt} · {legend}<extra></extra>",
+                textposition="outside", cliponaxis=False, customdata=[hover_text[i] for i in idx],
+                hovertemplate=f"%{{y}}: %{{customdata}} · {legend}<extra></extra>",
             ))
     else:
         fig.add_trace(go.Bar(
             y=labels, x=values, orientation="h", marker_color=OKABE_ITO[0], showlegend=False,
-            text=[value_text(v, kind) for v in values], textposition="outside", cliponaxis=False,
-            hovertemplate=f"%{{y}}: {hover_fmt}<extra></extra>",
+            text=hover_text, textposition="outside", cliponaxis=False, customdata=hover_text,
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
         ))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)
     fig.update_xaxes(title=x_title, showgrid=True, gridcolor=GRID_COLOR, rangemode="tozero",
-                     tickformat=".0%" if kind == "rate" else None, tickprefix="$" if kind == "usd" else None)
+                     tickformat=rate_tickformat([v for v in values if v is not None]) if kind == "rate" else None,
+                     tickprefix="$" if kind == "usd" else None)
     if values:
         fig.update_xaxes(range=[0, max(values) * 1.3])
     fig.update_layout(title=title, height=max(300, 150 + 44 * len(labels)), bargap=0.3,
@@ -411,10 +415,10 @@ def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str 
     if df.is_empty() or y not in df.columns:
         return apply_theme(_empty(fig, "no trend"))
     xs, ys = df[x].to_list(), df[y].to_list()
-    fmt = {"rate": "%{y:.1%}", "usd": "$%{y:,.0f}", "count": "%{y:,.0f}"}.get(kind, "%{y}")
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, showlegend=False,
                              line=dict(width=LINE_WIDTH_PX, color=OKABE_ITO[0]), marker=dict(size=6),
-                             hovertemplate=f"%{{x}}: {fmt}<extra></extra>"))
+                             customdata=[value_text(v, kind) for v in ys],
+                             hovertemplate="%{x}: %{customdata}<extra></extra>"))
     fig.update_layout(height=110, margin=dict(l=4, r=4, t=8, b=24))
     fig.update_xaxes(type="category", showline=False, ticks="", tickfont=dict(size=12),
                      tickvals=[xs[0], xs[-1]] if xs else None)

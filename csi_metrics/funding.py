@@ -76,15 +76,15 @@ _GRANTS_SQL = """
            ON sd.district_code = substr(g.grantee_cds, 1, 7)
 """
 
-# School enrolment per year: suspension cumulative enrollment, else chronic eligible;
-# null for a school whose all-students cells are hidden (it is kept, so a total can
-# say it left one out rather than silently drop it).
+# School enrolment per year of one reporting category (bound as the first parameter):
+# suspension cumulative enrollment, else chronic eligible; null for a school whose
+# cells are hidden (it is kept, so a total can say it left one out, not drop it).
 ENROLMENT_SQL = """
     SELECT cds_code, academic_year,
            coalesce(max(denominator_n) FILTER (WHERE metric = 'suspension' AND visible),
                     max(denominator_n) FILTER (WHERE metric = 'chronic_absenteeism' AND visible)) AS enrolled_n
     FROM outcomes
-    WHERE aggregate_level = 'S' AND reporting_category = 'TA'
+    WHERE aggregate_level = 'S' AND reporting_category = ?
     GROUP BY cds_code, academic_year
 """
 
@@ -272,7 +272,7 @@ def dollars_per_student(
           ON {' AND '.join(f'm.{c} IS NOT DISTINCT FROM st.{c}' for c in list(by) + bucket) or 'TRUE'}
         {'ORDER BY ' + ', '.join(f'm.{c}' for c in list(by) + bucket) if by or bucket else ''}
     """
-    df = fetch(con, sql, params)
+    df = fetch(con, sql, [*params, "TA"])  # the enrolment CTE's group comes after the grant filters
     df = df.with_columns(
         pl.when(pl.col("enrolled_n") > 0).then(pl.col("matched_usd") / pl.col("enrolled_n")).otherwise(None)
         .alias("usd_per_student"),
@@ -310,15 +310,39 @@ def la_share_of_state(con: duckdb.DuckDBPyConnection, award_year: str | None = N
     )
 
 
+def school_enrolment(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    *,
+    county_code: str | None = codes.LA_COUNTY_CODE,
+) -> pl.DataFrame:
+    """Each school's enrolment of filters.student_group in filters.year, as
+    enrolled_students adds it up (null for a school whose cell is hidden).
+    Columns: cds_code, enrolled_n."""
+    from .rates import filter_where
+
+    conds, params = filter_where(filters, include_student_group=False, county_code=county_code, outcome_alias=None)
+    conds.append("e.academic_year = ?")
+    params.append(filters.year)
+    return fetch(
+        con,
+        f"""WITH e AS ({ENROLMENT_SQL})
+            SELECT e.cds_code, CAST(e.enrolled_n AS BIGINT) AS enrolled_n
+            FROM e JOIN schools s ON s.cds_code = e.cds_code WHERE {' AND '.join(conds)}""",
+        [filters.student_group, *params],
+    )
+
+
 def enrolled_students(
     con: duckdb.DuckDBPyConnection,
     filters: Filters,
     *,
     county_code: str | None = codes.LA_COUNTY_CODE,
 ) -> pl.DataFrame:
-    """Students enrolled in the schools matching `filters` in filters.year (every
-    year when None): sum of each school's enrolment (suspension cumulative
-    enrollment, else chronic absenteeism eligible enrollment). Columns: year,
+    """Students of filters.student_group enrolled in the schools matching `filters`
+    in filters.year (every year when None): sum of each school's enrolment
+    (suspension cumulative enrollment, else chronic absenteeism eligible
+    enrollment) of that group. Columns: year,
     enrolled_n, schools_n, hidden_schools_n, suppressed. Only schools whose
     all-students cell is visible are added up (privacy.cell_visibility); the rest
     are counted in hidden_schools_n. enrolled_n is null and suppressed true when
@@ -338,6 +362,6 @@ def enrolled_students(
             FROM e JOIN schools s ON s.cds_code = e.cds_code
             {'WHERE ' + ' AND '.join(conds) if conds else ''}
             GROUP BY 1 ORDER BY 1""",
-        params,
+        [filters.student_group, *params],
     )
     return privacy.suppress(df, n_col="enrolled_n", value_cols=("enrolled_n",))

@@ -39,8 +39,8 @@ the record layouts chronic24.asp / suspindicator24.asp):
   suspension tables (Very Low or Low status that Increased Significantly,
   which cannot occur for the elementary/middle/high sets); we use the chronic
   absenteeism colours there (Yellow, Orange) so the function is total.
-- The chronic absenteeism indicator covers grades K-8: callers compute its
-  colour from GRTK8 rows (see csi_metrics.headline / schools).
+- Which rows, which cut set and which year rule apply to a figure is decided
+  in one place, csi_metrics.placement; this module holds the rules themselves.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ class CutSet:
     status_max: the highest status of Very Low, Low, Medium and High (Very High
     is anything above the last). change_max: the highest change of Declined
     Significantly, Declined, Maintained and Increased (Increased Significantly is
-    anything above the last)."""
+    anything above the last). confirmed_dashboards: the Dashboard years for which
+    these numbers were read on a CDE page (source says which); for any other year
+    the set is shown as not confirmed (`confirmation_note`)."""
 
     id: str
     metric: str
@@ -88,57 +90,81 @@ class CutSet:
     status_max: tuple[str, str, str, str]
     change_max: tuple[str, str, str, str]
     source: str
+    confirmed_dashboards: tuple[int, ...] = ()
 
 
+# What was read on CDE's own pages (2026-12-01, from stored copies; see the
+# research notes behind issue 14): the chronic absenteeism five-by-five tables for the
+# 2018, 2019 and 2023 Dashboards, the suspension elementary school grid of the Fall
+# 2017 Dashboard and the elementary school district tables of 2017 and 2019. The
+# other suspension sets are from CDE placement reports an earlier session read and
+# could not be re-read here; the 2024 and 2025 tables were not found at all.
 CUT_SETS: dict[str, CutSet] = {
     c.id: c
     for c in [
         CutSet(
-            "chronic_absenteeism", "chronic_absenteeism", "Chronic absenteeism (K-8)",
+            "chronic_absenteeism", "chronic_absenteeism", "Chronic absenteeism (TK-8)",
             ("2.5", "5.0", "10.0", "20.0"), ("-3.0", "-0.5", "0.4", "3.0"),
-            "CDE fivebyfivecolortables23.asp (2023 Dashboard onward); same cuts in fivebyfivecolortables19.asp",
+            "CDE fivebyfivecolortables23.asp (2023 Dashboard); same cuts in fivebyfivecolortables18/19.asp",
+            (2018, 2019, 2023),
         ),
         CutSet(
             "suspension_es", "suspension", "Suspension, elementary school",
             ("0.5", "1.0", "3.0", "6.0"), ("-1.0", "-0.3", "0.2", "2.0"),
-            "CDE fivebyfivecolortables19.asp and Five-by-Five Placement reports (Elementary School), 2019",
+            "CDE Five-by-Five Placement grid, Suspension (Rate Elementary School), Fall 2017 Dashboard",
+            (2017,),
         ),
         CutSet(
             "suspension_ms", "suspension", "Suspension, middle school",
             ("0.5", "2.0", "8.0", "12.0"), ("-3.0", "-0.3", "0.2", "4.0"),
-            "CDE Five-by-Five Placement report (Middle School), 2017 Dashboard headings",
+            "CDE Five-by-Five Placement report (Middle School), 2017 Dashboard headings, as read by an earlier "
+            "session; not re-read",
         ),
         CutSet(
             "suspension_hs", "suspension", "Suspension, high school",
             ("0.5", "1.5", "6.0", "10.0"), ("-2.0", "-0.3", "0.2", "3.0"),
-            "CDE Five-by-Five Placement reports (High School), 2024 and 2025 Dashboards",
+            "CDE Five-by-Five Placement reports (High School), as read by an earlier session; not re-read",
         ),
         CutSet(
             "suspension_elementary_district", "suspension", "Suspension, elementary school district",
             ("0.5", "1.5", "3.0", "6.0"), ("-2.0", "-0.3", "0.2", "2.0"),
-            "CDE fivebyfivecolortables.asp (2019 Dashboard), LEA elementary school district table",
+            "CDE fivebyfivecolortables.asp (2017) and fivebyfivecolortables19.asp, LEA elementary school district "
+            "table (its Very High row was not legible: above 6.0 by construction)",
+            (2017, 2019),
         ),
         CutSet(
             "suspension_high_district", "suspension", "Suspension, high school district",
             ("0.5", "1.5", "6.0", "10.0"), ("-2.0", "-0.3", "0.2", "3.0"),
-            "NOT FOUND: falls back to the high school set (see CUT_SET_NOTES)",
+            "NOT FOUND on any CDE page: the high school (school-type) set stands in for it",
         ),
         CutSet(
             "suspension_unified", "suspension", "Suspension, unified district and K-12 schools",
             ("1.0", "2.5", "4.5", "8.0"), ("-2.0", "-0.3", "0.2", "2.0"),
-            "CDE Five-by-Five Placement report (Unified), 2018 Dashboard; state 2023 report consistent",
+            "CDE Five-by-Five Placement report (Unified), 2018 Dashboard, as read by an earlier session; every "
+            "level on CDE's 2022 and 2023 state reports falls inside these bounds",
         ),
     ]
 }
 
 CUT_SET_NOTES = (
-    "Suspension, high school district: no CDE page with its cut scores could be retrieved; "
-    "the high school (school-type) set is used instead, and its CutSet.source says so. "
-    "The elementary school, middle school, unified and elementary district sets are the ones CDE printed "
-    "for the 2017-2019 Dashboards; the high school and chronic absenteeism sets are confirmed on the "
-    "2024/2025 Dashboard placement reports. Whether CDE revised the other suspension sets after 2019 "
-    "could not be checked."
+    "Where CDE's own Dashboard file was loaded, schools and districts show CDE's official level and colour, "
+    "not these cut scores. The cut scores matter for the Dashboard-style colours computed from DataQuest "
+    "(pooled groups, and schools or years without an official file). Confirmed on CDE's pages: chronic "
+    "absenteeism (2018, 2019, 2023 Dashboards), suspension elementary school (Fall 2017) and elementary "
+    "school district (2017, 2019). Not confirmed: the middle school, high school and unified sets (from "
+    "placement reports an earlier reading took them from), the high school district set (not found; the "
+    "high school set stands in), and every set for the 2024 and 2025 Dashboards."
 )
+
+
+def confirmation_note(cut_set: str, dashboard_year: int | None) -> str | None:
+    """None when the set's numbers were read on CDE's pages for that Dashboard year;
+    otherwise a short note saying they were not."""
+    cs = CUT_SETS[cut_set]
+    if dashboard_year is not None and dashboard_year in cs.confirmed_dashboards:
+        return None
+    when = f"the {dashboard_year} Dashboard" if dashboard_year else "this Dashboard"
+    return f"{cs.label} cut scores not confirmed for {when}"
 
 
 def suspension_cut_set(school_type: str | None = None, lea_type: str | None = None) -> str:
@@ -261,39 +287,3 @@ def assess(
     out["color"] = color(out["status_level"], out["change_level"], small)  # type: ignore[arg-type]
     out["level_note"] = NOTE_SMALL if small else None
     return out
-
-
-LEVEL_SCHEMA = {
-    "status_pct": pl.Float64, "change_pp": pl.Float64, "status_level": pl.String,
-    "change_level": pl.String, "color": pl.String, "small_population": pl.Boolean, "level_note": pl.String,
-}
-
-
-def add_dashboard_levels(
-    df: pl.DataFrame,
-    metric: str,
-    cut_set_col_or_value: str | None = None,
-    *,
-    rate_col: str = "rate",
-    prior_rate_col: str = "prior_rate",
-    n_col: str = "denominator_n",
-) -> pl.DataFrame:
-    """df + status_pct, change_pp, status_level, change_level, color,
-    small_population, level_note.
-
-    Needs the current unrounded `rate` (0-1), `denominator_n` and `prior_rate`
-    (0-1, null when unknown); an optional `suppressed` column is honoured.
-    `cut_set_col_or_value` is the name of a column of df holding a cut set id per
-    row, or one cut set id for every row (None: the metric's default). Rows under
-    30 students get no level or colour (level_note says why)."""
-    per_row = cut_set_col_or_value is not None and cut_set_col_or_value in df.columns
-    rows = []
-    cols = [rate_col, n_col]
-    prior = df.get_column(prior_rate_col) if prior_rate_col in df.columns else pl.Series([None] * df.height)
-    supp = df.get_column("suppressed") if "suppressed" in df.columns else pl.Series([False] * df.height)
-    cuts = df.get_column(cut_set_col_or_value) if per_row else None
-    for i, (rate, n) in enumerate(df.select(cols).iter_rows()):
-        cs = cuts[i] if cuts is not None else cut_set_col_or_value
-        rows.append(assess(metric, rate, n, prior[i], cs, bool(supp[i])))
-    levels = pl.DataFrame(rows, schema=LEVEL_SCHEMA) if rows else pl.DataFrame(schema=LEVEL_SCHEMA)
-    return pl.concat([df.drop([c for c in LEVEL_SCHEMA if c in df.columns]), levels], how="horizontal")

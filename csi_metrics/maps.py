@@ -27,7 +27,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.ops import polylabel
 
-from . import codes, levels, rates
+from . import codes, funding, placement, rates
 from .boundaries import load_spa_boundaries, simplify
 from .charts import (
     BASE_FONT_PX,
@@ -39,6 +39,7 @@ from .charts import (
     SUPPRESSED_NOTE,
     TEXT_COLOR,
     apply_theme,
+    rate_tickformat,
     value_text,
 )
 from .errors import InputError
@@ -131,14 +132,13 @@ UNITS = ("rate", "pp", "usd", "count")
 
 
 def format_value(v: float | None, unit: str) -> str:
-    """A value as a person reads it: 23.4% / +1.2 pp / $1.2M / 1,234."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "no data"
+    """A value as a person reads it: 23.4% / +1.2 pp / $1.2M / 1,234 (charts.value_text)."""
     return value_text(v, unit)
 
 
-def _colorbar(label: str, unit: str) -> dict[str, Any]:
-    fmt = {"rate": dict(tickformat=".0%"), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
+def _colorbar(label: str, unit: str, zmin: float = 0.0, zmax: float = 1.0) -> dict[str, Any]:
+    # Ticks with enough decimals to differ (a narrow range read 34%, 34%, 35%).
+    fmt = {"rate": dict(tickformat=rate_tickformat([zmax - zmin])), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
            "usd": dict(tickformat="$~s"), "count": dict(tickformat=",d")}[unit]
     return dict(title=dict(text=label, side="right", font=dict(size=BASE_FONT_PX)), thickness=18, len=0.75,
                 tickfont=dict(size=BASE_FONT_PX - 2), **fmt)
@@ -277,7 +277,7 @@ def spa_choropleth(
             locations=spas, z=values, featureidkey="properties.spa_n",
             colorscale=_scale_for(unit), zmin=zmin, zmax=zmax, name=label,
             marker=dict(line=dict(color=BORDER_COLOR, width=1.5), opacity=0.9),
-            colorbar=_colorbar(label, unit),
+            colorbar=_colorbar(label, unit, zmin, zmax),
             customdata=[rows[n] for n in spas],
             hovertemplate=hover,
         ))
@@ -536,7 +536,7 @@ def spa_tile_map(
     fig.add_trace(go.Scatter(
         x=xs, y=ys, mode="markers", customdata=custom, showlegend=False, name=label,
         marker=dict(size=60, opacity=0, color=[z if z is not None else zmin for z in zs], colorscale=scale,
-                    cmin=zmin, cmax=zmax, showscale=bool(shown), colorbar=_colorbar(label, unit)),
+                    cmin=zmin, cmax=zmax, showscale=bool(shown), colorbar=_colorbar(label, unit, zmin, zmax)),
         hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>%{customdata[4]}"
                       "<extra></extra>",
     ))
@@ -680,15 +680,14 @@ def _with_spa_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.filter(pl.col("spa").is_not_null()).with_columns(pl.col("spa").cast(pl.Int64))
 
 
-def _rates_with_colour(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], filters: Filters,
-                       cut_set: str | None) -> pl.DataFrame:
+def _rates_with_colour(con: duckdb.DuckDBPyConnection, metric: str, by: list[str],
+                       filters: Filters) -> pl.DataFrame:
+    """Pooled rates by `by` with their placement (csi_metrics.placement, the one rule)."""
     cur = rates.pooled_rates(con, metric, by, filters)
-    if filters.year is not None and codes.is_academic_year(filters.year):
-        prior = rates.pooled_rates(con, metric, by, filters.with_(year=codes.previous_year(filters.year)))
-        cur = cur.join(prior.select(*by, pl.col("rate").alias("prior_rate")), on=by, how="left", nulls_equal=True)
-    else:
-        cur = cur.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
-    return levels.add_dashboard_levels(cur, metric, cut_set)
+    placed = placement.place(con, metric, by, filters).select(
+        *by, "placed_rate", "placed_group", "status_level", "change_level", "color", "level_note", "level_source",
+        "cut_set_note")
+    return cur.join(placed, on=by, how="left", nulls_equal=True)
 
 
 def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters = Filters()) -> pl.DataFrame:
@@ -711,7 +710,7 @@ def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters =
     f = filters.with_(spa=None)
     if m.unit == "rate":
         assert m.outcome is not None
-        df = _rates_with_colour(con, m.outcome, ["spa"], f, levels.default_cut_set(m.outcome))
+        df = _rates_with_colour(con, m.outcome, ["spa"], f)
         return _with_spa_rows(df)
     if m.unit == "pp":
         from . import trends
@@ -758,13 +757,15 @@ def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters =
 def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Filters = Filters()) -> pl.DataFrame:
     """The community schools under `filters` (community filter aside: the points
     are always the roster's schools), with coordinates, cohort, `metric`'s pooled
-    rate for filters.year, enrolled_n (that rate's denominator) and Dashboard
-    colour (school cut sets: by school type for suspension).
+    rate for filters.year, enrolled_n (the school's enrolment as the Overview's
+    students served counts it) and its placement (csi_metrics.placement:
+    dashboard_color, placed_rate, level_source, level_note).
 
     Columns: cds_code, school_name, district_name, latitude, longitude, spa_n,
-    cohort, school_type, rate, enrolled_n, suppressed, dashboard_color. A school
-    whose figure is suppressed (<11 students, or complementary) has null rate
-    and enrolled_n."""
+    cohort, school_type, rate, suppressed, placed_rate, dashboard_color,
+    level_source, level_note, enrolled_n. A school whose figure is suppressed
+    has null rate and no colour; a school whose enrolment cell is hidden has
+    null enrolled_n."""
     rates.check_metric(metric)
     f = filters.with_(community="community")
     conds, params = rates.filter_where(f, outcome_alias=None)
@@ -774,25 +775,18 @@ def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Fi
         FROM schools s WHERE TRUE {''.join(' AND ' + c for c in conds)} ORDER BY s.cds_code""", params)
     if schools.is_empty():
         return schools.with_columns(pl.lit(None, dtype=pl.Float64).alias("rate"),
-                                    pl.lit(None, dtype=pl.Int64).alias("enrolled_n"),
                                     pl.lit(False).alias("suppressed"),
-                                    pl.lit(None, dtype=pl.String).alias("dashboard_color"))
-    r = rates.pooled_rates(con, metric, ["school"], f)
-    cut = pl.lit(levels.default_cut_set(metric)) if metric == "chronic_absenteeism" else None
-    r = r.join(schools.select(pl.col("cds_code").alias("school"), "school_type"), on="school", how="left")
-    r = r.with_columns(
-        cut.alias("cut_set") if cut is not None
-        else levels.suspension_cut_set_expr(pl.col("school_type")).alias("cut_set"))
-    prior = None
-    if f.year is not None and codes.is_academic_year(f.year):
-        prior = rates.pooled_rates(con, metric, ["school"], f.with_(year=codes.previous_year(f.year)))
-    if prior is not None:
-        r = r.join(prior.select("school", pl.col("rate").alias("prior_rate")), on="school", how="left")
-    else:
-        r = r.with_columns(pl.lit(None, dtype=pl.Float64).alias("prior_rate"))
-    r = levels.add_dashboard_levels(r, metric, "cut_set")
+                                    pl.lit(None, dtype=pl.Float64).alias("placed_rate"),
+                                    pl.lit(None, dtype=pl.String).alias("dashboard_color"),
+                                    pl.lit(None, dtype=pl.String).alias("level_source"),
+                                    pl.lit(None, dtype=pl.String).alias("level_note"),
+                                    pl.lit(None, dtype=pl.Int64).alias("enrolled_n"))
+    r = _rates_with_colour(con, metric, ["school"], f)
+    # Point size and "N students": the enrolment the Overview's students served adds up
+    # (funding.enrolled_students' definition), so the two views give the same count.
+    enrol = funding.school_enrolment(con, f)
     out = schools.join(
-        r.select(pl.col("school").alias("cds_code"), "rate", pl.col("denominator_n").alias("enrolled_n"),
-                 "suppressed", pl.col("color").alias("dashboard_color")),
-        on="cds_code", how="left")
+        r.select(pl.col("school").alias("cds_code"), "rate", "suppressed", "placed_rate",
+                 pl.col("color").alias("dashboard_color"), "level_source", "level_note"),
+        on="cds_code", how="left").join(enrol, on="cds_code", how="left")
     return out.with_columns(pl.col("suppressed").fill_null(False))

@@ -5,8 +5,9 @@ out themselves. `format_value` renders a value in its unit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
-UNITS = ("rate", "pp", "count", "usd", "usd_per_student", "share")
+UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share")
 DIRECTIONS = ("lower_is_better", "higher_is_better", "neutral")
 
 CDE_CA = "CDE Chronic Absenteeism data file (filesabd.asp), school rows"
@@ -93,7 +94,8 @@ METRICS: dict[str, MetricDef] = {m.id: m for m in _DEFS}
 # The outcome metric name used by rates/trends -> its registry id.
 OUTCOME_METRIC_IDS = {"chronic_absenteeism": "chronic_absenteeism_rate", "suspension": "suspension_rate"}
 
-SUPPRESSED_MARK = "*"
+SUPPRESSED_TEXT = "suppressed"
+BLANK = "—"  # a missing value (not published, not applicable), everywhere a value is written
 
 
 def get(metric_id: str) -> MetricDef:
@@ -104,25 +106,48 @@ def get(metric_id: str) -> MetricDef:
         raise ValueError(f"unknown metric {metric_id!r}; known: {', '.join(METRICS)}") from None
 
 
-def format_value(value: float | int | None, unit: str, *, suppressed: bool = False, digits: int = 1) -> str:
-    """A value in its unit for a table or label: rate 0.1234 -> '12.3%', pp
-    -1.25 -> '-1.3 pp' (sign always shown), count 1234 -> '1,234', usd 1234567 ->
-    '$1,234,567', usd_per_student -> '$412', share 0.25 -> '25.0%'. A suppressed
-    value prints as '*', a missing one as '—'."""
+def _half_up(value: float, digits: int = 1) -> Decimal:
+    """`value` rounded half up (away from zero) to `digits` decimals, after dropping
+    float noise: the rounding the Dashboard levels use (levels.round1), so a figure
+    printed beside a level reads as the value that was placed (51/2000 -> 2.6%)."""
+    d = Decimal(format(float(value), ".9f"))
+    return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def _usd_compact(a: float) -> str:
+    if abs(a) >= 1e9:
+        return f"${_half_up(a / 1e9)}B"
+    if abs(a) >= 1e6:
+        return f"${_half_up(a / 1e6)}M"
+    if abs(a) >= 1e4:  # below that, every dollar digit is short enough and worth reading
+        return f"${_half_up(a / 1e3, 0):,}K"
+    return f"${_half_up(a, 0):,}"
+
+
+def format_value(value: float | int | None, unit: str, *, suppressed: bool = False, digits: int = 1,
+                 compact: bool = False) -> str:
+    """The one formatter of every figure a person reads (cards, charts, tooltips,
+    tables, CSV text, exports), one rule per unit, rounding half up:
+    rate / share 0.1234 -> '12.3%'; pp -1.25 -> '-1.3 pp' (sign shown; zero
+    '0.0 pp'); pp_abs 1.25 -> '1.3 percentage points' (unsigned, for sentences);
+    count 1234 -> '1,234'; usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
+    '$350K', for a bar label); usd_per_student 411.6 -> '$412'. A suppressed
+    value reads 'suppressed', a missing one '—'."""
     if suppressed:
-        return SUPPRESSED_MARK
-    if value is None:
-        return "—"
+        return SUPPRESSED_TEXT
+    if value is None or (isinstance(value, float) and value != value):
+        return BLANK
     if unit in ("rate", "share"):
-        return f"{value * 100:.{digits}f}%"
+        return f"{_half_up(value * 100, digits)}%"
     if unit == "pp":
-        return f"{value:+.{digits}f} pp"
+        d = _half_up(value, digits)
+        return f"{'+' if d > 0 else ''}{d} pp" if d != 0 else f"{abs(d)} pp"
+    if unit == "pp_abs":
+        return f"{abs(_half_up(value, digits))} percentage points"
     if unit == "count":
-        return f"{int(round(value)):,}"
-    if unit == "usd":
-        return f"${value:,.0f}"
-    if unit == "usd_per_student":
-        return f"${value:,.0f}"
+        return f"{_half_up(value, 0):,}"
+    if unit in ("usd", "usd_per_student"):
+        return _usd_compact(float(value)) if compact else f"${_half_up(value, 0):,}"
     raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
 
 

@@ -3,20 +3,19 @@ analysts and scripts.
 
     python -m csi_metrics report --metric chronic_absenteeism|suspension
         --by spa|district|school|school_type|student_group|year|community
-        [--year 2023-24] [--spa N] [--format csv|json|table] [--db PATH]
+        [--year 2023-24] [--spa N] [--district CODE] [--community all|community|comparison]
+        [--cohort N] [--school-type ES|MS|HS|K-12|other] [--student-group CODE]
+        [--format csv|json|table] [--db PATH]
 
-Each row: the group, pooled numerator, denominator and rate (percent, one
-decimal), schools pooled, and the Dashboard status level, change level and
-colour. Suppression is applied exactly as on the pages (csi_metrics.rates):
-suppressed cells print '*' in csv and table output and null in json. Exit
-codes: 0 done, 2 bad argument (the message names it), 1 no database.
-
-Dashboard placement of a row (`breakdown`): the rate's change is measured
-against the same group a year earlier. Chronic absenteeism is placed from
-GRTK8 rows (K-8 indicator) unless the report is by student group or for a
-student group other than all students. Suspension uses the school type's cut
-set when the rows are schools or school types, the LEA type's set when they
-are districts, and the unified set otherwise.
+Each row: the group, pooled numerator, denominator and rate (DataQuest, all
+grades; percent rounded half up to one decimal), schools pooled and CDE-hidden
+school rows left out, then the Dashboard placement from csi_metrics.placement:
+the group whose rate was placed (GRTK8 for chronic absenteeism), that rate
+(placed_rate_pct), status level, change level, colour, and its source
+(official: CDE's Dashboard file; computed: Dashboard-style, computed from
+DataQuest), with a note for every missing colour. Suppression is applied exactly
+as on the pages: suppressed cells print '*' in csv and table output and null in
+json. Exit codes: 0 done, 2 bad argument (the message names it), 1 no database.
 """
 
 from __future__ import annotations
@@ -28,13 +27,15 @@ import sys
 import duckdb
 import polars as pl
 
-from . import codes, config, db, downloads, levels, rates, trends
+from . import codes, config, db, deck, downloads, levels, placement, rates, trends
+from .errors import InputError
 from .filters import Filters
 
 REPORT_BY = ("spa", "district", "school", "school_type", "student_group", "year", "community")
 FORMATS = ("csv", "json", "table")
-OUT_COLUMNS = ["numerator_n", "denominator_n", "rate_pct", "schools_n", "status_level", "change_level", "color",
-               "suppressed"]
+OUT_COLUMNS = ["numerator_n", "denominator_n", "rate_pct", "schools_n", "suppressed_schools_n", "placed_group",
+               "placed_rate_pct", "status_level", "change_level", "color", "level_source", "level_note", "cut_set",
+               "cut_set_note", "suppressed"]
 
 
 class ReportArgumentError(ValueError):
@@ -47,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", default="spa", help=f"one of {', '.join(REPORT_BY)} (default spa)")
     parser.add_argument("--year", help="academic year such as 2023-24 (default: the latest year in the database)")
     parser.add_argument("--spa", type=int, help="only schools in this Service Planning Area (1-8)")
+    parser.add_argument("--district", help="only this district (7-digit county+district code)")
+    parser.add_argument("--community", help="all (default), community or comparison schools")
+    parser.add_argument("--cohort", help="only community schools of this CCSPP cohort")
+    parser.add_argument("--school-type", help="ES, MS, HS, K-12 or other")
+    parser.add_argument("--student-group", help="a CDE reporting category code (default TA, all students)")
     parser.add_argument("--format", default="table", help="csv, json or table (default table)")
     parser.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
 
@@ -75,96 +81,64 @@ def _check(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tuple[st
     return args.metric, args.by, year
 
 
-def _cut_sets(con: duckdb.DuckDBPyConnection, metric: str, by: str, frame: pl.DataFrame) -> pl.Series | str | None:
-    if metric != "suspension":
-        return None
-    if by == "school":
-        types = rates.fetch(con, "SELECT cds_code AS school, school_type FROM schools")
-        t = frame.select("school").join(types, on="school", how="left")["school_type"]
-        return levels.suspension_cut_set_expr(t)
-    if by == "school_type":
-        return levels.suspension_cut_set_expr(frame["school_type"])
-    if by == "district":
-        lea = rates.fetch(con, "SELECT district_code AS district, lea_type FROM districts")
-        t = frame.select("district").join(lea, on="district", how="left")["lea_type"]
-        return levels.lea_cut_set_expr(t)
-    return "suspension_unified"
+def _filters(args: argparse.Namespace, year: str | None) -> Filters:
+    """The options as Filters, through the one parser of filter strings the deck links use."""
+    raw = {"spa": args.spa, "district": getattr(args, "district", None),
+           "community": getattr(args, "community", None), "cohort": getattr(args, "cohort", None),
+           "school_type": getattr(args, "school_type", None), "student_group": getattr(args, "student_group", None)}
+    try:
+        f = deck.parse_filters({k: (str(v) if v is not None else None) for k, v in raw.items()}, where="report")
+    except InputError as exc:
+        option = (exc.column or "").split(".")[-1].replace("_", "-")
+        raise ReportArgumentError(f"--{option}: {exc.message}") from None
+    return f.with_(year=year)
 
 
 def _prior(
-    con: duckdb.DuckDBPyConnection, metric: str, by: str, filters: Filters, group: str, by_dtype: pl.DataType
+    con: duckdb.DuckDBPyConnection, metric: str, by: str, filters: Filters, by_dtype: pl.DataType
 ) -> pl.DataFrame:
-    """by, prior_rate: the same rows of `group` a year earlier (null when unknown or suppressed)."""
+    """by, prior_rate: the shown rows a year earlier (null when unknown or suppressed)."""
     if by == "year":
-        every = rates.pooled_rates(con, metric, ["year"], filters.with_(year=None, student_group=group))
-        return every.select(
-            codes.shift_year_expr(pl.col("year")).alias("year"),
-            pl.col("rate").alias("prior_rate"),
-        )
-    prior_year = codes.previous_year(filters.year) if filters.year and codes.is_academic_year(filters.year) else None
-    if prior_year is None:
+        every = rates.pooled_rates(con, metric, ["year"], filters.with_(year=None))
+        return every.select(codes.shift_year_expr(pl.col("year")).alias("year"), pl.col("rate").alias("prior_rate"))
+    if not (filters.year and codes.is_academic_year(filters.year)):
         return pl.DataFrame(schema={by: by_dtype, "prior_rate": pl.Float64})
-    return rates.pooled_rates(con, metric, [by], filters.with_(student_group=group, year=prior_year)).select(
-        by, pl.col("rate").alias("prior_rate")
-    )
+    return rates.pooled_rates(con, metric, [by], filters.with_(year=codes.previous_year(filters.year))).select(
+        by, pl.col("rate").alias("prior_rate"))
+
+
+PLACEMENT_OUT = ["placed_group", "placed_rate", "placed_change_pp", "status_level", "change_level", "color",
+                 "level_note", "level_source", "cut_set", "cut_set_note"]
 
 
 def breakdown(
     con: duckdb.DuckDBPyConnection, metric: str, by: str, filters: Filters
 ) -> pl.DataFrame:
-    """Pooled rates by one column with Dashboard levels: the one code path for
-    every breakdown that carries a Dashboard colour (this report, the Equity
-    page, the presenter's by-SPA and by-group charts).
+    """Pooled rates by one column with their Dashboard placement: the report, the
+    Equity page and the presenter's by-SPA and by-group charts.
 
     rate = pooled numerator_n / denominator_n of filters.student_group (every
-    group when by='student_group'), as rates.pooled_rates; prior_rate = the
-    same rows a year earlier; change_pp = (rate - prior_rate) * 100, unrounded.
-    status_level, change_level, color and level_note place each row as the
-    module docstring says (chronic absenteeism from the GRTK8 rows, suspension
-    with the school-type / LEA-type cut set), so for chronic absenteeism they
-    may rest on K-8 figures while rate and change_pp are all grades, as on
-    the headline. Suppression: a suppressed row (under 11 students, CDE '*',
-    or complementary) has null rate, counts, prior_rate, change_pp and levels,
-    level_note saying so; no colour under 30 students.
+    group when by='student_group'), as rates.pooled_rates (the DataQuest rate,
+    all grades); prior_rate = the same rows a year earlier; change_pp = (rate -
+    prior_rate) * 100, unrounded. The placement columns come from
+    csi_metrics.placement (the one placement rule): placed_rate is the rate the
+    level was placed on (TK-8 for chronic absenteeism), level_source says
+    official or computed. Suppression: a suppressed row (under 11 students, CDE
+    '*', or hidden by the build's pattern) has null rate, counts, prior_rate,
+    change_pp and placement, level_note 'suppressed'.
     Columns: by, [labels], numerator_n, denominator_n, rate, rate_pct,
-    schools_n, suppressed, prior_rate, change_pp, status_level, change_level,
-    color, level_note."""
+    schools_n, suppressed_schools_n, suppressed, prior_rate, change_pp, and PLACEMENT_OUT."""
     shown = rates.pooled_rates(con, metric, [by], filters)
-    level_group = filters.student_group
-    if metric == "chronic_absenteeism" and by != "student_group" and filters.student_group == "TA":
-        level_group = "GRTK8"
-    key = [by]
-    dtype = shown.schema[by]
-    # each student group is placed from its own rows
-    placed_cur = shown if by == "student_group" else rates.pooled_rates(
-        con, metric, key, filters.with_(year=None, student_group=level_group) if by == "year"
-        else filters.with_(student_group=level_group))
-    placed_pre = _prior(con, metric, by, filters, level_group, dtype)
-    shown_pre = placed_pre if level_group == filters.student_group or by == "student_group" \
-        else _prior(con, metric, by, filters, filters.student_group, dtype)
-    placed = placed_cur.select(*key, "rate", "denominator_n", "suppressed").join(
-        placed_pre, on=key, how="left", nulls_equal=True
-    )
-    cuts = _cut_sets(con, metric, by, placed)
-    if isinstance(cuts, pl.Series):
-        placed = placed.with_columns(cuts.alias("__cut"))
-        placed = levels.add_dashboard_levels(placed, metric, "__cut").drop("__cut")
-    else:
-        placed = levels.add_dashboard_levels(placed, metric, cuts)
-    placed = placed.select(*key, "status_level", "change_level", "color", "level_note")
-    out = shown.join(shown_pre, on=key, how="left", nulls_equal=True).join(placed, on=key, how="left", nulls_equal=True)
+    pre = _prior(con, metric, by, filters, shown.schema[by])
+    placed = placement.place(con, metric, [by], filters).select(by, *PLACEMENT_OUT)
+    out = shown.join(pre, on=[by], how="left", nulls_equal=True).join(placed, on=[by], how="left", nulls_equal=True)
     out = out.with_columns(((pl.col("rate") - pl.col("prior_rate")) * 100).alias("change_pp"))
-    # A level of a hidden figure would narrow it down: no level where the row is suppressed.
+    # A prior or change of a hidden figure would narrow it down.
     out = out.with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
-         for c in ("prior_rate", "change_pp", "status_level", "change_level", "color")]
-        + [pl.when(pl.col("suppressed")).then(pl.lit(levels.NOTE_SUPPRESSED)).otherwise(pl.col("level_note"))
-           .alias("level_note")]
-    )
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in ("prior_rate", "change_pp")])
     out = out.with_columns((pl.col("rate") * 100).alias("rate_pct"))
-    return out.select(*[c for c in out.columns if c not in ("prior_rate", "change_pp", "status_level", "change_level",
-                                                             "color", "level_note")],
-                      "prior_rate", "change_pp", "status_level", "change_level", "color", "level_note")
+    return out.select(*[c for c in out.columns if c not in ("prior_rate", "change_pp", *PLACEMENT_OUT)],
+                      "prior_rate", "change_pp", *PLACEMENT_OUT)
 
 
 def _labels(df: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -190,18 +164,20 @@ def _rows(df: pl.DataFrame, by: str) -> tuple[list[str], list[dict]]:
         rec = {c: r.get(c) for c in cols}
         if rec["rate_pct"] is not None:
             rec["rate_pct"] = float(levels.round1(rec["rate_pct"]))
+        placed = r.get("placed_rate")
+        rec["placed_rate_pct"] = float(levels.round1(placed * 100)) if placed is not None else None
         records.append(rec)
     return cols, records
 
 
 def _text(value: object, suppressed: bool, col: str) -> str:
-    if suppressed and col in ("numerator_n", "denominator_n", "rate_pct"):
+    if suppressed and col in ("numerator_n", "denominator_n", "rate_pct", "placed_rate_pct"):
         return "*"
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if col == "rate_pct":
+    if col in ("rate_pct", "placed_rate_pct"):
         return f"{value:.1f}"
     return str(value)
 
@@ -232,7 +208,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         return 1
     try:
         metric, by, year = _check(args, con)
-        filters = Filters(year=year, spa=args.spa)
+        filters = _filters(args, year)
         df = _labels(breakdown(con, metric, by, filters), by)
         cols, records = _rows(df, by)
         out.write(render(cols, records, args.format))

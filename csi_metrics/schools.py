@@ -5,16 +5,14 @@ facts and, for the year, both outcome rates, the change from the prior year
 (pp, unrounded) and the Dashboard status, change and colour.
 `school_profile`: one school's facts and its trend frames.
 
-Dashboard placement per school: chronic absenteeism uses the school's GRTK8
-(grades TK-8) rows, since the Dashboard indicator covers K-8 only (a high
-school has no chronic absenteeism colour); suspension uses the all-students
-rows and the cut set of the school's type (ES, MS, HS; K-12 and other schools
-use the unified set). Rates shown are the all-students (TA) rates.
+Dashboard placement comes from csi_metrics.placement (CDE's official colour
+where its Dashboard file was loaded, else computed: chronic absenteeism on
+the school's TK-8 rows, so a high school has none; suspension with the cut set
+of the school's type). Rates shown are the DataQuest rates of the student group.
 
 Suppression: rates, counts and changes come from rates.pooled_rates grouped by
-school, so a school under 11 students (CDE '*' included) shows null values and
-suppressed=True, with complementary suppression among the listed schools when a
-hidden school's counts are known; no colour under 30 students.
+school, so a school cell the build hid (CDE '*', under 11 students,
+complementary) shows null values and suppressed=True, and no level.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from . import codes, levels, rates, trends
+from . import codes, placement, rates, trends
 from .filters import Filters
 
 OUTCOMES = ("chronic_absenteeism", "suspension")
@@ -51,14 +49,8 @@ def _by_school(con, metric: str, filters: Filters, year: str, group: str) -> pl.
     )
 
 
-def _levels_for(metric: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """frame: cds_code, school_type, rate, denominator_n, prior_rate, suppressed."""
-    if metric == "suspension":
-        frame = frame.with_columns(
-            levels.suspension_cut_set_expr(pl.col("school_type")).alias("__cut")
-        )
-        return levels.add_dashboard_levels(frame, metric, "__cut").drop("__cut")
-    return levels.add_dashboard_levels(frame, metric)
+PLACED = ("placed_rate", "placed_group", "status_level", "change_level", "color", "level_note", "level_source",
+          "cut_set_note")
 
 
 def school_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
@@ -66,32 +58,28 @@ def school_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -
     spa_n, school_type, is_community, ccspp_cohort, grant_type,
     first_grant_year, year, and for m in chronic_absenteeism, suspension:
     {m}_rate, {m}_numerator_n, {m}_denominator_n, {m}_suppressed,
-    {m}_change_pp, {m}_status_level, {m}_change_level, {m}_color, {m}_level_note.
+    {m}_change_pp, and the placement (csi_metrics.placement, the one rule):
+    {m}_placed_rate (the rate placed: TK-8 for chronic absenteeism),
+    {m}_placed_group, {m}_status_level, {m}_change_level, {m}_color,
+    {m}_level_note, {m}_level_source (official / computed), {m}_cut_set_note.
     filters.year None = latest year; filters.student_group is used for the rates
-    (the Dashboard placement always uses GRTK8 / TA as described above)."""
+    and the placement."""
     year = filters.year or _latest_year(con)
     out = _schools(con, filters)
     if year is None:
         return out.with_columns(pl.lit(None, dtype=pl.String).alias("year"))
+    f = filters.with_(year=year)
     prior = codes.previous_year(year)
     out = out.with_columns(pl.lit(year).alias("year"))
     for metric in OUTCOMES:
         cur = _by_school(con, metric, filters, year, filters.student_group)
         pre = _by_school(con, metric, filters, prior, filters.student_group).select(
-            "cds_code", pl.col("rate").alias("prior_rate")
-        )
+            "cds_code", pl.col("rate").alias("prior_rate"))
         shown = cur.join(pre, on="cds_code", how="left").with_columns(
-            ((pl.col("rate") - pl.col("prior_rate")) * 100).alias("change_pp_exact")
-        )
-        group = "GRTK8" if metric == "chronic_absenteeism" else "TA"
-        lcur = _by_school(con, metric, filters, year, group)
-        lpre = _by_school(con, metric, filters, prior, group).select("cds_code", pl.col("rate").alias("prior_rate"))
-        placed = _levels_for(
-            metric,
-            lcur.join(lpre, on="cds_code", how="left").join(
-                out.select("cds_code", "school_type"), on="cds_code", how="left"
-            ),
-        ).select("cds_code", "status_level", "change_level", "color", "level_note")
+            pl.when(pl.col("suppressed")).then(None).otherwise((pl.col("rate") - pl.col("prior_rate")) * 100)
+            .alias("change_pp_exact"))
+        placed = placement.place(con, metric, ["school"], f).rename({"school": "cds_code"}).select(
+            "cds_code", *[pl.col(c).alias(f"{metric}_{c}") for c in PLACED])
         m = shown.select(
             "cds_code",
             pl.col("rate").alias(f"{metric}_rate"),
@@ -99,28 +87,18 @@ def school_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -
             pl.col("denominator_n").alias(f"{metric}_denominator_n"),
             pl.col("suppressed").alias(f"{metric}_suppressed"),
             pl.col("change_pp_exact").alias(f"{metric}_change_pp"),
-        ).join(placed.rename({c: f"{metric}_{c}" for c in ["status_level", "change_level", "color", "level_note"]}),
-               on="cds_code", how="left")
-        out = out.join(m, on="cds_code", how="left").with_columns(
-            pl.col(f"{metric}_suppressed").fill_null(False)
-        )
-        # A level of a hidden figure would narrow it down: none where the rate is suppressed.
-        hidden = pl.col(f"{metric}_suppressed")
-        out = out.with_columns(
-            [pl.when(hidden).then(None).otherwise(pl.col(f"{metric}_{c}")).alias(f"{metric}_{c}")
-             for c in ("status_level", "change_level", "color", "change_pp")]
-            + [pl.when(hidden).then(pl.lit(levels.NOTE_SUPPRESSED)).otherwise(pl.col(f"{metric}_level_note"))
-               .alias(f"{metric}_level_note")]
-        )
+        ).join(placed, on="cds_code", how="left")
+        out = out.join(m, on="cds_code", how="left").with_columns(pl.col(f"{metric}_suppressed").fill_null(False))
     return out
 
 
 def school_profile(con: duckdb.DuckDBPyConnection, cds_code: str) -> dict[str, pl.DataFrame]:
     """One school: {'school': its roster row (SCHOOL_COLUMNS), and for each
-    metric a trend frame (trends.trend columns + status_level, change_level,
-    color, level_note per year), and 'student_groups': latest-year rates by
-    reporting category for both metrics (metric column added)}. Raises
-    ValueError for an unknown CDS code."""
+    metric a trend frame (trends.trend columns + the placement of each year:
+    placed_rate, status_level, change_level, color, level_note, level_source),
+    and 'student_groups': latest-year rates by reporting category for both
+    metrics (metric column added) with their placement}. Raises ValueError for
+    an unknown CDS code."""
     if not isinstance(cds_code, str) or len(cds_code) != 14:
         raise ValueError(f"cds_code must be a 14-character string; got {cds_code!r}")
     info = rates.fetch(
@@ -128,27 +106,19 @@ def school_profile(con: duckdb.DuckDBPyConnection, cds_code: str) -> dict[str, p
     )
     if info.height == 0:
         raise ValueError(f"no school with CDS code {cds_code}")
-    school_type = info["school_type"][0]
     f = Filters(school=cds_code)
     out: dict[str, pl.DataFrame] = {"school": info}
     for metric in OUTCOMES:
         t = trends.trend(con, metric, [], f)
-        group = "GRTK8" if metric == "chronic_absenteeism" else "TA"
-        lt = trends.trend(con, metric, [], f.with_(student_group=group))
-        lt = lt.with_columns(
-            (pl.col("rate") - pl.col("yoy_change_pp") / 100).alias("prior_rate"),
-            pl.lit(school_type).alias("school_type"),
-        )
-        placed = _levels_for(metric, lt).select("year", "status_level", "change_level", "color", "level_note")
-        t = t.join(placed, on="year", how="left")
-        out[metric] = t.with_columns(
-            [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
-             for c in ("status_level", "change_level", "color")]
-        )
+        placed = placement.place(con, metric, ["year"], f).select("year", *PLACED)
+        out[metric] = t.join(placed, on="year", how="left")
     groups = []
     year = _latest_year(con)
     for metric in OUTCOMES:
-        g = rates.pooled_rates(con, metric, ["student_group"], Filters(school=cds_code, year=year))
+        fy = Filters(school=cds_code, year=year)
+        g = rates.pooled_rates(con, metric, ["student_group"], fy)
+        g = g.join(placement.place(con, metric, ["student_group"], fy).select("student_group", *PLACED),
+                   on="student_group", how="left")
         groups.append(g.select(pl.lit(metric).alias("metric"), pl.lit(year).alias("year"), *g.columns))
     out["student_groups"] = pl.concat(groups, how="vertical") if groups else pl.DataFrame()
     return out

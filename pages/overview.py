@@ -1,28 +1,26 @@
 """Overview: the landing page for leadership. Headline figures with their change
-from last year and Dashboard colour, a small trend for each, and what moved."""
+from last year and Dashboard colour, a small trend for each, and what moved.
+Every card follows the sidebar's filters (csi_metrics.headline says how) or
+says which it ignores."""
 
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, headline, registry
+from csi_metrics import charts, headline, placement, registry
 from pages import presenter, ui
 
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
 SPARK_CONFIG = {"displayModeBar": False}
-COUNTS = [("community_schools_n", "community", "Community schools"),
-          ("students_served_n", "community", "Students served"),
-          ("ccspp_usd", "county", "CCSPP dollars awarded to date")]
-RATES = [("chronic_absenteeism_rate", "community", "Chronic absenteeism, community schools", "Community schools"),
-         ("chronic_absenteeism_rate", "county", "Chronic absenteeism, every LA County school", "LA County, all schools"),
-         ("suspension_rate", "community", "Suspension, community schools", "Community schools"),
-         ("suspension_rate", "county", "Suspension, every LA County school", "LA County, all schools")]
+COUNTS = ["community_schools_n", "students_served_n", "ccspp_usd"]
+COUNT_TITLES = {"students_served_n": "Students served", "ccspp_usd": "CCSPP dollars awarded to date"}
 
 f = ui.filters()
 st.title("Community Schools Initiative")
 head = ui.load("headline.headline", filters=f)
 rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
+group = charts.group_label("student_group", f.student_group)
 st.caption(f"{ui.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
-st.subheader(headline.what_moved(head))
+st.subheader(headline.what_moved(head, group_label=group))
 
 
 def card(row: dict, title: str, short: str | None = None):
@@ -41,25 +39,36 @@ def card(row: dict, title: str, short: str | None = None):
         st.metric(title, value, label_visibility="collapsed" if short else "visible", help=None if short else about,
                   delta=delta, delta_color=colour, delta_arrow="off" if not change else "auto",
                   delta_description=f"vs {row['prior_year']}")
-        if row["color"]:
-            st.badge(f"Dashboard colour: {row['color']}", color=BADGE[row["color"]])
-        elif row["unit"] == "rate":
-            st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
+        if row["unit"] == "rate":
+            placed = ""
+            if row["placed_value"] is not None and row["placed_group"] == placement.TK8:
+                placed = f" · placed on TK-8 {registry.format_value(row['placed_value'], 'rate')}"
+            if row["color"]:
+                st.badge(f"Dashboard colour: {row['color']}", color=BADGE[row["color"]])
+            else:
+                st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
+            if row["status_level"]:
+                st.caption(f"{row['status_level']}{placed} · {placement.label(row['level_source'])}")
+        if row["ignores"]:
+            st.caption(f"Ignores {row['ignores']}.")
     return box
 
 
 boxes = {}
-for col, (mid, scope, title) in zip(st.columns(3), COUNTS):
-    if (mid, scope) in rows:
+for col, mid in zip(st.columns(3), COUNTS):
+    if (mid, "selected") in rows:
+        r = rows[(mid, "selected")]
         with col:
-            boxes[(mid, scope)] = card(rows[(mid, scope)], title)
+            boxes[(mid, "selected")] = card(r, r["label"] if mid == "community_schools_n" else COUNT_TITLES[mid])
 for half, metric_id in zip(st.columns(2), ("chronic_absenteeism_rate", "suspension_rate")):
     with half:
-        st.markdown(f"#### {registry.get(metric_id).label}")
-        for col, (mid, scope, title, short) in zip(st.columns(2), [r for r in RATES if r[0] == metric_id]):
-            if (mid, scope) in rows:
+        st.markdown(f"#### {registry.get(metric_id).label}" + (f", {group}" if f.student_group != "TA" else ""))
+        for col, scope in zip(st.columns(2), ("selected", "county")):
+            if (metric_id, scope) in rows:
+                r = rows[(metric_id, scope)]
                 with col:
-                    boxes[(mid, scope)] = card(rows[(mid, scope)], title, short)
+                    boxes[(metric_id, scope)] = card(r, f"{registry.get(metric_id).label}, {r['scope_label']}",
+                                                     r["scope_label"])
 
 # The small trends come last so the figures above show while they load.
 def sparkline(mid: str, scope: str):
@@ -80,5 +89,7 @@ with st.expander("Table and CSV: headline figures"):
     st.download_button("Download CSV", ui.csv_bytes(head), file_name="headline.csv", mime="text/csv",
                        key="csv_headline", on_click="ignore")
     ui.dataframe(head, hide_index=True, key="headline_table", placeholder=ui.EMPTY)
-st.caption("Dashboard colours follow CDE's five-by-five tables (chronic absenteeism placed on grades K-8); groups "
-           "under 30 students get none. Counts and dollars have no colour. Small trends: every year to the one chosen.")
+st.caption("Dashboard colours: CDE's official colour where its Dashboard file was loaded, otherwise Dashboard-style, "
+           "computed from DataQuest with CDE's five-by-five tables (chronic absenteeism placed on grades TK-8; "
+           "CDE never colours pooled groups such as all community schools). Groups under 30 students get none. "
+           "Counts and dollars have no colour. Small trends: every year to the one chosen.")

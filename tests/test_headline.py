@@ -43,24 +43,27 @@ def test_headline_values(con):
     df = headline.headline(con, Filters(year=Y))
     assert list(df.columns) == list(headline.COLUMNS)
     r = rows(df)
-    assert r[("community_schools_n", "community")]["value"] == 2
-    assert r[("community_schools_n", "community")]["prior_value"] == 1
-    assert r[("students_served_n", "community")]["value"] == 400      # 300 + 100 (suspension enrolment)
-    assert r[("ccspp_usd", "county")]["value"] == 600_000
-    assert r[("ccspp_usd", "county")]["prior_value"] == 400_000
+    assert r[("community_schools_n", "selected")]["value"] == 2
+    assert r[("community_schools_n", "selected")]["prior_value"] == 1
+    assert r[("students_served_n", "selected")]["value"] == 400      # 300 + 100 (suspension enrolment)
+    assert r[("ccspp_usd", "selected")]["value"] == 600_000
+    assert r[("ccspp_usd", "selected")]["prior_value"] == 400_000
 
-    ca = r[("chronic_absenteeism_rate", "community")]
+    ca = r[("chronic_absenteeism_rate", "selected")]
     assert ca["value"] == pytest.approx(80 / 400) and ca["prior_value"] == pytest.approx(110 / 400)
     assert ca["change"] == pytest.approx(-7.5)
     # colour from GRTK8: 70/350 = 20.0% (High), prior 100/350 = 28.57%: -8.6 -> Declined Significantly
     assert (ca["status_level"], ca["change_level"], ca["color"]) == ("High", "Declined Significantly", "Yellow")
+    # and the rate it was placed on is shown with it: the TK-8 rate, not the all-grades 20.0% beside it
+    assert ca["placed_group"] == "GRTK8" and ca["placed_value"] == pytest.approx(70 / 350)
+    assert ca["level_source"] == "computed" and ca["scope_label"] == "Community schools"
 
     county = r[("chronic_absenteeism_rate", "county")]
     assert county["value"] == pytest.approx(230 / 1000)
     # GRTK8 county: 190/850 = 22.35% VH; prior 200/850 = 23.53%: -1.2 Declined -> Orange
     assert (county["status_level"], county["change_level"], county["color"]) == ("Very High", "Declined", "Orange")
 
-    su = r[("suspension_rate", "community")]
+    su = r[("suspension_rate", "selected")]
     assert su["value"] == pytest.approx(5 / 400) and su["change"] == pytest.approx((5 / 400 - 8 / 400) * 100)
     # unified set: 1.25% -> 1.3 Low; change -0.75 -> -0.8 Declined -> Green
     assert (su["status_level"], su["change_level"], su["color"]) == ("Low", "Declined", "Green")
@@ -80,64 +83,51 @@ def test_headline_small_community_is_suppressed(con):
         mf.add_outcome(con, CA, year, tiny, 2, 9, suppressed=False)
         mf.add_outcome(con, SU, year, tiny, 0, 9, suppressed=False)
     r = rows(headline.headline(con, Filters(year=Y, spa=3)))
-    ca = r[("chronic_absenteeism_rate", "community")]
+    ca = r[("chronic_absenteeism_rate", "selected")]
     assert ca["suppressed"] is True and ca["value"] is None and ca["color"] is None
-    assert r[("students_served_n", "community")]["value"] is None
-    assert r[("students_served_n", "community")]["suppressed"] is True
+    assert r[("students_served_n", "selected")]["value"] is None
+    assert r[("students_served_n", "selected")]["suppressed"] is True
 
 
 def test_what_moved_names_largest_community_change(con):
     df = headline.headline(con, Filters(year=Y))
     sentence = headline.what_moved(df)
-    assert sentence == "In 2023-24, chronic absenteeism in community schools fell 7.5 points to 20.0% (county: 23.0%, +0.0 pp)."
+    assert sentence == ("In 2023-24, chronic absenteeism in community schools fell 7.5 percentage points to 20.0% "
+                        "(LA County: 23.0%, 0.0 pp).")
 
 
 def test_what_moved_steady_and_nothing():
     base = {k: None for k in headline.COLUMNS}
     steady = pl.DataFrame(
-        [{**base, "metric_id": "suspension_rate", "label": "Suspension rate", "scope": "community", "unit": "rate",
-          "year": Y, "value": 0.03, "change": 0.2, "suppressed": False}],
+        [{**base, "metric_id": "suspension_rate", "label": "Suspension rate", "scope": "selected",
+          "scope_label": "Comparison schools", "unit": "rate", "year": Y, "value": 0.03, "change": 0.2,
+          "suppressed": False}],
         schema=headline.COLUMNS,
     )
-    assert headline.what_moved(steady) == "Community school rates held steady in 2023-24 (every change under 0.5 points)."
+    assert headline.what_moved(steady) == ("Rates in comparison schools held steady in 2023-24 "
+                                           "(every change under 0.5 percentage points).")
     hidden = steady.with_columns(pl.lit(True).alias("suppressed"))
-    assert headline.what_moved(hidden) == "No year-over-year change can be shown for community schools."
-
-
-def per_year(con, f: Filters) -> pl.DataFrame:
-    years = headline.series_years(con, f.year)
-    return pl.concat([headline.headline(con, f.with_(year=y)) for y in years], how="vertical")
-
-
-@pytest.mark.parametrize("f", [Filters(year=Y), Filters(), Filters(year=P), Filters(year=Y, spa=1),
-                               Filters(year=Y, spa=3), Filters(school=mf.cds(10001, 1)),
-                               Filters(year=Y, cohort=2)])
-def test_headline_series_equals_per_year_headlines(con, f):
-    # an earlier year with one school only (no prior year before it) and a tiny suppressed school
-    e = "2021-22"
-    mf.add_outcome(con, SU, e, mf.cds(10001, 1), 7, 280)
-    mf.add_outcome(con, CA, e, mf.cds(10001, 1), 95, 280)
-    tiny = mf.cds(10001, 4)
-    mf.add_school(con, tiny, spa=3, community=True, first_grant_year=Y)
-    for year in (P, Y):
-        mf.add_outcome(con, CA, year, tiny, 2, 9)
-        mf.add_outcome(con, SU, year, tiny, 0, 9)
-    series = headline.headline_series(con, f)
-    expected = per_year(con, f)
-    assert series.equals(expected)
-    assert series["year"].unique(maintain_order=True).to_list() == [y for y in (e, P, Y) if f.year is None or y <= f.year]
+    assert headline.what_moved(hidden, group_label="English learners") == (
+        "No year-over-year change can be shown for comparison schools for english learners.")
 
 
 def test_headline_series_hand_values(con):
     s = headline.headline_series(con, Filters(year=Y))
     def value(mid, scope, year):
         return s.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope) & (pl.col("year") == year))["value"].item()
-    assert value("community_schools_n", "community", P) == 1   # b's first grant year is Y
-    assert value("community_schools_n", "community", Y) == 2
-    assert value("ccspp_usd", "county", P) == 400_000
-    assert value("ccspp_usd", "county", Y) == 600_000
-    assert value("chronic_absenteeism_rate", "community", P) == pytest.approx(110 / 400)
-    assert value("students_served_n", "community", P) == 400
+    assert value("community_schools_n", "selected", P) == 1   # b's first grant year is Y
+    assert value("community_schools_n", "selected", Y) == 2
+    assert value("ccspp_usd", "selected", P) == 400_000
+    assert value("ccspp_usd", "selected", Y) == 600_000
+    assert value("chronic_absenteeism_rate", "selected", P) == pytest.approx(110 / 400)
+    assert value("students_served_n", "selected", P) == 400
+    # comparison schools: their own count and enrolment, no CCSPP dollars
+    c = headline.headline_series(con, Filters(year=Y, community="comparison"))
+    cv = {(r["metric_id"], r["year"]): r for r in c.iter_rows(named=True) if r["scope"] == "selected"}
+    assert cv[("community_schools_n", Y)]["value"] == 1 and cv[("community_schools_n", Y)]["label"] == "Comparison schools"
+    assert cv[("students_served_n", Y)]["value"] == 600
+    assert cv[("ccspp_usd", Y)]["value"] is None and "community schools only" in cv[("ccspp_usd", Y)]["note"]
+    assert cv[("chronic_absenteeism_rate", Y)]["value"] == pytest.approx(150 / 600)
     assert s.height == 2 * 7 and list(s.columns) == list(headline.COLUMNS)
 
 
@@ -146,16 +136,68 @@ def test_headline_series_empty_db():
     assert empty.height == 0 and list(empty.columns) == list(headline.COLUMNS)
 
 
-@pytest.mark.parametrize("kw", [{}, {"spa": 4, "community": "community"}, {"school_type": "HS", "cohort": 2}])
-def test_headline_series_equals_per_year_on_demo(demo_db, kw):
-    from csi_metrics import db
+@pytest.mark.parametrize("kw", [{}, {"spa": 4, "community": "community"}, {"school_type": "HS", "cohort": 2},
+                                {"community": "comparison", "student_group": "SE"}])
+def test_headline_series_every_year_equals_the_pooled_rates(demo_db, kw):
+    from csi_metrics import db, rates
 
     con = db.open_for_display(demo_db)
     try:
-        latest = headline.series_years(con)[-1]
-        f = Filters(year=latest, **kw)
+        years = headline.series_years(con)
+        f = Filters(year=years[-1], **kw)
         series = headline.headline_series(con, f)
-        assert series.height == 7 * len(headline.series_years(con, latest)) > 7
-        assert series.equals(per_year(con, f))
+        assert series.height == 7 * len(years)
+        side = "comparison" if kw.get("community") == "comparison" else "community"
+        for metric, mid in (("chronic_absenteeism", "chronic_absenteeism_rate"), ("suspension", "suspension_rate")):
+            want = rates.pooled_rates(con, metric, ["year"], f.with_(year=None, community=side))
+            got = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == "selected"))
+            j = got.join(want, on="year", how="inner")
+            assert j.height >= len(years) - 1
+            assert (j["value"].fill_null(-1) - j["rate"].fill_null(-1)).abs().max() < 1e-12
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("kw", [{"spa": 6}, {"district": "1964733"}, {"community": "comparison"}, {"cohort": 2},
+                                {"school_type": "ES"}, {"student_group": "SS"},
+                                {"spa": 6, "community": "comparison", "student_group": "SS"}])
+def test_every_card_follows_each_filter_as_the_report_command_does(demo_db, kw):
+    """Each filter in turn: the Overview's rate cards equal the report command's rows for
+    the same filters, or the card says which filter it ignores."""
+    import argparse
+    import io
+    import json
+
+    from csi_metrics import db, report
+
+    con = db.open_for_display(demo_db)
+    try:
+        year = headline.latest_year(con)
+        if "district" in kw:
+            kw = {"district": con.sql("SELECT district_code FROM schools WHERE is_community GROUP BY 1 "
+                                      "ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]}
+        f = Filters(year=year, **kw)
+        r = rows(headline.headline(con, f))
+    finally:
+        con.close()
+    side = "comparison" if kw.get("community") == "comparison" else "community"
+    for metric, mid in (("chronic_absenteeism", "chronic_absenteeism_rate"), ("suspension", "suspension_rate")):
+        p = argparse.ArgumentParser()
+        report.add_arguments(p)
+        argv = ["--db", str(demo_db), "--metric", metric, "--by", "community", "--year", year, "--format", "json"]
+        for k, v in kw.items():
+            if k != "community":
+                argv += [f"--{k.replace('_', '-')}", str(v)]
+        buf = io.StringIO()
+        assert report.run(p.parse_args(argv), out=buf) == 0
+        got = {row["community"]: row for row in json.loads(buf.getvalue())}[side]
+        card = r[(mid, "selected")]
+        assert card["scope_label"] == ("Comparison schools" if side == "comparison" else "Community schools")
+        if got["rate_pct"] is None:
+            assert card["value"] is None
+        else:
+            assert round(card["value"] * 100, 1) == pytest.approx(got["rate_pct"], abs=0.051)
+        assert card["color"] == got["color"] and card["status_level"] == got["status_level"]
+        county = r[(mid, "county")]
+        placed = [k for k in kw if k not in ("student_group",)]
+        assert (county["ignores"] is not None) == bool(placed), (kw, county["ignores"])

@@ -141,29 +141,3 @@ def test_wrong_cut_set_for_metric():
         levels.status_level(SU, 1.0, "chronic_absenteeism")
     with pytest.raises(ValueError):
         levels.status_level(SU, 1.0, "suspension_nowhere")
-
-
-def test_add_dashboard_levels_per_row_cut_sets():
-    df = pl.DataFrame(
-        {
-            "school": ["a", "b", "c", "d"],
-            "rate": [0.02, 0.02, 0.02, None],
-            "denominator_n": [400, 400, 20, None],
-            "prior_rate": [0.02, 0.02, 0.01, 0.01],
-            "suppressed": [False, False, False, True],
-            "cut": ["suspension_es", "suspension_hs", "suspension_es", "suspension_es"],
-        }
-    )
-    out = levels.add_dashboard_levels(df, SU, "cut")
-    assert out["status_level"].to_list() == ["Medium", "Medium", None, None]
-    assert out["color"].to_list() == ["Yellow", "Yellow", None, None]
-    assert out["level_note"].to_list() == [None, None, levels.NOTE_FEWER_THAN_30, levels.NOTE_SUPPRESSED]
-    one = levels.add_dashboard_levels(df, SU, "suspension_unified")
-    assert one["status_level"].to_list()[0] == "Low"  # 2.0% on the unified set: >1.0 to 2.5
-    assert out.columns[:6] == df.columns
-
-
-def test_add_dashboard_levels_empty():
-    df = pl.DataFrame(schema={"rate": pl.Float64, "denominator_n": pl.Int64, "prior_rate": pl.Float64})
-    out = levels.add_dashboard_levels(df, CA)
-    assert out.height == 0 and "color" in out.columns

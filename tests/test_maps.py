@@ -266,8 +266,8 @@ def test_no_data_spa_is_grey_and_says_so():
 
 
 @pytest.mark.parametrize("unit,value,text,tick", [
-    ("rate", 0.2345, "23.4%", ".0%"),
-    ("pp", -1.25, "-1.2 pp", "+.1f"),
+    ("rate", 0.2345, "23.5%", ".0%"),  # half up, as the levels round (it read 23.4% before)
+    ("pp", -1.25, "-1.3 pp", "+.1f"),
     ("usd", 2_450_000, "$2.5M", "$~s"),
     ("count", 1234, "1,234", ",d"),
 ])
@@ -397,6 +397,8 @@ def small_db():
                        "2022-23": [(a, 20, 100), (b, 10, 50), (c, 60, 300), (d, 2, 9)]}.items():
         for code, num, den in rows:
             mf.add_outcome(con, "chronic_absenteeism", year, code, num, den)
+            if code in (a, d):  # the elementary and middle schools' TK-8 rows: the indicator's own
+                mf.add_outcome(con, "chronic_absenteeism", year, code, num, den, group="GRTK8")
     yield con
     con.close()
 
@@ -408,9 +410,12 @@ def test_spa_measure_pools_and_suppresses(small_db):
     assert got[1]["schools_n"] == 2
     assert got[2]["rate"] == pytest.approx(45 / 300)
     assert got[3]["rate"] is None and got[3]["suppressed"]  # 8 students
-    assert got[1]["prior_rate"] == pytest.approx(30 / 150)
-    # 26.7% status with +6.7 pp change: Very High status, Increased Significantly -> Red.
-    assert got[1]["color"] == "Red"
+    # Placed on TK-8 rows: SPA 1's high school has none, so Ash alone: 30.0% Very High,
+    # +10.0 pp Increased Significantly -> Red (its all-grades 26.7% is what the map shows).
+    assert got[1]["placed_rate"] == pytest.approx(0.30) and got[1]["placed_group"] == "GRTK8"
+    assert got[1]["color"] == "Red" and got[1]["level_source"] == "computed"
+    # SPA 2 is one high school: no TK-8 students, no chronic absenteeism colour (it had one before)
+    assert got[2]["color"] is None and got[2]["level_note"] == "not applicable: the indicator covers grades TK-8"
 
 
 def test_spa_measure_counts_community_schools(small_db):
@@ -446,7 +451,9 @@ def test_school_points_frame(small_db):
     assert ash["rate"] == pytest.approx(0.30) and ash["enrolled_n"] == 100 and ash["cohort"] == 1
     assert ash["dashboard_color"] == "Red"  # 30.0% Very High, +10 pp
     cherry = got["Demo Cherry High"]
-    assert cherry["rate"] == pytest.approx(0.15) and cherry["dashboard_color"] == "Yellow"  # High, -5 pp
+    # a high school: no TK-8 students, so no chronic absenteeism colour (it got Yellow from all grades)
+    assert cherry["rate"] == pytest.approx(0.15) and cherry["dashboard_color"] is None
+    assert cherry["level_note"] == "not applicable: the indicator covers grades TK-8"
     hidden = df.filter(pl.col("cds_code") == mf.cds(1, 4)).row(0, named=True)
     assert hidden["suppressed"] and hidden["rate"] is None and hidden["enrolled_n"] is None
 

@@ -50,6 +50,14 @@ def test_metricdef_is_frozen():
         (411.6, "usd_per_student", "$412"),
         (0.25, "share", "25.0%"),
         (None, "rate", "—"),
+        # half up, as the Dashboard levels round (Python's own format() rounds half to even on floats)
+        (51 / 2000, "rate", "2.6%"),
+        (-0.25, "pp", "-0.3 pp"),
+        (0.25, "pp", "+0.3 pp"),
+        (0.04, "pp", "0.0 pp"),
+        (-7.55, "pp_abs", "7.6 percentage points"),
+        (1_234_567, "usd", "$1,234,567"),
+        (2.5, "count", "3"),
     ],
 )
 def test_format_value(value, unit, expected):
@@ -57,7 +65,11 @@ def test_format_value(value, unit, expected):
 
 
 def test_format_suppressed_and_errors():
-    assert registry.format_value(0.5, "rate", suppressed=True) == "*"
+    assert registry.format_value(0.5, "rate", suppressed=True) == "suppressed"
+    assert registry.format_value(1_234_567, "usd", compact=True) == "$1.2M"
+    assert registry.format_value(350_000, "usd", compact=True) == "$350K"
+    assert registry.format_value(2_480.4, "usd", compact=True) == "$2,480"
+    assert registry.format_value(1_250_000, "usd", compact=True) == "$1.3M"  # half up
     assert registry.format_metric("suspension_rate", 0.031) == "3.1%"
     with pytest.raises(ValueError, match="unit"):
         registry.format_value(1, "furlongs")

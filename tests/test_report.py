@@ -67,15 +67,19 @@ def test_csv_marks_suppressed_with_star(db_path):
     assert code == 0
     lines = text.strip().splitlines()
     assert lines[0] == ("school,school_name,district_name,numerator_n,denominator_n,rate_pct,schools_n,"
-                        "status_level,change_level,color,suppressed")
+                        "suppressed_schools_n,placed_group,placed_rate_pct,status_level,change_level,color,"
+                        "level_source,level_note,cut_set,cut_set_note,suppressed")
     tiny = next(line for line in lines if "Tiny" in line)
     assert ",*,*,*," in tiny
     # Alder (300) stays shown: Tiny is in no total a reader could subtract from.
     # Elementary school set: 1.0% Low; -1.0 pp Declined Significantly -> Blue.
-    assert next(line for line in lines if "Alder" in line).endswith(",3,300,1.0,1,Low,Declined Significantly,Blue,no")
+    assert next(line for line in lines if "Alder" in line).endswith(
+        ",3,300,1.0,1,0,TA,1.0,Low,Declined Significantly,Blue,computed,,suspension_es,"
+        '"Suspension, elementary school cut scores not confirmed for the 2024 Dashboard",no')
     birch = next(line for line in lines if "Birch" in line)
     # elementary school set: 3.0% Medium; +1.0 pp Increased -> Orange
-    assert birch.endswith(",12,400,3.0,1,Medium,Increased,Orange,no")
+    assert birch.endswith(",12,400,3.0,1,0,TA,3.0,Medium,Increased,Orange,computed,,suspension_es,"
+                          '"Suspension, elementary school cut scores not confirmed for the 2024 Dashboard",no')
 
 
 def test_table_and_default_year(db_path):
@@ -163,14 +167,19 @@ def test_breakdown_rates_all_grades_levels_from_k8():
     assert one["change_pp"] == pytest.approx(-10.0)
     # K-8: 50/250 = 20.0% High, -12.0 Declined Significantly -> Yellow
     assert (one["status_level"], one["change_level"], one["color"]) == ("High", "Declined Significantly", "Yellow")
-    # by student group each group is placed from its own rows: GRTK8 95/550 = 17.3% High, -2.7 Declined
+    # by student group: All students and the TK-8 group are placed on the TK-8 rows (95/550 = 17.3% High,
+    # -2.7 Declined); other groups get no computed colour (DataQuest has no TK-8 rows by group)
     groups = {r["student_group"]: r for r in report.breakdown(c, CA, "student_group", Filters(year="2023-24"))
               .iter_rows(named=True)}
     assert groups["GRTK8"]["prior_rate"] == pytest.approx(110 / 550)
-    assert (groups["GRTK8"]["status_level"], groups["GRTK8"]["change_level"]) == ("High", "Declined")
-    # TA: 108/700 = 15.4% High, 130/700 a year earlier: -3.1 Declined Significantly
+    for g in ("GRTK8", "TA"):
+        assert (groups[g]["status_level"], groups[g]["change_level"]) == ("High", "Declined")
+        assert groups[g]["placed_rate"] == pytest.approx(95 / 550) and groups[g]["placed_group"] == "GRTK8"
+    assert groups["TA"]["rate"] == pytest.approx(108 / 700)  # the all-grades rate shown beside it
+    # The all-grades change (-3.1 pp) is shown as change_pp; it is not what the level was placed on
+    # (placing it there was the defect: Declined Significantly on the Equity page, Declined elsewhere).
     assert groups["TA"]["change_pp"] == pytest.approx((108 - 130) / 700 * 100)
-    assert (groups["TA"]["status_level"], groups["TA"]["change_level"]) == ("High", "Declined Significantly")
+    assert groups["TA"]["placed_change_pp"] == pytest.approx((95 / 550 - 110 / 550) * 100)
 
 
 def test_breakdown_hides_prior_and_change_of_suppressed_rows(db_path):
