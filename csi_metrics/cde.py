@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +30,23 @@ AGGREGATE_LEVELS = ("T", "C", "D", "S")
 RATE_TOLERANCE_PP = 0.1
 
 
+Expected = str | tuple[str, ...]  # a column's name, or its accepted names by naming style
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Which header names carry which meaning in one CDE outcome file family."""
+    """Which header names carry which meaning in one CDE outcome file family.
+
+    Each field is the name CDE's current files use. `aliases` pairs some of them
+    with the name the same column had in CDE's older naming style (chronic
+    absenteeism to 2018-19: run-together `AcademicYear`, `CharterYN`, ...; from
+    2020-21: spaced `Academic Year`, `Charter School`, ...). Which style a file
+    uses is read from its header, in one place (choose_columns): a file uses one
+    style throughout, so a lone name of the other style is refused, not accepted.
+    `bind` gives the layout under the names the file actually has, so every error
+    names the file's own column. `dass_from`: the first academic year whose file
+    must have the `dass` column; older files may lack it (their rows are stored
+    with dass_scope 'All', as suspension's always are)."""
 
     metric: str
     year: str
@@ -46,6 +60,8 @@ class Layout:
     denominator: str
     numerator: str
     rate: str
+    aliases: tuple[tuple[str, str], ...] = ()
+    dass_from: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -53,6 +69,38 @@ class Layout:
         if self.dass:
             cols.append(self.dass)
         return cols + [self.category, self.denominator, self.numerator, self.rate]
+
+    def accepted(self, name: str) -> Expected:
+        """`name`, or (name, its older-style alias) when it has one."""
+        old = dict(self.aliases).get(name)
+        return (name, old) if old else name
+
+    @property
+    def expected(self) -> list[Expected]:
+        """The columns as choose_columns / read_text_table take them."""
+        return [self.accepted(c) for c in self.columns]
+
+    @property
+    def optional(self) -> frozenset[str]:
+        return frozenset([self.dass]) if self.dass and self.dass_from else frozenset()
+
+    def bind(self, present: list[str]) -> "Layout":
+        """This layout under the names in `present` (the columns choose_columns picked);
+        an optional column that is absent becomes None."""
+        have = set(present)
+        names = {}
+        for f in ("year", "level", "county", "district", "school", "charter", "dass", "category",
+                  "denominator", "numerator", "rate"):
+            current = getattr(self, f)
+            if current is None:
+                continue
+            found = [n for n in _names(self.accepted(current)) if n in have]
+            names[f] = found[0] if found else None
+        return replace(self, **names)
+
+
+def _names(e: Expected) -> tuple[str, ...]:
+    return (e,) if isinstance(e, str) else tuple(e)
 
 
 CHRONIC_LAYOUT = Layout(
@@ -68,8 +116,18 @@ CHRONIC_LAYOUT = Layout(
     denominator="ChronicAbsenteeismEligibleCumulativeEnrollment",
     numerator="ChronicAbsenteeismCount",
     rate="ChronicAbsenteeismRate",
+    # 2016-17..2018-19 files (chrabs1819.txt, later chronicabsenteeism19.txt) ran the
+    # identity names together and had CharterYN and no DASS column; 2020-21 has the
+    # spaced names (its DASS column is unconfirmed); 2021-22 on, the names above.
+    # The measure names are the same in every year (the old files add an unused
+    # CumulativeEnrollment beside the eligible enrollment). Research notes: cde_dashboard.md §4.2.
+    aliases=(("Academic Year", "AcademicYear"), ("Aggregate Level", "AggregateLevel"),
+             ("County Code", "CountyCode"), ("District Code", "DistrictCode"), ("School Code", "SchoolCode"),
+             ("Charter School", "CharterYN"), ("Reporting Category", "ReportingCategory")),
+    dass_from="2021-22",
 )
 
+# CharterYN and no DASS column in every year seen (2018-19 .. 2024-25).
 SUSPENSION_LAYOUT = Layout(
     metric="suspension",
     year="AcademicYear",
@@ -252,19 +310,63 @@ def _mixed(raw: bytes, offset: int, path: str | Path, separator: str, utf8_where
                             f"{utf8_where}; save it in one encoding", line=line, column=column)
 
 
+def choose_columns(header: list[str], expected: list[Expected],
+                   optional: frozenset[str] | set[str] = frozenset()) -> tuple[list[str], list[tuple[str, str]]]:
+    """Which of each expected column's accepted names the header has.
+
+    An `expected` entry is a name, or a tuple of the names one column has in each
+    of CDE's naming styles (index 0 the current style; Layout.accepted). The style
+    is the one most of the header's tupled columns are in (ties: the current one),
+    and a file uses one style throughout. Returns (the names found, in `expected`
+    order, leaving out an absent `optional` column (named by its first name);
+    problems as (column, message)): a column with none of its names, one only
+    under another style's name, or one under two names at once."""
+    have = set(header)
+    styles = [len(_names(e)) for e in expected if not isinstance(e, str)]
+    votes = [sum(1 for e in expected if not isinstance(e, str) and i < len(e) and e[i] in have)
+             for i in range(max(styles, default=1))]
+    style = max(range(len(votes)), key=lambda i: (votes[i], -i))
+    example = next((e[style] for e in expected
+                    if not isinstance(e, str) and len(e) > style and e[style] in have), None)
+    chosen: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for e in expected:
+        names = _names(e)
+        want = names[style] if len(names) > style else names[0]
+        present = [n for n in names if n in have]
+        if len(present) > 1:
+            extra = next(n for n in present if n != want) if want in present else present[1]
+            problems.append((extra, f"the header has both {present[0]!r} and {present[1]!r} "
+                                    "(one column under two names); keep one"))
+        elif want in have:
+            chosen.append(want)
+        elif present:
+            problems.append((want, f"missing column {want!r}: the header has {present[0]!r}, a name in CDE's "
+                                   f"other naming style, beside {example!r}; a CDE file uses one style"))
+        elif names[0] not in optional:
+            others = [n for n in names if n != want]
+            alt = f" (or {' or '.join(repr(n) for n in others)})" if others else ""
+            problems.append((want, f"missing column {want!r}{alt}"))
+    return chosen, problems
+
+
 def read_text_table(
     path: str | Path,
-    expected: list[str],
+    expected: list[Expected],
     separator: str,
     *,
     quote_char: str | None,
     null_values: list[str] | None = None,
     allow_no_rows: bool = False,
     redo: str | None = CDE_REDO,
+    optional: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[pl.DataFrame, str]:
     """Read a delimited file with every column as text, checking the header names.
 
-    Returns (frame restricted to `expected` columns, encoding). Raises InputError
+    `expected` entries may give a column's names in each of CDE's naming styles
+    (choose_columns picks the header's); an `optional` column may be absent.
+    Returns (frame of the `expected` columns the header has, under the header's
+    own names, in `expected` order; encoding). Raises InputError
     for a file that is not plain text (sniff_file_kind; `redo` is its UTF-16
     remedy), an empty file, a NUL byte, a header that does not split on
     `separator` into the expected names, a missing or repeated used column, or
@@ -285,20 +387,23 @@ def read_text_table(
         raise InputError(p, "NUL byte (\\x00) in a cell; remove it and build again", line=line, column=column)
     header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     header = [h.strip().strip('"') if quote_char else h.strip() for h in header_line.split(separator)]
-    missing = [c for c in expected if c not in header]
-    if missing:
+    chosen, problems = choose_columns(header, expected, optional)
+    if problems:
         sep_name = _SEP_NAMES.get(separator, repr(separator))
-        if len(header) == 1 or len(set(expected) & set(header)) == 0:
+        first = _names(expected[0])[0]
+        if len(header) == 1 or not {n for e in expected for n in _names(e)} & set(header):
             other = next((s for s in ("\t", ",", ";", "|") if s != separator and s in header_line), None)
             found = f"; it looks {_SEP_NAMES.get(other, repr(other))}-separated" if other else ""
             raise InputError(
                 p,
                 f"header does not split on {sep_name} into the expected column names{found} "
-                f"(expected {sep_name}-separated columns such as {expected[0]!r})",
+                f"(expected {sep_name}-separated columns such as {first!r})",
                 line=1,
-                column=expected[0],
+                column=first,
             )
-        raise InputError(p, f"missing column {missing[0]!r}", line=1, column=missing[0])
+        column, message = problems[0]
+        raise InputError(p, message, line=1, column=column)
+    expected = chosen
     dupes = sorted({c for c in header if header.count(c) > 1 and c in expected})
     if dupes:
         raise InputError(p, f"column {dupes[0]!r} appears twice in the header", line=1, column=dupes[0])
@@ -449,8 +554,17 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False,
     (code 19) plus the state rows unless all_counties. With `directory`, school
     rows whose CDS code is not a school there are recorded as a rejection."""
     p = Path(path)
-    df, encoding = read_text_table(p, layout.columns, "\t", quote_char=None)
+    df, encoding = read_text_table(p, layout.expected, "\t", quote_char=None, optional=layout.optional)
+    wanted_dass = layout.dass
+    layout = layout.bind(df.columns)  # the file's own names, in every message below
     df = df.with_columns(pl.col(c).str.strip_chars() for c in layout.columns)
+    if wanted_dass and not layout.dass:
+        # Only files of years before dass_from may lack it: a current file without it is
+        # refused, as before (a malformed year is left to its own rule below).
+        late = first_bad(df, ~academic_year_bad(layout.year) & (pl.col(layout.year) >= layout.dass_from))
+        if late is not None:
+            raise InputError(p, f"missing column {wanted_dass!r} (CDE's files have it from {layout.dass_from} on; "
+                                f"line {late + 2} is {df[layout.year][late]})", line=1, column=wanted_dass)
     lv = pl.col(layout.level)
 
     star = pl.lit(False)
@@ -526,6 +640,9 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False,
                          line=dup + 2, column=layout.category)
 
     rejections: list[Rejection] = []
+    out, repeated = _count_schools_once(out, p, layout)
+    if repeated is not None:
+        rejections.append(repeated)
     if not all_counties:
         keep = (pl.col("aggregate_level") == "T") | pl.col("cds_code").str.starts_with(codes.LA_COUNTY_CODE)
         dropped = out.filter(~keep)
@@ -542,6 +659,64 @@ def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False,
             rejections.append(Rejection(f"school not in the directory ({directory.path.name}): "
                                         "left out of every figure", orphan.height, int(orphan["_row"][0]) + 2))
     return ReadResult(p, layout.metric, out.drop("_row"), df.height, encoding, rejections)
+
+
+REPEATED_SCHOOL_ROW = "repeated school row under Charter School 'All': counted once"
+
+
+def _count_schools_once(out: pl.DataFrame, p: Path, layout: Layout) -> tuple[pl.DataFrame, Rejection | None]:
+    """Drop the school rows that repeat a school under Charter School 'All'.
+
+    CDE's older files (the 2018-19 and 2019-20 ones among them) give a school at
+    aggregate level S twice: under Charter School (CharterYN) 'All' and under its
+    own 'Yes' or 'No'; the same students, which every pooled figure would count
+    twice. For the same year, reporting category and DASS scope, the school's own
+    row is kept and the 'All' row dropped (recorded as one Rejection). The two
+    must agree in every measure; a pair that does not, or an 'All' row beside
+    both a 'Yes' and a 'No' row, is refused (InputError at the 'All' row's line).
+    A school that has only an 'All' row keeps it. District, county and state rows
+    are untouched: their All/Yes/No rows are different aggregates."""
+    school = out.filter(pl.col("aggregate_level") == "S")
+    alls = school.filter(pl.col("charter_scope") == "All")
+    if alls.height == 0:
+        return out, None
+    group = ["academic_year", "cds_code", "dass_scope", "reporting_category"]
+    own = school.filter(pl.col("charter_scope") != "All").select(
+        *group, "charter_scope", "numerator_n", "denominator_n", "published_rate_pct", "_row")
+    pairs = alls.join(own, on=group, how="inner", suffix="_own").sort("_row", "_row_own")
+    if pairs.height == 0:
+        return out, None
+
+    def where(r: dict) -> str:
+        return f"school {r['cds_code']} {r['academic_year']} {r['reporting_category']}"
+
+    both = first_bad(pairs, pl.col("_row").is_duplicated())
+    if both is not None:
+        r, r2 = pairs.row(both, named=True), pairs.row(both + 1, named=True)
+        raise InputError(p, f"{where(r)} has a {layout.charter} 'All' row here and also both "
+                            f"{r['charter_scope_own']!r} (line {r['_row_own'] + 2}) and "
+                            f"{r2['charter_scope_own']!r} (line {r2['_row_own'] + 2}) rows: it cannot be counted once",
+                         line=r["_row"] + 2, column=layout.charter)
+    measures = [("denominator_n", layout.denominator), ("numerator_n", layout.numerator),
+                ("published_rate_pct", layout.rate)]
+    differs = pl.lit(False)
+    for c, _ in measures:
+        differs = differs | pl.col(c).ne_missing(pl.col(f"{c}_own"))
+    bad = first_bad(pairs, differs)
+    if bad is not None:
+        r = pairs.row(bad, named=True)
+        c, column = next((c, col) for c, col in measures if r[c] != r[f"{c}_own"])
+
+        def shown(v) -> str:
+            return SUPPRESSED if v is None else str(v)
+
+        raise InputError(p, f"{where(r)} under {layout.charter} 'All' repeats the school's own "
+                            f"{r['charter_scope_own']!r} row on line {r['_row_own'] + 2} with a different count: "
+                            f"{shown(r[c])} here, {shown(r[f'{c}_own'])} there (a corrupt file? "
+                            "download it again)", line=r["_row"] + 2, column=column)
+    dropped = pairs["_row"]
+    return (out.filter(~pl.col("_row").is_in(dropped.implode())),
+            Rejection(REPEATED_SCHOOL_ROW, dropped.len(), int(dropped.min()) + 2))
 
 
 # ---------------------------------------------------------------- directory

@@ -28,14 +28,22 @@ from .errors import InputError
 # CDE's own file names, by academic year (filesabd.asp, filessd.asp). CDE revises a
 # year's file under a new name ("-v2", "-v3"); when a name here goes stale the
 # download fails with a 404 naming the URL, and `--url` takes the new one.
+# Names checked against the research notes on CDE's files (cde_dashboard.md §4.1:
+# third-party code; CDE's file-list pages were not captured). Where two names are attested, the one
+# here is the one the most recent code (which also has the 2024-25 "-v2" files)
+# fetches; the other is kept in a comment. Files saved under another name must be
+# renamed to the one here: the build finds files by these names.
 CHRONIC_FILES = {
+    # Also attested, in older code: attendance/chrabs1819.txt (CDE's earlier name; the
+    # run-together layout, read through cde.CHRONIC_LAYOUT's aliases). Save it as chronicabsenteeism19.txt.
     "2018-19": "attendance/chronicabsenteeism19.txt",
     # 2019-20: not published (no chronic absenteeism data for the pandemic year).
+    # Also attested, in older code: attendance/chrabs2021.txt (save it as chronicabsenteeism21.txt).
     "2020-21": "attendance/chronicabsenteeism21.txt",
-    "2021-22": "attendance/chronicabsenteeism22-v3.txt",
+    "2021-22": "attendance/chronicabsenteeism22-v3.txt",  # -v2 also attested; -v3 is the later revision
     "2022-23": "attendance/chronicabsenteeism23.txt",
     "2023-24": "attendance/chronicabsenteeism24.txt",
-    "2024-25": "attendance/chronicabsenteeism25-v2.txt",
+    "2024-25": "attendance/chronicabsenteeism25-v2.txt",  # the reissue of chronicabsenteeism25.txt
 }
 SUSPENSION_FILES = {
     "2018-19": "discipline/suspension19.txt",
@@ -121,19 +129,25 @@ def _header(path: Path) -> list[str]:
 
 def header_check(kind: str, url: str) -> Callable[[Path], None]:
     """A check that the file's first line has every column its CDE layout needs
-    (by name, any order); the error names the URL, since the temp file is gone."""
-    wanted = {"directory": cde.DIRECTORY_COLUMNS, "chronic_absenteeism": cde.CHRONIC_LAYOUT.columns,
-              "suspension": cde.SUSPENSION_LAYOUT.columns}[kind]
+    (by name, any order; an older year's names too, as the readers take them:
+    cde.choose_columns); the error names the URL, since the temp file is gone."""
+    layout = {"chronic_absenteeism": cde.CHRONIC_LAYOUT, "suspension": cde.SUSPENSION_LAYOUT}.get(kind)
+    wanted = layout.expected if layout else {"directory": cde.DIRECTORY_COLUMNS}[kind]
+    optional = layout.optional if layout else frozenset()
 
     what = f"not a CDE {kind.replace('_', ' ')} file"
 
     def check(path: Path) -> None:
         try:
-            have = set(_header(path))
+            have = _header(path)
         except InputError as exc:
             raise InputError(url, f"{what}: {exc.message}", line=1) from None
-        missing = [c for c in wanted if c not in have]
-        if missing:
+        _chosen, problems = cde.choose_columns(have, wanted, optional)
+        if problems:
+            twice = [(c, msg) for c, msg in problems if not msg.startswith("missing column")]
+            if twice:  # one column under two names: the reader would refuse it
+                raise InputError(url, f"{what}: {twice[0][1]}", line=1, column=twice[0][0])
+            missing = [c for c, _msg in problems]
             looks = " (it looks like a web page)" if any("<" in h for h in have) else ""
             raise InputError(url, f"{what}{looks}: its header lacks "
                              + ", ".join(repr(c) for c in missing[:4]) + ("..." if len(missing) > 4 else ""),

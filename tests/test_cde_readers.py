@@ -416,3 +416,200 @@ def test_duplicate_used_column_is_refused_at_line_1(tmp_path, fixtures_dir):
     e = refused(cde.read_chronic_absenteeism, p)
     assert (e.line, e.column) == (1, "ChronicAbsenteeismCount")
     assert "appears twice in the header" in e.message
+
+
+# ---------------------------------------------------------------- older layouts (tests/fixtures/cde_old)
+# Before 2020-21 CDE's files give each school twice at level S: under Charter
+# School 'All' and under its own Yes/No. The 2018-19 chronic file also ran its
+# names together (AcademicYear, CharterYN) and had no DASS column; 2020-21's names
+# are spaced, still without DASS. Every school row in these fixtures is one of
+# four LA schools: 6000001 and 6000002 (No + All), 0100004 (Yes + All), 6000003
+# (All only); 2020-21 repeats only 0100004.
+
+OLD = {  # file -> (reader, rows in the file, rows kept, rejections)
+    "chronicabsenteeism19.txt": (cde.read_chronic_absenteeism, 18, 11, [
+        (cde.REPEATED_SCHOOL_ROW, 6, 7), ("outside county filter (county 19)", 1, 19)]),
+    "chronicabsenteeism21.txt": (cde.read_chronic_absenteeism, 9, 8, [(cde.REPEATED_SCHOOL_ROW, 1, 8)]),
+    "suspension19.txt": (cde.read_suspension, 13, 9, [(cde.REPEATED_SCHOOL_ROW, 4, 6)]),
+    "suspension20.txt": (cde.read_suspension, 11, 8, [(cde.REPEATED_SCHOOL_ROW, 3, 6)]),
+}
+# Per file: (year, school TA numerator sum, denominator sum): each school once.
+OLD_TOTALS = {
+    "chronicabsenteeism19.txt": ("2018-19", 63 + 176 + 21 + 40, 420 + 880 + 140 + 500),
+    "chronicabsenteeism21.txt": ("2020-21", 82 + 261 + 30 + 49, 410 + 870 + 150 + 490),
+    "suspension19.txt": ("2018-19", 11 + 45 + 4 + 13, 440 + 900 + 160 + 520),
+    "suspension20.txt": ("2019-20", 6 + 30 + 3 + 8, 430 + 910 + 150 + 515),
+}
+
+
+def old_fixture(fixtures_dir: Path, name: str) -> Path:
+    return fixtures_dir / "cde_old" / name
+
+
+@pytest.mark.parametrize("name", sorted(OLD))
+def test_old_layout_reads_each_school_once(fixtures_dir, name):
+    reader, rows_n, kept_n, rejections = OLD[name]
+    res = reader(old_fixture(fixtures_dir, name))
+    assert res.encoding == "cp1252"
+    assert (res.rows_n, res.rows_kept_n) == (rows_n, kept_n)
+    assert [(r.reason, r.rows_n, r.example_line_n) for r in res.rejections] == rejections
+    f = res.frame
+    assert f.columns == list(cde.OUTCOME_SCHEMA)
+    year, num, den = OLD_TOTALS[name]
+    assert set(f["academic_year"]) == {year}
+    assert set(f["dass_scope"]) == {"All"}  # no DASS column in any of these files
+    ta = f.filter((pl.col("aggregate_level") == "S") & (pl.col("reporting_category") == "TA"))
+    assert ta.height == ta["cds_code"].n_unique() == 4
+    assert (ta["numerator_n"].sum(), ta["denominator_n"].sum()) == (num, den)
+    # The school's own row is kept; the school with only an 'All' row keeps that one.
+    assert dict(zip(ta["cds_code"], ta["charter_scope"])) == {
+        "19753096000001": "No", "19753096000002": "No", "19753090100004": "Yes", "19753096000003": "All"}
+    # District rows keep their three scopes (different aggregates), and add up to the schools.
+    d = f.filter(pl.col("aggregate_level") == "D")
+    assert sorted(d["charter_scope"]) == ["All", "No", "Yes"]
+    assert (row(d, charter_scope="All")["numerator_n"], row(d, charter_scope="All")["denominator_n"]) == (num, den)
+    assert row(f, aggregate_level="T")["cds_code"] == "00000000000000"
+
+
+def test_old_chronic_run_together_names(fixtures_dir):
+    f = cde.read_chronic_absenteeism(old_fixture(fixtures_dir, "chronicabsenteeism19.txt")).frame
+    # The eligible enrollment is the denominator, not the file's CumulativeEnrollment (430).
+    esc = row(f, cds_code="19753096000001", reporting_category="TA")
+    assert (esc["numerator_n"], esc["denominator_n"], esc["published_rate_pct"]) == (63, 420, 15.0)
+    # A suppressed pair ('*' under All and under No) is one suppressed row too.
+    rp = row(f, cds_code="19753096000001", reporting_category="RP")
+    assert rp["suppressed"] and rp["charter_scope"] == "No" and rp["numerator_n"] is None
+    assert row(f, aggregate_level="C")["numerator_n"] == 195000
+
+
+def test_old_layouts_with_every_county(fixtures_dir):
+    # Repeats are counted in the whole file, before the county filter: 5 LA rows and the Alameda one.
+    res = cde.read_chronic_absenteeism(old_fixture(fixtures_dir, "chronicabsenteeism19.txt"), all_counties=True)
+    assert [(r.reason, r.rows_n) for r in res.rejections] == [(cde.REPEATED_SCHOOL_ROW, 6)]
+    assert res.rows_kept_n == 12
+    assert row(res.frame, cds_code="01612596000007")["charter_scope"] == "No"
+
+
+def _edit(src: Path, dst_dir: Path, fn) -> Path:
+    lines = src.read_bytes().decode("cp1252").split("\r\n")
+    out = dst_dir / src.name
+    out.write_bytes("\r\n".join(fn(lines)).encode("cp1252"))
+    return out
+
+
+@pytest.mark.parametrize("name,line,column,value,fragment", [
+    # the 'All' row of 6000001 TA (line 6) says 441 students, its own 'No' row (line 7) 440
+    ("suspension19.txt", 6, "CumulativeEnrollment", "441",
+     "school 19753096000001 2018-19 TA under CharterYN 'All' repeats the school's own 'No' row on line 7 "
+     "with a different count: 441 here, 440 there"),
+    # the own row (line 14) disagrees: the error is still at the 'All' row (line 13), naming the other line
+    ("chronicabsenteeism19.txt", 14, "ChronicAbsenteeismCount", "177",
+     "school 19753096000002 2018-19 TA under CharterYN 'All' repeats the school's own 'No' row on line 14 "
+     "with a different count: 176 here, 177 there"),
+    # suppressed under 'All', published under its own 'Yes'
+    ("chronicabsenteeism21.txt", 8, "ChronicAbsenteeismRate", "*",
+     "school 19753090100004 2020-21 TA under Charter School 'All' repeats the school's own 'Yes' row on line 9 "
+     "with a different count: * here, 150 there"),
+])
+def test_repeated_row_that_disagrees_is_refused(tmp_path, fixtures_dir, name, line, column, value, fragment):
+    bad = mutate(old_fixture(fixtures_dir, name), tmp_path, line, column, value)
+    e = refused(cde.read_chronic_absenteeism if name.startswith("chronic") else cde.read_suspension, bad)
+    all_line = {"suspension19.txt": 6, "chronicabsenteeism19.txt": 13, "chronicabsenteeism21.txt": 8}[name]
+    expect_col = "ChronicAbsenteeismEligibleCumulativeEnrollment" if value == "*" else column
+    assert (e.line, e.column) == (all_line, expect_col)
+    assert fragment in e.message and "download it again" in e.message
+
+
+def test_all_row_beside_both_yes_and_no_is_refused(tmp_path, fixtures_dir):
+    # 0100004 TA: 'All' on line 12, 'Yes' on 13; a 'No' row for it too (line 14) cannot be the same school once.
+    src = old_fixture(fixtures_dir, "suspension19.txt")
+    bad = _edit(src, tmp_path, lambda ls: ls[:13] + [ls[12].replace("\tYes\tTA\t", "\tNo\tTA\t")] + ls[13:])
+    e = refused(cde.read_suspension, bad)
+    assert (e.line, e.column) == (12, "CharterYN")
+    assert "both 'Yes' (line 13) and 'No' (line 14)" in e.message
+
+
+def test_missing_column_names_its_other_name(tmp_path, fixtures_dir):
+    old = _edit(old_fixture(fixtures_dir, "chronicabsenteeism19.txt"), tmp_path,
+                lambda ls: [ls[0].replace("CharterYN", "Charter")] + ls[1:])
+    e = refused(cde.read_chronic_absenteeism, old)
+    assert (e.line, e.column, e.message) == (1, "CharterYN", "missing column 'CharterYN' (or 'Charter School')")
+    p = tmp_path / CA
+    p.write_bytes(fixture_text(fixtures_dir, CA).replace("Charter School", "Charter", 1).encode("cp1252"))
+    e = refused(cde.read_chronic_absenteeism, p)
+    assert (e.line, e.column, e.message) == (1, "Charter School", "missing column 'Charter School' (or 'CharterYN')")
+
+
+def test_one_naming_style_per_file(tmp_path, fixtures_dir):
+    # A lone run-together name in a spaced header is a renamed column, not an older file.
+    p = tmp_path / CA
+    p.write_bytes(fixture_text(fixtures_dir, CA).replace("Reporting Category", "ReportingCategory", 1)
+                  .encode("cp1252"))
+    e = refused(cde.read_chronic_absenteeism, p)
+    assert (e.line, e.column) == (1, "Reporting Category")
+    assert e.message.startswith("missing column 'Reporting Category': the header has 'ReportingCategory', "
+                                "a name in CDE's other naming style")
+
+
+def test_one_column_under_both_names_is_refused(tmp_path, fixtures_dir):
+    lines = fixture_text(fixtures_dir, CA).split("\r\n")
+    out = [l + ("\tCharterYN" if i == 0 else "\tNo") if l else l for i, l in enumerate(lines)]
+    p = tmp_path / CA
+    p.write_bytes("\r\n".join(out).encode("cp1252"))
+    e = refused(cde.read_chronic_absenteeism, p)
+    assert (e.line, e.column) == (1, "CharterYN")
+    assert "the header has both 'Charter School' and 'CharterYN'" in e.message
+
+
+def test_dass_still_required_from_2021_22(tmp_path, fixtures_dir):
+    # Only files before 2021-22 may lack DASS; the 2023-24 file without it is refused at its header.
+    lines = fixture_text(fixtures_dir, CA).split("\r\n")
+    i = lines[0].split("\t").index("DASS")
+    p = tmp_path / CA
+    p.write_bytes("\r\n".join("\t".join(c for j, c in enumerate(l.split("\t")) if j != i) if l else l
+                              for l in lines).encode("cp1252"))
+    e = refused(cde.read_chronic_absenteeism, p)
+    assert (e.line, e.column) == (1, "DASS")
+    assert e.message == "missing column 'DASS' (CDE's files have it from 2021-22 on; line 2 is 2023-24)"
+
+
+def test_old_layouts_build_counts_each_school_once(tmp_path, fixtures_dir, capsys):
+    """build.build on the old files, the current directory and the initiative files:
+    pooled figures and school counts are each school's once, not twice."""
+    import shutil
+
+    import duckdb
+
+    from csi_metrics import build, cli, rates
+    from csi_metrics.filters import Filters
+
+    cde_dir = tmp_path / "cde"
+    shutil.copytree(fixtures_dir / "cde_old", cde_dir, ignore=shutil.ignore_patterns("*.md"))
+    shutil.copy(fixtures_dir / "cde" / "pubschls.txt", cde_dir)
+    target = tmp_path / "csi.duckdb"
+    build.build(target, cde_dir, fixtures_dir / "initiative", boundaries=None)
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        for metric, names in (("chronic_absenteeism", ["chronicabsenteeism19.txt", "chronicabsenteeism21.txt"]),
+                              ("suspension", ["suspension19.txt", "suspension20.txt"])):
+            got = rates.pooled_rates(con, metric, ["year"], Filters())
+            assert got.select("year", "numerator_n", "denominator_n", "schools_n", "suppressed_schools_n").rows() \
+                == [(*OLD_TOTALS[n], 4, 0) for n in names]
+            # One row per school per year and category; all four directory schools, each once.
+            assert con.execute(
+                "SELECT academic_year, count(*), count(DISTINCT cds_code) FROM outcomes WHERE metric = ? "
+                "AND aggregate_level = 'S' AND reporting_category = 'TA' GROUP BY 1 ORDER BY 1", [metric]
+            ).fetchall() == [(OLD_TOTALS[n][0], 4, 4) for n in names]
+            per_school = rates.pooled_rates(con, metric, ["year", "school"], Filters())
+            assert set(per_school["schools_n"]) == {1} and per_school.height == 8
+        rej = con.execute("SELECT path, rows_n, example_line_n FROM build_rejections WHERE reason = ? "
+                          "ORDER BY path", [cde.REPEATED_SCHOOL_ROW]).fetchall()
+        assert [(Path(p).name, n, line) for p, n, line in rej] == [
+            ("chronicabsenteeism19.txt", 6, 7), ("chronicabsenteeism21.txt", 1, 8),
+            ("suspension19.txt", 4, 6), ("suspension20.txt", 3, 6)]
+    finally:
+        con.close()
+    capsys.readouterr()
+    assert cli.main(["info", "--db", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "suspension19.txt: 4 repeated school row under Charter School 'All': counted once (e.g. line 6)" in out

@@ -5,6 +5,7 @@ schooldirectory/report?rid=dl1&tp=txt), then built; failures keep what was there
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -160,3 +161,73 @@ def test_unreachable_server(tmp_path):
     assert proc.returncode == 1
     assert f"cannot download http://127.0.0.1:{port}/report:" in proc.stderr
     assert "3 of 3 files not fetched" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# Every (metric, year) fetch-cde offers, and the fixture in that year's header layout:
+# the older layouts in tests/fixtures/cde_old, the current ones in tests/fixtures/cde
+# (their rows' year is rewritten to the year they stand for).
+OLD, NEW = FIXTURES / "cde_old", FIXTURES / "cde"
+LAYOUT_OF_YEAR = {
+    ("chronic_absenteeism", "2018-19"): OLD / "chronicabsenteeism19.txt",  # run-together names, CharterYN, no DASS
+    ("chronic_absenteeism", "2020-21"): OLD / "chronicabsenteeism21.txt",  # spaced names, no DASS
+    **{("chronic_absenteeism", y): NEW / "chronicabsenteeism24.txt" for y in ("2021-22", "2022-23", "2023-24",
+                                                                             "2024-25")},
+    ("suspension", "2018-19"): OLD / "suspension19.txt",                   # school rows repeated under 'All'
+    ("suspension", "2019-20"): OLD / "suspension20.txt",
+    **{("suspension", y): NEW / "suspension23.txt" for y in ("2020-21", "2021-22", "2022-23")},
+    **{("suspension", y): NEW / "suspension24.txt" for y in ("2023-24", "2024-25")},
+}
+
+
+def _as_year(src: Path, year: str) -> bytes:
+    """The fixture with every row's academic year (the first field) set to `year`."""
+    raw = src.read_bytes()
+    head, sep, body = raw.partition(b"\n")
+    return head + sep + re.sub(rb"(?m)^\d{4}-\d{2}\t", year.encode() + b"\t", body)
+
+
+def test_every_offered_year_has_a_fixture_that_fetches_and_builds(cde_site, tmp_path):
+    """fetch-cde for every year it offers, each file in its year's layout: every header
+    passes the download check, and the build reads every file, each school once."""
+    root, base, directory = cde_site
+    tables = {"chronic_absenteeism": fetch.CHRONIC_FILES, "suspension": fetch.SUSPENSION_FILES}
+    offered = {(kind, year) for kind, table in tables.items() for year in table}
+    assert set(LAYOUT_OF_YEAR) == offered and {y for _k, y in offered} == set(fetch.KNOWN_YEARS)
+    for (kind, year), src in LAYOUT_OF_YEAR.items():
+        dst = root / "demo-downloads" / tables[kind][year]
+        dst.write_bytes(_as_year(src, year))
+        fetch.header_check(kind, str(dst))(dst)  # the check a download must pass
+    out = tmp_path / "cde"
+    assert cli.main(_args(base, directory, out, *fetch.KNOWN_YEARS)) == 0
+    db = tmp_path / "csi.duckdb"
+    assert cli.main(["build", "--cde-dir", str(out), "--initiative-dir", str(FIXTURES / "initiative"),
+                     "--db", str(db)]) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.sql("SELECT DISTINCT metric, academic_year FROM outcomes ORDER BY ALL").fetchall()
+        assert set(got) == offered
+        # No school is counted twice in any year.
+        assert con.execute("SELECT count(*) FROM (SELECT metric, academic_year, cds_code, reporting_category "
+                           "FROM outcomes WHERE aggregate_level = 'S' GROUP BY ALL HAVING count(*) > 1)"
+                           ).fetchone() == (0,)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("name", ["chronicabsenteeism19.txt", "chronicabsenteeism21.txt"])
+def test_header_check_takes_the_older_chronic_layouts(name):
+    # (The older suspension files have the current suspension header: the test above fetches them.)
+    fetch.header_check("chronic_absenteeism", "https://x/" + name)(OLD / name)
+
+
+def test_header_check_names_the_other_spelling(tmp_path):
+    # One column under both names is refused before it replaces a good file, as the reader would.
+    p = tmp_path / "chronicabsenteeism19.txt"
+    raw = (OLD / "chronicabsenteeism19.txt").read_bytes()
+    p.write_bytes(raw.replace(b"\tCharterYN\t", b"\tCharterYN\tCharter School\t", 1))
+    from csi_metrics.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        fetch.header_check("chronic_absenteeism", "https://x/c19.txt")(p)
+    assert (err.value.line, err.value.column) == (1, "Charter School")
+    assert "the header has both 'Charter School' and 'CharterYN'" in err.value.message

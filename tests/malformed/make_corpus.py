@@ -21,12 +21,13 @@ HERE = Path(__file__).resolve().parent
 FIX = HERE.parent / "fixtures"
 
 CA, SU24, SU23, PS = "chronicabsenteeism24.txt", "suspension24.txt", "suspension23.txt", "pubschls.txt"
-ENCODING = {CA: "cp1252", SU24: "utf-8-sig", SU23: "cp1252", PS: "utf-8"}
+SU19 = "suspension19.txt"  # an older layout (tests/fixtures/cde_old): school rows repeated under CharterYN 'All'
+ENCODING = {CA: "cp1252", SU24: "utf-8-sig", SU23: "cp1252", PS: "utf-8", SU19: "cp1252"}
 
 
 def fixture_lines(name: str) -> tuple[list[str], str]:
     """(lines, newline) of a fixture, decoded in its own encoding."""
-    sub = "cde" if name.endswith(".txt") else "initiative"
+    sub = "cde_old" if name == SU19 else "cde" if name.endswith(".txt") else "initiative"
     raw = (FIX / sub / name).read_bytes()
     text = raw.decode(ENCODING.get(name, "utf-8"))
     nl = "\r\n" if "\r\n" in text else "\n"
@@ -226,6 +227,8 @@ def cde_cases() -> dict[str, bytes]:
         b"Cedar Grove High", "Cedar Grove High – Año".encode("cp1252"), 1)
     o["su_same_year_as_suspension24.txt"] = edit_lines(SU23, lambda ls: [l.replace("2022-23", "2023-24") for l in ls])
     o["su_cr_line_endings.txt"] = edit_lines(SU24, lambda ls: ls).replace(b"\n", b"\r")
+    # older layout: the 'All' repeat of a school row disagrees with the school's own row
+    o["su19_repeated_row_disagrees.txt"] = edit_cell(SU19, 6, "CumulativeEnrollment", "441")
     # directory (utf-8, LF)
     o["ps_cds_15_digits.txt"] = edit_cell(PS, 5, "CDSCode", "197530960000021")
     o["ps_duplicate_cds.txt"] = edit_cell(PS, 7, "CDSCode", "19753096000002")
