@@ -192,6 +192,7 @@ def trend_lines(
     y_title: str = "Rate",
     years: list[str] | None = None,
     name: str = "All schools in filter",
+    metric: str | None = None,
 ) -> go.Figure:
     """One line per group over academic years; rates 0-1 drawn as percentages.
 
@@ -244,8 +245,13 @@ def trend_lines(
     missing = [yr for yr in all_years
                if not df.filter((pl.col("year") == yr) & pl.col("rate").is_not_null()).height
                and not df.filter((pl.col("year") == yr) & pl.col("suppressed").fill_null(False)).height]
-    if missing:
-        notes.append(f"No data published for {', '.join(missing)}: shown as a gap, not a zero.")
+    from .codes import year_caveats
+
+    caveats = year_caveats(metric, all_years)
+    flagged = {y for y in missing if any(c.startswith(y) for c in caveats)}
+    if missing and set(missing) - flagged:
+        notes.append(f"No data published for {', '.join(sorted(set(missing) - flagged))}: shown as a gap, not a zero.")
+    notes += [c + ("; shown as a gap." if c.split(" ", 1)[0] in missing else ".") for c in caveats]
     if suppressed_notes:
         notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(suppressed_notes)}.")
     many = len(fig.data) > 4  # a horizontal legend of many names would run into the title
@@ -404,7 +410,7 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
         .sort("gap", descending=True).head(highlight_n)
     for r in gaps.iter_rows(named=True):
         base.add_annotation(x=0, y=group_label("student_group", r["student_group"]), xref="x", yref="y",
-                            xanchor="left", showarrow=False, text=f"<b>+{r['gap'] * 100:.1f} pp gap</b>",
+                            xanchor="left", showarrow=False, text=f"<b>{_pp(r['gap'] * 100)} gap</b>",
                             font=dict(size=BASE_FONT_PX - 2, color="white"), bgcolor="rgba(0,0,0,0.65)")
     return base
 

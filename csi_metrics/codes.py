@@ -140,5 +140,26 @@ def shift_month_expr(month: pl.Expr, years: int = 1) -> pl.Expr:
     return pl.format("{}-{}", month.str.slice(0, 4).cast(pl.Int32) + years, month.str.slice(5, 2))
 
 
+# Years a trend, a change or a baseline must flag (CDE's own statements, quoted in the
+# research notes of issue 14): what the year is, per metric (None: both metrics).
+YEAR_CAVEATS: dict[tuple[str | None, str], str] = {
+    ("suspension", "2019-20"): "2019-20 suspension data are not comparable with other years (CDE: schools closed "
+                               "in March 2020)",
+    ("chronic_absenteeism", "2019-20"): "2019-20 chronic absenteeism was not published (CDE: not valid and "
+                                        "reliable that year)",
+    (None, "2020-21"): "2020-21 was taught mostly at a distance",
+}
+
+
+def year_caveats(metric: str | None, years: list[str]) -> list[str]:
+    """The caveats of the years shown (in year order) for a metric."""
+    out = []
+    for y in sorted(set(years)):
+        for m in (metric, None):
+            if (m, y) in YEAR_CAVEATS:
+                out.append(YEAR_CAVEATS[(m, y)])
+    return out
+
+
 # Minimum number of students behind any figure a person may see.
 MIN_N = 11

@@ -213,11 +213,23 @@ def _schools_text(row: dict | None) -> str:
     return f"{int(n):,} school{'s' if int(n) != 1 else ''}"
 
 
+def colour_words(name: str | None, source: str | None, note: str | None = None,
+                 placed_rate: float | None = None, placed_group: str | None = None) -> str:
+    """A colour as a hover reads it: official or Dashboard-style (computed), the TK-8 rate
+    a chronic absenteeism level was placed on, or why there is none."""
+    kind = "Dashboard colour (CDE, official)" if source == "official" else "Dashboard-style colour (computed)"
+    if name in DASHBOARD_COLORS:
+        placed = f", placed on TK-8 {format_value(placed_rate, 'rate')}" if placed_group == "GRTK8" and \
+            placed_rate is not None else ""
+        return f"{kind}: {name}{placed}"
+    return f"No Dashboard colour: {note or NO_COLOR_LABEL}"
+
+
 def _color_text(row: dict | None, color_col: str | None) -> str:
     if row is None or not color_col or color_col not in row:
         return ""
-    name = row.get(color_col)
-    return f"Dashboard colour: {name}" if name in DASHBOARD_COLORS else f"Dashboard colour: {NO_COLOR_LABEL}"
+    return colour_words(row.get(color_col), row.get("level_source"), row.get("level_note"),
+                        row.get("placed_rate"), row.get("placed_group"))
 
 
 # --------------------------------------------------------------------------- the SPA choropleth
@@ -431,8 +443,8 @@ def school_points(
         if size_by and r.get(size_by) is not None and not h:
             bits.append(f"{int(r[size_by]):,} students")
         if color_by == "dashboard_color":
-            c = r.get("dashboard_color")
-            bits.append(f"Dashboard colour: {c if c in DASHBOARD_COLORS else NO_COLOR_LABEL}")
+            bits.append(colour_words(r.get("dashboard_color"), r.get("level_source"), r.get("level_note"),
+                                     r.get("placed_rate"), "GRTK8" if label.startswith("Chronic") else None))
         if r.get("cohort") is not None:
             bits.append(f"CCSPP cohort {r['cohort']}")
         return [r["cds_code"], for_plotly(r["school_name"]), "<br>".join(b for b in bits if b)]

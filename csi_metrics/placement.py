@@ -321,6 +321,23 @@ def label(source: str | None) -> str:
     return SOURCE_LABELS.get(source or "", "")
 
 
+def colour_sentence(sources: "pl.Series | list[str | None]", metric: str | None = None) -> str:
+    """The caption words for the colours a view shows, from their level_source values:
+    official, computed, or both, and what computed means."""
+    present = {s for s in (sources.to_list() if isinstance(sources, pl.Series) else sources) if s}
+    parts = []
+    if SOURCE_OFFICIAL in present:
+        parts.append("CDE's official California School Dashboard colour where its Dashboard file has one")
+    if SOURCE_COMPUTED in present:
+        parts.append("Dashboard-style colours computed from DataQuest with CDE's five-by-five tables (DataQuest "
+                     "counts differ from the Dashboard's, and CDE never colours pooled groups)")
+    if not parts:
+        return "No Dashboard colour applies here."
+    tk8 = " Chronic absenteeism is placed on grades TK-8, the Dashboard's own indicator." \
+        if metric == "chronic_absenteeism" else ""
+    return "Colours: " + "; ".join(parts) + "." + tk8
+
+
 RECONCILE_COLUMNS = {"indicator": pl.String, "dashboard_year": pl.Int64, "schools_compared_n": pl.Int64,
                      "same_colour_n": pl.Int64, "different_colour_n": pl.Int64}
 

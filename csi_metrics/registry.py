@@ -114,6 +114,15 @@ def _half_up(value: float, digits: int = 1) -> Decimal:
     return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
+def half_up_expr(expr: "pl.Expr", digits: int = 1) -> "pl.Expr":
+    """`expr` rounded half up (away from zero) to `digits` decimals, natively: for tables
+    that keep numbers (to sort) but must read as the formatter prints them."""
+    import polars as pl
+
+    scale = 10 ** digits
+    return (expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)).cast(pl.Float64)
+
+
 def _usd_compact(a: float) -> str:
     if abs(a) >= 1e9:
         return f"${_half_up(a / 1e9)}B"

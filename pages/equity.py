@@ -4,7 +4,7 @@ with the groups furthest above All students marked."""
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes
+from csi_metrics import charts, codes, placement
 from pages import ui
 
 f = ui.filters()
@@ -21,9 +21,11 @@ st.caption(f"{ui.describe(f.with_(student_group='TA'))}. The student group filte
 
 fig = charts.equity_bars(shown, title=f"{label} rate by student group, {f.year}")
 table = shown.select([c for c in ("student_group", "numerator_n", "denominator_n", "rate", "prior_rate",
-                                  "change_pp", "status_level", "change_level", "color", "level_note", "suppressed")
-                      if c in shown.columns])
+                                  "change_pp", "suppressed_schools_n", "placed_group", "placed_rate",
+                                  "status_level", "change_level", "color", "level_source", "level_note",
+                                  "cut_set_note", "suppressed") if c in shown.columns])
 ui.show_chart(fig, table, key=f"equity_{metric}", metric=metric,
-              caption="Bar colour and label: the California School Dashboard colour from this year's rate and its "
-                      "change from last year. Groups under 30 students get no colour; under 11 are not shown. "
+              caption=f"Bar: each group's rate; colour and label: its Dashboard level from this year's rate and its "
+                      f"change from last year. {placement.colour_sentence(shown['level_source'], metric)} Groups "
+                      "under 30 students get no colour; figures of fewer than 11 students are not shown. "
                       "Dashed line: All students.")

@@ -44,7 +44,9 @@ def card(row: dict, title: str, short: str | None = None):
             if row["placed_value"] is not None and row["placed_group"] == placement.TK8:
                 placed = f" · placed on TK-8 {registry.format_value(row['placed_value'], 'rate')}"
             if row["color"]:
-                st.badge(f"Dashboard colour: {row['color']}", color=BADGE[row["color"]])
+                kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else \
+                    "Dashboard-style colour"
+                st.badge(f"{kind}: {row['color']}", color=BADGE[row["color"]])
             else:
                 st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
             if row["status_level"]:

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, deck, export, safe_text
+from csi_metrics import charts, codes, deck, export, placement, safe_text
 
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
@@ -270,7 +270,7 @@ def build_slide(view: deck.View) -> Slide:
         df = ui.trend(metric, ["community"], every)
         df = df.filter(pl.col("community").is_in(["community", "comparison"]))
         title = own or f"{label} rate by year: community vs comparison schools"
-        fig = charts.trend_lines(df, title=title, group_col="community", county=ui.county(metric, every),
+        fig = charts.trend_lines(df, title=title, group_col="community", county=ui.county(metric, every), metric=metric,
                                  y_title=f"{label} rate")
         note = f"{ui.describe(every)}. Dashed black line: every LA County school pooled."
     elif metric and chart == f"{metric}_did":
@@ -284,14 +284,15 @@ def build_slide(view: deck.View) -> Slide:
         fig, df = _map_figure(metric, f)
         title = own or fig.layout.title.text
         fig.update_layout(title_text=title)
-        note = (f"{ui.describe(f)}. Points: community schools, sized by enrolment, coloured by their "
-                "Dashboard colour.")
+        note = (f"{ui.describe(f)}. Points: community schools, sized by enrolment, coloured by their Dashboard "
+                "level: CDE's official colour where its Dashboard file has one, else Dashboard-style, computed.")
     elif metric and chart == f"{metric}_by_spa":
         f = _latest_year_filters(view)
         df = ui.with_prior(metric, ["spa"], f)
         title = own or f"{label} rate by SPA, {f.year}"
         fig = charts.bar_by_group(df, category_col="spa", value_col="rate", title=title, color_col="color")
-        note = f"{ui.describe(f)}. Bar colour and label: the California School Dashboard colour."
+        note = f"{ui.describe(f)}. Bar colour and label: the Dashboard level. " + placement.colour_sentence(
+            df["level_source"], metric)
     elif metric and chart == f"{metric}_equity":
         f = _latest_year_filters(view)
         df = ui.with_prior(metric, ["student_group"], f.with_(student_group="TA"))

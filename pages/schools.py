@@ -39,7 +39,7 @@ if cds:
         with col:
             trend = profile[metric]
             county = ui.county(metric, ui.Filters())
-            fig = charts.trend_lines(trend, title=f"{ui.METRIC_LABELS[metric]} rate", county=county,
+            fig = charts.trend_lines(trend, title=f"{ui.METRIC_LABELS[metric]} rate", county=county, metric=metric,
                                      y_title="Rate", name=info["school_name"])
             ui.show_chart(fig, trend, key=f"school_{metric}", metric=metric)
     groups = profile["student_groups"]

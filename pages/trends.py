@@ -35,7 +35,7 @@ st.caption(f"{ui.describe(all_years)}. Every year is shown: the year filter does
 wide = by_key in ("spa", "school_type", "student_group")
 left, right = (st.container(), st.container()) if wide else st.columns([3, 2], gap="large")
 with left:
-    fig = charts.trend_lines(df, title=f"{label} rate by year", group_col=by[0] if by else None,
+    fig = charts.trend_lines(df, title=f"{label} rate by year", group_col=by[0] if by else None, metric=metric,
                              county=county, y_title=f"{label} rate")
     ui.show_chart(fig, df, key=f"trend_{metric}_{by_key}", metric=metric,
                   caption="Dashed black line: every LA County school pooled (year and student group filters only).")

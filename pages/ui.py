@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, config, db, downloads, safe_text
+from csi_metrics import charts, codes, config, db, downloads, registry, safe_text
 from csi_metrics.filters import COMMUNITY_CHOICES, Filters
 from pages import presenter
 
@@ -604,6 +604,15 @@ def csv_bytes(df: pl.DataFrame) -> bytes:
     return downloads.csv_bytes(df)
 
 
+def rounded_for_reading(df: pl.DataFrame) -> pl.DataFrame:
+    """The table a person reads: rates (0-1) to 0.1 point and pp to 0.1, rounded half up
+    as the one formatter rounds; the CSV keeps the unrounded values."""
+    rate_cols = [c for c, t in df.schema.items() if t.is_float() and (c == "rate" or c.endswith("_rate"))]
+    pp_cols = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_pp")]
+    return df.with_columns([registry.half_up_expr(pl.col(c), 3).alias(c) for c in rate_cols]
+                           + [registry.half_up_expr(pl.col(c), 1).alias(c) for c in pp_cols])
+
+
 def _column_config(df: pl.DataFrame) -> dict[str, Any]:
     cfg: dict[str, Any] = {}
     for c in df.columns:
@@ -649,7 +658,7 @@ def show_chart(fig: go.Figure, df: pl.DataFrame, *, key: str, caption: str | Non
         # button below it would move under the pointer of someone reaching for it.
         st.download_button("Download CSV", csv_bytes(table), file_name=f"{key}.csv",
                            mime="text/csv", key=f"csv_{key}", on_click="ignore")
-        dataframe(table, hide_index=True, column_config=_column_config(table), key=f"table_{key}",
+        dataframe(rounded_for_reading(table), hide_index=True, column_config=_column_config(table), key=f"table_{key}",
                      placeholder=EMPTY)
         if "suppressed" in table.columns:
             st.caption(f"{EMPTY} (blank in the CSV): suppressed (fewer than {codes.MIN_N} students, or recoverable "
@@ -716,9 +725,12 @@ SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
     "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "CA trend (years with data)",
-    "chronic_absenteeism_change_pp": "CA change (pp)", "chronic_absenteeism_color": "CA colour",
+    "chronic_absenteeism_change_pp": "CA change (pp)", "chronic_absenteeism_placed_pct": "CA TK-8 % (placed)",
+    "chronic_absenteeism_color": "CA colour", "chronic_absenteeism_level_source": "CA colour source",
+    "chronic_absenteeism_level_note": "CA no-colour reason",
     "suspension_pct": "Suspension %", "suspension_change_pp": "Susp. change (pp)",
-    "suspension_color": "Susp. colour", "cds_code": "CDS code",
+    "suspension_color": "Susp. colour", "suspension_level_source": "Susp. colour source",
+    "suspension_level_note": "Susp. no-colour reason", "cds_code": "CDS code",
 }
 
 
@@ -726,7 +738,19 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
     """The Schools page table: the columns a person reads, SPA named, and each
     school's chronic absenteeism over the years (suppressed years blank)."""
     t = readable(table.rename({"spa_n": "spa"}) if "spa_n" in table.columns else table)
-    t = t.with_columns((pl.col(f"{m}_rate") * 100).alias(f"{m}_pct") for m in METRIC_LABELS if f"{m}_rate" in t.columns)
+    # Numbers rounded half up here, so the table reads as the one formatter prints them.
+    t = t.with_columns(registry.half_up_expr(pl.col(f"{m}_rate") * 100).alias(f"{m}_pct")
+                       for m in METRIC_LABELS if f"{m}_rate" in t.columns)
+    t = t.with_columns(registry.half_up_expr(pl.col(f"{m}_change_pp")).alias(f"{m}_change_pp")
+                       for m in METRIC_LABELS if f"{m}_change_pp" in t.columns)
+    if "chronic_absenteeism_placed_rate" in t.columns:
+        t = t.with_columns(registry.half_up_expr(pl.col("chronic_absenteeism_placed_rate") * 100)
+                           .alias("chronic_absenteeism_placed_pct"))
+    for m in METRIC_LABELS:
+        if f"{m}_level_source" in t.columns:
+            t = t.with_columns(pl.col(f"{m}_level_source").replace_strict(
+                {"official": "CDE official", "computed": "computed (Dashboard-style)"}, default=None,
+                return_dtype=pl.String))
     tr = trend("chronic_absenteeism", ["school"], f.with_(year=None))
     if not tr.is_empty():
         # The table's sparkline cannot draw a gap (a blank makes the whole cell text), so it
@@ -739,7 +763,7 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
 
 def school_columns(df: pl.DataFrame) -> dict[str, Any]:
     cfg: dict[str, Any] = {c: st.column_config.Column(label) for c, label in SCHOOL_DISPLAY.items() if c in df.columns}
-    for c in ("chronic_absenteeism_pct", "suspension_pct"):
+    for c in ("chronic_absenteeism_pct", "suspension_pct", "chronic_absenteeism_placed_pct"):
         if c in df.columns:
             cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%.1f")
     for c in ("chronic_absenteeism_change_pp", "suspension_change_pp"):

@@ -217,7 +217,7 @@ def test_choropleth_draws_eight_spas_offline_style():
     # SPA 3: 0.13 -> 13.0%, 30 schools, Dashboard colour with its name.
     assert hover[3][2] == "Chronic absenteeism: 13.0%"
     assert hover[3][3] == "30 schools"
-    assert hover[3][4] == "Dashboard colour: Green"
+    assert hover[3][4] == "Dashboard-style colour (computed): Green"  # a pooled SPA: CDE colours none
     assert main.colorbar.tickformat == ".0%"
     labels = [t for t in fig.data if t.type == "scattermap" and t.name == "SPA labels"]
     texts = [x for t in labels for x in t.text]
@@ -318,7 +318,7 @@ def test_school_points_by_dashboard_colour_name_each_colour():
     assert named["Schools: Red"].marker.color == maps.DASHBOARD_COLORS["Red"]
     red = named["Schools: Red"].customdata[0]
     assert red[1] == "Demo Alder Elementary"
-    assert "Chronic absenteeism: 25.0%" in red[2] and "400 students" in red[2] and "Dashboard colour: Red" in red[2]
+    assert "Chronic absenteeism: 25.0%" in red[2] and "400 students" in red[2] and "Dashboard-style colour (computed): Red" in red[2]
     hidden = named[f"Schools: {maps.NO_COLOR_LABEL}"].customdata[0]
     assert "suppressed (<11 students)" in hidden[2] and "students<" not in hidden[2]
     # Bigger school, bigger point; 4x the enrolment is 2x the diameter above the minimum.
@@ -366,7 +366,7 @@ def test_tile_map_has_eight_labelled_tiles_and_no_map():
     assert {rects[r] for r in rects if r[1] == 0.0} == {6, 8}
     hover = {row[0]: row for row in fig.data[0].customdata}
     assert hover[6][2] == "Chronic absenteeism: suppressed (<11 students)"
-    assert hover[3][4] == "Dashboard colour: Green"
+    assert hover[3][4] == "Dashboard-style colour (computed): Green"  # a pooled SPA: CDE colours none
 
 
 # --------------------------------------------------------------------------- click to filter
