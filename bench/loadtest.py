@@ -25,9 +25,13 @@ Each new value is chosen from the session's index, the page and the control
 (a CRC, so a rerun of the test picks the same values), never the current value:
 ten sessions exercise ten filter combinations. With `--page all` (the default)
 the pages are the ones in the server's st.navigation (read from its navigation
-message); each session goes through all of them, starting at a different page
-(session i starts at page i mod the number of pages), so every page has N
-visitors and at any moment the sessions are spread over the pages.
+message) and each session goes through all of them in one websocket, its filters
+carried from page to page as a visitor's are: every page has N visitors. By
+default (--order together) the sessions walk the pages in the same order, so
+the N are on the same page at about the same time, as the crowd that once hung
+/funding was; --order rotated starts session i at page i instead. --sidebar
+spread (the test suite's bounded run) changes each sidebar filter once per
+session instead of on every page (see SIDEBAR_MODES).
 
 A browser context per session would cost ~150 MB and a renderer process each,
 too heavy for 100 sessions on two cores; the server does the same work either
@@ -44,8 +48,9 @@ socket is closed before it returns. Loopback only: the URL must be
 http://127.0.0.1 or localhost.
 
     python -m bench.loadtest --n 10 [--db PATH | --url http://127.0.0.1:8501 [URL2 ...] --pid PID [PID2 ...]]
-                             [--page all | --page funding [trends ...]] [--ramp 2] [--hold 3]
-                             [--step-timeout 60] [--deadline 600] [--artifacts DIR] [--json]
+                             [--page all | --page funding [trends ...]] [--sidebar every|spread]
+                             [--order together|rotated] [--ramp 2] [--hold 3] [--step-timeout 60]
+                             [--deadline 600] [--artifacts DIR] [--controls] [--json]
 
 Without --url it starts its own server on a free port (and stops it). Reports,
 per page: sessions ok / visits, distinct errors, p50/p95 of the time to the
@@ -79,10 +84,15 @@ HEALTH_TIMEOUT_S = 5.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ALL_PAGES = "all"
 # The sidebar filters are dashboard.py's, the same widgets on every page. "every": each
-# session changes all of them on every page it visits. "spread": a session changes the
-# j-th on its j-th visit (mod pages), so it changes each once and, with N >= pages
-# sessions, each is still changed on every page by some session: the bounded test's mode.
+# session changes all of them on every page it visits. "spread": session i changes the
+# j-th only on the page at navigation position (i + j) mod pages, so it changes each
+# once and, with N >= pages sessions, each is still changed on every page by some
+# session, at about a quarter of the script runs: the bounded test's mode.
 SIDEBAR_MODES = ("every", "spread")
+# "together": every session walks the pages in navigation order, so all N are on the
+# same page at about the same time (the crowd that once hung /funding). "rotated":
+# session i starts at page i (mod pages), spreading the sessions over the pages.
+ORDERS = ("together", "rotated")
 # What the search box is given; one per session, in turn (the last matches nothing).
 SEARCH_TERMS = ("e", "high", "elementary", "19", "academy", "middle", "Maple", "no such school 0000")
 
@@ -198,7 +208,7 @@ class Connection:
         self.ws, self.step_timeout_s, self.result = ws, step_timeout_s, result
         self.page_script_hash = ""
         self.query_string = ""
-        self.app_pages: list[str] = []           # url paths from the navigation message
+        self.app_pages: dict[str, str] = {}      # url path -> title, from the navigation message
 
     async def run(self, widgets: Sequence[Any] = (), page_name: str = "") -> RunOutcome:
         """Send a rerun (a page switch when page_name is given) and read until
@@ -232,7 +242,8 @@ class Connection:
                 messages, errors = [], []    # a script run starts (again, after an st.rerun)
             elif kind == "navigation":
                 self.page_script_hash = msg.navigation.page_script_hash
-                self.app_pages = [p.url_pathname for p in msg.navigation.app_pages if not p.external_url]
+                self.app_pages = {p.url_pathname: p.page_name for p in msg.navigation.app_pages
+                                  if not p.external_url}
             elif kind == "page_info_changed":
                 self.query_string = msg.page_info_changed.query_string
             elif kind == "page_not_found":
@@ -453,8 +464,10 @@ async def visit_page(conn: Connection, page: str, session: int,
 # --------------------------------------------------------------------------- sessions
 
 
-async def discover_pages(ws_url: str, timeout_s: float) -> list[str]:
-    """The url paths of the server's st.navigation pages, from one landing-page run."""
+async def discover_pages(ws_url: str, timeout_s: float) -> dict[str, str]:
+    """The server's st.navigation pages (url path -> title; the default page's path is ''),
+    from one landing-page run. A fresh server's very first run lists the pages/ folder
+    (Streamlit's legacy mode) until st.navigation runs: the last navigation message is the app's."""
     import websockets
 
     res = SessionResult(-1, [])
@@ -469,12 +482,15 @@ async def discover_pages(ws_url: str, timeout_s: float) -> list[str]:
 
 async def one_session(ws_url: str, index: int, pages: list[str], hold_until: asyncio.Event, *,
                       step_timeout_s: float = STEP_TIMEOUT_S, sidebar: str = "every",
+                      navigation: Sequence[str] = (),
                       on_ready: Callable[[], None] = lambda: None,
                       result: SessionResult | None = None) -> SessionResult:
     """Visit `pages` in order over one websocket, then keep it open until `hold_until`
     (as a phone left on the page, so memory is measured with it). on_ready() is
     called once: when the session is held, or when it failed. Pass `result` to
-    keep what was done if the task is cancelled."""
+    keep what was done if the task is cancelled. With sidebar="spread", the j-th
+    sidebar control is changed on the page at navigation position (index + j) mod
+    pages only: once per session, and on every page by some session when N >= pages."""
     import websockets
 
     res = result or SessionResult(index, list(pages))
@@ -483,9 +499,11 @@ async def one_session(ws_url: str, index: int, pages: list[str], hold_until: asy
         async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None,
                                       open_timeout=step_timeout_s, ping_interval=None, close_timeout=2) as ws:
             conn = Connection(ws, step_timeout_s, res)
-            for v, page in enumerate(pages):
+            nav = list(navigation) or list(pages)
+            for page in pages:
+                pos = nav.index(page)
                 change: Callable[[int], bool] = every_visit if sidebar == "every" else \
-                    (lambda j, v=v: j % len(pages) == v)
+                    (lambda j, pos=pos: (index + j - pos) % len(nav) == 0)
                 visit = await visit_page(conn, page, index, change)
                 res.visits.append(visit)
                 if not visit.finished:
@@ -575,8 +593,10 @@ class RssSampler:
 # --------------------------------------------------------------------------- the run
 
 
-def session_pages(pages: list[str], index: int) -> list[str]:
-    """Every page, starting at page index mod len(pages): the sessions spread over the pages."""
+def session_pages(pages: list[str], index: int, order: str = "together") -> list[str]:
+    """The pages session `index` visits, in its order (see ORDERS)."""
+    if order == "together":
+        return list(pages)
     k = index % len(pages)
     return pages[k:] + pages[:k]
 
@@ -627,7 +647,7 @@ def _evidence(pids: list[int], artifacts: Path | None) -> dict[str, str]:
 
 async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline_s: float, ramp_s: float,
                page: str | list[str], step_timeout_s: float, artifacts: Path | None,
-               sidebar: str) -> dict[str, Any]:
+               sidebar: str, order: str) -> dict[str, Any]:
     from csi_metrics import localserver
 
     for url in urls:
@@ -638,6 +658,8 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
         raise ValueError(f"n must be 1..{MAX_SESSIONS}")
     if sidebar not in SIDEBAR_MODES:
         raise ValueError(f"sidebar must be one of {SIDEBAR_MODES}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}")
     # Several URLs = several replicas: sessions go round-robin, as a load balancer
     # with sticky websockets would place them.
     ws_urls = [u.replace("http://", "ws://").rstrip("/") + "/_stcore/stream" for u in urls]
@@ -645,20 +667,21 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
     t0 = time.perf_counter()
     if wanted == [ALL_PAGES]:
         try:
-            pages = await asyncio.wait_for(discover_pages(ws_urls[0], step_timeout_s), timeout=step_timeout_s + 5)
+            titles = await asyncio.wait_for(discover_pages(ws_urls[0], step_timeout_s), timeout=step_timeout_s + 5)
         except Exception as exc:  # noqa: BLE001 - a server that cannot serve its landing page is the failure
-            pages, discover_error = [], f"discovering the pages: {type(exc).__name__}: {exc}"[:300]
+            titles, discover_error = {}, f"discovering the pages: {type(exc).__name__}: {exc}"[:300]
         else:
             discover_error = None
+        pages = list(titles)
     else:
-        pages, discover_error = wanted, None
+        pages, titles, discover_error = wanted, {}, None
 
     hold = asyncio.Event()
     rss_before = rss_total(pids) if pids else None
     cpu_before = cpu_seconds(pids)
     ready = [0]
     rss_held: list[int | None] = [None]
-    results = [SessionResult(i, session_pages(pages, i) if pages else []) for i in range(n)]
+    results = [SessionResult(i, session_pages(pages, i, order) if pages else []) for i in range(n)]
 
     def on_ready() -> None:
         ready[0] += 1
@@ -669,7 +692,8 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
             # Phones at a convening arrive within a few seconds, not in the same millisecond.
             await asyncio.sleep(ramp_s * i / max(n, 1))
             return await one_session(ws_urls[i % len(ws_urls)], i, results[i].pages, hold,
-                                     step_timeout_s=step_timeout_s, sidebar=sidebar, on_ready=on_ready,
+                                     step_timeout_s=step_timeout_s, sidebar=sidebar, navigation=pages,
+                                     on_ready=on_ready,
                                      result=results[i])
 
         async def release_when_ready() -> None:
@@ -685,7 +709,8 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
         tasks = [asyncio.create_task(staggered(i)) for i in range(n)] if pages else []
         releaser = asyncio.create_task(release_when_ready())
         if tasks:
-            left = deadline_s - (time.perf_counter() - t0)
+            # hold_s on top: a session held open at the deadline has finished its work.
+            left = deadline_s + hold_s - (time.perf_counter() - t0)
             _done, pending = await asyncio.wait(tasks, timeout=max(left, 0.0))
             deadline_hit = bool(pending)
         else:
@@ -710,7 +735,7 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
     health = await asyncio.gather(*[loop.run_in_executor(None, localserver.healthy, u, HEALTH_TIMEOUT_S)
                                     for u in urls])
     healthy_after = all(health)
-    hangs = sum(e.startswith("hang") for r in results for e in r.all_errors())
+    hangs = sum(e.startswith("hang") for r in results for v in r.visits for e in v.errors)
     if not dumps and (hangs or not healthy_after):
         dumps = _evidence(pids, artifacts)
     stopped: dict[str, str] = {}
@@ -724,7 +749,8 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
     errors = ([discover_error] if discover_error else []) + [e for r in results for e in r.all_errors()]
     ok_sessions = sum(r.ok for r in results) if pages else 0
     return {
-        "n": n, "replicas": len(urls), "ramp_s": ramp_s, "pages_mode": wanted, "pages": pages, "sidebar": sidebar,
+        "n": n, "replicas": len(urls), "ramp_s": ramp_s, "pages_mode": wanted, "pages": pages, "page_titles": titles, "sidebar": sidebar,
+        "order": order,
         "step_timeout_s": step_timeout_s, "deadline_s": deadline_s, "wall_s": wall,
         "server_cpu_s": server_cpu if pids else None,
         "ok_sessions": ok_sessions, "errors_n": len(errors), "errors": sorted(set(errors))[:20],
@@ -745,14 +771,15 @@ async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline
 def run(url: str | list[str], n: int, pid: int | list[int] | None = None, *, hold_s: float = 3.0,
         deadline_s: float = DEADLINE_S, ramp_s: float = 2.0, page: str | list[str] = ALL_PAGES,
         step_timeout_s: float = STEP_TIMEOUT_S, artifacts: Path | None = None,
-        sidebar: str = "every") -> dict[str, Any]:
+        sidebar: str = "every", order: str = "together") -> dict[str, Any]:
     """Run the load test (see module docstring); returns the figures as a dict.
     url/pid: one server, or lists for several replicas (sessions round-robin,
     memory summed). page: 'all' (every page of the server's navigation), or the
-    URL path(s) of the pages to visit ('' = the landing page). sidebar: see SIDEBAR_MODES."""
+    URL path(s) of the pages to visit ('' = the landing page). sidebar, order: see SIDEBAR_MODES, ORDERS."""
     urls = [url] if isinstance(url, str) else list(url)
     pids = [] if pid is None else ([pid] if isinstance(pid, int) else list(pid))
-    return asyncio.run(_run(urls, n, pids, hold_s, deadline_s, ramp_s, page, step_timeout_s, artifacts, sidebar))
+    return asyncio.run(_run(urls, n, pids, hold_s, deadline_s, ramp_s, page, step_timeout_s, artifacts, sidebar,
+                            order))
 
 
 def _s(x: float | None) -> str:
@@ -802,6 +829,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sidebar", choices=SIDEBAR_MODES, default="every",
                     help="every: change each sidebar filter on every page; spread: once per session, "
                          "on a different page for each session")
+    ap.add_argument("--order", choices=ORDERS, default="together",
+                    help="together: every session walks the pages in navigation order; rotated: session i "
+                         "starts at page i")
     ap.add_argument("--ramp", type=float, default=2.0, help="seconds over which the sessions arrive")
     ap.add_argument("--artifacts", type=Path, help="write thread dumps here (threads-<pid>.txt)")
     ap.add_argument("--controls", action="store_true", help="print each control's figures too")
@@ -809,7 +839,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     page: str | list[str] = args.page[0] if len(args.page) == 1 else args.page
     kw = dict(hold_s=args.hold, deadline_s=args.deadline, ramp_s=args.ramp, page=page,
-              step_timeout_s=args.step_timeout, artifacts=args.artifacts, sidebar=args.sidebar)
+              step_timeout_s=args.step_timeout, artifacts=args.artifacts, sidebar=args.sidebar,
+              order=args.order)
     if args.url:
         runs = [run(args.url, n, args.pid, **kw) for n in args.n]
     else:
