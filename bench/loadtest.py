@@ -202,13 +202,17 @@ class RunOutcome:
 
 class Connection:
     """One browser tab's worth of protocol: the current page, the URL's query
-    string as the server last set it, and the deltas of the latest script run."""
+    string as the server last set it, the values this tab gave its controls, and
+    the deltas of the latest script run."""
 
     def __init__(self, ws: Any, step_timeout_s: float, result: SessionResult) -> None:
         self.ws, self.step_timeout_s, self.result = ws, step_timeout_s, result
         self.page_script_hash = ""
         self.query_string = ""
         self.app_pages: dict[str, str] = {}      # url path -> title, from the navigation message
+        # Control name -> the value last sent, while the control stays on the page (the
+        # sidebar filters across page switches), as the browser keeps a mounted widget's value.
+        self.sent: dict[str, Any] = {}
 
     async def run(self, widgets: Sequence[Any] = (), page_name: str = "") -> RunOutcome:
         """Send a rerun (a page switch when page_name is given) and read until
@@ -259,6 +263,8 @@ class Connection:
                     errors.append("script compile error")
                 tree = parse_tree_from_messages(messages)
                 tree._runner = _ClientSide()  # type: ignore[assignment]
+                shown = {_control_name(w) for w, _ in _controls(tree)}
+                self.sent = {k: v for k, v in self.sent.items() if k in shown}
                 return RunOutcome(time.perf_counter() - t0, tree, errors)
 
 
@@ -417,7 +423,6 @@ async def visit_page(conn: Connection, page: str, session: int,
     found: set[str] = set()
     done: set[str] = set()
     sidebar_order: dict[str, int] = {}
-    sent: dict[str, Any] = {}
     tree = out.tree
     for _ in range(MAX_CONTROLS_PER_PAGE):
         skipped.update(r for r in map(_skip_reason, tree) if r)
@@ -435,7 +440,7 @@ async def visit_page(conn: Connection, page: str, session: int,
             break
         name = _control_name(w)
         done.add(name)
-        value = _new_value(w, _current(w, sent), _seed(session, page, name))
+        value = _new_value(w, _current(w, conn.sent), _seed(session, page, name))
         if value is None:
             continue
         try:
@@ -444,7 +449,7 @@ async def visit_page(conn: Connection, page: str, session: int,
             visit.errors.append(f"{name}: {exc}")
             continue
         if not state.HasField("trigger_value"):  # a click is one-shot; a value stays what the browser holds
-            sent[name] = value
+            conn.sent[name] = value
         try:
             out = await conn.run([state])
         except _Hang:
