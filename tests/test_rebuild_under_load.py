@@ -24,14 +24,14 @@ REPO = Path(__file__).resolve().parent.parent
 BANDS = REPO / "tests" / "malformed" / "boundaries" / "valid_bands.geojson"
 CA = "chronicabsenteeism24.txt"
 
+pytestmark = pytest.mark.server
+
 # One page run: every read goes through pages/ui.py as the pages' do, pinned first
 # as dashboard.py does. Three separate cached reads, so a mix would show.
 PAGE = '''
 import streamlit as st
 from csi_metrics.filters import Filters
 from pages import ui
-
-pytestmark = pytest.mark.server
 
 ui.pin_database()
 sha = ui.sql("SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'")["sha256"][0]
