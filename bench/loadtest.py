@@ -210,9 +210,11 @@ class Connection:
         self.page_script_hash = ""
         self.query_string = ""
         self.app_pages: dict[str, str] = {}      # url path -> title, from the navigation message
-        # Control name -> the value last sent, while the control stays on the page (the
-        # sidebar filters across page switches), as the browser keeps a mounted widget's value.
-        self.sent: dict[str, Any] = {}
+        # Control name -> the value the browser would show: the last one the server set
+        # (set_value) or this tab sent, kept while the control stays on the page (the
+        # sidebar filters across page switches), as the browser keeps a mounted widget's.
+        # A later run's proto carries only the default, not that value.
+        self.held: dict[str, Any] = {}
 
     async def run(self, widgets: Sequence[Any] = (), page_name: str = "") -> RunOutcome:
         """Send a rerun (a page switch when page_name is given) and read until
@@ -263,8 +265,12 @@ class Connection:
                     errors.append("script compile error")
                 tree = parse_tree_from_messages(messages)
                 tree._runner = _ClientSide()  # type: ignore[assignment]
-                shown = {_control_name(w) for w, _ in _controls(tree)}
-                self.sent = {k: v for k, v in self.sent.items() if k in shown}
+                shown = _controls(tree)
+                names = {_control_name(w) for w, _ in shown}
+                self.held = {k: v for k, v in self.held.items() if k in names}
+                for w, _ in shown:
+                    if getattr(w.proto, "set_value", False):
+                        self.held[_control_name(w)] = _value_set(w)
                 return RunOutcome(time.perf_counter() - t0, tree, errors)
 
 
@@ -305,30 +311,38 @@ def _skip_reason(node: Any) -> str | None:
     return None
 
 
-def _current(w: Any, sent: dict[str, Any]) -> Any:
-    """The value the control shows now: what the server set (set_value), else what
-    this client last sent for it, else its default. Labels, as the wire carries them."""
+def _value_set(w: Any) -> Any:
+    """The value the server set on this control this run (proto.set_value), as labels."""
+    from streamlit.testing.v1 import element_tree as et
+
+    p = w.proto
+    if isinstance(w, (et.Selectbox, et.Radio)):
+        return p.raw_value if p.HasField("raw_value") else None
+    if isinstance(w, (et.Multiselect, et.ButtonGroup)):
+        return list(p.raw_values)
+    if isinstance(w, et.TextInput):
+        return p.value if p.HasField("value") else None
+    if isinstance(w, (et.Toggle, et.Checkbox)):
+        return p.value
+    return None
+
+
+def _current(w: Any, held: dict[str, Any]) -> Any:
+    """The value the control shows now: what the browser holds for it (Connection.held),
+    else its default. Labels, as the wire carries them."""
     from streamlit.testing.v1 import element_tree as et
 
     p, name = w.proto, _control_name(w)
+    if name in held:
+        return held[name]
     if isinstance(w, (et.Selectbox, et.Radio)):
-        if p.set_value:
-            return p.raw_value if p.HasField("raw_value") else None
-        if name in sent:
-            return sent[name]
         return w.options[p.default] if p.HasField("default") and p.default < len(w.options) else None
     if isinstance(w, (et.Multiselect, et.ButtonGroup)):
-        if p.set_value:
-            return list(p.raw_values)
-        if name in sent:
-            return sent[name]
         return [w.options[i] for i in p.default if i < len(w.options)]
     if isinstance(w, et.TextInput):
-        if p.set_value:
-            return p.value if p.HasField("value") else None
-        return sent.get(name, p.default if p.HasField("default") else None)
+        return p.default if p.HasField("default") else None
     if isinstance(w, (et.Toggle, et.Checkbox)):
-        return p.value if p.set_value else sent.get(name, p.default)
+        return p.default
     return None
 
 
@@ -440,7 +454,7 @@ async def visit_page(conn: Connection, page: str, session: int,
             break
         name = _control_name(w)
         done.add(name)
-        value = _new_value(w, _current(w, conn.sent), _seed(session, page, name))
+        value = _new_value(w, _current(w, conn.held), _seed(session, page, name))
         if value is None:
             continue
         try:
@@ -449,7 +463,7 @@ async def visit_page(conn: Connection, page: str, session: int,
             visit.errors.append(f"{name}: {exc}")
             continue
         if not state.HasField("trigger_value"):  # a click is one-shot; a value stays what the browser holds
-            conn.sent[name] = value
+            conn.held[name] = value
         try:
             out = await conn.run([state])
         except _Hang:

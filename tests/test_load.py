@@ -10,6 +10,7 @@ deadline, and the client itself runs in a subprocess with a timeout of its own."
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import subprocess
 import sys
@@ -49,6 +50,30 @@ def sidebar_filter_keys() -> set[str]:
     return {ui._KEY + name for name in ui.URL_PARAMS}
 
 
+async def _changes_take_effect(url: str) -> dict[str, object]:
+    """One session through the load test's client: the WidgetStates it builds must
+    change what the server renders, or the load would only be replaying the landing page."""
+    import websockets
+
+    from bench import loadtest
+
+    res = loadtest.SessionResult(0, ["funding"])
+    async with websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=None, ping_interval=None, close_timeout=2) as ws:
+        conn = loadtest.Connection(ws, STEP_TIMEOUT_S, res)
+        first = await conn.run(page_name="funding")
+        controls = {loadtest._control_name(w): w for w, _ in loadtest._controls(first.tree)}
+        spa = controls["f_spa"]
+        picked = spa.options[-1]
+        after_spa = await conn.run([spa.set_value(picked)._widget_state])
+        awards = {loadtest._control_name(w): w for w, _ in loadtest._controls(after_spa.tree)}["awards"]
+        other = next(o for o in awards.options if o not in loadtest._current(awards, conn.held))
+        after_awards = await conn.run([awards.set_value(other)._widget_state])
+    return {"errors": first.errors + after_spa.errors + after_awards.errors, "spa_label": picked,
+            "query": conn.query_string, "captions": [c.value for c in after_awards.tree.caption],
+            "metrics": [m.label for m in after_awards.tree.metric], "first_metrics": [m.label for m in first.tree.metric]}
+
+
 def _evidence(result: dict, log: Path) -> str:
     dumps = "\n".join(f"--- thread dump of server {pid} ---\n{text}" for pid, text in result["thread_dumps"].items())
     tail = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.exists() else ""
@@ -68,6 +93,8 @@ def test_ten_sessions_every_page_every_control(demo_db, tmp_path):
             dump = localserver.dump_threads(pid)
             pytest.fail(f"the load-test client itself did not finish in {CLIENT_TIMEOUT_S} s\n"
                         f"client stderr: {(exc.stderr or b'')[-2000:]!r}\n--- server threads ---\n{dump}")
+        check = asyncio.run(asyncio.wait_for(_changes_take_effect(url), timeout=3 * STEP_TIMEOUT_S)) \
+            if localserver.healthy(url) else None
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     assert lines, f"no result from the load test (exit {out.returncode}):\n{out.stderr[-3000:]}"
     r = json.loads(lines[-1])
@@ -92,3 +119,11 @@ def test_ten_sessions_every_page_every_control(demo_db, tmp_path):
     own = {page: set(p["controls"]) - filters - {"present_toggle", "present_exit"} for page, p in r["by_page"].items()}
     assert {"awards", "awards_by"} <= own["funding"] and {"deck_next", "deck_prev"} <= own["present"], own
     assert {"measure", "color_by"} <= own["map"] and "school_search" in own["schools"], own
+
+    # The client's changes reach the server: the SPA filter lands in the URL, the
+    # segmented control switches the Funding figures from "through" to "in" the year.
+    assert check is not None and not check["errors"], check
+    spa_n = str(check["spa_label"]).split()[1]
+    assert f"spa={spa_n}" in str(check["query"]).split("&"), check
+    assert any(str(check["spa_label"]) in c for c in check["captions"]), check
+    assert check["metrics"] != check["first_metrics"], check
