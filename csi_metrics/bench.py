@@ -4,6 +4,7 @@ state scale, and under a crowd. Not part of the test suite.
     python -m csi_metrics bench [--scale county|state|both] [--runs N] [--db PATH]
                                 [--out docs/benchmarks.md] [--json FILE] [--skip-build] [--skip-metrics]
                                 [--skip-pages] [--skip-browser] [--skip-load] [--load-n 10 50 100]
+                                [--load-pages all | PAGE ...] [--load-sidebar every|spread]
                                 [--replicas K] [--ramp S] [--report-from FILE ...]
 
 Every figure is the median of --runs runs (default 3) after one untimed
@@ -20,7 +21,10 @@ warm-up call, unless the table says otherwise. Sections:
    Chromium for each page, on a freshly started server (cold) and again (warm);
 5. memory and load: `streamlit run` server RSS (process and children, from
    /proc) with 1 and with N sessions open, and bench/loadtest.py for N =
-   --load-n (a fresh server per N, warmed by one session first).
+   --load-n: every session opens every page (--load-pages all) and changes
+   every control on it; a fresh server per N, warmed by one session on the
+   landing page first; per-page figures, the server's health after each run,
+   and its thread dump in the results if it hung.
 """
 
 from __future__ import annotations
@@ -376,29 +380,50 @@ def time_browser(db: Path, runs: int) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- load and memory
 
 
-def run_load(db: Path, ns: list[int], *, hold_s: float = 3.0, replicas: int = 1,
-             ramp_s: float = 2.0) -> list[dict[str, Any]]:
-    """For each N: fresh server(s), one warm-up session per replica (the held RSS
-    with one session is the 1-session figure), then N concurrent sessions
-    (bench/loadtest.py, its own process), round-robin over the replicas."""
+LOAD_STEP_TIMEOUT_S = 60.0
+
+
+def load_deadline_s(n: int) -> float:
+    """The hard deadline of one load run: every page and control at N = 100 took about
+    15 minutes here (two cores shared with other work); a hang is caught sooner, by the
+    per-step timeout, and the deadline only bounds what that cannot."""
+    return 300.0 + 20.0 * n
+
+
+def run_load(db: Path, ns: list[int], *, hold_s: float = 3.0, replicas: int = 1, ramp_s: float = 2.0,
+             pages: list[str] | None = None, sidebar: str = "every",
+             artifacts: Path | None = None) -> list[dict[str, Any]]:
+    """For each N: fresh server(s), one warm-up session per replica on the landing
+    page (the held RSS with one session is the 1-session figure), then N concurrent
+    sessions (bench/loadtest.py, its own process), round-robin over the replicas,
+    on `pages` (default: every page of the navigation)."""
     results = []
+    pages = pages or ["all"]
     for n in ns:
         with contextlib.ExitStack() as stack:
             servers = [stack.enter_context(server(db)) for _ in range(replicas)]
             urls, pids = [u for u, _ in servers], [p for _, p in servers]
-            warm = [_loadtest([u], [p], 1, hold_s, ramp_s) for u, p in servers]
-            res = _loadtest(urls, pids, n, hold_s, ramp_s)
+            warm = [_loadtest([u], [p], 1, hold_s, ramp_s, pages=[""], sidebar="every") for u, p in servers]
+            res = _loadtest(urls, pids, n, hold_s, ramp_s, pages=pages, sidebar=sidebar,
+                            artifacts=artifacts / f"n{n}" if artifacts else None)
             res["rss_one_session_mb"] = sum(w.get("rss_held_mb") or 0 for w in warm)
+            res["warm_up_ok"] = all(w.get("ok") for w in warm)
             results.append(res)
+            _progress(f"load N={n}: {res['ok_sessions']}/{n} sessions ok, {res['errors_n']} errors, "
+                      f"healthy after: {res['healthy_after']}, {res['wall_s']:.0f} s")
     return results
 
 
-def _loadtest(urls: list[str], pids: list[int], n: int, hold_s: float, ramp_s: float) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.loadtest", "--url", *urls, "--pid", *map(str, pids), "--n", str(n),
-         "--hold", str(hold_s), "--ramp", str(ramp_s), "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
+def _loadtest(urls: list[str], pids: list[int], n: int, hold_s: float, ramp_s: float, *,
+              pages: list[str], sidebar: str, artifacts: Path | None = None) -> dict[str, Any]:
+    deadline = load_deadline_s(n)
+    cmd = [sys.executable, "-m", "bench.loadtest", "--url", *urls, "--pid", *map(str, pids), "--n", str(n),
+           "--hold", str(hold_s), "--ramp", str(ramp_s), "--page", *pages, "--sidebar", sidebar,
+           "--step-timeout", str(LOAD_STEP_TIMEOUT_S), "--deadline", str(deadline), "--json"]
+    if artifacts is not None:
+        cmd += ["--artifacts", str(artifacts)]
+    # The client's own deadline ends the run; this only bounds a client that is itself stuck.
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=deadline + 180)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"bench.loadtest gave no result:\n{out.stderr[-3000:]}")
@@ -519,22 +544,76 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
             lines.append("")
         ld = r.get("load")
         if ld:
-            lines += ["Load test (bench/loadtest.py: websocket sessions speaking Streamlit's protocol, each opens "
-                      "the landing page then changes the SPA filter to one of the 8 SPAs; sessions arrive over "
-                      f"{ld[0].get('ramp_s', 2):g} s; fresh server(s) per N, warmed by one session; "
-                      f"{ld[0].get('replicas', 1)} replica(s)):", "",
-                      "| N | errors | landing p50 / p95 | filter change p50 / p95 | server RSS 1 session | "
-                      "RSS N open | peak RSS | wall |", "|---|---|---|---|---|---|---|---|"]
-            for x in ld:
-                lines.append(
-                    f"| {x['n']} | {x['errors_n']}{' ' + '; '.join(x['errors']) if x['errors'] else ''} | "
-                    f"{_sec(x['landing_p50_s'])} / {_sec(x['landing_p95_s'])} | "
-                    f"{_sec(x['change_p50_s'])} / {_sec(x['change_p95_s'])} | "
-                    f"{x.get('rss_one_session_mb') or 0:,.0f} MB | {x.get('rss_held_mb') or 0:,.0f} MB | "
-                    f"{x.get('rss_peak_mb') or 0:,.0f} MB | {x['wall_s']:.0f} s |")
-            lines.append("")
+            lines += load_report(ld)
         blocks[scale] = "\n".join(lines)
     return blocks
+
+
+def _page_name(page: str, titles: dict[str, str] | None = None) -> str:
+    title = (titles or {}).get(page)
+    return f"/{page}" if page else f"/ ({title or 'landing'})"
+
+
+def load_report(ld: list[dict[str, Any]]) -> list[str]:
+    """The load-test runs as Markdown: one table of the runs, then one per N by page."""
+    x0 = ld[0]
+    if "by_page" not in x0:   # a saved result from before every page was visited: its own columns
+        return _old_load_report(ld)
+    scope = ("every page of the navigation" if x0.get("pages_mode") == ["all"]
+             else ", ".join(_page_name(p) for p in x0.get("pages", [])))
+    sidebar = ("each sidebar filter on every page" if x0.get("sidebar") == "every"
+               else "each sidebar filter once, on a different page per session")
+    lines = [f"Load test (bench/loadtest.py: websocket sessions speaking Streamlit's protocol; each opens {scope} "
+             f"and changes every control found there ({sidebar}; the page's own controls every time), waiting "
+             f"for the script to finish after each; sessions arrive over {x0.get('ramp_s', 2):g} s; fresh "
+             f"server(s) per N, warmed by one session on the landing page; {x0.get('replicas', 1)} replica(s); "
+             f"health = /_stcore/health answered within 5 s after the run; CPU = the server's):", "",
+             "| N | sessions ok | errors | script runs | landing p50 / p95 | control change p50 / p95 | "
+             "healthy after | server RSS 1 session | RSS N open | peak RSS | wall | server CPU |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for x in ld:
+        errs = f"{x['errors_n']}{' ' + '; '.join(x['errors'][:3]) if x['errors'] else ''}"
+        runs = x.get("changes_n", 0) + sum(p["sessions"] for p in x["by_page"].values())
+        lines.append(
+            f"| {x['n']} | {x['ok_sessions']}/{x['n']} | {errs} | {runs:,} | "
+            f"{_sec(x['landing_p50_s'])} / {_sec(x['landing_p95_s'])} | "
+            f"{_sec(x['change_p50_s'])} / {_sec(x['change_p95_s'])} | "
+            f"{'yes' if x['healthy_after'] else 'NO'}{' (deadline hit)' if x.get('deadline_hit') else ''} | "
+            f"{x.get('rss_one_session_mb') or 0:,.0f} MB | {x.get('rss_held_mb') or 0:,.0f} MB | "
+            f"{x.get('rss_peak_mb') or 0:,.0f} MB | {x['wall_s']:.0f} s | {x.get('server_cpu_s') or 0:.0f} s |")
+    lines.append("")
+    for x in ld:
+        lines += [f"By page, N = {x['n']} (visits ok / visits; the slowest control by its p95):", "",
+                  "| page | visits ok | errors | landing p50 / p95 | control change p50 / p95 | controls changed | "
+                  "slowest control p95 |", "|---|---|---|---|---|---|---|"]
+        for page, p in x["by_page"].items():
+            slow = max(p["controls"].items(), key=lambda kv: kv[1]["p95_s"] or 0, default=None)
+            slowest = f"{slow[0]} {_sec(slow[1]['p95_s'])}" if slow else "-"
+            errs = f"{p['errors_n']}{' ' + '; '.join(p['errors'][:2]) if p['errors'] else ''}"
+            lines.append(f"| {_page_name(page, x.get('page_titles'))} | {p['ok']}/{p['sessions']} | {errs} | "
+                         f"{_sec(p['landing_p50_s'])} / {_sec(p['landing_p95_s'])} | "
+                         f"{_sec(p['change_p50_s'])} / {_sec(p['change_p95_s'])} | {len(p['controls'])} | "
+                         f"{slowest} |")
+        lines.append("")
+    return lines
+
+
+def _old_load_report(ld: list[dict[str, Any]]) -> list[str]:
+    lines = ["Load test (bench/loadtest.py: websocket sessions speaking Streamlit's protocol, each opens "
+             "the landing page then changes the SPA filter to one of the 8 SPAs; sessions arrive over "
+             f"{ld[0].get('ramp_s', 2):g} s; fresh server(s) per N, warmed by one session; "
+             f"{ld[0].get('replicas', 1)} replica(s)):", "",
+             "| N | errors | landing p50 / p95 | filter change p50 / p95 | server RSS 1 session | "
+             "RSS N open | peak RSS | wall |", "|---|---|---|---|---|---|---|---|"]
+    for x in ld:
+        lines.append(
+            f"| {x['n']} | {x['errors_n']}{' ' + '; '.join(x['errors']) if x['errors'] else ''} | "
+            f"{_sec(x['landing_p50_s'])} / {_sec(x['landing_p95_s'])} | "
+            f"{_sec(x['change_p50_s'])} / {_sec(x['change_p95_s'])} | "
+            f"{x.get('rss_one_session_mb') or 0:,.0f} MB | {x.get('rss_held_mb') or 0:,.0f} MB | "
+            f"{x.get('rss_peak_mb') or 0:,.0f} MB | {x['wall_s']:.0f} s |")
+    lines.append("")
+    return lines
 
 
 def write_doc(path: Path, blocks: dict[str, str]) -> None:
@@ -571,6 +650,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-browser", action="store_true")
     p.add_argument("--skip-load", action="store_true")
     p.add_argument("--load-n", type=int, nargs="+", default=[10, 50, 100], help="session counts (default 10 50 100)")
+    p.add_argument("--load-pages", nargs="+", default=["all"],
+                   help="load test: 'all' (every page of the navigation, default) or URL paths ('' = landing)")
+    p.add_argument("--load-sidebar", choices=("every", "spread"), default="every",
+                   help="load test: change each sidebar filter on every page (default), or once per session")
+    p.add_argument("--load-artifacts", type=Path, help="load test: write server thread dumps here if one hangs "
+                   "(default: a folder under the temporary directory)")
     p.add_argument("--replicas", type=int, default=1, help="servers for the load test, sessions round-robin")
     p.add_argument("--ramp", type=float, default=2.0, help="load test: seconds over which sessions arrive")
 
@@ -628,8 +713,10 @@ def run(args: argparse.Namespace) -> int:
             _progress(f"{scale}: first chart in Chromium")
             r["browser"] = time_browser(db, args.runs)
         if not args.skip_load:
-            _progress(f"{scale}: load test N={args.load_n}")
-            r["load"] = run_load(db, args.load_n, replicas=args.replicas, ramp_s=args.ramp)
+            _progress(f"{scale}: load test N={args.load_n}, pages {args.load_pages}")
+            artifacts = args.load_artifacts or Path(tempfile.gettempdir()) / f"csi-bench-load-{scale}"
+            r["load"] = run_load(db, args.load_n, replicas=args.replicas, ramp_s=args.ramp,
+                                 pages=args.load_pages, sidebar=args.load_sidebar, artifacts=artifacts)
         r["load_end"] = _loadavg()
     text = report(results)
     print(text)
@@ -637,4 +724,11 @@ def run(args: argparse.Namespace) -> int:
         write_doc(args.out, report_blocks(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    failed = [f"{scale} N={x['n']}" for scale, r in results["scales"].items() for x in r.get("load", [])
+              if not x.get("ok", True)]
+    if failed:
+        # The figures are written either way; a load run with errors or a hung server fails the command.
+        print(f"bench: load test failed: {', '.join(failed)} (errors, unfinished sessions or the server "
+              "unhealthy after the run; thread dumps in the JSON and under --load-artifacts)", file=sys.stderr)
+        return 1
     return 0
