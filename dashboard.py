@@ -1,4 +1,4 @@
-"""CSI Dashboard entry point: `streamlit run dashboard.py`.
+"""CSI Dashboard entry point: `python -m csi_app.serve` (scripts/dashboard), or `streamlit run dashboard.py`.
 
 The shared filters live here, before the page runs, so they keep their values
 across pages and every page reads the same Filters from pages.ui."""

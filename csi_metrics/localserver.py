@@ -1,10 +1,10 @@
 """Run the dashboard on a free loopback port for the benchmark and the browser
-tests: one place that knows how to start `streamlit run dashboard.py`, wait for
-it, and stop it with its children.
+tests: one place that knows how to start the dashboard's server (csi_app.serve,
+what scripts/dashboard runs), wait for it, and stop it with its children.
 
 The server is started through this module (`python -m csi_metrics.localserver
-run dashboard.py ...`), which registers faulthandler on SIGUSR1 before handing
-over to Streamlit's own CLI: a server that hangs (a deadlock holds the GIL, so
+--server.port ...`), which registers faulthandler on SIGUSR1 before handing
+over to csi_app.serve: a server that hangs (a deadlock holds the GIL, so
 no Python-level handler or debugger could run) can still be asked for every
 thread's stack with `dump_threads(pid)`, with nothing to install."""
 
@@ -50,7 +50,7 @@ def healthy(url: str, timeout_s: float = 2.0) -> bool:
 @contextlib.contextmanager
 def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: str | os.PathLike[str] | None = None,
                      log: Path | None = None, start_timeout_s: float = 120) -> Iterator[tuple[str, int]]:
-    """`streamlit run dashboard.py` on 127.0.0.1 and a free port with CSI_DB=db and
+    """The dashboard (csi_app.serve) on 127.0.0.1 and a free port with CSI_DB=db and
     CSI_BOUNDARIES=boundaries (else the configured default: the shipped display layer
     unless the full layer was fetched); yields (base URL, server pid) and stops the server's
     process group after. Raises RuntimeError naming the log when it does not start."""
@@ -62,7 +62,7 @@ def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: st
         env["CSI_BOUNDARIES"] = str(boundaries)
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "csi_metrics.localserver", "run", "dashboard.py", "--server.headless", "true",
+        [sys.executable, "-m", "csi_metrics.localserver", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
         cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
@@ -162,14 +162,13 @@ def stop_group(pid: int, term_wait_s: float = 10.0) -> str:
 
 
 def _serve(argv: list[str]) -> int:
-    """`streamlit <argv>` with faulthandler on SIGUSR1, writing to thread_dump_path(pid)."""
+    """csi_app.serve with `argv`, faulthandler on SIGUSR1 writing to thread_dump_path(pid)."""
     # Kept open for the life of the process: faulthandler writes to this descriptor from its signal handler.
     dump = open(thread_dump_path(os.getpid()), "w")  # noqa: SIM115
     faulthandler.register(DUMP_SIGNAL, file=dump, all_threads=True)
-    from streamlit.web.cli import main
+    from csi_app import serve
 
-    sys.argv = ["streamlit", *argv]
-    return main(prog_name="streamlit")
+    return serve.main(argv)
 
 
 if __name__ == "__main__":

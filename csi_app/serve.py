@@ -1,0 +1,106 @@
+"""Serve the dashboard: `python -m csi_app.serve [--server.port 8501 ...]`.
+
+The same Streamlit app as `streamlit run dashboard.py` (st.App, served by
+uvicorn as Streamlit itself does), with one addition Streamlit's own runner
+has no option for: a link too long for a link. uvicorn's HTTP parser refuses
+a request line over 16 KB with a bare "400 Bad Request" before any app code
+runs; a 266 kB deck link pasted from somewhere got exactly that. Here the
+parser's limit is raised and a small middleware answers any link whose query
+is longer than a deck link can be with a page that says so and how to share a
+deck as a file instead.
+
+Options are Streamlit's own dotted config names (`--server.port 8765`,
+`--server.headless true`, ...), passed to Streamlit as its STREAMLIT_*
+environment variables, so `.streamlit/config.toml` and the environment work
+as with `streamlit run`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "dashboard.py"
+# A deck link holds at most csi_metrics.deck.MAX_LINK_CHARS characters; the filters and a
+# step add a few dozen. Anything longer than this is not a link the dashboard made.
+MAX_QUERY_BYTES = 8 * 1024
+# What uvicorn's parser accepts now: far past any link, so the page below can answer.
+MAX_REQUEST_BYTES = 1024 * 1024
+
+TOO_LONG_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Link too long · CSI Dashboard</title>
+<style>body{{font-family:system-ui,Arial,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;
+line-height:1.5;color:#1a1a1a}}h1{{font-size:1.6rem}}code{{background:#f2f2f2;padding:0 .2em}}</style></head>
+<body><h1>This link is too long</h1>
+<p>It carries {size} of data; a link to this dashboard holds at most {limit} characters. It was probably made by
+hand, or joined from several messages.</p>
+<p>To share a deck of slides, save it as a file instead: open <a href="/present">the Presenter page</a>,
+open <b>Deck: open, save, share, export</b>, choose <b>Save deck file</b>, and send that file. Whoever receives it
+opens the same page and uses <b>Open a deck file</b>.</p>
+<p><a href="/">Open the dashboard</a></p></body></html>"""
+
+
+class LinkTooLong:
+    """ASGI middleware: a request whose query string is over MAX_QUERY_BYTES gets the
+    explanation page (414 URI Too Long) instead of the app."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        query = scope.get("query_string", b"") if scope.get("type") == "http" else b""
+        if len(query) > MAX_QUERY_BYTES:
+            from csi_metrics.deck import MAX_LINK_CHARS
+            from starlette.responses import HTMLResponse
+
+            size = f"{len(query) / 1024:,.0f} kB" if len(query) >= 1024 else f"{len(query)} bytes"
+            body = TOO_LONG_PAGE.format(size=html.escape(size), limit=f"{MAX_LINK_CHARS:,}")
+            await HTMLResponse(body, status_code=414)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _config_env(argv: list[str]) -> tuple[str, int, dict[str, str]]:
+    """(address, port, STREAMLIT_* variables) from `--section.option value` pairs."""
+    env: dict[str, str] = {}
+    address, port = os.environ.get("STREAMLIT_SERVER_ADDRESS", "0.0.0.0"), 8501
+    it = iter(argv)
+    for arg in it:
+        if not arg.startswith("--") or "." not in arg:
+            raise SystemExit(f"csi_app.serve: options are Streamlit's --section.option value pairs, not {arg!r}")
+        name, _, value = arg[2:].partition("=")
+        if not value:
+            value = next(it, "")
+        if name == "server.port":
+            port = int(value)
+        elif name == "server.address":
+            address = value
+        section, option = name.split(".", 1)
+        env["STREAMLIT_" + section.upper() + "_" + "".join("_" + c if c.isupper() else c for c in option).upper()] = value
+    return address, port, env
+
+
+def make_app():
+    import streamlit as st
+    from starlette.middleware import Middleware
+
+    return st.App(str(SCRIPT), middleware=[Middleware(LinkTooLong)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    address, port, env = _config_env(sys.argv[1:] if argv is None else argv)
+    os.environ.update(env)
+    import uvicorn
+    from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
+
+    # Streamlit's own websocket, TLS and logging settings, with the parser's request limit raised.
+    kwargs = {**_get_uvicorn_config_kwargs(), "h11_max_incomplete_event_size": MAX_REQUEST_BYTES}
+    uvicorn.run(make_app(), host=address, port=port, **kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
