@@ -686,4 +686,4 @@ def test_some_official_suspension_colours_differ_from_dataquest_ones(demo_dir, s
         a = levels.assess("suspension", r["num"] / r["den"], r["den"], r["num_prior"] / r["den_prior"],
                           _cut_set(r["type"]))
         differ += colors[int(r["color"]) - 1] != a["color"]
-    assert j.height > 1500 and 0.02 * j.height < differ < 0.5 * j.height
+    assert j.height > 1500 and 0.01 * j.height < differ < 0.5 * j.height  # about 2-3%
