@@ -27,13 +27,14 @@ import polars as pl
 
 from . import boundaries as bnd
 from . import cde, codes, config, db, initiative, privacy
+from . import dashboard_files as dash
 from .errors import BuildError, InputError
 
 Progress = Callable[[str], None] | None
 
 DEMO_SEED = 2024
 # Every table the build fills, in load order; names are a fixed whitelist for SQL.
-TABLES = ("districts", "schools", "outcomes", "grants", "activities", "attendance",
+TABLES = ("districts", "schools", "outcomes", "dashboard_official", "grants", "activities", "attendance",
           "build_info", "build_sources", "build_rejections")
 COUNT_TABLES = ("spas", "reporting_categories") + TABLES
 
@@ -50,6 +51,7 @@ class BuildReport:
     unassigned_schools_n: int
     years: dict[str, list[str]]
     rejections: list[tuple[str, str, int, int | None]] = field(default_factory=list)
+    dashboard_years: dict[str, list[int]] = field(default_factory=dict)  # CDE's Dashboard files read
 
     def summary(self) -> str:
         lines = [
@@ -60,6 +62,9 @@ class BuildReport:
         ]
         for metric, years in self.years.items():
             lines.append(f"{metric}: {', '.join(years) if years else 'no years'}")
+        for indicator, years in self.dashboard_years.items():
+            if years:
+                lines.append(f"official Dashboard {indicator}: {', '.join(map(str, years))}")
         return "\n".join(lines)
 
 
@@ -250,7 +255,8 @@ def build(
     display_root: str | None = None,
 ) -> BuildReport:
     """Build the database at db_path from a CDE folder (pubschls.txt,
-    chronicabsenteeism*.txt, suspension*.txt), an initiative folder (roster.csv,
+    chronicabsenteeism*.txt, suspension*.txt; optionally CDE's Dashboard files
+    chronicdownload*.txt, suspdownload*.txt), an initiative folder (roster.csv,
     grants.csv, activities.csv; attendance.csv and spa_crosswalk.csv optional) and
     an optional SPA boundary file. Raises InputError for bad input; the file at
     db_path is then untouched. `display_root` replaces the input folders' common
@@ -297,6 +303,7 @@ def build(
         record(path, metric, res.rows_n, res.rows_kept_n, res.rejections)
         frames.append(res.frame)
     outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=cde.OUTCOME_SCHEMA)
+    official, dashboard_years = read_dashboard_files(cde_dir, all_counties, directory, say, record)
     say("deciding which cells may be shown (suppression under 11 and complementary cells)")
     outcomes = privacy.cell_visibility(outcomes)
 
@@ -387,6 +394,8 @@ def build(
     for metric in codes.METRICS:
         yrs = outcomes.filter(pl.col("metric") == metric)["academic_year"].unique().sort().to_list()
         info[f"years_{metric}"] = ",".join(yrs)
+    for indicator in dash.INDICATORS:  # CDE's own Dashboard files read (optional; may be none)
+        info[f"dashboard_years_{indicator}"] = ",".join(map(str, dashboard_years[indicator]))
     # What the suppression pattern hid, for `info` and the About page.
     info["cells_n"] = str(outcomes.height)
     hidden = dict(outcomes.group_by("hidden_reason").len().drop_nulls("hidden_reason").iter_rows())
@@ -402,6 +411,7 @@ def build(
         # min/max then skips most of the table, about halving a pooled-rate query at
         # state scale (docs/benchmarks.md).
         "outcomes": sort_by_packed_key(outcomes, OUTCOMES_STORAGE_ORDER),
+        "dashboard_official": official,
         "grants": grants.frame,
         "activities": acts.drop("_row"),
         "attendance": attendance.frame.drop("_row") if attendance else pl.DataFrame(
@@ -422,7 +432,32 @@ def build(
         con.close()
     years = {m: [y for y in info[f"years_{m}"].split(",") if y] for m in codes.METRICS}
     return BuildReport(target, mode, scale, time.perf_counter() - t0, size, tables, schools.height,
-                       unassigned_n, years, rejections)
+                       unassigned_n, years, rejections, dashboard_years)
+
+
+def read_dashboard_files(cde_dir: Path, all_counties: bool, directory: cde.DirectoryResult,
+                         say: Callable[[str], None], record: Callable[..., None],
+                         ) -> tuple[pl.DataFrame, dict[str, list[int]]]:
+    """Every chronicdownload*.txt / suspdownload*.txt in cde_dir (none is fine), read and
+    recorded as the other CDE files are; a second file for an indicator's Dashboard year is refused.
+    Returns the `dashboard_official` rows and the Dashboard years read, by indicator."""
+    frames: list[pl.DataFrame] = []
+    seen: dict[tuple[str, int], Path] = {}
+    for indicator, path in dash.find_files(cde_dir):
+        say(f"reading {path.name}")
+        res = dash.read_dashboard_file(path, all_counties, directory)
+        slot = (indicator, res.dashboard_year)
+        if slot in seen:
+            raise InputError(path, f"{indicator} Dashboard {res.dashboard_year} was already read from "
+                                   f"{seen[slot].name}; keep one file per Dashboard year")
+        seen[slot] = path
+        record(path, res.kind, res.rows_n, res.rows_kept_n, res.rejections)
+        frames.append(res.frame)
+    years = {i: sorted(y for k, y in seen if k == i) for i in dash.INDICATORS}
+    if not frames:
+        return pl.DataFrame(schema=dash.TABLE_SCHEMA), years
+    return pl.concat(frames).sort("indicator", "dashboard_year", "rtype", "cds_code", "dashboard_group",
+                                  "school_or_lea_type", nulls_last=True), years
 
 
 OUTCOMES_STORAGE_ORDER = ("metric", "aggregate_level", "reporting_category", "cds_code", "academic_year")

@@ -44,7 +44,8 @@ def parser(with_report: bool = False, with_bench: bool = False) -> argparse.Argu
     i = sub.add_parser("info", help="print what a database file holds")
     i.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
 
-    c = sub.add_parser("fetch-cde", help="download the CDE directory and outcome files for `build --cde-dir`")
+    c = sub.add_parser("fetch-cde", help="download the CDE directory, outcome and Dashboard files for "
+                                          "`build --cde-dir`")
     c.add_argument("--out", type=Path, help=f"folder (default $CSI_CDE_DIR or {config.DEFAULT_CDE_DIR})")
     c.add_argument("--years", nargs="+", metavar="YEAR",
                    help="academic years, e.g. 2023-24 2024-25 (default: every year the dashboard shows)")
@@ -52,6 +53,9 @@ def parser(with_report: bool = False, with_bench: bool = False) -> argparse.Argu
                    help="also fetch this file (a revised CDE name replaces the one for its year); repeatable")
     c.add_argument("--base-url", help="default $CSI_CDE_BASE_URL or CDE's demo-downloads/")
     c.add_argument("--directory-url", help="default $CSI_CDE_DIRECTORY_URL or CDE's school directory download")
+    c.add_argument("--dashboard-url", help="base of the Dashboard files (chronicdownloadYYYY.txt, "
+                                           "suspdownloadYYYY.txt); default $CSI_CDE_DASHBOARD_URL or CDE's "
+                                           "researchfiles/cadashboard/")
 
     f = sub.add_parser("fetch-boundaries", help="download the official LA County SPA layer")
     f.add_argument("--url", help="default $CSI_BOUNDARIES_URL or LA County eGIS")
@@ -159,15 +163,25 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print(f"{key}: {info[key]}")
         if info.get("schema_version") != build.schema_version():
             print("warning: built with a different schema.sql; rebuild", file=sys.stderr)
+        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         print("rows:")
         for t in build.COUNT_TABLES:
-            print(f"  {t}: {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:,}")
+            if t in present:  # a database built before a table was added lacks it (the warning above)
+                print(f"  {t}: {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:,}")
         print("years:")
         for metric, years, n in con.execute(
             "SELECT metric, string_agg(DISTINCT academic_year, ', ' ORDER BY academic_year), count(*) "
             "FROM outcomes GROUP BY metric ORDER BY metric"
         ).fetchall():
             print(f"  {metric}: {years} ({n:,} rows)")
+        if "dashboard_official" in present:
+            official = con.execute(
+                "SELECT indicator, dashboard_year, any_value(academic_year), count(*) FROM dashboard_official "
+                "GROUP BY ALL ORDER BY ALL").fetchall()
+            print("official Dashboard rows:" + ("" if official else
+                  " none (optional: CDE's chronicdownloadYYYY.txt / suspdownloadYYYY.txt in the CDE folder)"))
+            for indicator, year, data_year, n in official:
+                print(f"  {indicator} {year} ({data_year} data): {n:,} rows")
         print("sources:")
         for path, kind, sha, rows_n, kept_n in con.execute(
             "SELECT path, kind, sha256, rows_n, rows_kept_n FROM build_sources ORDER BY kind, path"
@@ -190,7 +204,8 @@ def cmd_fetch_cde(args: argparse.Namespace) -> int:
     years = args.years or fetch.KNOWN_YEARS
     try:
         wanted = fetch.wanted_files(years, config.cde_base_url(args.base_url),
-                                    config.cde_directory_url(args.directory_url), args.url)
+                                    config.cde_directory_url(args.directory_url), args.url,
+                                    dashboard_url=config.cde_dashboard_url(args.dashboard_url))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -203,7 +218,8 @@ def cmd_fetch_cde(args: argparse.Namespace) -> int:
     if failed:
         print(f"{len(failed)} of {len(wanted)} files not fetched; files already in {out} were left as they "
               "were. A 404 can mean CDE revised a file's name: see https://www.cde.ca.gov/ds/ad/filesabd.asp "
-              "and filessd.asp, and pass the new address with --url.", file=sys.stderr)
+              "and filessd.asp (Dashboard files: https://www.cde.ca.gov/ta/ac/cm/chronicdatafiles.asp and "
+              "suspdatafiles.asp), and pass the new address with --url.", file=sys.stderr)
         return 1
     print(out)
     return 0

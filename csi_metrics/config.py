@@ -26,6 +26,8 @@ DEFAULT_CDE_DIR = DATA_DIR / "cde"
 # Where CDE serves the outcome files (under attendance/ and discipline/) and the directory.
 DEFAULT_CDE_BASE_URL = "https://www3.cde.ca.gov/demo-downloads/"
 DEFAULT_CDE_DIRECTORY_URL = "https://www.cde.ca.gov/schooldirectory/report?rid=dl1&tp=txt"
+# Where CDE serves the California School Dashboard indicator files (chronicdownloadYYYY.txt, ...).
+DEFAULT_CDE_DASHBOARD_URL = "https://www3.cde.ca.gov/researchfiles/cadashboard/"
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -84,3 +86,8 @@ def cde_base_url(explicit: str | None = None) -> str:
 def cde_directory_url(explicit: str | None = None) -> str:
     """The Public Schools directory download: explicit, else $CSI_CDE_DIRECTORY_URL, else CDE's."""
     return explicit or os.environ.get("CSI_CDE_DIRECTORY_URL") or DEFAULT_CDE_DIRECTORY_URL
+
+
+def cde_dashboard_url(explicit: str | None = None) -> str:
+    """Base URL of CDE's Dashboard indicator files: explicit, else $CSI_CDE_DASHBOARD_URL, else CDE's."""
+    return explicit or os.environ.get("CSI_CDE_DASHBOARD_URL") or DEFAULT_CDE_DASHBOARD_URL

@@ -9,6 +9,8 @@ real data.
 Layout of out_dir:
     cde/chronicabsenteeism{19,21,22,23,24,25}.txt   (no 2019-20: CDE published none)
     cde/suspension{19..25}.txt                      (suspension24.txt is UTF-8 with a BOM, the rest cp1252)
+    cde/chronicdownload{2019,2022..2025}.txt        CDE's Dashboard files (official placements), cp1252
+    cde/suspdownload{2019,2022..2025}.txt
     cde/pubschls.txt
     initiative/roster.csv, grants.csv, activities.csv, attendance.csv, spa_crosswalk.csv
 
@@ -28,6 +30,21 @@ How the numbers are made (so they behave like the real files):
 - Suppression as CDE: every numeric cell `*` when the denominator is 10 or
   less; race "Not Reported" (RD) also `*` whenever another race row of the same
   entity is.
+- Dashboard files (the Dashboards reporting 2018-19 and 2021-22..2024-25): all
+  students of every school, LEA and the state, placed with csi_metrics.levels
+  (status = rate rounded half up to 0.1, change from unrounded rates, no colour
+  under 30 students, smalldenom under 150; a status level from 11 students, and
+  numerator and status blank under 11, as CDE does). Chronic absenteeism is
+  placed on the same GRTK8 (grades TK-8) counts as the DataQuest files, so a
+  school without TK-8 students has no row. Suspension uses the school-type /
+  LEA-type cut sets (ES/MS/HS by SOC; UD for K-12 and other schools, unified
+  districts and county offices; ED/HD for elementary/high districts) and the
+  Dashboard's own definition: only students suspended a combined full day or
+  more count, so each school's numerator is a fixed 92-97% share (drawn per
+  school) of its DataQuest one. Some official suspension colours therefore
+  differ from the colour the same placement gives on DataQuest's counts, as
+  real ones do. 2022 is status only; 2019 has no prior year (the demo has no
+  2017-18), so no change or colour.
 - Grants: one row per award; an implementation award's amount is its 5-year
   total. LA grantees total exactly $660M of a $4.1B state total (16%).
 - Schools sit around real LA County places (CENTRES) within a radius checked
@@ -46,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from . import codes
+from . import codes, levels
 
 DEFAULT_SEED = 2024
 DEMO_MARKER = "Demo"
@@ -970,6 +987,209 @@ def write_outcome_files(rows: pl.DataFrame, cde_dir: Path) -> None:
             _write_table(part, cde_dir / f"{prefix}{year[-2:]}.txt", encoding)
 
 
+# ------------------------------------------------------------------ Dashboard files
+
+# The Dashboard years this data supports: each reports the year before (2024 = 2023-24).
+# 2018 would need 2017-18 data; there was no 2020 or 2021 Dashboard; 2022 is status only.
+DASHBOARD_YEARS = (2019, 2022, 2023, 2024, 2025)
+DASHBOARD_STATUS_ONLY = (2022,)
+# The Dashboard counts a student as suspended only after a combined full day or
+# more; DataQuest counts any suspension. Each school's Dashboard numerator is this
+# share of its DataQuest one (drawn once per school), so official colours can
+# differ from colours computed on the DataQuest counts.
+FULL_DAY_SHARE = (0.92, 0.97)
+STATE_FULL_DAY_SHARE = 0.945
+
+_DASH_ID = ["cds", "rtype", "schoolname", "districtname", "countyname", "charter_flag", "coe_flag", "dass_flag"]
+_DASH_CURRENT = ["studentgroup", "currnumer", "currdenom", "currstatus"]
+_DASH_PRIOR = ["priornumer", "priordenom", "priorstatus"]
+_DASH_LEVELS = ["statuslevel", "changelevel", "color", "box"]
+# Field order as CDE's record layout pages give it (chronic19/22/24.asp,
+# suspindicator19/22/24.asp); after currnsizemet (2023 on) and after change
+# (2019) the order is third-party code's, not confirmed from CDE.
+_DASH_2023_TAIL = ["smalldenom", "currnsizemet", "priornsizemet", "accountabilitymet", "certifyflag"]
+DASHBOARD_HEADERS: dict[tuple[str, str], list[str]] = {
+    ("chronic_absenteeism", "2019"): _DASH_ID + _DASH_CURRENT + _DASH_PRIOR
+    + ["change", "safetynet"] + _DASH_LEVELS + ["certifyflag", "dataerrorflag", "reportingyear"],
+    ("chronic_absenteeism", "2022"): _DASH_ID + _DASH_CURRENT + ["statuslevel", "certifyflag", "dataerrorflag",
+                                                                 "reportingyear"],
+    # The chronic file is said to spell changeLevel with a capital L (third-party report).
+    ("chronic_absenteeism", "2023"): _DASH_ID + _DASH_CURRENT + _DASH_PRIOR + ["change", "statuslevel", "changeLevel",
+                                                                              "color", "box"]
+    + _DASH_2023_TAIL + ["dataerrorflag", "indicator", "reportingyear"],
+    ("suspension", "2019"): ["cdscode"] + _DASH_ID[1:] + ["type"] + _DASH_CURRENT + _DASH_PRIOR
+    + ["safetynet", "change"] + _DASH_LEVELS + ["certifyflag", "dataerrorflag", "reportingyear"],
+    ("suspension", "2022"): _DASH_ID + ["type"] + _DASH_CURRENT + ["statuslevel", "certifyflag", "dataerrorflag",
+                                                                   "reportingyear"],
+    ("suspension", "2023"): _DASH_ID + ["type"] + _DASH_CURRENT + _DASH_PRIOR + ["change"] + _DASH_LEVELS
+    + _DASH_2023_TAIL + ["priorcertifyflag", "indicator", "reportingyear"],
+}
+DASHBOARD_PREFIX = {"chronic_absenteeism": "chronicdownload", "suspension": "suspdownload"}
+DASHBOARD_INDICATOR_CODE = {"chronic_absenteeism": "CHRO", "suspension": "SUSP"}  # unconfirmed codes
+_SCHOOL_DASH_TYPE = {"ES": "ES", "MS": "MS", "HS": "HS"}   # K-12 and other schools: the unified set (UD)
+_LEA_DASH_TYPE = {"elementary": "ED", "high": "HD"}        # unified districts and county offices: UD
+_STATUS_CODE = {name: str(5 - i) for i, name in enumerate(levels.STATUS_LEVELS)}
+_CHANGE_CODE = {name: str(5 - i) for i, name in enumerate(levels.CHANGE_LEVELS)}
+_COLOR_CODE = {name: str(i + 1) for i, name in enumerate(levels.COLORS)}
+
+
+def dashboard_header(indicator: str, dashboard_year: int) -> list[str]:
+    layout = "2019" if dashboard_year < 2022 else "2022" if dashboard_year in DASHBOARD_STATUS_ONLY else "2023"
+    return DASHBOARD_HEADERS[(indicator, layout)]
+
+
+@dataclass
+class DashboardEntities:
+    """Every entity the Dashboard files describe, with the counts they are placed on,
+    by academic year (the YEARS index): schools, then districts, then the state."""
+
+    ident: pl.DataFrame     # the identity columns, plus `type` and `cut_set` (suspension)
+    ca_num: np.ndarray      # (entities, years): GRTK8 chronically absent
+    ca_den: np.ndarray      # GRTK8 eligible enrolment
+    su_num: np.ndarray      # all students suspended a full day or more (Dashboard definition)
+    su_den: np.ndarray      # all students' cumulative enrolment
+
+
+def dashboard_entities(county_data: list[tuple[pl.DataFrame, pl.DataFrame, "CountyOutcomes"]],
+                       state_dense: np.ndarray, seed: int) -> DashboardEntities:
+    """The Dashboard's all-students rows from the same counts as the DataQuest files:
+    chronic absenteeism on GRTK8 (TK-8, the Dashboard's population), suspension on
+    TA with the full-day definition (FULL_DAY_SHARE)."""
+    g, t = CAT_INDEX["GRTK8"], CAT_INDEX["TA"]
+    idents, ca_num, ca_den, su_num, su_den = [], [], [], [], []
+    for districts, schools, out in county_data:
+        county = schools["county_code"][0]
+        dense = out.dense
+        share = FULL_DAY_SHARE[0] + (FULL_DAY_SHARE[1] - FULL_DAY_SHARE[0]) * _rng(seed, int(county), 11).random(
+            schools.height)
+        s_susp = np.floor(dense[:, :, t, V_SU_UNDUP] * share[:, None] + 0.5).astype(np.int64)
+        s_vals = [dense[:, :, g, V_CA_NUM], dense[:, :, g, V_CA_DEN], s_susp, dense[:, :, t, V_ENROL]]
+        dcodes = schools["district_code"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, dcodes[1:] != dcodes[:-1]])
+        d_vals = [np.add.reduceat(v, starts, axis=0) for v in s_vals]
+        s_type = [codes.school_type_from_soc(x) for x in schools["soc"]]
+        coe = schools["doc"].to_numpy() == "00"
+        idents.append(pl.DataFrame({
+            "cds": schools["cds_code"], "rtype": "S", "schoolname": schools["school_name"],
+            "districtname": schools["district_name"], "countyname": schools["county_name"],
+            "charter_flag": np.where(schools["charter"].to_numpy(), "Y", ""), "coe_flag": np.where(coe, "Y", ""),
+            "dass_flag": np.where(schools["dass"].to_numpy(), "Y", ""),
+            "type": [_SCHOOL_DASH_TYPE.get(x, "UD") for x in s_type],
+            "cut_set": [levels.suspension_cut_set(school_type=x) for x in s_type],
+        }))
+        dinfo = districts.filter(pl.col("district_code").is_in(list(dcodes[starts]))).sort("district_code")
+        assert dinfo["district_code"].to_list() == list(dcodes[starts])
+        lea = [codes.lea_type_from_doc(x) for x in dinfo["doc"]]
+        idents.append(pl.DataFrame({
+            "cds": [f"{county}{d}0000000" for d in dinfo["district_code"]], "rtype": "D", "schoolname": "",
+            "districtname": dinfo["district_name"], "countyname": dinfo["county_name"], "charter_flag": "",
+            "coe_flag": np.where(dinfo["doc"].to_numpy() == "00", "Y", ""), "dass_flag": "",
+            "type": [_LEA_DASH_TYPE.get(x, "UD") for x in lea],
+            "cut_set": [levels.suspension_cut_set(lea_type=x) for x in lea],
+        }))
+        for acc, s_v, d_v in zip((ca_num, ca_den, su_num, su_den), s_vals, d_vals):
+            acc += [s_v, d_v]
+    idents.append(pl.DataFrame({
+        "cds": ["00000000000000"], "rtype": ["X"], "schoolname": [""], "districtname": [""], "countyname": [""],
+        "charter_flag": [""], "coe_flag": [""], "dass_flag": [""], "type": ["UD"],
+        "cut_set": [levels.suspension_cut_set(lea_type="unified")],
+    }))
+    state_susp = np.floor(state_dense[:, t, V_SU_UNDUP] * STATE_FULL_DAY_SHARE + 0.5).astype(np.int64)
+    for acc, v in zip((ca_num, ca_den, su_num, su_den), (state_dense[:, g, V_CA_NUM], state_dense[:, g, V_CA_DEN],
+                                                         state_susp, state_dense[:, t, V_ENROL])):
+        acc.append(v[None, :])
+    return DashboardEntities(pl.concat(idents), *(np.concatenate(a).astype(np.int64)
+                                                   for a in (ca_num, ca_den, su_num, su_den)))
+
+
+def _tenths(num: np.ndarray, den: np.ndarray) -> list[str]:
+    """num/den x 100 to one decimal, half up, as text (integer arithmetic, as _rate)."""
+    t = (num * 2000 + den) // (2 * np.maximum(den, 1))
+    return [f"{a // 10}.{a % 10}" for a in t.tolist()]
+
+
+def _placement(metric: str, num: int, den: int, pnum: int | None, pden: int | None, cut_set: str | None) -> tuple:
+    """(statuslevel, change, changelevel, color, box) as the file writes them, from
+    csi_metrics.levels: a status level from 11 students (below that CDE publishes
+    none), change from the unrounded rates, a colour from 30 (the 3x5 grid under 150)."""
+    rate = num / den
+    prior = pnum / pden if pden else None
+    a = levels.assess(metric, rate, den, prior, cut_set)
+    if a["status_level"] is None:  # 11-29 students: status and change, never a colour
+        status = levels.status_level(metric, rate * 100, cut_set)
+        ch = None if prior is None else (rate - prior) * 100
+        change_pp = None if ch is None else float(levels.round1(ch))
+        change = levels.change_level(metric, ch, cut_set) if ch is not None else None
+    else:
+        status, change_pp, change = a["status_level"], a["change_pp"], a["change_level"]
+    color = a["color"]
+    box = ""
+    if color is not None:
+        s_i, c_i = levels.STATUS_LEVELS.index(status), 4 - levels.CHANGE_LEVELS.index(change)
+        box = str(10 * (5 * s_i + c_i + 1))  # 10 = Very Low / Increased Significantly .. 250
+    return (_STATUS_CODE[status], "" if change_pp is None else f"{change_pp:.1f}",
+            _CHANGE_CODE[change] if change else "0", _COLOR_CODE[color] if color else "0", box)
+
+
+def dashboard_frame(ent: DashboardEntities, indicator: str, dashboard_year: int) -> pl.DataFrame:
+    """One Dashboard file's rows (all text, in its layout's order): the entities with
+    students in the year (chronic: in grades TK-8), all students (ALL)."""
+    yi = YEARS.index(codes.academic_year(dashboard_year - 1))
+    status_only = dashboard_year in DASHBOARD_STATUS_ONLY
+    has_prior = not status_only and yi > 0
+    num_a, den_a = (ent.ca_num, ent.ca_den) if indicator == "chronic_absenteeism" else (ent.su_num, ent.su_den)
+    rows = np.flatnonzero(den_a[:, yi] > 0)
+    num, den = num_a[rows, yi], den_a[rows, yi]
+    shown = den > MAX_SUPPRESSED_N  # CDE: numerator and status blank when the denominator is under 11
+    if has_prior:
+        pnum, pden = num_a[rows, yi - 1], den_a[rows, yi - 1]
+    else:
+        pnum = pden = np.zeros_like(num)
+    pshown = pden > MAX_SUPPRESSED_N
+    cuts = ent.ident["cut_set"].to_numpy()[rows] if indicator == "suspension" else [None] * len(rows)
+    placed = [
+        _placement(indicator, n, d, pn if ps else None, pd if ps else None, c) if ok else ("0", "", "0", "0", "")
+        for n, d, pn, pd, ps, c, ok in zip(num.tolist(), den.tolist(), pnum.tolist(), pden.tolist(),
+                                           pshown.tolist(), cuts, shown.tolist())
+    ]
+    status, change, changelevel, color, box = (list(x) for x in zip(*placed)) if placed else ([],) * 5
+
+    def blank_unless(mask: np.ndarray, values: list[str]) -> list[str]:
+        return [v if m else "" for v, m in zip(values, mask.tolist())]
+
+    cols: dict[str, object] = {c: ent.ident[c].to_numpy()[rows] for c in _DASH_ID + ["type"]}
+    cols.update({
+        "cdscode": cols["cds"], "studentgroup": "ALL",
+        "currnumer": blank_unless(shown, [str(x) for x in num.tolist()]),
+        "currdenom": [str(x) for x in den.tolist()],
+        "currstatus": blank_unless(shown, _tenths(num, den)),
+        "priornumer": blank_unless(pshown, [str(x) for x in pnum.tolist()]),
+        "priordenom": blank_unless(pden > 0, [str(x) for x in pden.tolist()]),
+        "priorstatus": blank_unless(pshown, _tenths(pnum, pden)),
+        "change": change, "statuslevel": status, "changelevel": changelevel, "changeLevel": changelevel,
+        "color": color, "box": box,
+        "smalldenom": np.where(den < levels.SMALL_POPULATION_N, "Y", "N"),
+        "safetynet": np.where(den < levels.SMALL_POPULATION_N, "Y", "N"),
+        "currnsizemet": np.where(den >= levels.COLOR_MIN_N, "Y", "N"),
+        "priornsizemet": np.where(pden >= levels.COLOR_MIN_N, "Y", "N"),
+        "accountabilitymet": np.where(den >= levels.COLOR_MIN_N, "Y", "N"),
+        "certifyflag": "", "priorcertifyflag": "", "dataerrorflag": "",
+        "indicator": DASHBOARD_INDICATOR_CODE[indicator], "reportingyear": str(dashboard_year),
+    })
+    header = dashboard_header(indicator, dashboard_year)
+    n = len(rows)
+    return pl.DataFrame({c: (cols[c] if not isinstance(cols[c], str) else [cols[c]] * n) for c in header},
+                        schema={c: pl.Utf8 for c in header})
+
+
+def write_dashboard_files(ent: DashboardEntities, cde_dir: Path) -> None:
+    """chronicdownloadYYYY.txt and suspdownloadYYYY.txt for DASHBOARD_YEARS (cp1252, CRLF:
+    CDE states no encoding for these files)."""
+    for year in DASHBOARD_YEARS:
+        for indicator, prefix in DASHBOARD_PREFIX.items():
+            _write_table(dashboard_frame(ent, indicator, year), cde_dir / f"{prefix}{year}.txt", "cp1252")
+
+
 # ------------------------------------------------------------------ directory
 
 def _date(year: np.ndarray, month: int, day: int) -> list[str]:
@@ -1275,8 +1495,10 @@ def generate(out_dir: Path, scale: str = "county", seed: int = DEFAULT_SEED) -> 
         state = scaled_state(la_out.county_cells, la_out.dense.sum(axis=0), seed)
     else:
         state = sum(o.dense.sum(axis=0) for _, _, o in county_data)
+    dashboard = dashboard_entities(county_data, state, seed)
     write_outcome_files(outcome_rows(county_data, state), cde_dir)
     del county_data
+    write_dashboard_files(dashboard, cde_dir)
     _write_table(pl.concat(directory_parts), cde_dir / "pubschls.txt", "cp1252", line_end="\n")
 
     roster.select(ROSTER_HEADER).write_csv(ini_dir / "roster.csv")

@@ -1,5 +1,6 @@
-"""Downloading the official files: the CDE Public Schools directory and the
-Chronic Absenteeism and Suspension files, into one folder that
+"""Downloading the official files: the CDE Public Schools directory, the
+Chronic Absenteeism and Suspension files (DataQuest) and CDE's California School
+Dashboard indicator files for the same years, into one folder that
 `python -m csi_metrics build --cde-dir` reads.
 
 Each file is written to a temporary name beside its target and renamed over it
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cde
+from . import dashboard_files as dash
 from .errors import InputError
 
 # CDE's own file names, by academic year (filesabd.asp, filessd.asp). CDE revises a
@@ -55,6 +57,15 @@ SUSPENSION_FILES = {
     "2024-25": "discipline/suspension25-v2.txt",
 }
 KNOWN_YEARS = sorted(set(CHRONIC_FILES) | set(SUSPENSION_FILES))
+# The Dashboard files (under the Dashboard base URL) for the Dashboard year that reports
+# each academic year's data: 2023-24 -> chronicdownload2024.txt, suspdownload2024.txt.
+# None for 2019-20 and 2020-21: there was no 2020 or 2021 Dashboard. Some public
+# scripts spell the suspension file SUSPdownloadYYYY.txt, others suspdownloadYYYY.txt;
+# CDE serves these from IIS on Windows, which matches paths without regard to case,
+# so the lower-case name fetches the same file (not checked against the live server
+# here; `--url` takes any spelling, and the build finds the files in any case).
+DASHBOARD_YEARS = {y: dash.dashboard_year_of(y) for y in KNOWN_YEARS
+                   if dash.dashboard_year_of(y) not in dash.NO_DASHBOARD_YEARS}
 DIRECTORY_FILE = "pubschls.txt"
 MANIFEST = "MANIFEST.tsv"
 TIMEOUT_S = 120
@@ -83,7 +94,7 @@ class Wanted:
 
     url: str
     name: str
-    kind: str  # 'directory' | 'chronic_absenteeism' | 'suspension'
+    kind: str  # 'directory' | 'chronic_absenteeism' | 'suspension' | 'dashboard_chronic_absenteeism' | 'dashboard_suspension'
 
 
 def download(url: str, out: Path, *, check: Callable[[Path], None] | None = None,
@@ -127,22 +138,36 @@ def _header(path: Path) -> list[str]:
     return text.decode("utf-8").split("\t")
 
 
+_DASHBOARD_KINDS = {kind: indicator for indicator, kind in dash.SOURCE_KIND.items()}
+
+
 def header_check(kind: str, url: str) -> Callable[[Path], None]:
     """A check that the file's first line has every column its CDE layout needs
     (by name, any order; an older year's names too, as the readers take them:
-    cde.choose_columns); the error names the URL, since the temp file is gone."""
-    layout = {"chronic_absenteeism": cde.CHRONIC_LAYOUT, "suspension": cde.SUSPENSION_LAYOUT}.get(kind)
-    wanted = layout.expected if layout else {"directory": cde.DIRECTORY_COLUMNS}[kind]
-    optional = layout.optional if layout else frozenset()
+    cde.choose_columns; Dashboard files' names in any case, for the Dashboard
+    year in the URL's file name); the error names the URL, since the temp file is gone."""
+    if kind in _DASHBOARD_KINDS:
+        indicator = _DASHBOARD_KINDS[kind]
+        year = dash.year_of_name(urllib.parse.urlparse(url).path.rsplit("/", 1)[-1])
+        what = f"not a CDE Dashboard {indicator.replace('_', ' ')} file"
 
-    what = f"not a CDE {kind.replace('_', ' ')} file"
+        def problems_of(header: list[str]) -> list[tuple[str, str]]:
+            return [(c, f"missing column {c!r}") for c in dash.missing_columns(header, indicator, year)]
+    else:
+        layout = {"chronic_absenteeism": cde.CHRONIC_LAYOUT, "suspension": cde.SUSPENSION_LAYOUT}.get(kind)
+        wanted = layout.expected if layout else {"directory": cde.DIRECTORY_COLUMNS}[kind]
+        optional = layout.optional if layout else frozenset()
+        what = f"not a CDE {kind.replace('_', ' ')} file"
+
+        def problems_of(header: list[str]) -> list[tuple[str, str]]:
+            return cde.choose_columns(header, wanted, optional)[1]
 
     def check(path: Path) -> None:
         try:
             have = _header(path)
         except InputError as exc:
             raise InputError(url, f"{what}: {exc.message}", line=1) from None
-        _chosen, problems = cde.choose_columns(have, wanted, optional)
+        problems = problems_of(have)
         if problems:
             twice = [(c, msg) for c, msg in problems if not msg.startswith("missing column")]
             if twice:  # one column under two names: the reader would refuse it
@@ -156,9 +181,10 @@ def header_check(kind: str, url: str) -> Callable[[Path], None]:
 
 
 def wanted_files(years: Iterable[str], base_url: str, directory_url: str,
-                 extra_urls: Iterable[str] = ()) -> list[Wanted]:
+                 extra_urls: Iterable[str] = (), dashboard_url: str | None = None) -> list[Wanted]:
     """The directory, then each metric's file for each of `years` that CDE
-    publishes, then any explicit URLs (their kind from the file name)."""
+    publishes (and, with dashboard_url, the Dashboard files of the Dashboard year
+    reporting it), then any explicit URLs (their kind from the file name)."""
     base = base_url if base_url.endswith("/") else base_url + "/"
     out = [Wanted(directory_url, DIRECTORY_FILE, "directory")]
     for year in years:
@@ -168,20 +194,28 @@ def wanted_files(years: Iterable[str], base_url: str, directory_url: str,
             if year in table:
                 rel = table[year]
                 out.append(Wanted(urllib.parse.urljoin(base, rel), rel.rsplit("/", 1)[-1], kind))
+        if dashboard_url is not None and year in DASHBOARD_YEARS:
+            dbase = dashboard_url if dashboard_url.endswith("/") else dashboard_url + "/"
+            for indicator in dash.INDICATORS:
+                name = dash.file_name(indicator, DASHBOARD_YEARS[year])
+                out.append(Wanted(urllib.parse.urljoin(dbase, name), name, dash.SOURCE_KIND[indicator]))
     for url in extra_urls:
         name = urllib.parse.urlparse(url).path.rsplit("/", 1)[-1]
         kind = "directory" if name.lower() == DIRECTORY_FILE else cde.outcome_kind(name)
+        if kind is None and (indicator := dash.indicator_of(name)):
+            kind = dash.SOURCE_KIND[indicator]
         if kind is None:
-            raise ValueError(f"--url {url}: the file name must be pubschls.txt, chronicabsenteeism*.txt "
-                             "or suspension*.txt (the build finds files by these names)")
+            raise ValueError(f"--url {url}: the file name must be pubschls.txt, chronicabsenteeism*.txt, "
+                             "suspension*.txt, chronicdownload*.txt or suspdownload*.txt (the build finds files "
+                             "by these names)")
         # A revised file (chronicabsenteeism25-v3.txt) replaces the one named for the same year.
         out = [w for w in out if _slot(w.name) != _slot(name)] + [Wanted(url, name, kind)]
     return out
 
 
 def _slot(name: str) -> str:
-    """'pubschls', or the file family and two-digit year: 'chronicabsenteeism25'."""
-    m = re.match(r"(chronicabsenteeism|suspension)(\d{2})", name.lower())
+    """'pubschls', or the file family and its year: 'chronicabsenteeism25', 'suspdownload2025'."""
+    m = re.match(r"(chronicabsenteeism|suspension)(\d{2})|(chronicdownload|suspdownload)(\d{4})", name.lower())
     return m.group(0) if m else name.lower().removesuffix(".txt")
 
 

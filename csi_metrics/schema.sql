@@ -67,6 +67,40 @@ CREATE TABLE outcomes (
     -- its index made the state demo 514 MB instead of 30 MB and the load 3x slower.
 );
 
+-- CDE's own California School Dashboard placements, read from its indicator
+-- files (chronicdownloadYYYY.txt, suspdownloadYYYY.txt; csi_metrics.dashboard_files).
+-- Optional: a build without those files leaves it empty. One row per file row kept:
+-- Dashboard year x record type x entity x student group (x suspension type).
+-- The files' numerators and denominators are never stored (the dashboard does not
+-- show them): status figures only, and none for a group of fewer than 11 students.
+-- Chronic absenteeism rows describe grades TK-8 (the Dashboard's population), not
+-- DataQuest's all-grade TA. Level and colour names are csi_metrics.levels'.
+CREATE TABLE dashboard_official (
+    indicator          VARCHAR NOT NULL CHECK (indicator IN ('chronic_absenteeism', 'suspension')),
+    dashboard_year     INTEGER NOT NULL CHECK (dashboard_year >= 2018),  -- 2024 = the Fall 2024 Dashboard
+    academic_year      VARCHAR NOT NULL,    -- its data year: Dashboard 2024 = '2023-24'
+    rtype              VARCHAR NOT NULL CHECK (rtype IN ('S', 'D', 'X')),  -- school / district (LEA) / state
+    cds_code           VARCHAR NOT NULL CHECK (length(cds_code) = 14),     -- state rows 00000000000000
+    student_group      VARCHAR NOT NULL,    -- the DataQuest reporting category: ALL -> TA, HI -> RH, SED -> SS, ...;
+                                            -- LTEL and RFP (no DataQuest category) keep CDE's code
+    dashboard_group    VARCHAR NOT NULL,    -- CDE's own code: ALL, AA, AI, AS, FI, HI, PI, WH, MR, EL, LTEL, SED, SWD, FOS, HOM, RFP
+    school_or_lea_type VARCHAR CHECK (school_or_lea_type IN ('ES', 'MS', 'HS', 'ED', 'HD', 'UD')),
+                                            -- suspension `type` (picks the cut set); NULL for chronic absenteeism
+    status_pct         DOUBLE,              -- currstatus, one decimal as CDE published it
+    prior_status_pct   DOUBLE,              -- priorstatus; NULL in 2022 (status only)
+    change_pp          DOUBLE,              -- change, percentage points; NULL in 2022
+    status_level       VARCHAR CHECK (status_level IN ('Very Low', 'Low', 'Medium', 'High', 'Very High')),
+    change_level       VARCHAR CHECK (change_level IN
+                        ('Declined Significantly', 'Declined', 'Maintained', 'Increased', 'Increased Significantly')),
+    color              VARCHAR CHECK (color IN ('Red', 'Orange', 'Yellow', 'Green', 'Blue')),  -- NULL: no colour
+    box                INTEGER,             -- CDE's 5x5 grid position when a colour was given
+    small_population   BOOLEAN,             -- smalldenom / safetynet = 'Y': the 3x5 grid (under 150 students); NULL in 2022
+    n_size_met         BOOLEAN              -- currnsizemet = 'Y' (30 or more students); from currdenom where the layout lacks it
+    -- Unique on (indicator, dashboard_year, rtype, cds_code, dashboard_group,
+    -- school_or_lea_type): the reader refuses a repeated row, the build a second
+    -- file for an indicator's Dashboard year.
+);
+
 CREATE TABLE reporting_categories (
     code        VARCHAR PRIMARY KEY,        -- 'TA', 'RH', 'SE', 'GR13', ...
     label       VARCHAR NOT NULL,
@@ -114,7 +148,7 @@ CREATE TABLE build_info (
 
 CREATE TABLE build_sources (
     path       VARCHAR NOT NULL,
-    kind       VARCHAR NOT NULL,            -- chronic_absenteeism / suspension / directory / roster / grants / activities / attendance / boundaries / crosswalk
+    kind       VARCHAR NOT NULL,            -- chronic_absenteeism / suspension / dashboard_chronic_absenteeism / dashboard_suspension / directory / roster / grants / activities / attendance / boundaries / crosswalk
     sha256     VARCHAR NOT NULL,
     rows_n     BIGINT NOT NULL,
     rows_kept_n BIGINT NOT NULL

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from csi_metrics import build, db
+from csi_metrics import dashboard_files as dash
 from csi_metrics.config import PROJECT_ROOT
 from csi_metrics.errors import BuildError, InputError
 from fixture_paths import SPA_2022
@@ -605,3 +606,96 @@ def test_stale_demo_folders_are_removed_and_the_new_one_names_its_owner(tmp_path
     # Gone: the dead build's folder, and this build's own. An unnamed old-style folder may be a live build's.
     assert sorted(p.name for p in tmp.iterdir()) == sorted([f"csi-demo-{live_pid}-def", "csi-demo-xyz",
                                                            "other-123-abc"])
+
+
+# ---------------------------------------------------------------- CDE's own Dashboard files (optional)
+
+def add_dashboard_files(cde_dir: Path, fixtures_dir: Path, *names: str) -> None:
+    for p in sorted((fixtures_dir / "dashboard").glob("*.txt")):
+        if not names or p.name in names:
+            shutil.copy(p, cde_dir / p.name)
+
+
+def test_dashboard_files_are_stored_and_recorded(tmp_path, inputs, simplified, fixtures_dir):
+    cde_dir, ini_dir = inputs
+    add_dashboard_files(cde_dir, fixtures_dir)
+    # A school the directory does not have: kept, and recorded as the outcome files' are.
+    line = add_cde_row(cde_dir / "suspdownload2024.txt", 5, b"19753096000001", b"19753096999999")
+    target = tmp_path / "csi.duckdb"
+    rep = build.build(target, cde_dir, ini_dir, simplified)
+    assert rep.dashboard_years == {"chronic_absenteeism": [2022, 2024, 2025], "suspension": [2019, 2024]}
+    assert rep.tables["dashboard_official"] == 32 and rep.tables["outcomes"] == 20
+    assert "official Dashboard suspension: 2019, 2024" in rep.summary()
+    assert q(target, "SELECT indicator, dashboard_year, academic_year, count(*) FROM dashboard_official "
+                     "GROUP BY ALL ORDER BY ALL") == [
+        ("chronic_absenteeism", 2022, "2021-22", 5), ("chronic_absenteeism", 2024, "2023-24", 11),
+        ("chronic_absenteeism", 2025, "2024-25", 3), ("suspension", 2019, "2018-19", 4),
+        ("suspension", 2024, "2023-24", 9)]
+    assert q(target, "SELECT status_pct, change_pp, status_level, change_level, color, box, school_or_lea_type "
+                     "FROM dashboard_official WHERE indicator = 'suspension' AND dashboard_year = 2024 "
+                     "AND cds_code = '19753096000002'") == [(5.0, 1.6, "Medium", "Increased", "Orange", 120, "HS")]
+    # No student counts stored: only the figures and placements.
+    cols = [c for (c,) in q(target, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'dashboard_official'")]
+    assert not [c for c in cols if c.endswith("_n") or "numer" in c or "denom" in c]
+    info = dict(q(target, "SELECT key, value FROM build_info"))
+    assert (info["dashboard_years_chronic_absenteeism"], info["dashboard_years_suspension"]) == (
+        "2022,2024,2025", "2019,2024")
+    sources = {Path(p).name: (kind, s, n, kept) for p, kind, s, n, kept in
+               q(target, "SELECT path, kind, sha256, rows_n, rows_kept_n FROM build_sources")}
+    assert sources["chronicdownload2024.txt"] == (
+        "dashboard_chronic_absenteeism", sha(fixtures_dir / "dashboard" / "chronicdownload2024.txt"), 13, 11)
+    assert sources["suspdownload2019.txt"][0] == "dashboard_suspension" and sources["suspdownload2019.txt"][2:] == (5, 4)
+    rej = {(Path(p).name, reason): (n, ex) for p, reason, n, ex in
+           q(target, "SELECT path, reason, rows_n, example_line_n FROM build_rejections")}
+    assert rej[("suspdownload2024.txt", "school not in the directory (pubschls.txt)")] == (1, line)
+    assert rej[("chronicdownload2024.txt", "outside county filter (county 19)")] == (2, 13)
+    assert rej[("chronicdownload2022.txt", dash.CURRENT_SMALL)] == (1, 5)
+
+
+def test_without_dashboard_files_the_table_is_empty(existing):
+    target, _ = existing
+    assert q(target, "SELECT count(*) FROM dashboard_official") == [(0,)]
+    info = dict(q(target, "SELECT key, value FROM build_info"))
+    assert info["dashboard_years_chronic_absenteeism"] == info["dashboard_years_suspension"] == ""
+
+
+def test_two_dashboard_files_for_one_year_are_refused(existing, inputs, simplified, fixtures_dir):
+    target, digest = existing
+    cde_dir, ini_dir = inputs
+    add_dashboard_files(cde_dir, fixtures_dir, "chronicdownload2024.txt")
+    shutil.copy(cde_dir / "chronicdownload2024.txt", cde_dir / "CHRONICDOWNLOAD2024-v2.txt")
+    with pytest.raises(InputError, match=r"chronic_absenteeism Dashboard 2024 was already read from "
+                                         r"(CHRONICDOWNLOAD2024-v2|chronicdownload2024)\.txt; keep one file"):
+        build.build(target, cde_dir, ini_dir, simplified)
+    assert_untouched(target, digest)
+
+
+def test_a_bad_dashboard_file_stops_the_build(existing, inputs, simplified, fixtures_dir):
+    target, digest = existing
+    cde_dir, ini_dir = inputs
+    add_dashboard_files(cde_dir, fixtures_dir, "suspdownload2024.txt")
+    p = cde_dir / "suspdownload2024.txt"
+    p.write_bytes(p.read_bytes().replace(b"\tMS\tALL\t50\t700\t7.1\t", b"\tMS\tALL\t50\t700\t9.1\t"))
+    with pytest.raises(InputError) as err:
+        build.build(target, cde_dir, ini_dir, simplified)
+    assert (Path(err.value.path).name, err.value.line, err.value.column) == ("suspdownload2024.txt", 7, "currstatus")
+    assert "disagrees with counts 50/700" in err.value.message
+    assert_untouched(target, digest)
+
+
+def test_dashboard_rows_arrive_with_the_atomic_swap(existing, inputs, simplified, fixtures_dir):
+    """A reader holding the old file keeps its snapshot (no official rows); the new file has
+    them; the swap replaced the file and left nothing beside it."""
+    target, digest = existing
+    cde_dir, ini_dir = inputs
+    old_inode = target.stat().st_ino
+    reader = duckdb.connect(str(target), read_only=True)
+    try:
+        add_dashboard_files(cde_dir, fixtures_dir)
+        build.build(target, cde_dir, ini_dir, simplified)
+        assert reader.execute("SELECT count(*) FROM dashboard_official").fetchone() == (0,)
+    finally:
+        reader.close()
+    assert target.stat().st_ino != old_inode and sha(target) != digest
+    assert q(target, "SELECT count(*) FROM dashboard_official") == [(31,)]
+    assert beside(target) == []

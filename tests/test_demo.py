@@ -19,6 +19,8 @@ SEED = 2024
 CHRONIC_FILES = {"2018-19": "19", "2020-21": "21", "2021-22": "22", "2022-23": "23", "2023-24": "24",
                  "2024-25": "25"}
 SUSPENSION_FILES = {y: y[-2:] for y in codes.year_range("2018-19", "2024-25")}
+DASHBOARD_YEARS = (2019, 2022, 2023, 2024, 2025)  # the Dashboards reporting 2018-19 and 2021-22..2024-25
+DASHBOARD_FILES = [f"{prefix}{y}.txt" for y in DASHBOARD_YEARS for prefix in ("chronicdownload", "suspdownload")]
 RACE_NOT_RD = ["RA", "RB", "RF", "RH", "RI", "RP", "RT", "RW"]
 
 
@@ -66,7 +68,8 @@ def _ini(demo_dir: Path, name: str) -> pl.DataFrame:
 def test_file_set_has_the_real_gap(demo_dir):
     names = sorted(p.name for p in (demo_dir / "cde").iterdir())
     expected = sorted([f"chronicabsenteeism{yy}.txt" for yy in CHRONIC_FILES.values()]
-                      + [f"suspension{yy}.txt" for yy in SUSPENSION_FILES.values()] + ["pubschls.txt"])
+                      + [f"suspension{yy}.txt" for yy in SUSPENSION_FILES.values()] + ["pubschls.txt"]
+                      + DASHBOARD_FILES)
     assert names == expected
     assert not (demo_dir / "cde" / "chronicabsenteeism20.txt").exists()
     assert sorted(p.name for p in (demo_dir / "initiative").iterdir()) == sorted(
@@ -106,6 +109,8 @@ def test_encodings_bom_only_in_suspension24(demo_dir):
     The demo's names include 'ñ', so the bytes tell the encodings apart."""
     n_tilde_cp1252, n_tilde_utf8 = "ñ".encode("cp1252"), "ñ".encode("utf-8")
     for p in sorted((demo_dir / "cde").glob("*.txt")):
+        if p.name in DASHBOARD_FILES:  # their own test: test_dashboard_files_layouts_and_encoding
+            continue
         raw = p.read_bytes()
         if p.name == "suspension24.txt":
             assert raw.startswith(b"\xef\xbb\xbf")
@@ -511,9 +516,22 @@ def test_build_ingests_the_demo_through_the_real_readers(demo_dir, tmp_path, chr
         assert con.execute("SELECT count(*) FROM schools WHERE spa_n IS NULL").fetchone()[0] == 5
         assert con.execute("SELECT count(*) FROM schools WHERE is_community").fetchone()[0] == 520
         assert con.execute("SELECT sum(amount_usd) FROM grants WHERE county_code = '19'").fetchone()[0] == 660_000_000
+        # The Dashboard files: every row kept (county scale is LA plus the state row).
+        official_rows = sum(_read_cde(demo_dir / "cde" / n).height for n in DASHBOARD_FILES)
+        assert con.execute("SELECT count(*) FROM dashboard_official").fetchone()[0] == official_rows
+        info = dict(con.execute("SELECT key, value FROM build_info").fetchall())
+        assert info["dashboard_years_chronic_absenteeism"] == info["dashboard_years_suspension"] == \
+            "2019,2022,2023,2024,2025"
+        kinds = dict(con.execute("SELECT kind, count(*) FROM build_sources GROUP BY kind").fetchall())
+        assert kinds["dashboard_chronic_absenteeism"] == kinds["dashboard_suspension"] == 5
+        # 2022 status only; 2019 has no prior year in the demo (it has no 2017-18), so no colours either.
+        colours = dict(con.execute("SELECT dashboard_year, count(color) FROM dashboard_official GROUP BY ALL").fetchall())
+        assert colours[2019] == colours[2022] == 0 and min(colours[y] for y in (2023, 2024, 2025)) > 1000
     finally:
         con.close()
     assert report.unassigned_schools_n == 5
+    assert report.dashboard_years == {"chronic_absenteeism": list(DASHBOARD_YEARS),
+                                      "suspension": list(DASHBOARD_YEARS)}
 
 
 def test_state_scale(tmp_path, demo_dir):
@@ -532,3 +550,140 @@ def test_state_scale(tmp_path, demo_dir):
     assert la == sorted(county["CDSCode"])
     rows = sum(1 for _ in open(tmp_path / "cde" / "suspension25.txt", "rb")) - 1
     assert rows > 150_000
+
+
+# ------------------------------------------------------------------ the Dashboard files
+
+def _dashboard(demo_dir: Path, name: str) -> pl.DataFrame:
+    return _read_cde(demo_dir / "cde" / name)
+
+
+def _first_line(path: Path) -> str:
+    return _decode(path.read_bytes()).split("\n")[0].rstrip("\r")
+
+
+def test_dashboard_files_layouts_and_encoding(demo_dir, fixtures_dir):
+    """Headers as the real-layout fixtures have them (CDE's record layouts); cp1252, no BOM."""
+    fixture = {n: _first_line(fixtures_dir / "dashboard" / n).split("\t") for n in
+               ("chronicdownload2024.txt", "chronicdownload2022.txt", "suspdownload2024.txt",
+                "suspdownload2019.txt")}
+    for name in DASHBOARD_FILES:
+        raw = (demo_dir / "cde" / name).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf"), name
+        header = raw.decode("cp1252").split("\r\n")[0].split("\t")
+        year = int(name[-8:-4])
+        like = ("chronicdownload" if name.startswith("chronic") else "suspdownload") + (
+            "2022" if year == 2022 else "2024" if year >= 2023 else "2019") + ".txt"
+        if like in fixture:
+            assert [h.lower() for h in header] == [h.lower() for h in fixture[like]], name
+        if year == 2022:
+            assert not {"priorstatus", "change", "color", "box"} & set(header), name
+        assert ("changeLevel" in header) == (name.startswith("chronic") and year >= 2023), name
+        assert _dashboard(demo_dir, name)["reportingyear"].unique().to_list() == [str(year)]
+
+
+def _dq(frame: pl.DataFrame, metric: str, cat: str) -> pl.DataFrame:
+    """DataQuest rows of one category as (rtype, cds, den, num), the Dashboard's entities:
+    schools, districts' All rows, the state."""
+    n = _numeric(frame, metric).filter((pl.col("cat") == cat) & (pl.col("level") != "C"))
+    n = n.filter((pl.col("level") == "S") | ((pl.col("charter") == "All") & (pl.col("dass") == "All")))
+    return n.select(
+        pl.col("level").replace({"T": "X"}).alias("rtype"),
+        pl.when(pl.col("level") == "T").then(pl.lit("00000000000000"))
+        .when(pl.col("level") == "D").then(pl.col("entity") + "0000000").otherwise(pl.col("entity")).alias("cds"),
+        "den", "num", "star")
+
+
+def test_dashboard_chronic_is_the_dataquest_grtk8(demo_dir, chronic):
+    """Chronic absenteeism on the Dashboard is grades TK-8: every row is the DataQuest GRTK8
+    row of the same school, district or state, and a school without TK-8 students has none."""
+    for year in (2019, 2022, 2024):
+        dash = _dashboard(demo_dir, f"chronicdownload{year}.txt")
+        dq = _dq(chronic[codes.academic_year(year - 1)], "chronic", "GRTK8")
+        assert sorted(dash["cds"]) == sorted(dq["cds"])
+        j = dash.join(dq, on=["rtype", "cds"])
+        assert j.height == dash.height
+        shown = j.filter(~pl.col("star"))
+        assert (shown["currdenom"].cast(pl.Int64) == shown["den"]).all()
+        assert (shown["currnumer"].cast(pl.Int64) == shown["num"]).all()
+        # CDE's rule: numerator and status blank under 11 students
+        small = dash.filter(pl.col("currdenom").cast(pl.Int64) < 11)
+        assert small["currnumer"].null_count() == small["currstatus"].null_count() == small.height
+    ta = {c for c in _dq(chronic["2023-24"], "chronic", "TA")["cds"]}
+    assert len(ta - set(_dashboard(demo_dir, "chronicdownload2024.txt")["cds"])) > 100  # high schools
+
+
+def test_dashboard_suspension_counts_full_days_only(demo_dir, suspension, directory):
+    """Suspension on all students: DataQuest's enrolment, and 92-97% of its suspended students
+    (only a combined full day counts on the Dashboard); types from SOC and DOC."""
+    dash = _dashboard(demo_dir, "suspdownload2024.txt")
+    dq = _dq(suspension["2023-24"], "suspension", "TA")
+    j = dash.join(dq, on=["rtype", "cds"]).filter(~pl.col("star") & (pl.col("rtype") == "S"))
+    assert j.height > 2000
+    assert (j["currdenom"].cast(pl.Int64) == j["den"]).all()
+    num = j["currnumer"].cast(pl.Int64)
+    assert (num <= j["num"]).all() and (num < j["num"]).sum() > 500
+    assert 0.92 <= num.sum() / j["num"].sum() <= 0.97
+    soc = dict(zip(directory["CDSCode"], directory["SOC"]))
+    doc = dict(zip(directory["CDSCode"], directory["DOC"]))
+    want = {"60": "ES", "62": "MS", "66": "HS", "68": "HS", "65": "UD", "69": "UD", "09": "UD", "14": "UD"}
+    for cds, rtype, typ in dash.select("cds", "rtype", "type").iter_rows():
+        if rtype == "S":
+            assert typ == want[soc[cds]], cds
+        elif rtype == "D":
+            assert typ == {"52": "ED", "56": "HD", "54": "UD", "00": "UD"}[doc[cds]], cds
+    assert set(dash["type"]) == {"ES", "MS", "HS", "ED", "HD", "UD"}
+
+
+def _cut_set(typ: str | None) -> str | None:
+    from csi_metrics import levels
+    if typ is None:
+        return None
+    school = {"ES": "ES", "MS": "MS", "HS": "HS"}.get(typ)
+    if school:
+        return levels.suspension_cut_set(school_type=school)
+    return levels.suspension_cut_set(lea_type={"ED": "elementary", "HD": "high"}.get(typ, "unified"))
+
+
+def test_dashboard_placements_are_csi_metrics_levels(demo_dir):
+    """Status rounded half up, change from unrounded rates, levels and colour as
+    csi_metrics.levels places them: no colour under 30, the 3x5 grid under 150."""
+    from csi_metrics import levels
+    status_code = {n: str(5 - i) for i, n in enumerate(levels.STATUS_LEVELS)}
+    color_code = {n: str(i + 1) for i, n in enumerate(levels.COLORS)}
+    checked = 0
+    for name in ("chronicdownload2024.txt", "suspdownload2025.txt"):
+        metric = "chronic_absenteeism" if name.startswith("chronic") else "suspension"
+        dash = _dashboard(demo_dir, name)
+        for r in dash.iter_rows(named=True):
+            den = int(r["currdenom"])
+            assert r["smalldenom"] == ("Y" if den < 150 else "N")
+            assert r["currnsizemet"] == ("Y" if den >= 30 else "N")
+            if den < 30:
+                assert r["color"] == "0" and r["box"] is None
+            if den < 30 or r["priorstatus"] is None:
+                continue
+            num, pnum, pden = int(r["currnumer"]), int(r["priornumer"]), int(r["priordenom"])
+            a = levels.assess(metric, num / den, den, pnum / pden, _cut_set(r.get("type")))
+            assert float(r["currstatus"]) == a["status_pct"] and float(r["change"]) == a["change_pp"], r
+            assert r["statuslevel"] == status_code[a["status_level"]] and r["color"] == color_code[a["color"]], r
+            checked += 1
+    assert checked > 3000
+
+
+def test_some_official_suspension_colours_differ_from_dataquest_ones(demo_dir, suspension):
+    """The full-day definition moves some schools to another colour than the same placement
+    on DataQuest's counts gives: realistic material for reconciling the two."""
+    from csi_metrics import levels
+    dash = _dashboard(demo_dir, "suspdownload2024.txt").filter(pl.col("rtype") == "S")
+    cur = _dq(suspension["2023-24"], "suspension", "TA").filter(~pl.col("star"))
+    pri = _dq(suspension["2022-23"], "suspension", "TA").filter(~pl.col("star"))
+    j = dash.join(cur, on=["rtype", "cds"]).join(pri, on=["rtype", "cds"], suffix="_prior")
+    j = j.filter((pl.col("den") >= 30) & (pl.col("color") != "0"))
+    colors = levels.COLORS
+    differ = 0
+    for r in j.iter_rows(named=True):
+        a = levels.assess("suspension", r["num"] / r["den"], r["den"], r["num_prior"] / r["den_prior"],
+                          _cut_set(r["type"]))
+        differ += colors[int(r["color"]) - 1] != a["color"]
+    assert j.height > 1500 and 0.01 * j.height < differ < 0.5 * j.height  # about 2-3%

@@ -1,6 +1,7 @@
 """`python -m csi_metrics fetch-cde`: the CDE files fetched from a local HTTP
 server laid out like CDE's own (demo-downloads/attendance, demo-downloads/discipline,
-schooldirectory/report?rid=dl1&tp=txt), then built; failures keep what was there."""
+schooldirectory/report?rid=dl1&tp=txt, researchfiles/cadashboard), then built;
+failures keep what was there."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from csi_metrics import dashboard_files as dash
 from csi_metrics import cli, fetch
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,13 +27,18 @@ def sha(path: Path) -> str:
 
 
 @pytest.fixture
-def cde_site(tmp_path, serve_dir):
+def cde_site(tmp_path, serve_dir, monkeypatch):
     """A folder served on 127.0.0.1 in CDE's layout, holding the hand-written fixtures
-    under their CDE names: (root folder, base URL of the outcome files, directory URL)."""
+    under their CDE names: (root folder, base URL of the outcome files, directory URL).
+    The Dashboard files (2019, 2022 and 2024 only) are under researchfiles/cadashboard/,
+    which $CSI_CDE_DASHBOARD_URL names, so no test reaches CDE itself."""
     root = tmp_path / "site"
     (root / "demo-downloads" / "attendance").mkdir(parents=True)
     (root / "demo-downloads" / "discipline").mkdir(parents=True)
     (root / "schooldirectory").mkdir()
+    (root / "researchfiles" / "cadashboard").mkdir(parents=True)
+    for name in DASHBOARD_SERVED:
+        shutil.copy(FIXTURES / "dashboard" / name, root / "researchfiles" / "cadashboard")
     shutil.copy(FIXTURES / "cde" / "chronicabsenteeism24.txt", root / "demo-downloads" / "attendance")
     for name in ("suspension23.txt", "suspension24.txt"):
         shutil.copy(FIXTURES / "cde" / name, root / "demo-downloads" / "discipline")
@@ -39,7 +46,12 @@ def cde_site(tmp_path, serve_dir):
     shutil.copy(FIXTURES / "cde" / "pubschls.txt", root / "schooldirectory" / "report")
 
     url = serve_dir(root)
+    monkeypatch.setenv("CSI_CDE_DASHBOARD_URL", f"{url}/researchfiles/cadashboard/")
     return root, f"{url}/demo-downloads/", f"{url}/schooldirectory/report?rid=dl1&tp=txt"
+
+
+DASHBOARD_SERVED = ("chronicdownload2024.txt", "suspdownload2024.txt", "chronicdownload2022.txt",
+                    "suspdownload2019.txt")
 
 
 def _args(base: str, directory: str, out: Path, *years: str) -> list[str]:
@@ -51,10 +63,13 @@ def test_fetch_then_build(cde_site, tmp_path, capsys):
     out = tmp_path / "cde"
     assert cli.main(_args(base, directory, out, "2023-24")) == 0
     assert capsys.readouterr().out.strip() == str(out)
-    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.tsv", "chronicabsenteeism24.txt", "pubschls.txt",
+    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.tsv", "chronicabsenteeism24.txt",
+                                                    "chronicdownload2024.txt", "pubschls.txt", "suspdownload2024.txt",
                                                     "suspension24.txt"]
     for name in ("chronicabsenteeism24.txt", "suspension24.txt", "pubschls.txt"):
         assert sha(out / name) == sha(FIXTURES / "cde" / name), name
+    for name in ("chronicdownload2024.txt", "suspdownload2024.txt"):
+        assert sha(out / name) == sha(FIXTURES / "dashboard" / name), name
     manifest = [line.split("\t") for line in (out / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()]
     assert manifest[0] == ["file", "url", "fetched_utc", "bytes", "sha256"]
     by_name = {row[0]: row for row in manifest[1:]}
@@ -123,7 +138,8 @@ def test_a_revised_file_replaces_the_one_for_its_year(cde_site, tmp_path):
     out = tmp_path / "cde"
     revised = base + "attendance/chronicabsenteeism24-v2.txt"
     assert cli.main(_args(base, directory, out, "2023-24") + ["--url", revised]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.tsv", "chronicabsenteeism24-v2.txt", "pubschls.txt",
+    assert sorted(p.name for p in out.iterdir()) == ["MANIFEST.tsv", "chronicabsenteeism24-v2.txt",
+                                                    "chronicdownload2024.txt", "pubschls.txt", "suspdownload2024.txt",
                                                     "suspension24.txt"]
 
 
@@ -156,11 +172,13 @@ def test_unreachable_server(tmp_path):
     s.close()
     proc = subprocess.run([sys.executable, "-m", "csi_metrics", "fetch-cde", "--out", str(tmp_path / "cde"),
                            "--years", "2023-24", "--base-url", f"http://127.0.0.1:{port}/",
-                           "--directory-url", f"http://127.0.0.1:{port}/report"],
+                           "--directory-url", f"http://127.0.0.1:{port}/report",
+                           "--dashboard-url", f"http://127.0.0.1:{port}/cadashboard/"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert f"cannot download http://127.0.0.1:{port}/report:" in proc.stderr
-    assert "3 of 3 files not fetched" in proc.stderr and "Traceback" not in proc.stderr
+    assert f"cannot download http://127.0.0.1:{port}/cadashboard/suspdownload2024.txt:" in proc.stderr
+    assert "5 of 5 files not fetched" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # Every (metric, year) fetch-cde offers, and the fixture in that year's header layout:
@@ -197,6 +215,24 @@ def test_every_offered_year_has_a_fixture_that_fetches_and_builds(cde_site, tmp_
         dst = root / "demo-downloads" / tables[kind][year]
         dst.write_bytes(_as_year(src, year))
         fetch.header_check(kind, str(dst))(dst)  # the check a download must pass
+    # and a Dashboard file for every Dashboard year those years select (their layout family's
+    # fixture, its reportingyear rewritten to the year it stands for)
+    cadash = root / "researchfiles" / "cadashboard"
+    for year, dyear in fetch.DASHBOARD_YEARS.items():
+        for indicator, src in (("chronic_absenteeism", "chronicdownload2022.txt" if dyear == 2022 else
+                                "chronicdownload2024.txt"),
+                               ("suspension", "suspdownload2019.txt" if dyear == 2019 else "suspdownload2024.txt")):
+            name = dash.file_name(indicator, dyear)
+            if not (cadash / name).exists():
+                text = (FIXTURES / "dashboard" / src).read_bytes().decode("utf-8-sig")
+                lines = text.split("\n")
+                head = lines[0].rstrip("\r").split("\t")
+                if "reportingyear" in head:
+                    i = head.index("reportingyear")
+                    lines = [lines[0]] + ["\t".join(c if j != i else str(dyear) for j, c in
+                                                     enumerate(line.rstrip("\r").split("\t"))) + "\r"
+                                          if line.strip() else line for line in lines[1:]]
+                (cadash / name).write_text("\n".join(lines), encoding="utf-8")
     out = tmp_path / "cde"
     assert cli.main(_args(base, directory, out, *fetch.KNOWN_YEARS)) == 0
     db = tmp_path / "csi.duckdb"
@@ -231,3 +267,103 @@ def test_header_check_names_the_other_spelling(tmp_path):
         fetch.header_check("chronic_absenteeism", "https://x/c19.txt")(p)
     assert (err.value.line, err.value.column) == (1, "Charter School")
     assert "the header has both 'Charter School' and 'CharterYN'" in err.value.message
+
+
+# ---------------------------------------------------------------- the Dashboard files
+
+def test_dashboard_files_follow_the_dashboard_years():
+    """An academic year selects the Dashboard that reports it (2023-24 -> 2024); 2019-20 and
+    2020-21 have none (no 2020 or 2021 Dashboard)."""
+    names = [w.name for w in fetch.wanted_files(["2018-19", "2019-20", "2020-21", "2021-22", "2024-25"],
+                                                "https://x/dl/", "https://x/dir", dashboard_url="https://d/cad")]
+    dashboard = [n for n in names if "download" in n]
+    assert dashboard == ["chronicdownload2019.txt", "suspdownload2019.txt", "chronicdownload2022.txt",
+                         "suspdownload2022.txt", "chronicdownload2025.txt", "suspdownload2025.txt"]
+    every = fetch.wanted_files(fetch.KNOWN_YEARS, "https://x/", "d", dashboard_url="https://d/cad/")
+    urls = [w.url for w in every if w.kind.startswith("dashboard_")]
+    assert len(every) == 1 + 6 + 7 + 10 and len(urls) == 10
+    assert all(u.startswith("https://d/cad/") for u in urls)
+    assert {w.kind for w in every if "download" in w.name} == {"dashboard_chronic_absenteeism",
+                                                               "dashboard_suspension"}
+    assert fetch.DASHBOARD_YEARS == {"2018-19": 2019, "2021-22": 2022, "2022-23": 2023, "2023-24": 2024,
+                                     "2024-25": 2025}
+
+
+def test_dashboard_url_option_and_environment(cde_site, tmp_path, monkeypatch):
+    root, base, directory = cde_site
+    # The option wins over the environment (which names the fixture site here).
+    moved = root / "moved"
+    shutil.copytree(root / "researchfiles" / "cadashboard", moved)
+    shutil.rmtree(root / "researchfiles")
+    out = tmp_path / "cde"
+    url = base.replace("demo-downloads/", "moved")  # no trailing slash: one is added
+    assert cli.main(_args(base, directory, out, "2023-24") + ["--dashboard-url", url]) == 0
+    by_name = {row.split("\t")[0]: row.split("\t")[1]
+               for row in (out / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    assert by_name["suspdownload2024.txt"] == url + "/suspdownload2024.txt"
+    assert by_name["chronicdownload2024.txt"] == url + "/chronicdownload2024.txt"
+    # Without the option, $CSI_CDE_DASHBOARD_URL: the old address is gone now, so both fail.
+    assert cli.main(_args(base, directory, tmp_path / "again", "2023-24")) == 1
+
+
+def test_a_missing_dashboard_year_fails_loudly_and_keeps_the_rest(cde_site, tmp_path, capsys):
+    """Dashboard 2023 (2022-23 data) is not on the site: two 404s naming the address; every
+    other file, and the Dashboard files of the other year asked for, are saved."""
+    _root, base, directory = cde_site
+    out = tmp_path / "cde"
+    assert cli.main(_args(base, directory, out, "2021-22", "2022-23")) == 1
+    err = capsys.readouterr().err
+    dash_base = base.replace("demo-downloads/", "researchfiles/cadashboard/")
+    assert f"cannot download {dash_base}chronicdownload2023.txt: HTTP 404" in err
+    assert f"cannot download {dash_base}suspdownload2023.txt: HTTP 404" in err
+    assert "chronicdatafiles.asp" in err and "Traceback" not in err
+    assert sha(out / "chronicdownload2022.txt") == sha(FIXTURES / "dashboard" / "chronicdownload2022.txt")
+    assert not (out / "chronicdownload2023.txt").exists() and not (out / "suspdownload2023.txt").exists()
+    manifest = (out / "MANIFEST.tsv").read_text(encoding="utf-8")
+    assert "chronicdownload2022.txt\t" in manifest and "2023.txt" not in manifest.replace("suspension23.txt", "")
+    assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_web_page_is_not_saved_as_a_dashboard_file(cde_site, tmp_path, capsys):
+    root, base, directory = cde_site
+    page = root / "researchfiles" / "cadashboard" / "suspdownload2024.txt"
+    page.write_text("<!DOCTYPE html>\n<html><body>Not found</body></html>\n")
+    out = tmp_path / "cde"
+    assert cli.main(_args(base, directory, out, "2023-24")) == 1
+    err = capsys.readouterr().err
+    dash_base = base.replace("demo-downloads/", "researchfiles/cadashboard/")
+    assert (f"{dash_base}suspdownload2024.txt:1: column 'cds': not a CDE Dashboard suspension file "
+            "(it looks like a web page)") in err
+    assert not (out / "suspdownload2024.txt").exists() and (out / "chronicdownload2024.txt").exists()
+
+
+def test_the_header_check_reads_dashboard_names_in_any_case(cde_site, tmp_path):
+    """The upper-case header (and a file without the year's status-only gap) passes; a
+    Dashboard file lacking the 2024 layout's `change` is refused before it is saved."""
+    root, base, directory = cde_site
+    served = root / "researchfiles" / "cadashboard"
+    for name in ("chronicdownload2024.txt", "suspdownload2024.txt"):
+        raw = (served / name).read_bytes()
+        head, rest = raw.split(b"\n", 1)
+        (served / name).write_bytes(head.upper() + b"\n" + rest)
+    out = tmp_path / "cde"
+    assert cli.main(_args(base, directory, out, "2023-24")) == 0
+    raw = (served / "chronicdownload2024.txt").read_bytes()
+    (served / "chronicdownload2024.txt").write_bytes(raw.replace(b"\tCHANGE\t", b"\tDELTA\t", 1))
+    check = fetch.header_check("dashboard_chronic_absenteeism", base + "chronicdownload2024.txt")
+    from csi_metrics.errors import InputError
+    with pytest.raises(InputError) as err:
+        check(served / "chronicdownload2024.txt")
+    assert (err.value.line, err.value.column) == (1, "change")
+
+
+@pytest.mark.parametrize("url,name", [
+    ("http://127.0.0.1:9/cad/chronicdownload2024.txt", "chronicdownload2024.txt"),
+    # Some scripts spell it SUSPdownload; the revised name takes the same year's place.
+    ("http://127.0.0.1:9/cad/SUSPdownload2024.txt", "SUSPdownload2024.txt"),
+])
+def test_a_dashboard_url_replaces_the_file_for_its_year(url, name):
+    wanted = fetch.wanted_files(["2023-24"], "https://x/", "d", [url], dashboard_url="https://d/")
+    names = [w.name for w in wanted]
+    assert names.count(name) == 1 and len([n for n in names if n.lower() == name.lower()]) == 1
+    assert len(names) == 5
