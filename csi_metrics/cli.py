@@ -182,6 +182,8 @@ def cmd_info(args: argparse.Namespace) -> int:
                   " none (optional: CDE's chronicdownloadYYYY.txt / suspdownloadYYYY.txt in the CDE folder)"))
             for indicator, year, data_year, n in official:
                 print(f"  {indicator} {year} ({data_year} data): {n:,} rows")
+            if official:
+                _print_reconciliation(target)
         print("sources:")
         for path, kind, sha, rows_n, kept_n in con.execute(
             "SELECT path, kind, sha256, rows_n, rows_kept_n FROM build_sources ORDER BY kind, path"
@@ -195,6 +197,28 @@ def cmd_info(args: argparse.Namespace) -> int:
     finally:
         con.close()
     return 0
+
+
+def _print_reconciliation(target: Path) -> None:
+    """Where our computed colour (csi_metrics.levels on DataQuest's counts) differs from
+    CDE's official one: the check that the cut sets and the placement rules are right."""
+    from . import db, placement
+
+    con = db.open_for_display(target)
+    try:
+        summary, diffs = placement.reconcile(con)
+    finally:
+        con.close()
+    print("computed vs official Dashboard colours:" + ("" if summary.height else " no school in both"))
+    for r in summary.iter_rows(named=True):
+        print(f"  {r['indicator']} {r['dashboard_year']}: {r['schools_compared_n']:,} schools compared, "
+              f"{r['same_colour_n']:,} the same, {r['different_colour_n']:,} different")
+    shown = 20
+    for r in diffs.head(shown).iter_rows(named=True):
+        print(f"    {r['cds_code']} {r['school_name'] or ''}: {r['indicator']} {r['dashboard_year']} "
+              f"official {r['official_color']}, computed {r['computed_color']}")
+    if diffs.height > shown:
+        print(f"    ... and {diffs.height - shown:,} more (csi_metrics.placement.reconcile)")
 
 
 def cmd_fetch_cde(args: argparse.Namespace) -> int:

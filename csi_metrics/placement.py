@@ -288,7 +288,8 @@ def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str]
     work = result.with_columns(key.alias("__cds"), group.alias("__group"))
     work = work.join(off.rename({"cds_code": "__cds"}), on=["__cds", "__year", "__group"], how="left",
                      suffix="_off")
-    hidden = pl.col("level_note") == levels.NOTE_SUPPRESSED
+    # level_note is null for an ordinary placement: a bare == would make `use` null, i.e. false
+    hidden = (pl.col("level_note") == levels.NOTE_SUPPRESSED).fill_null(False)
     use = pl.col("status_level_off").is_not_null() & ~hidden
     status_only = pl.col("__year").is_in([y for y, r in YEAR_RULES.items() if r == "status_only"])
     note = (pl.when(status_only).then(pl.lit(NOTE_STATUS_ONLY))

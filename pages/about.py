@@ -75,6 +75,23 @@ cuts = pl.DataFrame([{"cut set": c.label, "status upper bounds (%)": " / ".join(
 ui.dataframe(cuts, hide_index=True, key="cut_sets")
 st.caption(levels.CUT_SET_NOTES)
 
+st.subheader("Computed colours checked against CDE's")
+summary, diffs = ui.load("placement.reconcile")
+if summary.is_empty():
+    st.markdown("No CDE Dashboard file is loaded, so every colour is *Dashboard-style, computed* here and none "
+                "could be checked. Put CDE's `chronicdownloadYYYY.txt` / `suspdownloadYYYY.txt` in the CDE folder "
+                "and rebuild to show the official colour for schools and districts and check the rest.")
+else:
+    st.markdown("For every school with an official colour, the colour computed here from DataQuest's counts "
+                "(the way pooled groups are placed) compared with CDE's. Schools and districts show CDE's colour; "
+                "a difference means a pooled figure's computed colour may be off in the same way.")
+    ui.dataframe(summary.rename({"indicator": "measure", "dashboard_year": "Dashboard",
+                                 "schools_compared_n": "schools compared", "same_colour_n": "same colour",
+                                 "different_colour_n": "different colour"}), hide_index=True, key="reconcile")
+    if not diffs.is_empty():
+        with st.expander(f"The {diffs.height:,} schools whose colours differ"):
+            ui.dataframe(diffs, hide_index=True, key="reconcile_diffs")
+
 st.header("Sources in this build")
 sources = ui.sql("SELECT path, kind, rows_n, rows_kept_n, sha256 FROM build_sources ORDER BY kind, path")
 # File names and checksums only: the server's folders are nobody's business on a public page.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -40,6 +41,11 @@ def _app(**params: str) -> AppTest:
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()
+
+
+def _as_read(rate: float) -> float:
+    """A 0-1 rate as the on-screen table shows it: to 0.1 point, half up (the CSV keeps it whole)."""
+    return pl.select(registry.half_up_expr(pl.lit(rate), 3)).item()
 
 
 def _problems(at: AppTest) -> list[str]:
@@ -154,7 +160,7 @@ def test_trends_table_is_the_library_trend(app_env, lib):
     got = {(r["year"], r["community"]): r["rate"] for r in table.to_dict("records")}
     for r in expected.iter_rows(named=True):
         g = got[(r["year"], r["community"])]
-        assert (g is None or g != g) if r["rate"] is None else g == pytest.approx(r["rate"])
+        assert (g is None or g != g) if r["rate"] is None else g == pytest.approx(_as_read(r["rate"]))
 
 
 def test_schools_page_opens_a_school_from_the_url(app_env, lib):
@@ -186,7 +192,8 @@ def test_equity_rates_are_the_library_rates(app_env, lib):
     exp = {r["student_group"]: r["rate"] for r in expected.iter_rows(named=True)}
     for r in table.to_dict("records"):
         want = exp[r["student_group"]]
-        assert (r["rate"] != r["rate"] or r["rate"] is None) if want is None else r["rate"] == pytest.approx(want)
+        assert (r["rate"] != r["rate"] or r["rate"] is None) if want is None else \
+            r["rate"] == pytest.approx(_as_read(want))
 
 
 @pytest.mark.parametrize("metric", ["chronic_absenteeism", "suspension"])
@@ -288,7 +295,7 @@ def test_page_controls_are_read_from_the_url(app_env, lib):
     assert len(table) == expected.height
     got = {(r["year"], r["spa"]): r["rate"] for r in table.to_dict("records")}
     r = expected.filter(expected["rate"].is_not_null()).row(0, named=True)
-    assert got[(r["year"], r["spa"])] == pytest.approx(r["rate"])
+    assert got[(r["year"], r["spa"])] == pytest.approx(_as_read(r["rate"]))
     # choosing another breakdown writes it back to the URL
     at.segmented_control(key="by").set_value("cohort").run()
     assert at.query_params["by"] in ("cohort", ["cohort"])
@@ -329,3 +336,21 @@ def frame_values(value) -> list:
 
     df = value if isinstance(value, pl.DataFrame) else pl.from_pandas(value)
     return [c for col in df.columns for c in df[col].to_list()] + list(df.columns)
+
+
+def test_about_page_shows_the_reconciliation_with_cde_colours(app_env):
+    from csi_metrics import db, placement
+
+    con = db.open_for_display(app_env)
+    try:
+        summary, diffs = placement.reconcile(con)
+    finally:
+        con.close()
+    assert summary.height and diffs.height  # the demo's suspension files use CDE's full-day count
+    at = _app()
+    at.switch_page("pages/about.py").run()
+    assert _problems(at) == []
+    assert "Computed colours checked against CDE's" in [s.value for s in at.subheader]
+    table = next(t.value for t in at.dataframe if "schools compared" in t.value.columns)
+    assert table["schools compared"].tolist() == summary["schools_compared_n"].to_list()
+    assert table["different colour"].sum() == diffs.height

@@ -340,7 +340,7 @@ def test_info_prints_official_rows_per_indicator_and_year(tmp_path, fixtures_dir
     capsys.readouterr()
     assert cli.main(["info", "--db", str(target)]) == 0
     out = capsys.readouterr().out
-    block = out.split("official Dashboard rows:\n", 1)[1].split("sources:", 1)[0]
+    block = out.split("official Dashboard rows:\n", 1)[1].split("computed vs official", 1)[0]
     assert block.splitlines() == [
         "  chronic_absenteeism 2022 (2021-22 data): 5 rows",
         "  chronic_absenteeism 2024 (2023-24 data): 11 rows",

@@ -87,8 +87,6 @@ def test_a_school_with_no_tk8_students_is_not_applicable_not_suppressed(con, fil
     assert hs["color"] is None and hs["level_note"] == placement.NOTE_NOT_APPLICABLE
     rep = _report(files_db, CA, "school", Y)[cf.HS]
     assert rep["color"] is None and rep["level_note"] == placement.NOTE_NOT_APPLICABLE and rep["rate_pct"] == 15.0
-    points = maps.school_points_frame(con, CA, f.with_(community="all")).filter(pl.col("cds_code") == cf.HS)
-    assert points["dashboard_color"].to_list() == [None]  # before: a map colour from all grades
     # suspension has no grade rule: the high school is placed (high school set)
     su = placement.place(con, SU, ["school"], f).filter(pl.col("school") == cf.HS).row(0, named=True)
     assert su["color"] is not None and su["cut_set"] == "suspension_hs"
@@ -172,3 +170,62 @@ def test_every_spa_school_and_group_has_one_colour_in_every_view(demo, demo_db, 
         tk8 = set(demo.sql("SELECT DISTINCT cds_code FROM outcomes WHERE reporting_category = 'GRTK8' "
                            "AND academic_year = ?", params=[year]).pl()["cds_code"])
         assert all(c in tk8 for c, v in pts.items() if v is not None)
+
+
+# ---------------------------------------------------------------- official colours and the reconciliation
+
+@pytest.fixture(scope="module")
+def official_db(tmp_path_factory):
+    """DataQuest suspension rows for four Cedar Grove schools, and CDE's own 2024 Dashboard
+    file for them (tests/fixtures/dashboard/suspdownload2024.txt, the real layout)."""
+    from fixture_paths import FIXTURES
+
+    tmp = tmp_path_factory.mktemp("official")
+    susp = {P: [(cf.ES, "TA", 2, 420), (cf.MS, "TA", 60, 700), (cf.HS, "TA", 45, 900), (cf.K12, "TA", 8, 110)],
+            Y: [(cf.ES, "TA", 4, 420), (cf.MS, "TA", 50, 700), (cf.HS, "TA", 45, 900), (cf.K12, "TA", 3, 110)]}
+    official = (FIXTURES / "dashboard" / "suspdownload2024.txt").read_text(encoding="utf-8-sig")
+    return cf.build(tmp, suspension=susp, extra={"suspdownload2024.txt": official})
+
+
+def test_official_colours_are_shown_for_schools_and_labelled(official_db):
+    con = db.open_for_display(official_db)
+    try:
+        by_school = {r["school"]: r for r in placement.place(con, SU, ["school"], Filters(year=Y)).iter_rows(named=True)}
+        # CDE's file: the high school 5.0% Medium, Increased -> Orange (DataQuest's counts give Maintained, Yellow)
+        hs = by_school[cf.HS]
+        assert (hs["status_level"], hs["change_level"], hs["color"], hs["level_source"]) == \
+            ("Medium", "Increased", "Orange", "official")
+        assert hs["placed_rate"] == pytest.approx(0.05) and hs["cut_set_note"] is None
+        computed = placement.place(con, SU, ["school"], Filters(year=Y), official=False)
+        assert computed.filter(pl.col("school") == cf.HS)["color"].to_list() == ["Yellow"]
+        # a pooled SPA is never official
+        assert set(placement.place(con, SU, ["spa"], Filters(year=Y))["level_source"].drop_nulls()) <= {"computed"}
+    finally:
+        con.close()
+
+
+def test_reconciliation_counts_where_computed_equals_official_and_lists_the_rest(official_db):
+    con = db.open_for_display(official_db)
+    try:
+        summary, diffs = placement.reconcile(con)
+    finally:
+        con.close()
+    row = summary.filter((pl.col("indicator") == SU) & (pl.col("dashboard_year") == 2024)).row(0, named=True)
+    # ES Low/Increased Yellow, MS Medium/Declined Green, K-12 (3x5 grid) Medium/Declined Green: the same;
+    # the high school: Orange officially, Yellow computed.
+    assert (row["schools_compared_n"], row["same_colour_n"], row["different_colour_n"]) == (4, 3, 1)
+    assert diffs.select("cds_code", "official_color", "computed_color").rows() == [(cf.HS, "Orange", "Yellow")]
+
+
+def test_info_reports_the_reconciliation(official_db):
+    import subprocess
+    import sys
+
+    from fixture_paths import REPO
+
+    out = subprocess.run([sys.executable, "-m", "csi_metrics", "info", "--db", str(official_db)], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "computed vs official Dashboard colours:" in out.stdout
+    assert "suspension 2024: 4 schools compared, 3 the same, 1 different" in out.stdout
+    assert f"{cf.HS} " in out.stdout and "official Orange, computed Yellow" in out.stdout
