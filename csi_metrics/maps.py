@@ -207,10 +207,16 @@ def _hidden_text(row: dict | None) -> str:
 
 
 def _schools_text(row: dict | None) -> str:
+    """How many school figures a pooled value adds up, and how many hidden ones it left out
+    (a reader comparing two SPAs should know one of them is missing schools)."""
     n = None if row is None else row.get("schools_n")
     if n is None:
         return ""
-    return f"{int(n):,} school{'s' if int(n) != 1 else ''}"
+    text = f"{int(n):,} school{'s' if int(n) != 1 else ''}"
+    left = row.get("suppressed_schools_n") if row else None
+    if left:
+        text += f" ({int(left):,} hidden school figure{'s' if int(left) != 1 else ''} left out)"
+    return text
 
 
 def colour_words(name: str | None, source: str | None, note: str | None = None,
@@ -228,8 +234,11 @@ def colour_words(name: str | None, source: str | None, note: str | None = None,
 def _color_text(row: dict | None, color_col: str | None) -> str:
     if row is None or not color_col or color_col not in row:
         return ""
-    return colour_words(row.get(color_col), row.get("level_source"), row.get("level_note"),
-                        row.get("placed_rate"), row.get("placed_group"))
+    words = colour_words(row.get(color_col), row.get("level_source"), row.get("level_note"),
+                         row.get("placed_rate"), row.get("placed_group"))
+    if row.get(color_col) in DASHBOARD_COLORS and row.get("cut_set_note"):
+        words += f" ({row['cut_set_note']})"
+    return words
 
 
 # --------------------------------------------------------------------------- the SPA choropleth
@@ -443,8 +452,8 @@ def school_points(
         if size_by and r.get(size_by) is not None and not h:
             bits.append(f"{int(r[size_by]):,} students")
         if color_by == "dashboard_color":
-            bits.append(colour_words(r.get("dashboard_color"), r.get("level_source"), r.get("level_note"),
-                                     r.get("placed_rate"), "GRTK8" if label.startswith("Chronic") else None))
+            bits.append(_color_text({**r, "placed_group": "GRTK8" if label.startswith("Chronic") else None},
+                                    "dashboard_color"))
         if r.get("cohort") is not None:
             bits.append(f"CCSPP cohort {r['cohort']}")
         return [r["cds_code"], for_plotly(r["school_name"]), "<br>".join(b for b in bits if b)]
@@ -775,7 +784,7 @@ def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Fi
 
     Columns: cds_code, school_name, district_name, latitude, longitude, spa_n,
     cohort, school_type, rate, suppressed, placed_rate, dashboard_color,
-    level_source, level_note, enrolled_n. A school whose figure is suppressed
+    level_source, level_note, cut_set_note, enrolled_n. A school whose figure is suppressed
     has null rate and no colour; a school whose enrolment cell is hidden has
     null enrolled_n."""
     rates.check_metric(metric)
@@ -792,6 +801,7 @@ def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Fi
                                     pl.lit(None, dtype=pl.String).alias("dashboard_color"),
                                     pl.lit(None, dtype=pl.String).alias("level_source"),
                                     pl.lit(None, dtype=pl.String).alias("level_note"),
+                                    pl.lit(None, dtype=pl.String).alias("cut_set_note"),
                                     pl.lit(None, dtype=pl.Int64).alias("enrolled_n"))
     r = _rates_with_colour(con, metric, ["school"], f)
     # Point size and "N students": the enrolment the Overview's students served adds up
@@ -799,6 +809,6 @@ def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Fi
     enrol = funding.school_enrolment(con, f)
     out = schools.join(
         r.select(pl.col("school").alias("cds_code"), "rate", "suppressed", "placed_rate",
-                 pl.col("color").alias("dashboard_color"), "level_source", "level_note"),
+                 pl.col("color").alias("dashboard_color"), "level_source", "level_note", "cut_set_note"),
         on="cds_code", how="left").join(enrol, on="cds_code", how="left")
     return out.with_columns(pl.col("suppressed").fill_null(False))

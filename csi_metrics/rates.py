@@ -7,15 +7,18 @@ Definitions (CDE files, see ../shared/data/SOURCES.md §3):
 
 A rate over several schools is POOLED: sum of numerators over sum of
 denominators of the school rows (aggregate_level 'S'), never a mean of rates.
-A school row CDE suppressed ('*', enrollment of 10 or fewer) has unknown counts
-and contributes nothing; `suppressed_schools_n` says how many such rows a cell
-left out, `schools_n` how many schools it pools. When no school row of a group
-is suppressed, the pooled figure equals CDE's own district/county row.
+Only school figures the build left visible are pooled (outcomes.visible, decided
+once by privacy.cell_visibility: CDE's '*' rows, figures under 11 students and
+the complementary figures that would give them back). A hidden school figure
+contributes nothing; `suppressed_schools_n` says how many a cell left out,
+`schools_n` how many it pools. A pooled district figure is therefore not CDE's
+own district row: it leaves out hidden school figures, and a student enrolled at
+two schools of the district counts at each.
 
 Every frame returned here has had primary and complementary suppression applied
-(csi_metrics.privacy): rate, numerator_n and denominator_n are null and
-`suppressed` is True where the group has fewer than 11 students, or where the
-value could otherwise be recovered by subtraction.
+to the pooled cells too (csi_metrics.privacy): rate, numerator_n and
+denominator_n are null and `suppressed` is True where the group has fewer than
+11 students, or where the value could otherwise be recovered by subtraction.
 """
 
 from __future__ import annotations
@@ -201,9 +204,8 @@ def pooled_rates(
 
     numerator_n = sum of the known school numerators, denominator_n = sum of the
     known school denominators, rate = numerator_n / denominator_n (0-1; null
-    when the denominator is 0). schools_n counts the schools pooled;
-    suppressed_schools_n the CDE-suppressed school rows left out (their counts
-    are unknown). When 'student_group' is in `by` every reporting category is
+    when the denominator is 0). schools_n counts the school figures pooled;
+    suppressed_schools_n the hidden school figures left out (module docstring). When 'student_group' is in `by` every reporting category is
     returned and filters.student_group is ignored. Suppression: a cell under 11
     students, and the complementary cell of a partition with one hidden cell,
     has null rate/numerator_n/denominator_n and suppressed=True.

@@ -50,7 +50,11 @@ def card(row: dict, title: str, short: str | None = None):
             else:
                 st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
             if row["status_level"]:
-                st.caption(f"{row['status_level']}{placed} · {placement.label(row['level_source'])}")
+                unconfirmed = f" · {row['cut_set_note']}" if row["cut_set_note"] else ""
+                st.caption(f"{row['status_level']}{placed} · {placement.label(row['level_source'])}{unconfirmed}")
+            if row["suppressed_schools_n"]:
+                st.caption(f"Pools {row['schools_n'] or 0:,} school figures; {row['suppressed_schools_n']:,} hidden "
+                           "ones left out.")
         if row["ignores"]:
             st.caption(f"Ignores {row['ignores']}.")
     return box

@@ -354,3 +354,24 @@ def test_about_page_shows_the_reconciliation_with_cde_colours(app_env):
     table = next(t.value for t in at.dataframe if "schools compared" in t.value.columns)
     assert table["schools compared"].tolist() == summary["schools_compared_n"].to_list()
     assert table["different colour"].sum() == diffs.height
+
+
+def test_overview_cards_say_what_a_pooled_rate_left_out_and_an_unconfirmed_cut_set(app_env, lib):
+    from csi_metrics import db
+
+    con = db.open_for_display(app_env)
+    try:
+        head = headline.headline(con, Filters())
+    finally:
+        con.close()
+    rates_ = head.filter(pl.col("unit") == "rate")
+    left = rates_.filter(pl.col("suppressed_schools_n") > 0)
+    notes = rates_["cut_set_note"].drop_nulls().to_list()
+    assert left.height and notes  # the demo's county figures leave hidden school figures out
+    at = _app()
+    assert _problems(at) == []
+    captions = " ".join(c.value for c in at.caption)
+    for r in left.iter_rows(named=True):
+        assert f"Pools {r['schools_n']:,} school figures; {r['suppressed_schools_n']:,} hidden ones left out." \
+            in captions
+    assert all(n in captions for n in notes)

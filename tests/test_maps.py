@@ -228,6 +228,23 @@ def test_choropleth_draws_eight_spas_offline_style():
     assert fig.layout.map.center.lat > 33.7  # mainland, not Catalina
 
 
+def test_hover_names_hidden_school_figures_left_out_and_unconfirmed_cut_sets():
+    gj = maps.display_boundaries(SPA_2022)
+    df = _spa_frame().with_columns(
+        pl.when(pl.col("spa") == 3).then(2).when(pl.col("spa") == 4).then(1).otherwise(0).alias("suppressed_schools_n"),
+        pl.when(pl.col("spa") == 3).then(pl.lit("Suspension, unified cut scores not confirmed for the 2025 Dashboard"))
+        .alias("cut_set_note"))
+    fig = maps.spa_choropleth(gj, df, "rate", label="Suspension rate", unit="rate", color_col="color")
+    main = next(t for t in fig.data if t.type == "choroplethmap" and t.showscale is not False)
+    hover = {row[0]: row for row in main.customdata}
+    assert hover[3][3] == "30 schools (2 hidden school figures left out)"
+    assert hover[4][3] == "40 schools (1 hidden school figure left out)"
+    assert hover[5][3] == "50 schools"
+    assert hover[3][4] == ("Dashboard-style colour (computed): Green (Suspension, unified cut scores not confirmed "
+                           "for the 2025 Dashboard)")
+    assert "not confirmed" not in hover[4][4]
+
+
 def test_labels_stay_black_over_the_school_points():
     # The school points under the labels are mostly light Dashboard colours: white text
     # over them is unreadable, so only the dark ends of the change scale get white.
