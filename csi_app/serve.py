@@ -10,9 +10,9 @@ is longer than a deck link can be with a page that says so and how to share a
 deck as a file instead.
 
 Options are Streamlit's own dotted config names (`--server.port 8765`,
-`--server.headless true`, ...), passed to Streamlit as its STREAMLIT_*
-environment variables, so `.streamlit/config.toml` and the environment work
-as with `streamlit run`.
+`--server.headless true`, ...); with `.streamlit/config.toml` and the
+STREAMLIT_* environment variables they are loaded as `streamlit run` loads
+them (`load_options`).
 """
 
 from __future__ import annotations
@@ -63,24 +63,50 @@ class LinkTooLong:
         await self.app(scope, receive, send)
 
 
-def _config_env(argv: list[str]) -> tuple[str, int, dict[str, str]]:
-    """(address, port, STREAMLIT_* variables) from `--section.option value` pairs."""
-    env: dict[str, str] = {}
-    address, port = os.environ.get("STREAMLIT_SERVER_ADDRESS", "0.0.0.0"), 8501
+def _typed(option, name: str, value: str):
+    """A flag's or variable's text as the option's type (what click does for `streamlit run`)."""
+    kind = option.type
+    try:
+        if kind is bool:
+            low = value.strip().lower()
+            if low not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return low in ("true", "1", "yes")
+        if kind in (int, float):
+            return kind(value)
+    except ValueError:
+        raise SystemExit(f"csi_app.serve: {name} takes a {kind.__name__}, not {value!r}") from None
+    if kind is list:
+        return [v for v in value.split(",") if v]
+    return value
+
+
+def load_options(argv: list[str], environ: dict[str, str] | None = None) -> tuple[str, int]:
+    """Load Streamlit's config as `streamlit run` would: its config.toml files, then
+    STREAMLIT_* environment variables, then `--section.option value` flags; returns
+    (address, port). Under st.App nothing else reads the flags or the variables (the
+    sensitive options aside), so this is where they reach Streamlit."""
+    from streamlit import config
+
+    environ = os.environ if environ is None else environ
+    known = config.get_config_options(force_reparse=True)
+    options: dict[str, object] = {}
+    for name, option in known.items():
+        if option.env_var in environ and not name.startswith("_"):
+            options[name] = _typed(option, option.env_var, environ[option.env_var])
     it = iter(argv)
     for arg in it:
         if not arg.startswith("--") or "." not in arg:
             raise SystemExit(f"csi_app.serve: options are Streamlit's --section.option value pairs, not {arg!r}")
-        name, _, value = arg[2:].partition("=")
-        if not value:
+        name, eq, value = arg[2:].partition("=")
+        if not eq:
             value = next(it, "")
-        if name == "server.port":
-            port = int(value)
-        elif name == "server.address":
-            address = value
-        section, option = name.split(".", 1)
-        env["STREAMLIT_" + section.upper() + "_" + "".join("_" + c if c.isupper() else c for c in option).upper()] = value
-    return address, port, env
+        if name not in known:
+            raise SystemExit(f"csi_app.serve: Streamlit has no option {name} (see `streamlit config show`)")
+        options[name] = _typed(known[name], name, value)
+    config.get_config_options(force_reparse=True, options_from_flags=options)
+    address = config.get_option("server.address") or "0.0.0.0"
+    return address, int(config.get_option("server.port"))
 
 
 def make_app():
@@ -91,8 +117,7 @@ def make_app():
 
 
 def main(argv: list[str] | None = None) -> int:
-    address, port, env = _config_env(sys.argv[1:] if argv is None else argv)
-    os.environ.update(env)
+    address, port = load_options(sys.argv[1:] if argv is None else argv)
     import uvicorn
     from streamlit.web.server.starlette.starlette_server import _get_uvicorn_config_kwargs
 
