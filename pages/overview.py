@@ -50,7 +50,9 @@ def card(row: dict, title: str, short: str | None = None):
             else:
                 st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
             if row["status_level"]:
-                unconfirmed = f" · {row['cut_set_note']}" if row["cut_set_note"] else ""
+                # The card names its measure already: the note without the cut set's label.
+                unconfirmed = f" · cut scores {row['cut_set_note'].split(' cut scores ', 1)[-1]}" \
+                    if row["cut_set_note"] else ""
                 st.caption(f"{row['status_level']}{placed} · {placement.label(row['level_source'])}{unconfirmed}")
             if row["suppressed_schools_n"]:
                 st.caption(f"Pools {row['schools_n'] or 0:,} school figures; {row['suppressed_schools_n']:,} hidden "
