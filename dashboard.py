@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from csi_metrics.db import SignInRequired
+from csi_metrics.storage.db import SignInRequired
 from pages import auth, ui
 
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet

@@ -24,7 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "dashboard.py"
-# A deck link holds at most csi_metrics.deck.MAX_LINK_CHARS characters; the filters and a
+# A deck link holds at most csi_metrics.figures.deck.MAX_LINK_CHARS characters; the filters and a
 # step add a few dozen. Anything longer than this is not a link the dashboard made.
 MAX_QUERY_BYTES = 8 * 1024
 # What uvicorn's parser accepts now: far past any link, so the page below can answer.
@@ -53,7 +53,7 @@ class LinkTooLong:
     async def __call__(self, scope, receive, send):
         query = scope.get("query_string", b"") if scope.get("type") == "http" else b""
         if len(query) > MAX_QUERY_BYTES:
-            from csi_metrics.deck import MAX_LINK_CHARS
+            from csi_metrics.figures.deck import MAX_LINK_CHARS
             from starlette.responses import HTMLResponse
 
             size = f"{len(query) / 1024:,.0f} kB" if len(query) >= 1024 else f"{len(query)} bytes"

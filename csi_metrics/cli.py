@@ -15,15 +15,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import config
-from .errors import BuildError, InputError
+from csi_metrics.vocabulary import config
+from csi_metrics.vocabulary.errors import BuildError, InputError
 
 
 def _progress(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def parser(with_report: bool = False, with_bench: bool = False) -> argparse.ArgumentParser:
+def parser(with_report: bool = False) -> argparse.ArgumentParser:
     """The argument parser. The report subcommand's own arguments are added only
     when it is the command being run, so the other commands never import it."""
     p = argparse.ArgumentParser(prog="python -m csi_metrics", description="CSI Dashboard data tools")
@@ -74,23 +74,25 @@ def parser(with_report: bool = False, with_bench: bool = False) -> argparse.Argu
     r = sub.add_parser("report", help="metric report (see `report --help`)")
     if with_report:
         try:
-            from . import report
+            from csi_metrics import report
         except ImportError:
             r.set_defaults(_report_missing=True)
         else:
             report.add_arguments(r)
 
-    bn = sub.add_parser("bench", help="benchmark build, metrics, pages, browser and load (see docs/benchmarks.md)")
-    if with_bench:
-        from . import bench
-        bench.add_arguments(bn)
+    # The benchmark is operations tooling (tools/bench): run as its own process, never imported.
+    sub.add_parser("bench", add_help=False,
+                   help="benchmark build, metrics, pages, browser and load (python -m tools.bench; docs/benchmarks.md)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser(with_report=bool(argv) and argv[0] == "report",
-                  with_bench=bool(argv) and argv[0] == "bench").parse_args(argv)
+    if argv and argv[0] == "bench":
+        import subprocess
+
+        return subprocess.run([sys.executable, "-m", "tools.bench", *argv[1:]], cwd=config.PROJECT_ROOT).returncode
+    args = parser(with_report=bool(argv) and argv[0] == "report").parse_args(argv)
     try:
         if args.command == "build":
             return cmd_build(args)
@@ -106,11 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "_report_missing", False):
                 print("report: csi_metrics/report.py is not available", file=sys.stderr)
                 return 1
-            from . import report
+            from csi_metrics import report
             return report.run(args)
-        if args.command == "bench":
-            from . import bench
-            return bench.run(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from . import build
+    from csi_metrics.ingest import build
 
     target = config.db_path(args.db)
     boundaries = config.boundary_path(args.boundaries)
@@ -146,7 +145,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     import duckdb
 
-    from . import build
+    from csi_metrics.ingest import build
 
     target = config.db_path(args.db)
     if not target.exists():
@@ -200,9 +199,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _print_reconciliation(target: Path) -> None:
-    """Where our computed colour (csi_metrics.levels on DataQuest's counts) differs from
+    """Where our computed colour (csi_metrics.rules.levels on DataQuest's counts) differs from
     CDE's official one: the check that the cut sets and the placement rules are right."""
-    from . import db, placement
+    from csi_metrics.storage import db
+    from csi_metrics.metrics import placement
 
     con = db.open_for_display(target)
     try:
@@ -218,11 +218,11 @@ def _print_reconciliation(target: Path) -> None:
         print(f"    {r['cds_code']} {r['school_name'] or ''}: {r['indicator']} {r['dashboard_year']} "
               f"official {r['official_color']}, computed {r['computed_color']}")
     if diffs.height > shown:
-        print(f"    ... and {diffs.height - shown:,} more (csi_metrics.placement.reconcile)")
+        print(f"    ... and {diffs.height - shown:,} more (csi_metrics.metrics.placement.reconcile)")
 
 
 def cmd_fetch_cde(args: argparse.Namespace) -> int:
-    from . import fetch
+    from csi_metrics.ingest import fetch
 
     out = config.cde_dir(args.out)
     years = args.years or fetch.KNOWN_YEARS
@@ -250,8 +250,8 @@ def cmd_fetch_cde(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_boundaries(args: argparse.Namespace) -> int:
-    from . import boundaries as bnd
-    from . import fetch
+    from csi_metrics.ingest import boundaries as bnd
+    from csi_metrics.ingest import fetch
 
     url = config.boundaries_url(args.url)
     out = Path(args.out) if args.out else config.DEFAULT_BOUNDARIES
@@ -308,7 +308,7 @@ SPA_LAYER_TERMS = (
 
 
 def _simplify(source: Path, out: Path, source_url: str | None, fetched: str | None, obtained_from: str | None) -> int:
-    from . import boundaries as bnd
+    from csi_metrics.ingest import boundaries as bnd
 
     record = _source_record(source)
     seen = json.loads(record.read_text()) if record.exists() else {}

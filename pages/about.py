@@ -6,7 +6,8 @@ import re
 import polars as pl
 import streamlit as st
 
-from csi_metrics import codes, levels, privacy, registry
+from csi_metrics.vocabulary import codes, registry
+from csi_metrics.rules import levels, privacy
 from pages import ui
 
 ui.require_entry()

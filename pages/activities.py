@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from csi_metrics import charts
+from csi_metrics.figures import charts
 from pages import ui
 
 f = ui.filters()

@@ -1,5 +1,5 @@
 """Optional sign-in for the initiative's internal records (its activity and
-referral records: csi_metrics.db.INTERNAL_TABLES).
+referral records: csi_metrics.storage.db.INTERNAL_TABLES).
 
 Who may read what is decided once, by the data: a signed-out session's
 database connection has no internal tables (pages.ui.access_level,

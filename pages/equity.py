@@ -4,14 +4,16 @@ with the groups furthest above All students marked."""
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, placement
+from csi_metrics.figures import charts
+from csi_metrics.vocabulary import codes
+from csi_metrics.metrics import placement
 from pages import ui
 
 f = ui.filters()
 st.title("Equity")
 metric = ui.metric_picker()
 label = ui.METRIC_LABELS[metric]
-df = ui.load("report.breakdown", metric, "student_group", filters=f)
+df = ui.load("breakdown.breakdown", metric, "student_group", filters=f)
 kinds = st.pills("Groups", ["race", "program", "gender", "grade"], default=["race", "program"],
                  selection_mode="multi", key="kinds", format_func=str.capitalize)
 kind_of = {code: kind for code, (_, kind) in codes.REPORTING_CATEGORIES.items()}

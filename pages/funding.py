@@ -3,7 +3,7 @@ student, and LA County's share of the state's awards."""
 
 import streamlit as st
 
-from csi_metrics import charts
+from csi_metrics.figures import charts
 from pages import ui
 
 GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "district": "district"}

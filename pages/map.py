@@ -4,8 +4,9 @@ boundaries inline); without a boundary file, a tile map laid out like the county
 
 import streamlit as st
 
-from csi_metrics import codes, config, maps
-from csi_metrics.errors import InputError
+from csi_metrics.vocabulary import codes, config
+from csi_metrics.figures import maps
+from csi_metrics.vocabulary.errors import InputError
 from pages import ui
 
 HOW_TO_GET = ("Get the official boundaries with `python -m csi_metrics fetch-boundaries`, or set `CSI_BOUNDARIES` "

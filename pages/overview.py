@@ -1,12 +1,14 @@
 """Overview: the landing page for leadership. Headline figures with their change
 from last year and Dashboard colour, a small trend for each, and what moved.
-Every card follows the sidebar's filters (csi_metrics.headline says how) or
+Every card follows the sidebar's filters (csi_metrics.metrics.headline says how) or
 says which it ignores."""
 
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, headline, placement, registry
+from csi_metrics.figures import charts
+from csi_metrics.metrics import headline, placement
+from csi_metrics.vocabulary import registry
 from pages import presenter, ui
 
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}

@@ -9,9 +9,10 @@ import re
 
 import streamlit as st
 
-from csi_metrics import deck, export, safe_text
-from csi_metrics.db import SignInRequired
-from csi_metrics.errors import InputError
+from csi_metrics.figures import deck, export
+from csi_metrics.vocabulary import safe_text
+from csi_metrics.storage.db import SignInRequired
+from csi_metrics.vocabulary.errors import InputError
 from pages import auth, presenter, ui
 
 ui.require_entry()  # a first visit by deep link must still run through dashboard.py

@@ -16,7 +16,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, deck, export, placement, safe_text
+from csi_metrics.figures import charts, deck, export
+from csi_metrics.vocabulary import codes, safe_text
+from csi_metrics.metrics import placement
 
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
@@ -157,7 +159,7 @@ def slide_figure(fig: go.Figure) -> go.Figure:
     """A deck slide: the presenter figure at slide height, a map re-zoomed to the slide."""
     out = presenter_figure(fig, height=SLIDE_HEIGHT_PX)
     if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
-        from csi_metrics.maps import refit_view
+        from csi_metrics.figures.maps import refit_view
 
         refit_view(out, SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX)
     return out
@@ -212,7 +214,7 @@ class Slide:
 
 
 def _metric_words(metric_id: str) -> tuple[str, str]:
-    from csi_metrics import registry
+    from csi_metrics.vocabulary import registry
 
     m = registry.METRICS.get(registry.OUTCOME_METRIC_IDS.get(metric_id, metric_id))
     return (f"{m.label}: {m.definition}", m.source) if m else ("", "")
@@ -230,7 +232,8 @@ def _latest_year_filters(view: deck.View):
 def _map_figure(metric: str, f) -> tuple[go.Figure, pl.DataFrame]:
     """The Map page's figure for `metric` under `f`: SPA polygons when a boundary
     file is configured, the tile layout otherwise (both draw with no network)."""
-    from csi_metrics import config, maps
+    from csi_metrics.vocabulary import config
+    from csi_metrics.figures import maps
     from pages import ui
 
     m = maps.MEASURES[metric]
@@ -330,7 +333,7 @@ def build_slide(view: deck.View) -> Slide:
 def export_items(views: list[deck.View]) -> list[export.ExportItem]:
     """Every view's slide for a deck export. A slide built from internal records that
     this session may not read is exported as a page saying so, never with its data."""
-    from csi_metrics.db import SignInRequired
+    from csi_metrics.storage.db import SignInRequired
 
     items = []
     for i, v in enumerate(views, start=1):

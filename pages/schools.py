@@ -4,7 +4,8 @@ table row or the picker, kept in the URL as ?school=CDS) shows its own charts.""
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, safe_text
+from csi_metrics.figures import charts
+from csi_metrics.vocabulary import codes, safe_text
 from pages import ui
 
 f = ui.filters()

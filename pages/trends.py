@@ -4,7 +4,7 @@ breakdown, with the LA County line and the difference-in-differences beside it."
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts
+from csi_metrics.figures import charts
 from pages import ui
 
 BREAKDOWNS = {"none": "No breakdown", "community": "Community vs comparison", "spa": "SPA",

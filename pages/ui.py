@@ -18,8 +18,10 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics import charts, codes, config, db, downloads, registry, safe_text
-from csi_metrics.filters import COMMUNITY_CHOICES, Filters
+from csi_metrics.figures import charts, downloads
+from csi_metrics.vocabulary import codes, config, registry, safe_text
+from csi_metrics.storage import db
+from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
 from pages import presenter
 
 # pandas is imported above, whole, while this module's import lock holds every
@@ -149,7 +151,8 @@ def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
     import importlib
 
     module, func = name.rsplit(".", 1)
-    return getattr(importlib.import_module(f"csi_metrics.{module}"), func)
+    layer = "figures" if module == "maps" else "metrics"
+    return getattr(importlib.import_module(f"csi_metrics.{layer}.{module}"), func)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
@@ -571,7 +574,7 @@ def demo_banner() -> None:
 
 def metric_caption(metric_id: str) -> str:
     """'Label: definition Source: ...' from the metric registry."""
-    from csi_metrics import registry
+    from csi_metrics.vocabulary import registry
 
     m = registry.METRICS.get(registry.OUTCOME_METRIC_IDS.get(metric_id, metric_id))
     if m is None:
@@ -600,7 +603,7 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:
-    """The CSV a download button hands over: csi_metrics.downloads, the one CSV writer."""
+    """The CSV a download button hands over: csi_metrics.figures.downloads, the one CSV writer."""
     return downloads.csv_bytes(df)
 
 
@@ -708,10 +711,10 @@ def metric_picker(key: str = "metric") -> str:
 
 
 def with_prior(metric: str, by: Sequence[str], f: Filters) -> pl.DataFrame:
-    """report.breakdown by the one column in `by`: rates with prior_rate, change_pp and the
+    """breakdown.breakdown by the one column in `by`: rates with prior_rate, change_pp and the
     Dashboard levels and colour placed as the report and the Schools table place them."""
     (column,) = by
-    return load("report.breakdown", metric, column, filters=f)
+    return load("breakdown.breakdown", metric, column, filters=f)
 
 
 def headline_series(f: Filters) -> pl.DataFrame:

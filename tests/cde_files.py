@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from csi_metrics import build as build_mod
+from csi_metrics.ingest import build as build_mod
 from fixture_paths import FIXTURES
 
 CHRONIC_HEADER = ["Academic Year", "Aggregate Level", "County Code", "District Code", "School Code", "County Name",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from csi_metrics import db
+from csi_metrics.storage import db
 from fixture_paths import FIXTURES, REPO
 
 
@@ -56,7 +56,7 @@ def serve_dir():
 def demo_db(tmp_path_factory) -> Path:
     """The county demo, built once per test session through the real readers
     (build.build_demo, no boundary file: the demo's SPA crosswalk is used)."""
-    from csi_metrics import build
+    from csi_metrics.ingest import build
 
     path = tmp_path_factory.mktemp("demo") / "csi.duckdb"
     build.build_demo(path, scale="county", boundaries=None)

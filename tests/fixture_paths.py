@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from csi_metrics import config
+from csi_metrics.vocabulary import config
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from csi_metrics import db, privacy
+from csi_metrics.storage import db
+from csi_metrics.rules import privacy
 
 
 def cds(district: int, school: int, county: str = "19") -> str:

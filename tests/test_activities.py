@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import metrics_fixtures as mf
-from csi_metrics import activities
-from csi_metrics.filters import Filters
+from csi_metrics.metrics import activities
+from csi_metrics.vocabulary.filters import Filters
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics import headline, registry, rates, schools
-from csi_metrics.filters import Filters
+from csi_metrics.metrics import headline, rates, schools
+from csi_metrics.vocabulary import registry
+from csi_metrics.vocabulary.filters import Filters
 
 pytestmark = pytest.mark.app
 
@@ -148,7 +149,7 @@ def test_url_values_are_read_into_the_sidebar(app_env, lib):
 
 
 def test_trends_table_is_the_library_trend(app_env, lib):
-    from csi_metrics import trends
+    from csi_metrics.metrics import trends
 
     at = _app()
     at.switch_page("pages/trends.py").run()
@@ -249,19 +250,19 @@ def test_funding_to_date_equals_the_headline_dollars(app_env, lib):
     assert at.sidebar.selectbox(key="f_year").value == year
     head = headline.headline(lib, Filters(year=year))
     usd = head.filter(head["metric_id"] == "ccspp_usd")["value"][0]
-    from csi_metrics import charts
+    from csi_metrics.figures import charts
 
     assert _metrics(at)[f"Awarded through {year}"] == charts.usd_short(usd)
     # "in this year only" is the library's awards for that award year
     at.segmented_control(key="awards").set_value("in_year").run()
-    from csi_metrics import funding
+    from csi_metrics.metrics import funding
 
     in_year = funding.awards(lib, [], Filters(year=year))
     assert _metrics(at)[f"Grants in {year}"] == f"{int(in_year['grants_n'].sum()):,}"
 
 
 def test_activities_totals_equal_the_library(app_env, lib):
-    from csi_metrics import activities
+    from csi_metrics.metrics import activities
 
     at = _app()
     at.switch_page("pages/activities.py").run()
@@ -282,7 +283,7 @@ def test_csv_of_a_trend_column_keeps_gaps_blank():
 
 
 def test_page_controls_are_read_from_the_url(app_env, lib):
-    from csi_metrics import trends
+    from csi_metrics.metrics import trends
 
     at = _app()
     at.query_params["metric"] = "suspension"
@@ -313,7 +314,7 @@ def test_bad_page_control_in_the_url_warns(app_env):
 def test_about_page_shows_file_names_and_checksums_never_server_paths(tmp_path, monkeypatch, fixtures_dir):
     import shutil
 
-    from csi_metrics import build
+    from csi_metrics.ingest import build
 
     cde_dir, ini = tmp_path / "srv" / "cde", tmp_path / "srv" / "initiative"
     shutil.copytree(fixtures_dir / "cde", cde_dir)
@@ -339,7 +340,8 @@ def frame_values(value) -> list:
 
 
 def test_about_page_shows_the_reconciliation_with_cde_colours(app_env):
-    from csi_metrics import db, placement
+    from csi_metrics.storage import db
+    from csi_metrics.metrics import placement
 
     con = db.open_for_display(app_env)
     try:
@@ -357,7 +359,7 @@ def test_about_page_shows_the_reconciliation_with_cde_colours(app_env):
 
 
 def test_overview_cards_say_what_a_pooled_rate_left_out_and_an_unconfirmed_cut_set(app_env, lib):
-    from csi_metrics import db
+    from csi_metrics.storage import db
 
     con = db.open_for_display(app_env)
     try:

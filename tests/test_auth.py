@@ -139,7 +139,7 @@ def _run(page: str, params: dict[str, str], auth: dict | None, signed_in: bool, 
 
 
 def _views():
-    from csi_metrics import deck, maps
+    from csi_metrics.figures import deck, maps
 
     pages = ["overview", "map", "trends", "equity", "funding", "activities", "schools", "about"]
     views = [(f"pages/{p}.py", {}) for p in pages]
@@ -155,7 +155,7 @@ INTERNAL_VIEWS = {("pages/activities.py", ()), ("pages/map.py", (("measure", "ac
 
 
 def test_no_page_measure_or_slide_shows_internal_records_signed_out(app_env, monkeypatch):
-    from csi_metrics import deck
+    from csi_metrics.figures import deck
 
     std = deck.default_deck()
     internal_steps = {str(i) for i, v in enumerate(std.views, start=1) if v.page == "activities"}
@@ -185,7 +185,7 @@ def test_deck_export_signed_out_carries_no_internal_slide(app_env, monkeypatch):
 
     def script():
         import streamlit as st
-        from csi_metrics import deck
+        from csi_metrics.figures import deck
         from pages import presenter
 
         items = presenter.export_items(list(deck.default_deck().views))

@@ -11,9 +11,9 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from csi_metrics import boundaries as bnd
-from csi_metrics import build, cde
-from csi_metrics.errors import InputError
+from csi_metrics.ingest import boundaries as bnd
+from csi_metrics.ingest import build, cde
+from csi_metrics.vocabulary.errors import InputError
 from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022, SPA_2022_FULL_EXCERPT
 
 LAYERS = {"2022": SPA_2022, "2012": SPA_2012}

@@ -16,10 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csi_metrics import build, db
-from csi_metrics import dashboard_files as dash
-from csi_metrics.config import PROJECT_ROOT
-from csi_metrics.errors import BuildError, InputError
+from csi_metrics.ingest import build
+from csi_metrics.storage import db
+from csi_metrics.ingest import dashboard_files as dash
+from csi_metrics.vocabulary.config import PROJECT_ROOT
+from csi_metrics.vocabulary.errors import BuildError, InputError
 from fixture_paths import SPA_2022
 
 
@@ -592,7 +593,7 @@ def _fake_generate(fixtures_dir: Path, seen: list):
 
 def test_stale_demo_folders_are_removed_and_the_new_one_names_its_owner(tmp_path, fixtures_dir, dead_pid, live_pid,
                                                                          monkeypatch):
-    from csi_metrics import demo
+    from csi_metrics.ingest import demo
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from csi_metrics import cde
-from csi_metrics.errors import InputError
+from csi_metrics.ingest import cde
+from csi_metrics.vocabulary.errors import InputError
 from fixture_paths import DIRECTORY_EXCERPT
 
 
@@ -580,8 +580,10 @@ def test_old_layouts_build_counts_each_school_once(tmp_path, fixtures_dir, capsy
 
     import duckdb
 
-    from csi_metrics import build, cli, rates
-    from csi_metrics.filters import Filters
+    from csi_metrics.ingest import build
+    from csi_metrics import cli
+    from csi_metrics.metrics import rates
+    from csi_metrics.vocabulary.filters import Filters
 
     cde_dir = tmp_path / "cde"
     shutil.copytree(fixtures_dir / "cde_old", cde_dir, ignore=shutil.ignore_patterns("*.md"))

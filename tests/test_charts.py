@@ -7,7 +7,7 @@ import plotly.io as pio
 import polars as pl
 import pytest
 
-from csi_metrics import charts
+from csi_metrics.figures import charts
 
 YEARS = ["2019-20", "2020-21", "2021-22", "2022-23"]
 LEAK = 0.123456  # a value that must never appear in a figure when its row is suppressed

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from csi_metrics import boundaries as bnd
+from csi_metrics.ingest import boundaries as bnd
 from csi_metrics import cli
-from csi_metrics.config import PROJECT_ROOT
+from csi_metrics.vocabulary.config import PROJECT_ROOT
 from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022
 
 
@@ -121,7 +121,7 @@ def test_disk_full_exit_1_with_one_line(built, inputs, monkeypatch, capsys):
     """A full disk is not bad input: exit 1, one line naming the temp file, no traceback."""
     import errno
 
-    from csi_metrics import db
+    from csi_metrics.storage import db
     target, first = built
     assert first.returncode == 0, first.stderr
     digest = sha(target)
@@ -156,10 +156,10 @@ def test_info_without_database(tmp_path):
 
 
 def test_other_commands_do_not_import_report_or_bench(tmp_path, capsys):
-    for m in ("csi_metrics.report", "csi_metrics.bench"):
+    for m in ("csi_metrics.report", "tools.bench.benchmark"):
         sys.modules.pop(m, None)
     assert cli.main(["info", "--db", str(tmp_path / "none.duckdb")]) == 1
-    assert "csi_metrics.report" not in sys.modules and "csi_metrics.bench" not in sys.modules
+    assert "csi_metrics.report" not in sys.modules and "tools.bench.benchmark" not in sys.modules
 
 
 # ---------------------------------------------------------------- fetch-boundaries

@@ -12,8 +12,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from csi_metrics import cli, dashboard_files as dash, levels
-from csi_metrics.errors import InputError
+from csi_metrics import cli
+from csi_metrics.ingest import dashboard_files as dash
+from csi_metrics.rules import levels
+from csi_metrics.vocabulary.errors import InputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dashboard"
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from csi_metrics import deck
-from csi_metrics.errors import InputError
-from csi_metrics.filters import Filters
+from csi_metrics.figures import deck
+from csi_metrics.vocabulary.errors import InputError
+from csi_metrics.vocabulary.filters import Filters
 
 
 def _two_view_deck() -> deck.Deck:

@@ -12,7 +12,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from csi_metrics import codes, demo
+from csi_metrics.vocabulary import codes
+from csi_metrics.ingest import demo
 from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022
 
 SEED = 2024
@@ -436,13 +437,13 @@ def test_community_schools_start_worse_and_improve_faster(chronic, suspension, d
 # ------------------------------------------------------------------ geography
 
 def _boundaries():
-    from csi_metrics.boundaries import load_spa_boundaries
+    from csi_metrics.ingest.boundaries import load_spa_boundaries
 
     return {v: load_spa_boundaries(p) for v, p in (("2022", SPA_2022), ("2012", SPA_2012))}
 
 
 def test_every_school_is_inside_its_crosswalk_spa(demo_dir, directory):
-    from csi_metrics.boundaries import assign_spa
+    from csi_metrics.ingest.boundaries import assign_spa
 
     xw = _ini(demo_dir, "spa_crosswalk.csv").with_columns(pl.col("spa_n").cast(pl.Int64))
     schools = directory.filter(~pl.col("CDSCode").str.ends_with("0000000"))
@@ -505,7 +506,7 @@ def test_other_seed_changes_the_schools():
 
 
 def test_build_ingests_the_demo_through_the_real_readers(demo_dir, tmp_path, chronic, suspension):
-    build = pytest.importorskip("csi_metrics.build")
+    build = pytest.importorskip("csi_metrics.ingest.build")
     import duckdb
 
     report = build.build(tmp_path / "demo.duckdb", demo_dir / "cde", demo_dir / "initiative", None, mode="demo")
@@ -636,7 +637,7 @@ def test_dashboard_suspension_counts_full_days_only(demo_dir, suspension, direct
 
 
 def _cut_set(typ: str | None) -> str | None:
-    from csi_metrics import levels
+    from csi_metrics.rules import levels
     if typ is None:
         return None
     school = {"ES": "ES", "MS": "MS", "HS": "HS"}.get(typ)
@@ -647,8 +648,8 @@ def _cut_set(typ: str | None) -> str | None:
 
 def test_dashboard_placements_are_csi_metrics_levels(demo_dir):
     """Status rounded half up, change from unrounded rates, levels and colour as
-    csi_metrics.levels places them: no colour under 30, the 3x5 grid under 150."""
-    from csi_metrics import levels
+    csi_metrics.rules.levels places them: no colour under 30, the 3x5 grid under 150."""
+    from csi_metrics.rules import levels
     status_code = {n: str(5 - i) for i, n in enumerate(levels.STATUS_LEVELS)}
     color_code = {n: str(i + 1) for i, n in enumerate(levels.COLORS)}
     checked = 0
@@ -674,7 +675,7 @@ def test_dashboard_placements_are_csi_metrics_levels(demo_dir):
 def test_some_official_suspension_colours_differ_from_dataquest_ones(demo_dir, suspension):
     """The full-day definition moves some schools to another colour than the same placement
     on DataQuest's counts gives: realistic material for reconciling the two."""
-    from csi_metrics import levels
+    from csi_metrics.rules import levels
     dash = _dashboard(demo_dir, "suspdownload2024.txt").filter(pl.col("rtype") == "S")
     cur = _dq(suspension["2023-24"], "suspension", "TA").filter(~pl.col("star"))
     pri = _dq(suspension["2022-23"], "suspension", "TA").filter(~pl.col("star"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from csi_metrics import charts, export
+from csi_metrics.figures import charts, export
 
 needs_chromium = pytest.mark.skipif(not Path(export.DEBIAN_CHROMIUM).exists() and not __import__("os").environ.get(
     "BROWSER_PATH"), reason="no Chromium for kaleido")

@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csi_metrics import dashboard_files as dash
-from csi_metrics import cli, fetch
+from csi_metrics.ingest import dashboard_files as dash
+from csi_metrics import cli
+from csi_metrics.ingest import fetch
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -261,7 +262,7 @@ def test_header_check_names_the_other_spelling(tmp_path):
     p = tmp_path / "chronicabsenteeism19.txt"
     raw = (OLD / "chronicabsenteeism19.txt").read_bytes()
     p.write_bytes(raw.replace(b"\tCharterYN\t", b"\tCharterYN\tCharter School\t", 1))
-    from csi_metrics.errors import InputError
+    from csi_metrics.vocabulary.errors import InputError
 
     with pytest.raises(InputError) as err:
         fetch.header_check("chronic_absenteeism", "https://x/c19.txt")(p)
@@ -351,7 +352,7 @@ def test_the_header_check_reads_dashboard_names_in_any_case(cde_site, tmp_path):
     raw = (served / "chronicdownload2024.txt").read_bytes()
     (served / "chronicdownload2024.txt").write_bytes(raw.replace(b"\tCHANGE\t", b"\tDELTA\t", 1))
     check = fetch.header_check("dashboard_chronic_absenteeism", base + "chronicdownload2024.txt")
-    from csi_metrics.errors import InputError
+    from csi_metrics.vocabulary.errors import InputError
     with pytest.raises(InputError) as err:
         check(served / "chronicdownload2024.txt")
     assert (err.value.line, err.value.column) == (1, "change")

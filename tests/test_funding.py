@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import metrics_fixtures as mf
-from csi_metrics import funding
-from csi_metrics.filters import Filters
+from csi_metrics.metrics import funding
+from csi_metrics.vocabulary.filters import Filters
 
 SU, CA = "suspension", "chronic_absenteeism"
 

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 import metrics_fixtures as mf
-from csi_metrics import headline
-from csi_metrics.filters import Filters
+from csi_metrics.metrics import headline
+from csi_metrics.vocabulary.filters import Filters
 
 SU, CA = "suspension", "chronic_absenteeism"
 Y, P = "2023-24", "2022-23"
@@ -139,7 +139,8 @@ def test_headline_series_empty_db():
 @pytest.mark.parametrize("kw", [{}, {"spa": 4, "community": "community"}, {"school_type": "HS", "cohort": 2},
                                 {"community": "comparison", "student_group": "SE"}])
 def test_headline_series_every_year_equals_the_pooled_rates(demo_db, kw):
-    from csi_metrics import db, rates
+    from csi_metrics.storage import db
+    from csi_metrics.metrics import rates
 
     con = db.open_for_display(demo_db)
     try:
@@ -168,7 +169,8 @@ def test_every_card_follows_each_filter_as_the_report_command_does(demo_db, kw):
     import io
     import json
 
-    from csi_metrics import db, report
+    from csi_metrics.storage import db
+    from csi_metrics import report
 
     con = db.open_for_display(demo_db)
     try:

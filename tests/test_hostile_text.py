@@ -3,8 +3,8 @@ formulas, and no user text (a shared deck's title) reaches the page as HTML.
 
 A school or district name is data from CDE's directory and the initiative's
 files; a deck title comes from whoever made the link. Both are shown, never
-run: CSV cells are neutralised (csi_metrics.downloads), text for HTML and for
-Plotly's labels is escaped (csi_metrics.charts.plain_text)."""
+run: CSV cells are neutralised (csi_metrics.figures.downloads), text for HTML and for
+Plotly's labels is escaped (csi_metrics.figures.charts.plain_text)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 import metrics_fixtures as mf
-from csi_metrics import db, deck, downloads, report
+from csi_metrics.storage import db
+from csi_metrics.figures import deck, downloads
+from csi_metrics import report
 from fixture_paths import REPO
 
 pytestmark = pytest.mark.app

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from csi_metrics import initiative
-from csi_metrics.config import PROJECT_ROOT
-from csi_metrics.errors import InputError
+from csi_metrics.ingest import initiative
+from csi_metrics.vocabulary.config import PROJECT_ROOT
+from csi_metrics.vocabulary.errors import InputError
 
 TEMPLATES = PROJECT_ROOT / "data" / "templates"
 READERS = {

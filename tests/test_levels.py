@@ -7,7 +7,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from csi_metrics import levels
+from csi_metrics.rules import levels
 
 CA = "chronic_absenteeism"
 SU = "suspension"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from csi_metrics import localserver
+from tools import localserver
 
 pytestmark = pytest.mark.server
 
@@ -55,7 +55,7 @@ async def _changes_take_effect(url: str) -> dict[str, object]:
     change what the server renders, or the load would only be replaying the landing page."""
     import websockets
 
-    from bench import loadtest
+    from tools.bench import loadtest
 
     res = loadtest.SessionResult(0, ["funding"])
     async with websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
@@ -83,7 +83,7 @@ def _evidence(result: dict, log: Path) -> str:
 def test_ten_sessions_every_page_every_control(demo_db, tmp_path):
     log = tmp_path / "server.log"
     with localserver.streamlit_server(demo_db, log=log) as (url, pid):
-        cmd = [sys.executable, "-m", "bench.loadtest", "--url", url, "--pid", str(pid), "--n", str(N),
+        cmd = [sys.executable, "-m", "tools.bench.loadtest", "--url", url, "--pid", str(pid), "--n", str(N),
                "--page", "all", "--sidebar", SIDEBAR, "--step-timeout", str(STEP_TIMEOUT_S),
                "--deadline", str(DEADLINE_S), "--ramp", "1", "--hold", "0.5",
                "--artifacts", str(tmp_path), "--json"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from csi_metrics import cli
-from csi_metrics.config import PROJECT_ROOT
+from csi_metrics.vocabulary.config import PROJECT_ROOT
 
 MALFORMED = Path(__file__).resolve().parent / "malformed"
 VALID_BOUNDARIES = MALFORMED / "boundaries" / "valid_bands.geojson"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
-from csi_metrics import localserver
+from tools import localserver
 from fixture_paths import SPA_2022
 
 pytestmark = pytest.mark.browser
@@ -203,7 +203,7 @@ def test_map_page_draws_offline(browser, map_server):
 
 
 def test_clicking_an_spa_sets_the_spa_filter(map_server, browser):
-    from csi_metrics import maps
+    from csi_metrics.figures import maps
 
     url, _, _ = map_server
     blocked: list[str] = []

@@ -12,7 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import metrics_fixtures as mf
-from csi_metrics import codes, config, db, maps
+from csi_metrics.vocabulary import codes, config
+from csi_metrics.storage import db
+from csi_metrics.figures import maps
 from fixture_paths import SPA_2022
 
 pytestmark = pytest.mark.app

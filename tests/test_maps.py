@@ -17,10 +17,11 @@ import pytest
 import shapely
 from shapely.geometry import Point, shape
 
-from csi_metrics import codes, maps
-from csi_metrics.boundaries import load_spa_boundaries
-from csi_metrics.errors import InputError
-from csi_metrics.filters import Filters
+from csi_metrics.vocabulary import codes
+from csi_metrics.figures import maps
+from csi_metrics.ingest.boundaries import load_spa_boundaries
+from csi_metrics.vocabulary.errors import InputError
+from csi_metrics.vocabulary.filters import Filters
 import metrics_fixtures as mf
 from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022, SPA_2022_FULL_EXCERPT
 

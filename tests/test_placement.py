@@ -1,4 +1,4 @@
-"""One placement rule for every view (csi_metrics.placement), tested on
+"""One placement rule for every view (csi_metrics.metrics.placement), tested on
 hand-built files in CDE's real layouts, built through the readers:
 - chronic absenteeism is placed on TK-8 (GRTK8) rows, wherever it appears;
 - the rate beside a level is the rate it was placed on;
@@ -18,8 +18,12 @@ import polars as pl
 import pytest
 
 import cde_files as cf
-from csi_metrics import db, headline, maps, placement, report, schools
-from csi_metrics.filters import Filters
+from csi_metrics.storage import db
+from csi_metrics.metrics import headline, placement, schools
+from csi_metrics.figures import maps
+from csi_metrics import report
+from csi_metrics.metrics.breakdown import breakdown
+from csi_metrics.vocabulary.filters import Filters
 
 CA, SU = "chronic_absenteeism", "suspension"
 Y, P = "2023-24", "2022-23"
@@ -155,7 +159,7 @@ def test_every_spa_school_and_group_has_one_colour_in_every_view(demo, demo_db, 
     # groups: Equity (report.breakdown by group) and the report, for the county and one SPA
     for spa in (None, 6):
         kw = {"spa": spa} if spa else {}
-        eq = report.breakdown(demo, metric, "student_group", f.with_(**kw))
+        eq = breakdown(demo, metric, "student_group", f.with_(**kw))
         rep_g = _report(demo_db, metric, "student_group", year, **kw)
         assert {r["student_group"]: r["color"] for r in eq.iter_rows(named=True)} == \
             {k: r["color"] for k, r in rep_g.items()}

@@ -13,8 +13,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics import charts, deck, db
-from csi_metrics.filters import Filters
+from csi_metrics.figures import charts, deck
+from csi_metrics.storage import db
+from csi_metrics.vocabulary.filters import Filters
 
 pytestmark = pytest.mark.app
 
@@ -91,7 +92,7 @@ def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_
     assert _title(spec) == "Dollars by SPA"
     assert any("of 2" in m.value for m in at.markdown)
 
-    from csi_metrics import funding
+    from csi_metrics.metrics import funding
 
     con = db.open_for_display(str(demo_file))
     try:

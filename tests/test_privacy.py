@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from csi_metrics import privacy
+from csi_metrics.rules import privacy
 
 
 def frame(ns, nums=None, **cols):

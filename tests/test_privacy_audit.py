@@ -32,8 +32,9 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics import codes, rates
-from csi_metrics.filters import Filters
+from csi_metrics.vocabulary import codes
+from csi_metrics.metrics import rates
+from csi_metrics.vocabulary.filters import Filters
 
 pytestmark = pytest.mark.app
 

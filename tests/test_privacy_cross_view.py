@@ -19,8 +19,13 @@ import polars as pl
 import pytest
 
 import metrics_fixtures as mf
-from csi_metrics import codes, funding, headline, maps, privacy, rates, report, schools, trends
-from csi_metrics.filters import Filters
+from csi_metrics.vocabulary import codes
+from csi_metrics.metrics import funding, headline, rates, schools, trends
+from csi_metrics.figures import maps
+from csi_metrics.rules import privacy
+from csi_metrics import report
+from csi_metrics.metrics.breakdown import breakdown
+from csi_metrics.vocabulary.filters import Filters
 
 MIN_N = codes.MIN_N
 Y, P = "2023-24", "2022-23"
@@ -111,7 +116,7 @@ def test_a_group_hidden_on_the_schools_page_is_hidden_on_the_map_and_in_the_repo
     row = pts.filter(pl.col("cds_code") == x).row(0, named=True)
     assert row["suppressed"] and row["rate"] is None and row["enrolled_n"] is None
     # The report and the pooled figure by school for GF, and the SPA's pooled GF.
-    rep = report.breakdown(gender_db, CA, "school", Filters(year=Y, student_group="GF"))
+    rep = breakdown(gender_db, CA, "school", Filters(year=Y, student_group="GF"))
     assert rep.filter(pl.col("school") == x)["denominator_n"].to_list() == [None]
     spa = rates.pooled_rates(gender_db, CA, [], Filters(year=Y, spa=6, student_group="GF")).row(0, named=True)
     assert spa["denominator_n"] == 150  # the other school's Female group only

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import metrics_fixtures as mf
-from csi_metrics import rates
-from csi_metrics.filters import Filters
+from csi_metrics.metrics import rates
+from csi_metrics.vocabulary.filters import Filters
 
 Y = "2023-24"
 CA = "chronic_absenteeism"
@@ -250,7 +250,7 @@ def check_demo_pooling(path) -> None:
     """Every year and metric: LA County's pooled school rows equal CDE's county
     (C) row where no school row is suppressed, and never exceed it otherwise;
     the county rates are in the range the demo is calibrated to."""
-    from csi_metrics import db as dbm
+    from csi_metrics.storage import db as dbm
 
     con = dbm.open_for_display(path)
     try:

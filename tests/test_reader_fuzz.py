@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csi_metrics import cde, codes, initiative
-from csi_metrics.errors import InputError
+from csi_metrics.ingest import cde, initiative
+from csi_metrics.vocabulary import codes
+from csi_metrics.vocabulary.errors import InputError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

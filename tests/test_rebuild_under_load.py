@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics import build
+from csi_metrics.ingest import build
 
 pytestmark = pytest.mark.server
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.server
 # as dashboard.py does. Three separate cached reads, so a mix would show.
 PAGE = '''
 import streamlit as st
-from csi_metrics.filters import Filters
+from csi_metrics.vocabulary.filters import Filters
 from pages import ui
 
 ui.pin_database()
@@ -112,7 +112,7 @@ def test_the_two_databases_differ_in_every_read(two_builds):
 def _pinned_reads(ui) -> str:
     """What PAGE does, from a plain thread: take the file as it is now (key and
     connection, as pin_database does) and read through the same cached loaders."""
-    from csi_metrics.filters import Filters
+    from csi_metrics.vocabulary.filters import Filters
 
     key, con = ui._current()
     sha = ui._sql_cached(key, "SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'", (),

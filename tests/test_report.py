@@ -9,7 +9,9 @@ import json
 import pytest
 
 import metrics_fixtures as mf
-from csi_metrics import db, report
+from csi_metrics.storage import db
+from csi_metrics import report
+from csi_metrics.metrics.breakdown import breakdown
 
 SU, CA = "suspension", "chronic_absenteeism"
 
@@ -144,7 +146,7 @@ def test_wired_into_the_cli(db_path, capsys):
 
 
 def test_breakdown_rates_all_grades_levels_from_k8():
-    from csi_metrics.filters import Filters
+    from csi_metrics.vocabulary.filters import Filters
 
     c = mf.new_db()
     a, b = mf.cds(10001, 1), mf.cds(10001, 2)
@@ -156,7 +158,7 @@ def test_breakdown_rates_all_grades_levels_from_k8():
         mf.add_outcome(c, CA, y, a, *k8_a, group="GRTK8")
         mf.add_outcome(c, CA, y, b, *ta_b)
         mf.add_outcome(c, CA, y, b, *k8_b, group="GRTK8")
-    rows = {r["spa"]: r for r in report.breakdown(c, CA, "spa", Filters(year="2023-24")).iter_rows(named=True)}
+    rows = {r["spa"]: r for r in breakdown(c, CA, "spa", Filters(year="2023-24")).iter_rows(named=True)}
     two = rows[2]
     # shown: all grades 48/400 = 12.0%, a year earlier 40/400 = 10.0%: +2.0 pp
     assert two["rate"] == pytest.approx(0.12) and two["prior_rate"] == pytest.approx(0.10)
@@ -169,7 +171,7 @@ def test_breakdown_rates_all_grades_levels_from_k8():
     assert (one["status_level"], one["change_level"], one["color"]) == ("High", "Declined Significantly", "Yellow")
     # by student group: All students and the TK-8 group are placed on the TK-8 rows (95/550 = 17.3% High,
     # -2.7 Declined); other groups get no computed colour (DataQuest has no TK-8 rows by group)
-    groups = {r["student_group"]: r for r in report.breakdown(c, CA, "student_group", Filters(year="2023-24"))
+    groups = {r["student_group"]: r for r in breakdown(c, CA, "student_group", Filters(year="2023-24"))
               .iter_rows(named=True)}
     assert groups["GRTK8"]["prior_rate"] == pytest.approx(110 / 550)
     for g in ("GRTK8", "TA"):
@@ -183,11 +185,11 @@ def test_breakdown_rates_all_grades_levels_from_k8():
 
 
 def test_breakdown_hides_prior_and_change_of_suppressed_rows(db_path):
-    from csi_metrics.filters import Filters
+    from csi_metrics.vocabulary.filters import Filters
 
     con = db.open_for_display(db_path)
     try:
-        rows = {r["spa"]: r for r in report.breakdown(con, SU, "spa", Filters(year="2023-24")).iter_rows(named=True)}
+        rows = {r["spa"]: r for r in breakdown(con, SU, "spa", Filters(year="2023-24")).iter_rows(named=True)}
     finally:
         con.close()
     # SPA 3 (one hidden 9-student cell) is suppressed: no prior, change or colour to subtract from

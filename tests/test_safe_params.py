@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics.filters import COMMUNITY_CHOICES, Filters
+from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
 from pages import ui
 
 pytestmark = pytest.mark.app
@@ -145,7 +145,7 @@ HOSTILE_FILTERS = [
 @pytest.mark.parametrize("f", HOSTILE_FILTERS, ids=["district", "school", "school_type", "student_group", "year"])
 def test_hostile_filter_values_match_nothing(live_db, f):
     """Bound as values, an injection string is just a code no row has: empty results, nothing changed."""
-    from csi_metrics import activities, rates, trends
+    from csi_metrics.metrics import activities, rates, trends
 
     before = sha(live_db)
     key, con = ui._current()

@@ -9,7 +9,8 @@ import urllib.request
 
 import pytest
 
-from csi_metrics import deck, localserver
+from csi_metrics.figures import deck
+from tools import localserver
 
 pytestmark = pytest.mark.server
 
@@ -94,7 +95,7 @@ def test_the_server_runs_no_file_watcher(served):
     from fixture_paths import REPO
 
     server, pid = served
-    out = subprocess.run([sys.executable, "-m", "bench.loadtest", "--url", server, "--n", "1", "--page", "overview",
+    out = subprocess.run([sys.executable, "-m", "tools.bench.loadtest", "--url", server, "--n", "1", "--page", "overview",
                           "--ramp", "0", "--hold", "0.2", "--deadline", "90"], cwd=REPO, capture_output=True,
                          text=True, timeout=150)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import metrics_fixtures as mf
-from csi_metrics import trends
-from csi_metrics.filters import Filters
+from csi_metrics.metrics import trends
+from csi_metrics.vocabulary.filters import Filters
 
 CA = "chronic_absenteeism"
 

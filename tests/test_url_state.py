@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from csi_metrics.filters import Filters
+from csi_metrics.vocabulary.filters import Filters
 from pages.ui import FilterOptions, default_filters, parse_query_params, query_params_for
 
 OPTS = FilterOptions(

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from csi_metrics import localserver
+from tools import localserver
 from e2e_helpers import TIMINGS
 
 REPO = Path(__file__).resolve().parents[2]

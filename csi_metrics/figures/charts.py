@@ -1,0 +1,496 @@
+"""Chart builders: data in, Plotly figure out, one theme. No Streamlit here.
+
+The theme is for a projector at the back of a hall as much as a laptop: large
+type, a colour-blind-safe palette (Okabe-Ito), and Dashboard colours that are
+always drawn together with their text label, never by hue alone."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+
+from csi_metrics.vocabulary.registry import format_value
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
+# colour-vision deficiencies. Black last: it is kept for the county reference.
+OKABE_ITO: list[str] = [
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+]
+
+# CDE California School Dashboard hues. Hue alone must never carry the meaning:
+# every use pairs the colour with its name (legend, hover, or text on the mark).
+DASHBOARD_COLORS: dict[str, str] = {
+    "Red": "#C8102E",
+    "Orange": "#F28C28",
+    "Yellow": "#F2CD00",
+    "Green": "#2E9E44",
+    "Blue": "#1F5FAD",
+}
+DASHBOARD_ORDER = ["Red", "Orange", "Yellow", "Green", "Blue"]
+NO_COLOR = "#9E9E9E"          # fewer than 30 students: the Dashboard gives no colour
+NO_COLOR_LABEL = "No colour (fewer than 30 students)"
+COUNTY_COLOR = "#000000"
+TEXT_COLOR = "#1A1A1A"
+GRID_COLOR = "#D9D9D9"
+COMMUNITY_COLORS = {"community": OKABE_ITO[0], "comparison": OKABE_ITO[1]}
+
+FONT_FAMILY = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
+BASE_FONT_PX = 18     # readable on a projector from the middle of a room
+TITLE_FONT_PX = 24
+PRESENT_BASE_FONT_PX = 26
+PRESENT_TITLE_FONT_PX = 34
+LINE_WIDTH_PX = 3
+PRESENT_LINE_WIDTH_PX = 5
+MARKER_PX = 9
+
+SUPPRESSED_NOTE = "suppressed (<11 students)"
+
+TEMPLATE_NAME = "csi"
+
+
+def _template(base_px: int, title_px: int) -> go.layout.Template:
+    return go.layout.Template(
+        layout=go.Layout(
+            font=dict(family=FONT_FAMILY, size=base_px, color=TEXT_COLOR),
+            title=dict(font=dict(size=title_px), x=0, xanchor="left", y=0.98, yanchor="top"),
+            colorway=OKABE_ITO,
+            paper_bgcolor="white",
+            plot_bgcolor="white",
+            hoverlabel=dict(font=dict(size=base_px)),
+            legend=dict(font=dict(size=base_px), bgcolor="rgba(255,255,255,0)"),
+            xaxis=dict(showgrid=False, linecolor=TEXT_COLOR, ticks="outside", tickfont=dict(size=base_px),
+                       title=dict(font=dict(size=base_px)), automargin=True),
+            yaxis=dict(showgrid=True, gridcolor=GRID_COLOR, zeroline=True, zerolinecolor=GRID_COLOR,
+                       tickfont=dict(size=base_px), title=dict(font=dict(size=base_px)), automargin=True),
+            margin=dict(l=20, r=20, t=70, b=40),
+        )
+    )
+
+
+pio.templates[TEMPLATE_NAME] = _template(BASE_FONT_PX, TITLE_FONT_PX)
+pio.templates[TEMPLATE_NAME + "_present"] = _template(PRESENT_BASE_FONT_PX, PRESENT_TITLE_FONT_PX)
+
+
+def apply_theme(fig: go.Figure, *, present: bool = False) -> go.Figure:
+    """Put `fig` in the dashboard theme (presenter sizes when `present`); returns it."""
+    name = TEMPLATE_NAME + ("_present" if present else "")
+    fig.update_layout(template=pio.templates[name])
+    if present:
+        fig.update_traces(line=dict(width=PRESENT_LINE_WIDTH_PX), selector=dict(type="scatter"))
+    return fig
+
+
+def dashboard_color_hex(label: str | None) -> str:
+    """Hex for a Dashboard colour name; grey for no colour."""
+    return DASHBOARD_COLORS.get(label or "", NO_COLOR)
+
+
+# --------------------------------------------------------------------------- labels
+
+SCHOOL_TYPE_LABELS = {"ES": "Elementary", "MS": "Middle", "HS": "High", "K-12": "K-12", "other": "Other"}
+SIDE_LABELS = {"community": "Community schools", "comparison": "Comparison schools", "all": "All schools"}
+
+
+def group_label(col: str, value: object) -> str:
+    """A person-readable label for one value of a grouping column."""
+    from csi_metrics.vocabulary import codes  # local: codes is tiny, but keeps the theme importable on its own
+
+    if value is None:
+        return {"spa": "SPA unassigned", "spa_n": "SPA unassigned", "cohort": "No cohort",
+                "district": "No district"}.get(col, "Not reported")
+    if col in ("spa", "spa_n"):
+        try:
+            return codes.spa_label(int(value))  # type: ignore[arg-type]
+        except (KeyError, ValueError):
+            return f"SPA {value}"
+    if col == "student_group":
+        cats = {**codes.REPORTING_CATEGORIES, **codes.EXTRA_CATEGORIES}
+        return cats.get(str(value), (str(value), ""))[0]
+    if col in ("community", "side"):
+        return SIDE_LABELS.get(str(value), str(value))
+    if col == "cohort":
+        return f"Cohort {value}"
+    if col == "school_type":
+        return SCHOOL_TYPE_LABELS.get(str(value), str(value))
+    if col in ("activity_type", "grant_type"):
+        return str(value).replace("_", " ").capitalize()
+    return str(value)
+
+
+def chart_label(col: str, value: object) -> str:
+    """group_label for a Plotly label: names from the data (districts, schools) are text
+    there, never markup (safe_text.for_plotly)."""
+    from csi_metrics.vocabulary.safe_text import for_plotly
+
+    return for_plotly(group_label(col, value))
+
+
+def _pct(rate: float | None, digits: int = 1) -> str:
+    return format_value(rate, "rate", digits=digits)
+
+
+def _pp(change: float | None) -> str:
+    return format_value(change, "pp")
+
+
+def usd_short(amount: float | None) -> str:
+    """$1.2M / $350K / $2,480: short enough for a bar label (registry.format_value, compact)."""
+    return format_value(amount, "usd", compact=True)
+
+
+def _note(fig: go.Figure, lines: list[str]) -> None:
+    """Notes (gaps, suppression) under the plot, in the figure itself so PNG exports keep them."""
+    if not lines:
+        return
+    import textwrap
+
+    # Wrapped for a half-width chart; a note must never run off the figure's edge.
+    lines = [part for line in lines for part in textwrap.wrap(line, 46)]
+    text = "<br>".join(lines)
+    # Pixels, not paper fractions: the gap under the tick labels must not depend on the plot's height.
+    fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-3 * BASE_FONT_PX - 8,
+                       xanchor="left", yanchor="top", showarrow=False, align="left",
+                       font=dict(size=BASE_FONT_PX - 3, color="#444"))
+    fig.update_layout(margin=dict(b=3 * BASE_FONT_PX + 20 + 22 * len(lines)))
+
+
+def _empty(fig: go.Figure, message: str) -> go.Figure:
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                       font=dict(size=BASE_FONT_PX + 2, color="#444"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def message_figure(message: str) -> go.Figure:
+    """A figure holding only a message (in place of a chart that cannot be shown)."""
+    return apply_theme(_empty(go.Figure(), message))
+
+
+def _summarise(items: list[str], limit: int = 4) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+# --------------------------------------------------------------------------- trends
+
+def trend_lines(
+    df: pl.DataFrame,
+    *,
+    title: str,
+    group_col: str | None = None,
+    county: pl.DataFrame | None = None,
+    y_title: str = "Rate",
+    years: list[str] | None = None,
+    name: str = "All schools in filter",
+    metric: str | None = None,
+) -> go.Figure:
+    """One line per group over academic years; rates 0-1 drawn as percentages.
+
+    `df` is a trends.trend frame: year, [group_col], rate, suppressed. A null
+    rate is a gap (connectgaps off), never a zero; suppressed points are named
+    in a note instead of being drawn. `county` (year, rate) adds the LA County
+    reference line."""
+    fig = go.Figure()
+    if "suppressed" not in df.columns:
+        df = df.with_columns(pl.lit(False).alias("suppressed"))
+    all_years = sorted(set(years or []) | set(df["year"].to_list() if "year" in df.columns else [])
+                       | (set(county["year"].to_list()) if county is not None and "year" in county.columns else set()))
+    if df.is_empty() or "rate" not in df.columns:
+        return apply_theme(_empty(fig, "No data for these filters"))
+    groups = [None] if not group_col else df[group_col].unique(maintain_order=True).sort(nulls_last=True).to_list()
+    suppressed_notes: list[str] = []
+    for i, g in enumerate(groups):
+        part = df if group_col is None else df.filter(pl.col(group_col).is_null() if g is None else pl.col(group_col) == g)
+        by_year = {r["year"]: r for r in part.iter_rows(named=True)}
+        # A suppressed point is never drawn, even if a value slipped through upstream.
+        y = [by_year[yr]["rate"] if yr in by_year and not by_year[yr].get("suppressed") else None
+             for yr in all_years]
+        trace_name = chart_label("name", name) if group_col is None else chart_label(group_col, g)
+        # Seven colours (black is the county's); past seven, dotted lines tell groups apart.
+        colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % 7]
+        dash = "solid" if i < 7 else "dot"
+        if group_col and g is None:
+            colour, dash = NO_COLOR, "dot"
+        fig.add_trace(go.Scatter(
+            x=all_years, y=y, name=trace_name, mode="lines+markers", connectgaps=False,
+            line=dict(width=LINE_WIDTH_PX, color=colour, dash=dash),
+            marker=dict(size=MARKER_PX, color=colour, line=dict(width=1, color="#333")),
+            customdata=[_pct(v) for v in y],
+            hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{customdata}}<extra></extra>",
+        ))
+        sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
+        if sup:
+            suppressed_notes.append(f"{trace_name} {', '.join(sorted(sup))}")
+    if county is not None and not county.is_empty():
+        cy = {r["year"]: (None if r.get("suppressed") else r["rate"]) for r in county.iter_rows(named=True)}
+        county_y = [cy.get(yr) for yr in all_years]
+        fig.add_trace(go.Scatter(
+            x=all_years, y=county_y, name="LA County (all schools)", mode="lines+markers",
+            connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),
+            marker=dict(size=MARKER_PX - 3, color=COUNTY_COLOR, symbol="diamond"),
+            customdata=[_pct(v) for v in county_y],
+            hovertemplate="<b>LA County</b><br>%{x}: %{customdata}<extra></extra>",
+        ))
+    notes: list[str] = []
+    missing = [yr for yr in all_years
+               if not df.filter((pl.col("year") == yr) & pl.col("rate").is_not_null()).height
+               and not df.filter((pl.col("year") == yr) & pl.col("suppressed").fill_null(False)).height]
+    from csi_metrics.vocabulary.codes import year_caveats
+
+    caveats = year_caveats(metric, all_years)
+    flagged = {y for y in missing if any(c.startswith(y) for c in caveats)}
+    if missing and set(missing) - flagged:
+        notes.append(f"No data published for {', '.join(sorted(set(missing) - flagged))}: shown as a gap, not a zero.")
+    notes += [c + ("; shown as a gap." if c.split(" ", 1)[0] in missing else ".") for c in caveats]
+    if suppressed_notes:
+        notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(suppressed_notes)}.")
+    many = len(fig.data) > 4  # a horizontal legend of many names would run into the title
+    legend = dict(orientation="v", yanchor="top", y=1.0, x=1.01, xanchor="left") if many else \
+        dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left")
+    fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest", legend=legend,
+                      margin=dict(t=80 if many else 110))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=all_years, title=None)
+    plotted = [v for t in fig.data for v in (t.y or ()) if v is not None]
+    fig.update_yaxes(tickformat=rate_tickformat(plotted), title=y_title, rangemode="tozero")
+    _note(fig, notes)
+    return apply_theme(fig)
+
+
+def rate_tickformat(values: list[float]) -> str:
+    """A percent tick format with enough decimals that no two ticks read the same
+    (suspension rates of 1-3% read 3%, 3%, 2%, 2% with whole percents): about five
+    ticks over 0..max, so a step under 1 point needs one decimal, under 0.1 two."""
+    top = max((abs(v) for v in values), default=0.0)
+    step = top / 5
+    if step >= 0.01 or top == 0:
+        return ".0%"
+    return ".1%" if step >= 0.001 else ".2%"
+
+
+def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> go.Figure:
+    """Community change, comparison change and their difference, in percentage points.
+
+    `did` is compare.diff_in_diff's one-row frame (community_change_pp,
+    comparison_change_pp, did_pp); a null is labelled, not drawn as zero."""
+    fig = go.Figure()
+    if did.is_empty():
+        return apply_theme(_empty(fig, "Not enough years to compare"))
+    row = did.row(0, named=True)
+    parts = [("Community<br>schools", row.get("community_change_pp"), COMMUNITY_COLORS["community"]),
+             ("Comparison<br>schools", row.get("comparison_change_pp"), COMMUNITY_COLORS["comparison"]),
+             ("Difference", row.get("did_pp"), OKABE_ITO[3])]
+    fig.add_trace(go.Bar(
+        x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=[p[2] for p in parts],
+        text=[_pp(p[1]) if p[1] is not None else "not enough data" for p in parts], textposition="outside",
+        cliponaxis=False, customdata=[_pp(p[1]) for p in parts], hovertemplate="%{x}: %{customdata}<extra></extra>",
+        showlegend=False,
+    ))
+    fig.update_layout(title=title, margin=dict(t=80))
+    fig.update_yaxes(title="Change (percentage points)", zeroline=True, zerolinecolor=TEXT_COLOR)
+    fig.update_xaxes(title=None, tickangle=0)
+    end = row.get("end_year")
+    _note(fig, [f"From the year before each school's first grant{f' to {end}' if end else ''}.",
+                "Below zero: the rate fell (lower is better)."])
+    return apply_theme(fig)
+
+
+# --------------------------------------------------------------------------- bars
+
+def value_text(v: float | None, kind: str) -> str:
+    """A value as a label reads it: rate 0.234 -> 23.4%, pp -> +1.2 pp, usd -> $1.2M, else 1,234
+    (registry.format_value, the one formatter; dollars compact)."""
+    unit = {"rate": "rate", "pp": "pp", "usd": "usd"}.get(kind, "count")
+    return format_value(v, unit, compact=unit == "usd")
+
+
+def bar_by_group(
+    df: pl.DataFrame,
+    *,
+    category_col: str,
+    value_col: str,
+    title: str,
+    kind: str = "rate",
+    color_col: str | None = None,
+    x_title: str | None = None,
+    sort: bool = True,
+    top_n: int | None = None,
+) -> go.Figure:
+    """Horizontal bars, one per category, each labelled with its value.
+
+    kind: 'rate' (0-1, shown as %), 'usd' or 'count'. With `color_col` holding
+    Dashboard colour names, each bar gets that hue AND the name in its label and
+    legend. Rows flagged `suppressed` (or with a null value) are not drawn;
+    they are named in a note."""
+    fig = go.Figure()
+    if df.is_empty() or value_col not in df.columns:
+        return apply_theme(_empty(fig, "No data for these filters"))
+    sup_mask = (pl.col("suppressed").fill_null(False) if "suppressed" in df.columns else pl.lit(False)) \
+        | pl.col(value_col).is_null()
+    shown = df.filter(~sup_mask)
+    hidden = df.filter(sup_mask)
+    if sort and not shown.is_empty():
+        shown = shown.sort(value_col)
+    left_out = 0
+    if top_n is not None and shown.height > top_n:
+        left_out = shown.height - top_n
+        shown = shown.sort(value_col).tail(top_n)
+    labels = [chart_label(category_col, v) for v in shown[category_col].to_list()]
+    values = shown[value_col].to_list()
+    hover_text = [value_text(v, kind) for v in values]  # the one formatter, not Plotly's rounding
+    if color_col and color_col in shown.columns:
+        colours = shown[color_col].to_list()
+        for name in DASHBOARD_ORDER + [None]:
+            idx = [i for i, c in enumerate(colours) if (c or None) == name]
+            if not idx:
+                continue
+            legend = name or NO_COLOR_LABEL
+            fig.add_trace(go.Bar(
+                y=[labels[i] for i in idx], x=[values[i] for i in idx], orientation="h", name=legend,
+                marker=dict(color=dashboard_color_hex(name), line=dict(color=TEXT_COLOR, width=1)),
+                text=[f"{value_text(values[i], kind)} · {legend if name else 'no colour'}" for i in idx],
+                textposition="outside", cliponaxis=False, customdata=[hover_text[i] for i in idx],
+                hovertemplate=f"%{{y}}: %{{customdata}} · {legend}<extra></extra>",
+            ))
+    else:
+        fig.add_trace(go.Bar(
+            y=labels, x=values, orientation="h", marker_color=OKABE_ITO[0], showlegend=False,
+            text=hover_text, textposition="outside", cliponaxis=False, customdata=hover_text,
+            hovertemplate="%{y}: %{customdata}<extra></extra>",
+        ))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)
+    fig.update_xaxes(title=x_title, showgrid=True, gridcolor=GRID_COLOR, rangemode="tozero",
+                     tickformat=rate_tickformat([v for v in values if v is not None]) if kind == "rate" else None,
+                     tickprefix="$" if kind == "usd" else None)
+    if values:
+        fig.update_xaxes(range=[0, max(values) * 1.3])
+    fig.update_layout(title=title, height=max(300, 150 + 44 * len(labels)), bargap=0.3,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
+    notes = []
+    if left_out:
+        notes.append(f"The largest {top_n} shown; {left_out} more in the table.")
+    if not hidden.is_empty():
+        names = [chart_label(category_col, v) for v in hidden[category_col].to_list()]
+        notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(names)}.")
+    _note(fig, notes)
+    fig.update_layout(margin=dict(t=90))
+    return apply_theme(fig)
+
+
+def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference_group: str = "TA") -> go.Figure:
+    """Student-group rates with their Dashboard colours, the largest gaps marked.
+
+    `df`: student_group, rate, suppressed, and optionally color. The gap is each
+    group's rate minus the reference group's (All students); the `highlight_n`
+    largest positive gaps get a thick outline and a "+x pp gap" label."""
+    base = bar_by_group(df.filter(pl.col("student_group") != reference_group) if "student_group" in df.columns else df,
+                        category_col="student_group", value_col="rate", title=title,
+                        color_col="color" if "color" in df.columns else None)
+    ref = df.filter((pl.col("student_group") == reference_group) & pl.col("rate").is_not_null()) \
+        if "student_group" in df.columns else df.clear()
+    if ref.is_empty():
+        return base
+    ref_rate = ref["rate"][0]
+    base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2), layer="below")
+    # The line is named in the legend (a label above it would collide with the legend).
+    base.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"All students {_pct(ref_rate)}",
+                              line=dict(color=TEXT_COLOR, dash="dash", width=2), hoverinfo="skip"))
+    shown = df.filter((pl.col("student_group") != reference_group) & pl.col("rate").is_not_null()
+                      & ~pl.col("suppressed").fill_null(False))
+    gaps = shown.with_columns((pl.col("rate") - ref_rate).alias("gap")).filter(pl.col("gap") > 0) \
+        .sort("gap", descending=True).head(highlight_n)
+    for r in gaps.iter_rows(named=True):
+        base.add_annotation(x=0, y=group_label("student_group", r["student_group"]), xref="x", yref="y",
+                            xanchor="left", showarrow=False, text=f"<b>{_pp(r['gap'] * 100)} gap</b>",
+                            font=dict(size=BASE_FONT_PX - 2, color="white"), bgcolor="rgba(0,0,0,0.65)")
+    return base
+
+
+def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str = "rate") -> go.Figure:
+    """A small trend for a headline card: no axes, the last value labelled, gaps kept."""
+    fig = go.Figure()
+    if df.is_empty() or y not in df.columns:
+        return apply_theme(_empty(fig, "no trend"))
+    xs, ys = df[x].to_list(), df[y].to_list()
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, showlegend=False,
+                             line=dict(width=LINE_WIDTH_PX, color=OKABE_ITO[0]), marker=dict(size=6),
+                             customdata=[value_text(v, kind) for v in ys],
+                             hovertemplate="%{x}: %{customdata}<extra></extra>"))
+    fig.update_layout(height=110, margin=dict(l=4, r=4, t=8, b=24))
+    fig.update_xaxes(type="category", showline=False, ticks="", tickfont=dict(size=12),
+                     tickvals=[xs[0], xs[-1]] if xs else None)
+    fig.update_yaxes(visible=False, rangemode="tozero")
+    apply_theme(fig)
+    fig.update_xaxes(tickfont=dict(size=13))
+    return fig
+
+
+# --------------------------------------------------------------------------- funding, activities
+
+def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amount_usd", title: str) -> go.Figure:
+    """Nested rectangles sized by dollars: `path` columns outermost first (e.g. spa, grant_type)."""
+    fig = go.Figure()
+    if df.is_empty() or df[value_col].sum() in (None, 0):
+        return apply_theme(_empty(fig, "No awards for these filters"))
+    ids, labels, parents, values = [], [], [], []
+    for depth in range(len(path)):
+        cols = path[: depth + 1]
+        level = df.group_by(cols).agg(pl.col(value_col).sum()).sort(cols, nulls_last=True)
+        for r in level.iter_rows(named=True):
+            key = "/".join(str(r[c]) for c in cols)
+            ids.append(key)
+            labels.append(chart_label(cols[-1], r[cols[-1]]))
+            parents.append("/".join(str(r[c]) for c in cols[:-1]) if depth else "")
+            values.append(r[value_col])
+    fig.add_trace(go.Treemap(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+        texttemplate="<b>%{label}</b><br>%{customdata}", customdata=[usd_short(v) for v in values],
+        hovertemplate="<b>%{label}</b><br>$%{value:,.0f}<br>%{percentRoot:.0%} of the total<extra></extra>",
+        marker=dict(colors=[OKABE_ITO[i % 7] if not p else None for i, p in enumerate(parents)]),
+        textfont=dict(size=BASE_FONT_PX), tiling=dict(pad=2),
+    ))
+    fig.update_layout(title=title, margin=dict(t=70, l=8, r=8, b=8), height=520)
+    return apply_theme(fig)
+
+
+def _month_label(month: str) -> str:
+    """'2024-09' -> 'Sep 2024'."""
+    import calendar
+
+    try:
+        y, m = month.split("-")
+        return f"{calendar.month_abbr[int(m)]} {y}"
+    except (ValueError, IndexError):
+        return month
+
+
+def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activities_n",
+                        stack_col: str = "activity_type") -> go.Figure:
+    """Stacked monthly bars, one colour per activity type (colour-blind-safe, named in the legend)."""
+    fig = go.Figure()
+    if df.is_empty() or value_col not in df.columns:
+        return apply_theme(_empty(fig, "No activities for these filters"))
+    months = sorted({str(m)[:7] for m in df["month"].to_list() if m is not None})
+    keyed = df.with_columns(pl.col("month").cast(pl.Utf8).str.slice(0, 7).alias("_m"))
+    stacks = [None] if stack_col not in df.columns else sorted(keyed[stack_col].unique().to_list(), key=str)
+    for i, s in enumerate(stacks):
+        part = keyed if s is None else keyed.filter(pl.col(stack_col) == s)
+        by_m = dict(part.group_by("_m").agg(pl.col(value_col).sum()).iter_rows())
+        name = "Activities" if s is None else group_label(stack_col, s)
+        fig.add_trace(go.Bar(x=months, y=[by_m.get(m, 0) for m in months], name=name,
+                             marker_color=OKABE_ITO[i % 7],
+                             hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:,}}<extra></extra>"))
+    fig.update_layout(title=title, barmode="stack", margin=dict(t=110),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
+    fig.update_xaxes(type="category", title=None, tickvals=months, ticktext=[_month_label(m) for m in months])
+    fig.update_yaxes(title="Number of activities" if value_col == "activities_n" else value_col.replace("_n", ""))
+    return apply_theme(fig)

@@ -1,0 +1,231 @@
+"""Figures to files a presenter can take away: PNG, SVG and PDF at projector
+resolution (1920x1080), with the chart's title, caption and source drawn into
+the image, and a deck of figures as one PDF or a zip of PNGs.
+
+Rendering is Plotly's own exporter (kaleido 1.x) driving the machine's
+Chromium. Every call starts a browser (seconds, not milliseconds), so bytes are
+cached per figure spec and a deck renders all its slides in one browser."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import textwrap
+import threading
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from csi_metrics.figures import charts
+from csi_metrics.vocabulary import safe_text
+
+WIDTH_PX = 1920
+HEIGHT_PX = 1080
+FORMATS = ("png", "svg", "pdf")
+MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+
+# Caption and source sit in a band under the plot; sized for the presenter theme's type.
+_CAPTION_FONT_PX = 20
+_CAPTION_LINE_PX = 28
+_CAPTION_WRAP_CHARS = 140
+_CACHE_MAX = 128
+
+_cache: "OrderedDict[str, bytes]" = OrderedDict()
+_cache_lock = threading.Lock()
+# One export browser at a time: the machine has two cores and a page may ask for several.
+_render_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One figure with the words that must travel with it."""
+
+    fig: go.Figure
+    title: str | None = None
+    caption: str | None = None
+    source: str | None = None
+
+
+def ensure_browser_path() -> None:
+    """kaleido finds its browser through BROWSER_PATH; point it at Debian's Chromium
+    unless the environment already chose one."""
+    if not os.environ.get("BROWSER_PATH") and Path(DEBIAN_CHROMIUM).exists():
+        os.environ["BROWSER_PATH"] = DEBIAN_CHROMIUM
+
+
+def _wrap(text: str) -> list[str]:
+    lines: list[str] = []
+    for para in text.splitlines() or [""]:
+        lines.extend(textwrap.wrap(para, _CAPTION_WRAP_CHARS) or [""])
+    return lines
+
+
+def prepare(
+    fig: go.Figure,
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    source: str | None = None,
+    width: int = WIDTH_PX,
+    height: int = HEIGHT_PX,
+) -> go.Figure:
+    """A copy of `fig` laid out for a 1920x1080 slide: presenter theme, the title
+    on top, and caption and source in a band at the bottom of the image itself
+    (so the words survive when the file is forwarded on its own)."""
+    out = go.Figure(fig)
+    charts.apply_theme(out, present=True)
+    # Slide margins: the theme's 20 px edges are for a browser pane, not a projector.
+    out.update_layout(width=width, height=height, autosize=False, title=dict(xref="paper", x=0),
+                      margin=dict(l=max(_margin(out, "l"), 60), r=max(_margin(out, "r"), 60)))
+    if title:
+        out.update_layout(title_text=title)
+    lines: list[str] = []
+    if caption:
+        lines.extend(_wrap(caption))
+    if source:
+        lines.extend(_wrap(f"Source: {source}"))
+    lines = [safe_text.for_plotly(line) for line in lines]  # words, never Plotly markup
+    if lines:
+        band_px = 24 + _CAPTION_LINE_PX * len(lines)
+        bottom_px = _margin(out, "b") + band_px
+        out.update_layout(margin=dict(b=bottom_px))
+        # Anchored to the plot's bottom edge and pushed down in pixels: annotations
+        # cannot be placed relative to the whole image.
+        out.add_annotation(
+            text="<br>".join(lines), xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="bottom",
+            yshift=-bottom_px + 12, showarrow=False, align="left",
+            font=dict(size=_CAPTION_FONT_PX, color="#333"),
+        )
+    if any(t.type == "choroplethmap" for t in out.data):
+        from csi_metrics.figures.maps import refit_view  # a map's zoom is in pixels: refit it to the slide
+
+        refit_view(out, width, height)
+    return out
+
+
+def _margin(fig: go.Figure, side: str) -> int:
+    """The margin in force: the figure's own, else its template's, else Plotly's default."""
+    own = getattr(fig.layout.margin, side)
+    if own is not None:
+        return int(own)
+    tmpl = fig.layout.template.layout.margin if fig.layout.template else None
+    theirs = getattr(tmpl, side) if tmpl is not None else None
+    return int(theirs) if theirs is not None else 80
+
+
+def spec_key(fig: go.Figure, fmt: str) -> str:
+    """Cache key: the figure's full JSON and the format, hashed."""
+    payload = json.dumps(fig.to_plotly_json(), sort_keys=True, default=str)
+    return hashlib.sha256(f"{fmt}\n{payload}".encode()).hexdigest()
+
+
+def _cache_get(key: str) -> bytes | None:
+    with _cache_lock:
+        data = _cache.get(key)
+        if data is not None:
+            _cache.move_to_end(key)
+        return data
+
+
+def _cache_put(key: str, data: bytes) -> None:
+    with _cache_lock:
+        _cache[key] = data
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _check_format(fmt: str) -> str:
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+def figure_bytes(
+    fig: go.Figure,
+    fmt: str = "png",
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    source: str | None = None,
+) -> bytes:
+    """`fig` as PNG, SVG or PDF bytes at 1920x1080 with title, caption and source baked in."""
+    return render_many([ExportItem(fig, title, caption, source)], fmt)[0]
+
+
+def render_many(items: list[ExportItem], fmt: str) -> list[bytes]:
+    """Every item rendered in `fmt`, in order; cached slides are reused and the rest
+    are rendered together in one browser."""
+    fmt = _check_format(fmt)
+    prepared = [prepare(i.fig, title=i.title, caption=i.caption, source=i.source) for i in items]
+    keys = [spec_key(f, fmt) for f in prepared]
+    out: list[bytes | None] = [_cache_get(k) for k in keys]
+    todo = [n for n, data in enumerate(out) if data is None]
+    if todo:
+        ensure_browser_path()
+        import kaleido  # heavy; only when something is actually rendered
+
+        with _render_lock, tempfile.TemporaryDirectory(prefix="csi-export-") as tmp:
+            jobs = [
+                dict(fig=prepared[n].to_plotly_json(), path=os.path.join(tmp, f"{n:03d}.{fmt}"),
+                     opts=dict(format=fmt, width=WIDTH_PX, height=HEIGHT_PX, scale=1))
+                for n in todo
+            ]
+            kaleido.write_fig_from_object_sync(jobs)
+            for n, job in zip(todo, jobs):
+                data = Path(job["path"]).read_bytes()
+                _cache_put(keys[n], data)
+                out[n] = data
+    return [d for d in out if d is not None]
+
+
+def deck_pdf(items: list[ExportItem]) -> bytes:
+    """One PDF, one 1920x1080 page per slide, in order."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page_pdf in render_many(items, "pdf"):
+        for page in PdfReader(io.BytesIO(page_pdf)).pages:
+            writer.add_page(page)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def deck_png_zip(items: list[ExportItem], names: list[str] | None = None) -> bytes:
+    """A zip holding one PNG per slide, named 01-<name>.png so they sort in order."""
+    pngs = render_many(items, "png")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+        for n, data in enumerate(pngs, start=1):
+            stem = slug(names[n - 1]) if names and n - 1 < len(names) else "slide"
+            z.writestr(f"{n:02d}-{stem}.png", data)
+    return buf.getvalue()
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """A file-name-safe form of a title."""
+    keep = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    while "--" in keep:
+        keep = keep.replace("--", "-")
+    return keep.strip("-")[:limit] or "chart"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk; ValueError if it is not a PNG."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -1,0 +1,2 @@
+"""Metric functions: DuckDB in, Polars out, every figure already suppressed and
+placed. Pure, typed, no Streamlit."""

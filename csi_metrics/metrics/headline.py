@@ -1,0 +1,225 @@
+"""The headline figures of the landing page, one row each, with the prior
+year and the change, plus a pure sentence builder saying what moved.
+
+Every row follows every filter, or its `ignores` column says which it does not
+and `scope_label` says whose figure it is:
+- scope 'selected': the schools the filters select. The Schools filter picks
+  the side: 'community' and 'all' give the community schools among them (the
+  initiative's own, the page's subject; 'all' says so in `ignores`),
+  'comparison' gives the other schools. Rows: schools_n (community schools
+  count from their first CCSPP grant year on), students_served_n (enrolment of
+  filters.student_group: suspension cumulative enrollment, else chronic
+  absenteeism eligible enrollment; hidden schools left out), ccspp_usd
+  (dollars awarded up to and including the year; community schools only),
+  and both outcome rates of filters.student_group.
+- scope 'county': every LA County school, for the rates: follows the year and
+  the student group, ignores the place and school filters (it is the
+  reference).
+
+Rates are pooled (rates.pooled_rates); each carries its Dashboard placement
+from csi_metrics.metrics.placement (the TK-8 rate a chronic absenteeism level was
+placed on in placed_value, official or computed in level_source). Suppression:
+a suppressed value is null with suppressed=True, and it has no level.
+Filters: year None means the latest year with outcome data.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from csi_metrics.vocabulary import codes, registry
+from csi_metrics.metrics import funding, placement, rates
+from csi_metrics.vocabulary.filters import Filters
+
+COLUMNS = {
+    "metric_id": pl.String, "label": pl.String, "scope": pl.String, "scope_label": pl.String, "unit": pl.String,
+    "year": pl.String, "value": pl.Float64, "prior_year": pl.String, "prior_value": pl.Float64,
+    "change": pl.Float64, "change_unit": pl.String, "placed_group": pl.String, "placed_value": pl.Float64,
+    "status_level": pl.String, "change_level": pl.String, "color": pl.String, "level_source": pl.String,
+    "cut_set_note": pl.String, "schools_n": pl.Int64, "suppressed_schools_n": pl.Int64, "suppressed": pl.Boolean, "note": pl.String, "ignores": pl.String,
+}
+RATE_METRICS = ("chronic_absenteeism", "suspension")
+
+
+def latest_year(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The latest academic year with any outcome row."""
+    return rates.fetch(con, "SELECT max(academic_year) AS y FROM outcomes").item()
+
+
+def side(filters: Filters) -> str:
+    """Whose figures the 'selected' rows are: 'community' or 'comparison'."""
+    return "comparison" if filters.community == "comparison" else "community"
+
+
+def scope_label(filters: Filters) -> str:
+    return "Comparison schools" if side(filters) == "comparison" else "Community schools"
+
+
+def _selected(filters: Filters) -> Filters:
+    return filters.with_(community=side(filters))
+
+
+def _ignores(filters: Filters, scope: str, metric_id: str) -> str | None:
+    """The filters a row does not follow, in words (None: it follows all)."""
+    out = []
+    if scope == "county":
+        placed = [n for n, v in (("SPA", filters.spa), ("district", filters.district), ("school", filters.school),
+                                 ("cohort", filters.cohort), ("school type", filters.school_type)) if v is not None]
+        if placed or filters.community != "all":
+            out.append(", ".join(placed + (["schools"] if filters.community != "all" else []))
+                       + ": this is every LA County school")
+    elif filters.community == "all":
+        out.append("schools: community schools shown (choose comparison schools for the others)")
+    if scope == "selected" and metric_id == "ccspp_usd" and filters.student_group != "TA":
+        out.append("student group: dollars go to schools, not groups")
+    return "; ".join(out) or None
+
+
+def _count_row(mid: str, filters: Filters, year: str, prior: str, value, prior_value, suppressed: bool, unit: str,
+               note: str | None = None) -> dict[str, object]:
+    change = None if value is None or prior_value is None else float(value) - float(prior_value)
+    label = registry.METRICS[mid].label
+    if mid == "community_schools_n" and side(filters) == "comparison":
+        label = "Comparison schools"
+    return {
+        "metric_id": mid, "label": label, "scope": "selected", "scope_label": scope_label(filters), "unit": unit,
+        "year": year, "value": None if value is None else float(value), "prior_year": prior,
+        "prior_value": None if prior_value is None else float(prior_value), "change": change,
+        "change_unit": unit, "placed_group": None, "placed_value": None, "status_level": None, "change_level": None,
+        "color": None, "level_source": None, "cut_set_note": None, "schools_n": None,
+        "suppressed_schools_n": None, "suppressed": suppressed, "note": note,
+        "ignores": _ignores(filters, "selected", mid),
+    }
+
+
+def _rate_frames(con: duckdb.DuckDBPyConnection, metric: str, scope: str,
+                 filters: Filters) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(shown rates by year, their placement by year) of one metric and scope, every year."""
+    f = Filters(student_group=filters.student_group) if scope == "county" else _selected(filters).with_(year=None)
+    # One query over every year; years never share a cell, so suppression is as year by year.
+    by_year = rates.pooled_rates(con, metric, ["year"], f)
+    placed = placement.place(con, metric, ["year"], f)
+    return by_year, placed
+
+
+def _rate_row_from(frames: tuple[pl.DataFrame, pl.DataFrame], metric: str, scope: str, filters: Filters,
+                   year: str, prior: str) -> dict[str, object]:
+    by_year, placed = frames
+
+    def one(df: pl.DataFrame, y: str) -> dict:
+        hit = df.filter(pl.col("year") == y)
+        return hit.row(0, named=True) if hit.height else {}
+
+    cur, pre, p = one(by_year, year), one(by_year, prior), one(placed, year)
+    value, prior_value = cur.get("rate"), pre.get("rate")
+    change = None if value is None or prior_value is None else (value - prior_value) * 100
+    mid = registry.OUTCOME_METRIC_IDS[metric]
+    hidden = bool(cur.get("suppressed", True)) if cur else True
+    return {
+        "metric_id": mid, "label": registry.METRICS[mid].label, "scope": scope,
+        "scope_label": "LA County, all schools" if scope == "county" else scope_label(filters), "unit": "rate",
+        "year": year, "value": value, "prior_year": prior, "prior_value": prior_value, "change": change,
+        "change_unit": "pp", "placed_group": p.get("placed_group"), "placed_value": p.get("placed_rate"),
+        "status_level": p.get("status_level"), "change_level": p.get("change_level"), "color": p.get("color"),
+        "level_source": p.get("level_source"), "cut_set_note": p.get("cut_set_note"),
+        "schools_n": cur.get("schools_n"), "suppressed_schools_n": cur.get("suppressed_schools_n"),
+        "suppressed": hidden if cur else False,
+        "note": p.get("level_note") if not p.get("color") else None,
+        "ignores": _ignores(filters, scope, mid),
+    }
+
+
+def _schools_n(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Series:
+    """first_grant_year of every selected school (null for comparison schools)."""
+    conds, params = rates.filter_where(_selected(filters), outcome_alias=None)
+    return rates.fetch(con, f"SELECT s.first_grant_year FROM schools s WHERE {' AND '.join(conds)}",
+                       params)["first_grant_year"]
+
+
+def series_years(con: duckdb.DuckDBPyConnection, up_to: str | None = None) -> list[str]:
+    """The academic years with school-level outcome rows, oldest first, up to
+    and including `up_to` (every year when None)."""
+    df = rates.fetch(con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1")
+    return [y for y in df["y"].to_list() if up_to is None or y <= up_to]
+
+
+def headline(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """One row per headline figure (COLUMNS) for filters.year (the latest year
+    when None); see the module docstring."""
+    year = filters.year or latest_year(con)
+    if year is None:
+        return pl.DataFrame(schema=COLUMNS)
+    return headline_series(con, filters.with_(year=year)).filter(pl.col("year") == year)
+
+
+def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -> pl.DataFrame:
+    """headline(con, filters.with_(year=y)) for every year y of series_years(con,
+    filters.year), stacked oldest first: the small trends on the Overview. A few
+    queries over every year at once (grouped by year in DuckDB), not one
+    headline per year."""
+    years = series_years(con, filters.year)
+    if not years:
+        return pl.DataFrame(schema=COLUMNS)
+    first_grant = _schools_n(con, filters)
+    community = side(filters) == "community"
+
+    def schools_n(y: str) -> int:
+        # community schools count from their first grant year (none on the roster: every year)
+        return int((first_grant.is_null() | (first_grant <= y)).sum()) if community else first_grant.len()
+
+    enrolled = funding.enrolled_students(con, _selected(filters).with_(year=None))
+    served = {r["year"]: (r["enrolled_n"], bool(r["suppressed"])) for r in enrolled.iter_rows(named=True)}
+    by_award_year = funding.awards(con, ["award_year"], filters.with_(year=None))
+
+    def usd_to(y: str) -> int | None:
+        if not community:
+            return None
+        return int(by_award_year.filter(pl.col("award_year") <= y)["amount_usd"].sum())
+
+    frames = {(m, sc): _rate_frames(con, m, sc, filters) for m in RATE_METRICS for sc in ("selected", "county")}
+    rows: list[dict[str, object]] = []
+    for year in years:
+        prior = codes.previous_year(year)
+        cur_served, pre_served = served.get(year, (None, False)), served.get(prior, (None, False))
+        rows.append(_count_row("community_schools_n", filters, year, prior, schools_n(year), schools_n(prior),
+                               False, "count"))
+        rows.append(_count_row("students_served_n", filters, year, prior, cur_served[0], pre_served[0],
+                               cur_served[1], "count", "suppressed" if cur_served[1] else None))
+        rows.append(_count_row("ccspp_usd", filters, year, prior, usd_to(year), usd_to(prior), False, "usd",
+                               "awarded to date" if community else "community schools only: no CCSPP grants"))
+        for (metric, scope), fr in frames.items():
+            rows.append(_rate_row_from(fr, metric, scope, filters, year, prior))
+    return pl.DataFrame(rows, schema=COLUMNS)
+
+
+def _direction_word(change: float) -> str:
+    return "rose" if change > 0 else "fell"
+
+
+def what_moved(frame: pl.DataFrame, threshold_pp: float = 0.5, group_label: str | None = None) -> str:
+    """One sentence naming the largest movement among the selected schools' rate rows
+    (|change| >= threshold_pp) beside the county's, or saying nothing moved that much.
+    Pure: reads only the headline frame. Suppressed or missing changes are never named."""
+    sel = [r for r in frame.iter_rows(named=True)
+           if r["unit"] == "rate" and r["scope"] == "selected" and r["change"] is not None and not r["suppressed"]]
+    whose = (frame["scope_label"][0] if frame.height else "Community schools").lower()
+    among = f" for {group_label.lower()}" if group_label and group_label != "All students" else ""
+    if not sel:
+        return f"No year-over-year change can be shown for {whose}{among}."
+    top = max(sel, key=lambda r: abs(r["change"]))
+    year = top["year"]
+    if abs(top["change"]) < threshold_pp:
+        return (f"Rates in {whose}{among} held steady in {year} "
+                f"(every change under {registry.format_value(threshold_pp, 'pp_abs')}).")
+    county = next((r for r in frame.iter_rows(named=True)
+                   if r["metric_id"] == top["metric_id"] and r["scope"] == "county"), None)
+    label = top["label"].lower() if top["label"] else top["metric_id"]
+    sentence = (f"In {year}, {label} in {whose}{among} {_direction_word(top['change'])} "
+                f"{registry.format_value(abs(top['change']), 'pp_abs')} to {registry.format_value(top['value'], 'rate')}")
+    if county and county["value"] is not None and not county["suppressed"]:
+        sentence += f" (LA County: {registry.format_value(county['value'], 'rate')}"
+        if county["change"] is not None:
+            sentence += f", {registry.format_value(county['change'], 'pp')}"
+        sentence += ")"
+    return sentence + "."

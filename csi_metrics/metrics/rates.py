@@ -1,0 +1,264 @@
+"""Pooled chronic absenteeism and suspension rates for any grouping.
+
+Definitions (CDE files, see ../shared/data/SOURCES.md §3):
+- chronic absenteeism rate = chronically absent students / eligible cumulative
+  enrollment (ChronicAbsenteeismCount / ChronicAbsenteeismEligibleCumulativeEnrollment);
+- suspension rate = unduplicated students suspended / cumulative enrollment.
+
+A rate over several schools is POOLED: sum of numerators over sum of
+denominators of the school rows (aggregate_level 'S'), never a mean of rates.
+Only school figures the build left visible are pooled (outcomes.visible, decided
+once by privacy.cell_visibility: CDE's '*' rows, figures under 11 students and
+the complementary figures that would give them back). A hidden school figure
+contributes nothing; `suppressed_schools_n` says how many a cell left out,
+`schools_n` how many it pools. A pooled district figure is therefore not CDE's
+own district row: it leaves out hidden school figures, and a student enrolled at
+two schools of the district counts at each.
+
+Every frame returned here has had primary and complementary suppression applied
+to the pooled cells too (csi_metrics.rules.privacy): rate, numerator_n and
+denominator_n are null and `suppressed` is True where the group has fewer than
+11 students, or where the value could otherwise be recovered by subtraction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+from csi_metrics.vocabulary import codes
+from csi_metrics.rules import privacy
+from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
+
+METRICS = tuple(codes.METRICS)
+
+# by-name -> SQL expression. Identifiers in SQL come only from this whitelist.
+BY_COLUMNS: dict[str, str] = {
+    "year": "o.academic_year",
+    "spa": "s.spa_n",
+    "district": "s.district_code",
+    "school": "o.cds_code",
+    "school_type": "s.school_type",
+    "student_group": "o.reporting_category",
+    "community": "CASE WHEN s.is_community THEN 'community' ELSE 'comparison' END",
+    "cohort": "s.ccspp_cohort",
+}
+# Labels carried alongside a grouping column (functionally dependent on it).
+BY_LABELS: dict[str, list[tuple[str, str]]] = {
+    "district": [("district_name", "any_value(s.district_name)")],
+    "school": [("school_name", "any_value(s.school_name)"), ("district_name", "any_value(s.district_name)")],
+}
+# A breakdown along these partitions a visible total; year does not (no
+# multi-year total is shown), so it is never used for complementary suppression.
+PARTITION_DIMS = ("spa", "district", "school", "school_type", "student_group", "community", "cohort")
+
+RESULT_COLUMNS = ["numerator_n", "denominator_n", "rate", "schools_n", "suppressed_schools_n", "suppressed"]
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
+    """Run a query with bound parameters and return a Polars frame (duckdb 2.x
+    has no `.pl()` on execute results; `con.sql(...).pl()` avoids a copy)."""
+    return con.sql(sql, params=list(params)).pl()
+
+
+def check_metric(metric: str) -> str:
+    """The metric name, or a ValueError naming the allowed ones."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    return metric
+
+
+def check_by(by: Sequence[str]) -> list[str]:
+    """The grouping columns as a list, or a ValueError naming the allowed ones."""
+    out = list(by)
+    bad = [b for b in out if b not in BY_COLUMNS]
+    if bad:
+        raise ValueError(f"by must be drawn from {', '.join(BY_COLUMNS)}; got {', '.join(map(repr, bad))}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"by has a repeated column: {out}")
+    return out
+
+
+def filter_where(
+    filters: Filters,
+    *,
+    include_year: bool = True,
+    include_student_group: bool = True,
+    county_code: str | None = codes.LA_COUNTY_CODE,
+    school_alias: str = "s",
+    outcome_alias: str | None = "o",
+) -> tuple[list[str], list[object]]:
+    """The filter state as SQL conditions on schools (and outcomes) with bound
+    `?` parameters, in order. Aliases are fixed identifiers, never user values.
+
+    county_code restricts to one county's schools (LA, '19', by default; None
+    for every school in the database)."""
+    s, o = school_alias, outcome_alias
+    conds: list[str] = []
+    params: list[object] = []
+    if county_code is not None:
+        conds.append(f"{s}.county_code = ?")
+        params.append(county_code)
+    if o is not None and include_year and filters.year is not None:
+        conds.append(f"{o}.academic_year = ?")
+        params.append(filters.year)
+    if filters.spa is not None:
+        conds.append(f"{s}.spa_n = ?")
+        params.append(int(filters.spa))
+    if filters.district is not None:
+        conds.append(f"{s}.district_code = ?")
+        params.append(filters.district)
+    if filters.school is not None:
+        conds.append(f"{s}.cds_code = ?")
+        params.append(filters.school)
+    if filters.community not in COMMUNITY_CHOICES:
+        raise ValueError(f"community must be one of {', '.join(COMMUNITY_CHOICES)}; got {filters.community!r}")
+    if filters.community == "community":
+        conds.append(f"{s}.is_community")
+    elif filters.community == "comparison":
+        conds.append(f"NOT {s}.is_community")
+    if filters.cohort is not None:
+        conds.append(f"{s}.ccspp_cohort = ?")
+        params.append(int(filters.cohort))
+    if filters.school_type is not None:
+        conds.append(f"{s}.school_type = ?")
+        params.append(filters.school_type)
+    if o is not None and include_student_group and filters.student_group is not None:
+        conds.append(f"{o}.reporting_category = ?")
+        params.append(filters.student_group)
+    return conds, params
+
+
+def raw_pooled(
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    by: Sequence[str],
+    filters: Filters,
+    *,
+    county_code: str | None = codes.LA_COUNTY_CODE,
+) -> pl.DataFrame:
+    """Pooled counts BEFORE suppression, for internal use (e.g. to compute a
+    change from unrounded rates). Never show this frame to a person."""
+    check_metric(metric)
+    by = check_by(by)
+    conds, params = filter_where(
+        filters, include_student_group="student_group" not in by, county_code=county_code
+    )
+    select = [f"{BY_COLUMNS[b]} AS {b}" for b in by]
+    for b in by:
+        select += [f"{expr} AS {name}" for name, expr in BY_LABELS.get(b, []) if name not in by]
+    # A label may appear twice (school and district both carry district_name).
+    seen: set[str] = set()
+    select_unique = []
+    for item in select:
+        alias = item.rsplit(" AS ", 1)[1]
+        if alias not in seen:
+            seen.add(alias)
+            select_unique.append(item)
+    # Only cells the build left visible are pooled (privacy.cell_visibility): every pooled
+    # figure is then a sum of figures that are themselves shown, and no difference of
+    # two views can give back a hidden cell.
+    known = "(o.visible AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL)"
+    # A school has one row per year and category, so within one year a plain count
+    # is the number of schools; DISTINCT (several times slower) only across years.
+    one_year = "year" in by or filters.year is not None
+    schools_n = "count(*)" if one_year else "count(DISTINCT o.cds_code)"
+    sql = f"""
+        SELECT {', '.join(select_unique + [''])}
+               CAST(sum(o.numerator_n) FILTER (WHERE {known}) AS BIGINT) AS numerator_n,
+               CAST(sum(o.denominator_n) FILTER (WHERE {known}) AS BIGINT) AS denominator_n,
+               CAST({schools_n} FILTER (WHERE {known}) AS BIGINT) AS schools_n,
+               CAST({schools_n} FILTER (WHERE NOT {known}) AS BIGINT) AS suppressed_schools_n
+        FROM outcomes o JOIN schools s ON s.cds_code = o.cds_code
+        WHERE o.metric = ? AND o.aggregate_level = 'S' {''.join(' AND ' + c for c in conds)}
+        {'GROUP BY ' + ', '.join(str(i + 1) for i in range(len(by))) if by else ''}
+        {'ORDER BY ' + ', '.join(str(i + 1) for i in range(len(by))) if by else ''}
+    """
+    df = fetch(con, sql, [metric, *params])
+    return df.with_columns(
+        pl.when(pl.col("denominator_n") > 0)
+        .then(pl.col("numerator_n") / pl.col("denominator_n"))
+        .otherwise(None)
+        .cast(pl.Float64)
+        .alias("rate")
+    )
+
+
+def _finish(df: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    dims = [d for d in by if d in PARTITION_DIMS]
+    df = privacy.suppress_breakdown(df, list(by), dims)
+    label_cols = [c for c in df.columns if c not in by and c not in RESULT_COLUMNS]
+    return df.select([*by, *label_cols, *RESULT_COLUMNS])
+
+
+def pooled_rates(
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    by: Sequence[str],
+    filters: Filters = Filters(),
+    *,
+    county_code: str | None = codes.LA_COUNTY_CODE,
+) -> pl.DataFrame:
+    """Pooled rate of `metric` for each combination of `by` under `filters`.
+
+    numerator_n = sum of the known school numerators, denominator_n = sum of the
+    known school denominators, rate = numerator_n / denominator_n (0-1; null
+    when the denominator is 0). schools_n counts the school figures pooled;
+    suppressed_schools_n the hidden school figures left out (module docstring). When 'student_group' is in `by` every reporting category is
+    returned and filters.student_group is ignored. Suppression: a cell under 11
+    students, and the complementary cell of a partition with one hidden cell,
+    has null rate/numerator_n/denominator_n and suppressed=True.
+    Columns: *by, [district_name, school_name labels], numerator_n,
+    denominator_n, rate, schools_n, suppressed_schools_n, suppressed.
+    """
+    by = check_by(by)
+    df = raw_pooled(con, metric, by, filters, county_code=county_code)
+    return _finish(df, by)
+
+
+def county_rate(
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    filters: Filters = Filters(),
+    *,
+    by: Sequence[str] = ("year",),
+    county_code: str | None = codes.LA_COUNTY_CODE,
+) -> pl.DataFrame:
+    """The LA County reference: every LA County school pooled, keeping only the
+    year and student-group filters (SPA, district, school, community, cohort and
+    school type are dropped). Grouped by year by default, so it draws as a
+    reference line; same columns and suppression as `pooled_rates`."""
+    county_filters = Filters(year=filters.year, student_group=filters.student_group)
+    return pooled_rates(con, metric, list(by), county_filters, county_code=county_code)
+
+
+def aggregate_rows(
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    level: str,
+    year: str | None = None,
+    student_group: str = "TA",
+) -> pl.DataFrame:
+    """CDE's own published district ('D'), county ('C') or state ('T') rows with
+    charter and DASS scope 'All' (the true aggregate), for checking pooled
+    figures. Columns: cds_code, year, numerator_n, denominator_n, rate,
+    published_rate_pct, suppressed; suppression applied."""
+    check_metric(metric)
+    if level not in ("D", "C", "T"):
+        raise ValueError(f"level must be 'D', 'C' or 'T'; got {level!r}")
+    conds = ["metric = ?", "aggregate_level = ?", "charter_scope = 'All'", "dass_scope = 'All'", "reporting_category = ?"]
+    params: list[object] = [metric, level, student_group]
+    if year is not None:
+        conds.append("academic_year = ?")
+        params.append(year)
+    df = fetch(
+        con,
+        f"""SELECT cds_code, academic_year AS year, numerator_n, denominator_n,
+                   CASE WHEN denominator_n > 0 THEN numerator_n / denominator_n END AS rate,
+                   published_rate_pct, suppressed
+            FROM outcomes WHERE {' AND '.join(conds)} ORDER BY cds_code, year""",
+        params,
+    )
+    return privacy.suppress(df, value_cols=("rate", "numerator_n", "denominator_n", "published_rate_pct"))
