@@ -5,6 +5,7 @@ import streamlit as st
 
 from csi_metrics.figures import charts
 from pages import ui
+from csi_metrics.vocabulary import formats
 
 GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "district": "district"}
 f = ui.filters()
@@ -23,11 +24,12 @@ share = ui.load("funding.la_share_of_state")
 total = awards([])
 c1, c2, c3 = st.columns(3)
 when = f"{'in' if in_year else 'through'} {f.year}"
-c1.metric(f"Awarded {when}", charts.usd_short(total["amount_usd"].sum() if not total.is_empty() else 0))
+c1.metric(f"Awarded {when}", formats.format_value(total["amount_usd"].sum() if not total.is_empty() else 0, "usd", compact=True))
 c2.metric(f"Grants {when}", f"{int(total['grants_n'].sum()) if not total.is_empty() else 0:,}")
 if not share.is_empty() and share["la_share_rate"][0] is not None:
     c3.metric("LA County share of California's CCSPP dollars (all years)", f"{share['la_share_rate'][0]:.1%}",
-              help=f"{charts.usd_short(share['la_usd'][0])} of {charts.usd_short(share['state_usd'][0])}")
+              help=f"{formats.format_value(share['la_usd'][0], 'usd', compact=True)} of "
+                   f"{formats.format_value(share['state_usd'][0], 'usd', compact=True)}")
 
 by = ui.page_choice("Awards by", list(GROUPINGS), key="awards_by", default="spa",
                     format_func=lambda g: GROUPINGS[g][0].upper() + GROUPINGS[g][1:])

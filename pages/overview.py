@@ -8,7 +8,7 @@ import streamlit as st
 
 from csi_metrics.figures import charts
 from csi_metrics.metrics import headline, placement
-from csi_metrics.vocabulary import registry
+from csi_metrics.vocabulary import registry, formats, words
 from pages import presenter, ui
 
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
@@ -20,17 +20,17 @@ f = ui.filters()
 st.title("Community Schools Initiative")
 head = ui.load("headline.headline", filters=f)
 rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
-group = charts.group_label("student_group", f.student_group)
+group = words.group_label("student_group", f.student_group)
 st.caption(f"{ui.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
 st.subheader(headline.what_moved(head, group_label=group))
 
 
 def card(row: dict, title: str, short: str | None = None):
     m = registry.get(row["metric_id"])
-    value = registry.format_value(row["value"], m.unit, suppressed=row["suppressed"])
+    value = formats.format_value(row["value"], m.unit, suppressed=row["suppressed"])
     delta, change = None, row["change"]
     if change is not None and not row["suppressed"]:
-        delta = registry.format_value(change, "pp" if row["change_unit"] == "pp" else m.unit)
+        delta = formats.format_value(change, "pp" if row["change_unit"] == "pp" else m.unit)
         delta = ("+" + delta) if row["change_unit"] != "pp" and change > 0 else delta
     colour = {"lower_is_better": "inverse", "higher_is_better": "normal"}.get(m.direction, "off")
     box = st.container(border=True)
@@ -44,7 +44,7 @@ def card(row: dict, title: str, short: str | None = None):
         if row["unit"] == "rate":
             placed = ""
             if row["placed_value"] is not None and row["placed_group"] == placement.TK8:
-                placed = f" · placed on TK-8 {registry.format_value(row['placed_value'], 'rate')}"
+                placed = f" · placed on TK-8 {formats.format_value(row['placed_value'], 'rate')}"
             if row["color"]:
                 kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else \
                     "Dashboard-style colour"
@@ -70,7 +70,7 @@ for col, mid in zip(st.columns(3), COUNTS):
         r = rows[(mid, "selected")]
         with col:
             boxes[(mid, "selected")] = card(r, r["label"] if mid == "community_schools_n" else COUNT_TITLES[mid])
-for half, metric_id in zip(st.columns(2), ("chronic_absenteeism_rate", "suspension_rate")):
+for half, metric_id in zip(st.columns(2), ("chronic_absenteeism", "suspension")):
     with half:
         st.markdown(f"#### {registry.get(metric_id).label}" + (f", {group}" if f.student_group != "TA" else ""))
         for col, scope in zip(st.columns(2), ("selected", "county")):

@@ -216,7 +216,7 @@ class Slide:
 def _metric_words(metric_id: str) -> tuple[str, str]:
     from csi_metrics.vocabulary import registry
 
-    m = registry.METRICS.get(registry.OUTCOME_METRIC_IDS.get(metric_id, metric_id))
+    m = registry.METRICS.get(metric_id)
     return (f"{m.label}: {m.definition}", m.source) if m else ("", "")
 
 

@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from csi_metrics.figures import charts
-from csi_metrics.vocabulary import codes, safe_text
+from csi_metrics.vocabulary import codes, safe_text, words
 from pages import ui
 
 f = ui.filters()
@@ -31,8 +31,8 @@ if cds:
     profile = ui.load("schools.school_profile", cds)
     info = profile["school"].row(0, named=True)
     st.header(safe_text.for_markdown(info["school_name"]))
-    st.caption(f"{safe_text.for_markdown(info['district_name'])} · {charts.group_label('spa', info['spa_n'])} · "
-               f"{charts.SCHOOL_TYPE_LABELS.get(info['school_type'], info['school_type'])} · CDS {info['cds_code']}"
+    st.caption(f"{safe_text.for_markdown(info['district_name'])} · {words.group_label('spa', info['spa_n'])} · "
+               f"{words.SCHOOL_TYPE_LABELS.get(info['school_type'], info['school_type'])} · CDS {info['cds_code']}"
                + (f" · community school, cohort {info['ccspp_cohort']} ({info['grant_type']})"
                   if info["is_community"] else " · not a community school"))
     cols = st.columns(2, gap="large")

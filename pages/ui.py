@@ -19,7 +19,7 @@ import polars as pl
 import streamlit as st
 
 from csi_metrics.figures import charts, downloads
-from csi_metrics.vocabulary import codes, config, registry, safe_text
+from csi_metrics.vocabulary import codes, config, registry, safe_text, formats, words
 from csi_metrics.storage import db
 from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
 from pages import presenter
@@ -455,12 +455,12 @@ def sidebar_filters(page_path: str | None = None) -> Filters:
         district = st.selectbox("District", [ALL, *district_choices], key=_KEY + "district",
                                 format_func=lambda v: "All districts" if v == ALL else names.get(v, v), **kw)
         community = st.radio("Schools", list(COMMUNITY_CHOICES), key=_KEY + "community",
-                             format_func=lambda v: charts.SIDE_LABELS[v], **kw)
+                             format_func=lambda v: words.SIDE_LABELS[v], **kw)
         cohort = st.selectbox("CCSPP cohort", [ALL, *options.cohorts], key=_KEY + "cohort",
                               format_func=lambda v: "All cohorts" if v == ALL else f"Cohort {v}", **kw)
         school_type = st.selectbox("School type", [ALL, *options.school_types], key=_KEY + "school_type",
                                    format_func=lambda v: "All school types" if v == ALL
-                                   else charts.SCHOOL_TYPE_LABELS.get(v, v), **kw)
+                                   else words.SCHOOL_TYPE_LABELS.get(v, v), **kw)
         student_group = st.selectbox("Student group", list(groups), key=_KEY + "student_group",
                                      format_func=lambda v: groups.get(v, v), **kw)
     spa, district, cohort, school_type = (None if v == ALL else v for v in (spa, district, cohort, school_type))
@@ -551,13 +551,13 @@ def describe(f: Filters) -> str:
     parts.append(codes.spa_label(f.spa) if f.spa else "all SPAs")
     if f.district:
         parts.append(safe_text.for_markdown(names.get(f.district, f.district)))
-    parts.append(charts.SIDE_LABELS[f.community].lower())
+    parts.append(words.SIDE_LABELS[f.community].lower())
     if f.cohort is not None:
         parts.append(f"cohort {f.cohort}")
     if f.school_type:
-        parts.append(charts.SCHOOL_TYPE_LABELS.get(f.school_type, f.school_type).lower() + " schools")
+        parts.append(words.SCHOOL_TYPE_LABELS.get(f.school_type, f.school_type).lower() + " schools")
     if f.student_group != "TA":
-        parts.append(charts.group_label("student_group", f.student_group))
+        parts.append(words.group_label("student_group", f.student_group))
     return " · ".join(parts)
 
 
@@ -576,7 +576,7 @@ def metric_caption(metric_id: str) -> str:
     """'Label: definition Source: ...' from the metric registry."""
     from csi_metrics.vocabulary import registry
 
-    m = registry.METRICS.get(registry.OUTCOME_METRIC_IDS.get(metric_id, metric_id))
+    m = registry.METRICS.get(metric_id)
     if m is None:
         return ""
     return f"**{m.label}**: {m.definition} *Source:* {m.source}"
@@ -591,10 +591,10 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
         if col in out.columns and label_col not in out.columns:
             # Labels for the few distinct values, looked up here, then mapped natively: no
             # Python function runs inside Polars (its thread pool deadlocked under load).
-            labels = {v: charts.group_label(col, v) for v in out[col].unique().to_list() if v is not None}
+            labels = {v: words.group_label(col, v) for v in out[col].unique().to_list() if v is not None}
             out = out.with_columns(
                 pl.col(col).replace_strict(labels, default=None, return_dtype=pl.Utf8)
-                .fill_null(charts.group_label(col, None)).alias(label_col))
+                .fill_null(words.group_label(col, None)).alias(label_col))
             cols = out.columns
             cols.remove(label_col)
             cols.insert(cols.index(col) + 1, label_col)
@@ -612,8 +612,8 @@ def rounded_for_reading(df: pl.DataFrame) -> pl.DataFrame:
     as the one formatter rounds; the CSV keeps the unrounded values."""
     rate_cols = [c for c, t in df.schema.items() if t.is_float() and (c == "rate" or c.endswith("_rate"))]
     pp_cols = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_pp")]
-    return df.with_columns([registry.half_up_expr(pl.col(c), 3).alias(c) for c in rate_cols]
-                           + [registry.half_up_expr(pl.col(c), 1).alias(c) for c in pp_cols])
+    return df.with_columns([formats.half_up_expr(pl.col(c), 3).alias(c) for c in rate_cols]
+                           + [formats.half_up_expr(pl.col(c), 1).alias(c) for c in pp_cols])
 
 
 def _column_config(df: pl.DataFrame) -> dict[str, Any]:
@@ -742,12 +742,12 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
     school's chronic absenteeism over the years (suppressed years blank)."""
     t = readable(table.rename({"spa_n": "spa"}) if "spa_n" in table.columns else table)
     # Numbers rounded half up here, so the table reads as the one formatter prints them.
-    t = t.with_columns(registry.half_up_expr(pl.col(f"{m}_rate") * 100).alias(f"{m}_pct")
+    t = t.with_columns(formats.half_up_expr(pl.col(f"{m}_rate") * 100).alias(f"{m}_pct")
                        for m in METRIC_LABELS if f"{m}_rate" in t.columns)
-    t = t.with_columns(registry.half_up_expr(pl.col(f"{m}_change_pp")).alias(f"{m}_change_pp")
+    t = t.with_columns(formats.half_up_expr(pl.col(f"{m}_change_pp")).alias(f"{m}_change_pp")
                        for m in METRIC_LABELS if f"{m}_change_pp" in t.columns)
     if "chronic_absenteeism_placed_rate" in t.columns:
-        t = t.with_columns(registry.half_up_expr(pl.col("chronic_absenteeism_placed_rate") * 100)
+        t = t.with_columns(formats.half_up_expr(pl.col("chronic_absenteeism_placed_rate") * 100)
                            .alias("chronic_absenteeism_placed_pct"))
     for m in METRIC_LABELS:
         if f"{m}_level_source" in t.columns:

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from csi_metrics.metrics import headline, rates, schools
-from csi_metrics.vocabulary import registry
+from csi_metrics.vocabulary import registry, formats
 from csi_metrics.vocabulary.filters import Filters
 
 pytestmark = pytest.mark.app
@@ -46,7 +46,7 @@ def _app(**params: str) -> AppTest:
 
 def _as_read(rate: float) -> float:
     """A 0-1 rate as the on-screen table shows it: to 0.1 point, half up (the CSV keeps it whole)."""
-    return pl.select(registry.half_up_expr(pl.lit(rate), 3)).item()
+    return pl.select(formats.half_up_expr(pl.lit(rate), 3)).item()
 
 
 def _problems(at: AppTest) -> list[str]:
@@ -71,7 +71,7 @@ def _card_title(r: dict) -> str:
 
 def _expected_cards(con, f: Filters) -> dict[str, str]:
     head = headline.headline(con, f)
-    return {_card_title(r): registry.format_value(r["value"], registry.get(r["metric_id"]).unit,
+    return {_card_title(r): formats.format_value(r["value"], registry.get(r["metric_id"]).unit,
                                                   suppressed=r["suppressed"]) for r in head.iter_rows(named=True)}
 
 
@@ -120,7 +120,7 @@ def test_year_filter_changes_the_headline(app_env, lib):
     at = _app(year=years[-2])
     assert _problems(at) == [] and not [w for w in at.warning if "Ignored" in w.value]
     expected = _expected_cards(lib, Filters(year=years[-2]))
-    assert _metrics(at)["Chronic absenteeism, Community schools"] == expected["Chronic absenteeism, Community schools"]
+    assert _metrics(at)["Chronic absenteeism rate, Community schools"] == expected["Chronic absenteeism rate, Community schools"]
     assert expected != _expected_cards(lib, Filters(year=years[-1]))
 
 
@@ -252,7 +252,7 @@ def test_funding_to_date_equals_the_headline_dollars(app_env, lib):
     usd = head.filter(head["metric_id"] == "ccspp_usd")["value"][0]
     from csi_metrics.figures import charts
 
-    assert _metrics(at)[f"Awarded through {year}"] == charts.usd_short(usd)
+    assert _metrics(at)[f"Awarded through {year}"] == formats.format_value(usd, "usd", compact=True)
     # "in this year only" is the library's awards for that award year
     at.segmented_control(key="awards").set_value("in_year").run()
     from csi_metrics.metrics import funding

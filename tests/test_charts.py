@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from csi_metrics.figures import charts
+from csi_metrics.vocabulary import formats
 
 YEARS = ["2019-20", "2020-21", "2021-22", "2022-23"]
 LEAK = 0.123456  # a value that must never appear in a figure when its row is suppressed
@@ -142,10 +143,10 @@ def test_empty_input_gives_a_labelled_empty_figure(builder):
 
 
 def test_usd_short():
-    assert charts.usd_short(1_234_567) == "$1.2M"
-    assert charts.usd_short(350_000) == "$350K"
-    assert charts.usd_short(2_480.4) == "$2,480"
-    assert charts.usd_short(None) == "—"
+    assert formats.format_value(1_234_567, "usd", compact=True) == "$1.2M"
+    assert formats.format_value(350_000, "usd", compact=True) == "$350K"
+    assert formats.format_value(2_480.4, "usd", compact=True) == "$2,480"
+    assert formats.format_value(None, "usd", compact=True) == "—"
 
 
 def test_trend_lines_many_groups_get_distinct_styles_and_a_side_legend():

@@ -49,7 +49,7 @@ def test_headline_values(con):
     assert r[("ccspp_usd", "selected")]["value"] == 600_000
     assert r[("ccspp_usd", "selected")]["prior_value"] == 400_000
 
-    ca = r[("chronic_absenteeism_rate", "selected")]
+    ca = r[("chronic_absenteeism", "selected")]
     assert ca["value"] == pytest.approx(80 / 400) and ca["prior_value"] == pytest.approx(110 / 400)
     assert ca["change"] == pytest.approx(-7.5)
     # colour from GRTK8: 70/350 = 20.0% (High), prior 100/350 = 28.57%: -8.6 -> Declined Significantly
@@ -58,12 +58,12 @@ def test_headline_values(con):
     assert ca["placed_group"] == "GRTK8" and ca["placed_value"] == pytest.approx(70 / 350)
     assert ca["level_source"] == "computed" and ca["scope_label"] == "Community schools"
 
-    county = r[("chronic_absenteeism_rate", "county")]
+    county = r[("chronic_absenteeism", "county")]
     assert county["value"] == pytest.approx(230 / 1000)
     # GRTK8 county: 190/850 = 22.35% VH; prior 200/850 = 23.53%: -1.2 Declined -> Orange
     assert (county["status_level"], county["change_level"], county["color"]) == ("Very High", "Declined", "Orange")
 
-    su = r[("suspension_rate", "selected")]
+    su = r[("suspension", "selected")]
     assert su["value"] == pytest.approx(5 / 400) and su["change"] == pytest.approx((5 / 400 - 8 / 400) * 100)
     # unified set: 1.25% -> 1.3 Low; change -0.75 -> -0.8 Declined -> Green
     assert (su["status_level"], su["change_level"], su["color"]) == ("Low", "Declined", "Green")
@@ -83,7 +83,7 @@ def test_headline_small_community_is_suppressed(con):
         mf.add_outcome(con, CA, year, tiny, 2, 9, suppressed=False)
         mf.add_outcome(con, SU, year, tiny, 0, 9, suppressed=False)
     r = rows(headline.headline(con, Filters(year=Y, spa=3)))
-    ca = r[("chronic_absenteeism_rate", "selected")]
+    ca = r[("chronic_absenteeism", "selected")]
     assert ca["suppressed"] is True and ca["value"] is None and ca["color"] is None
     assert r[("students_served_n", "selected")]["value"] is None
     assert r[("students_served_n", "selected")]["suppressed"] is True
@@ -99,7 +99,7 @@ def test_what_moved_names_largest_community_change(con):
 def test_what_moved_steady_and_nothing():
     base = {k: None for k in headline.COLUMNS}
     steady = pl.DataFrame(
-        [{**base, "metric_id": "suspension_rate", "label": "Suspension rate", "scope": "selected",
+        [{**base, "metric_id": "suspension", "label": "Suspension rate", "scope": "selected",
           "scope_label": "Comparison schools", "unit": "rate", "year": Y, "value": 0.03, "change": 0.2,
           "suppressed": False}],
         schema=headline.COLUMNS,
@@ -119,7 +119,7 @@ def test_headline_series_hand_values(con):
     assert value("community_schools_n", "selected", Y) == 2
     assert value("ccspp_usd", "selected", P) == 400_000
     assert value("ccspp_usd", "selected", Y) == 600_000
-    assert value("chronic_absenteeism_rate", "selected", P) == pytest.approx(110 / 400)
+    assert value("chronic_absenteeism", "selected", P) == pytest.approx(110 / 400)
     assert value("students_served_n", "selected", P) == 400
     # comparison schools: their own count and enrolment, no CCSPP dollars
     c = headline.headline_series(con, Filters(year=Y, community="comparison"))
@@ -127,7 +127,7 @@ def test_headline_series_hand_values(con):
     assert cv[("community_schools_n", Y)]["value"] == 1 and cv[("community_schools_n", Y)]["label"] == "Comparison schools"
     assert cv[("students_served_n", Y)]["value"] == 600
     assert cv[("ccspp_usd", Y)]["value"] is None and "community schools only" in cv[("ccspp_usd", Y)]["note"]
-    assert cv[("chronic_absenteeism_rate", Y)]["value"] == pytest.approx(150 / 600)
+    assert cv[("chronic_absenteeism", Y)]["value"] == pytest.approx(150 / 600)
     assert s.height == 2 * 7 and list(s.columns) == list(headline.COLUMNS)
 
 
@@ -149,7 +149,7 @@ def test_headline_series_every_year_equals_the_pooled_rates(demo_db, kw):
         series = headline.headline_series(con, f)
         assert series.height == 7 * len(years)
         side = "comparison" if kw.get("community") == "comparison" else "community"
-        for metric, mid in (("chronic_absenteeism", "chronic_absenteeism_rate"), ("suspension", "suspension_rate")):
+        for metric, mid in (("chronic_absenteeism", "chronic_absenteeism"), ("suspension", "suspension")):
             want = rates.pooled_rates(con, metric, ["year"], f.with_(year=None, community=side))
             got = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == "selected"))
             j = got.join(want, on="year", how="inner")
@@ -183,7 +183,7 @@ def test_every_card_follows_each_filter_as_the_report_command_does(demo_db, kw):
     finally:
         con.close()
     side = "comparison" if kw.get("community") == "comparison" else "community"
-    for metric, mid in (("chronic_absenteeism", "chronic_absenteeism_rate"), ("suspension", "suspension_rate")):
+    for metric, mid in (("chronic_absenteeism", "chronic_absenteeism"), ("suspension", "suspension")):
         p = argparse.ArgumentParser()
         report.add_arguments(p)
         argv = ["--db", str(demo_db), "--metric", metric, "--by", "community", "--year", year, "--format", "json"]

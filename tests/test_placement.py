@@ -165,7 +165,7 @@ def test_every_spa_school_and_group_has_one_colour_in_every_view(demo, demo_db, 
             {k: r["color"] for k, r in rep_g.items()}
     # the Overview's cards against the report by community and by year
     head = {(r["metric_id"], r["scope"]): r for r in headline.headline(demo, f).iter_rows(named=True)}
-    mid = f"{metric}_rate"
+    mid = metric
     assert head[(mid, "selected")]["color"] == _report(demo_db, metric, "community", year)["community"]["color"]
     county_years = _report(demo_db, metric, "year", year)
     assert head[(mid, "county")]["color"] == county_years[year]["color"]

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics.figures import charts, deck
 from csi_metrics.storage import db
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.vocabulary import words
 
 pytestmark = pytest.mark.app
 
@@ -105,7 +106,7 @@ def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_
         fig_trace = go.Bar(trace)
         for label, value in zip(fig_trace.y, fig_trace.x):
             shown[label] = value
-    expected = {charts.group_label("spa", r["spa"]): r["amount_usd"] for r in lib.iter_rows(named=True)}
+    expected = {words.group_label("spa", r["spa"]): r["amount_usd"] for r in lib.iter_rows(named=True)}
     assert shown == pytest.approx(expected)
 
 

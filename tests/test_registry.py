@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from csi_metrics.vocabulary import registry
+from csi_metrics.vocabulary import registry, formats
 
 
 def test_every_metric_complete():
@@ -19,13 +19,13 @@ def test_every_metric_complete():
 
 
 def test_metrics_the_pages_show_are_registered():
-    for mid in ["chronic_absenteeism_rate", "suspension_rate", "community_schools_n", "students_served_n",
+    for mid in ["chronic_absenteeism", "suspension", "community_schools_n", "students_served_n",
                 "ccspp_usd", "usd_per_student", "did_pp", "gap_pp", "la_share_rate", "activities_n",
                 "attendees_n", "unique_individuals_n", "items_n", "learning_opportunities_n",
                 "support_sessions_n", "referrals_n", "engagement_events_n", "distributions_n", "grants_n"]:
         assert mid in registry.METRICS
-    assert registry.METRICS["chronic_absenteeism_rate"].direction == "lower_is_better"
-    assert registry.METRICS["suspension_rate"].direction == "lower_is_better"
+    assert registry.METRICS["chronic_absenteeism"].direction == "lower_is_better"
+    assert registry.METRICS["suspension"].direction == "lower_is_better"
     # every count column activities.activity_counts returns has a definition
     from csi_metrics.metrics import activities
     for col in activities.VALUE_COLUMNS:
@@ -35,7 +35,7 @@ def test_metrics_the_pages_show_are_registered():
 
 def test_metricdef_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        registry.METRICS["suspension_rate"].label = "x"  # type: ignore[misc]
+        registry.METRICS["suspension"].label = "x"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -61,17 +61,17 @@ def test_metricdef_is_frozen():
     ],
 )
 def test_format_value(value, unit, expected):
-    assert registry.format_value(value, unit) == expected
+    assert formats.format_value(value, unit) == expected
 
 
 def test_format_suppressed_and_errors():
-    assert registry.format_value(0.5, "rate", suppressed=True) == "suppressed"
-    assert registry.format_value(1_234_567, "usd", compact=True) == "$1.2M"
-    assert registry.format_value(350_000, "usd", compact=True) == "$350K"
-    assert registry.format_value(2_480.4, "usd", compact=True) == "$2,480"
-    assert registry.format_value(1_250_000, "usd", compact=True) == "$1.3M"  # half up
-    assert registry.format_metric("suspension_rate", 0.031) == "3.1%"
+    assert formats.format_value(0.5, "rate", suppressed=True) == "suppressed"
+    assert formats.format_value(1_234_567, "usd", compact=True) == "$1.2M"
+    assert formats.format_value(350_000, "usd", compact=True) == "$350K"
+    assert formats.format_value(2_480.4, "usd", compact=True) == "$2,480"
+    assert formats.format_value(1_250_000, "usd", compact=True) == "$1.3M"  # half up
+    assert registry.format_metric("suspension", 0.031) == "3.1%"
     with pytest.raises(ValueError, match="unit"):
-        registry.format_value(1, "furlongs")
+        formats.format_value(1, "furlongs")
     with pytest.raises(ValueError, match="unknown metric"):
         registry.get("nope")

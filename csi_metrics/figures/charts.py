@@ -10,7 +10,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
-from csi_metrics.vocabulary.registry import format_value
+from csi_metrics.vocabulary.formats import format_value
+from csi_metrics.vocabulary.safe_text import for_plotly
+from csi_metrics.vocabulary.words import group_label
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
 # colour-vision deficiencies. Black last: it is kept for the county reference.
@@ -95,55 +97,10 @@ def dashboard_color_hex(label: str | None) -> str:
 
 # --------------------------------------------------------------------------- labels
 
-SCHOOL_TYPE_LABELS = {"ES": "Elementary", "MS": "Middle", "HS": "High", "K-12": "K-12", "other": "Other"}
-SIDE_LABELS = {"community": "Community schools", "comparison": "Comparison schools", "all": "All schools"}
-
-
-def group_label(col: str, value: object) -> str:
-    """A person-readable label for one value of a grouping column."""
-    from csi_metrics.vocabulary import codes  # local: codes is tiny, but keeps the theme importable on its own
-
-    if value is None:
-        return {"spa": "SPA unassigned", "spa_n": "SPA unassigned", "cohort": "No cohort",
-                "district": "No district"}.get(col, "Not reported")
-    if col in ("spa", "spa_n"):
-        try:
-            return codes.spa_label(int(value))  # type: ignore[arg-type]
-        except (KeyError, ValueError):
-            return f"SPA {value}"
-    if col == "student_group":
-        cats = {**codes.REPORTING_CATEGORIES, **codes.EXTRA_CATEGORIES}
-        return cats.get(str(value), (str(value), ""))[0]
-    if col in ("community", "side"):
-        return SIDE_LABELS.get(str(value), str(value))
-    if col == "cohort":
-        return f"Cohort {value}"
-    if col == "school_type":
-        return SCHOOL_TYPE_LABELS.get(str(value), str(value))
-    if col in ("activity_type", "grant_type"):
-        return str(value).replace("_", " ").capitalize()
-    return str(value)
-
-
 def chart_label(col: str, value: object) -> str:
     """group_label for a Plotly label: names from the data (districts, schools) are text
     there, never markup (safe_text.for_plotly)."""
-    from csi_metrics.vocabulary.safe_text import for_plotly
-
     return for_plotly(group_label(col, value))
-
-
-def _pct(rate: float | None, digits: int = 1) -> str:
-    return format_value(rate, "rate", digits=digits)
-
-
-def _pp(change: float | None) -> str:
-    return format_value(change, "pp")
-
-
-def usd_short(amount: float | None) -> str:
-    """$1.2M / $350K / $2,480: short enough for a bar label (registry.format_value, compact)."""
-    return format_value(amount, "usd", compact=True)
 
 
 def _note(fig: go.Figure, lines: list[str]) -> None:
@@ -225,7 +182,7 @@ def trend_lines(
             x=all_years, y=y, name=trace_name, mode="lines+markers", connectgaps=False,
             line=dict(width=LINE_WIDTH_PX, color=colour, dash=dash),
             marker=dict(size=MARKER_PX, color=colour, line=dict(width=1, color="#333")),
-            customdata=[_pct(v) for v in y],
+            customdata=[format_value(v, "rate") for v in y],
             hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{customdata}}<extra></extra>",
         ))
         sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
@@ -238,7 +195,7 @@ def trend_lines(
             x=all_years, y=county_y, name="LA County (all schools)", mode="lines+markers",
             connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),
             marker=dict(size=MARKER_PX - 3, color=COUNTY_COLOR, symbol="diamond"),
-            customdata=[_pct(v) for v in county_y],
+            customdata=[format_value(v, "rate") for v in county_y],
             hovertemplate="<b>LA County</b><br>%{x}: %{customdata}<extra></extra>",
         ))
     notes: list[str] = []
@@ -291,8 +248,8 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
              ("Difference", row.get("did_pp"), OKABE_ITO[3])]
     fig.add_trace(go.Bar(
         x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=[p[2] for p in parts],
-        text=[_pp(p[1]) if p[1] is not None else "not enough data" for p in parts], textposition="outside",
-        cliponaxis=False, customdata=[_pp(p[1]) for p in parts], hovertemplate="%{x}: %{customdata}<extra></extra>",
+        text=[format_value(p[1], "pp") if p[1] is not None else "not enough data" for p in parts], textposition="outside",
+        cliponaxis=False, customdata=[format_value(p[1], "pp") for p in parts], hovertemplate="%{x}: %{customdata}<extra></extra>",
         showlegend=False,
     ))
     fig.update_layout(title=title, margin=dict(t=80))
@@ -402,7 +359,7 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
     ref_rate = ref["rate"][0]
     base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2), layer="below")
     # The line is named in the legend (a label above it would collide with the legend).
-    base.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"All students {_pct(ref_rate)}",
+    base.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"All students {format_value(ref_rate, 'rate')}",
                               line=dict(color=TEXT_COLOR, dash="dash", width=2), hoverinfo="skip"))
     shown = df.filter((pl.col("student_group") != reference_group) & pl.col("rate").is_not_null()
                       & ~pl.col("suppressed").fill_null(False))
@@ -410,7 +367,7 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
         .sort("gap", descending=True).head(highlight_n)
     for r in gaps.iter_rows(named=True):
         base.add_annotation(x=0, y=group_label("student_group", r["student_group"]), xref="x", yref="y",
-                            xanchor="left", showarrow=False, text=f"<b>{_pp(r['gap'] * 100)} gap</b>",
+                            xanchor="left", showarrow=False, text=f"<b>{format_value(r['gap'] * 100, 'pp')} gap</b>",
                             font=dict(size=BASE_FONT_PX - 2, color="white"), bgcolor="rgba(0,0,0,0.65)")
     return base
 
@@ -453,7 +410,7 @@ def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amou
             values.append(r[value_col])
     fig.add_trace(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
-        texttemplate="<b>%{label}</b><br>%{customdata}", customdata=[usd_short(v) for v in values],
+        texttemplate="<b>%{label}</b><br>%{customdata}", customdata=[format_value(v, "usd", compact=True) for v in values],
         hovertemplate="<b>%{label}</b><br>$%{value:,.0f}<br>%{percentRoot:.0%} of the total<extra></extra>",
         marker=dict(colors=[OKABE_ITO[i % 7] if not p else None for i, p in enumerate(parents)]),
         textfont=dict(size=BASE_FONT_PX), tiling=dict(pad=2),

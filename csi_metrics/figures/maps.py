@@ -681,9 +681,9 @@ class MapMeasure:
 
 
 MEASURES: dict[str, MapMeasure] = {m.id: m for m in [
-    MapMeasure("chronic_absenteeism", "Chronic absenteeism", "rate", "rate", "chronic_absenteeism_rate",
+    MapMeasure("chronic_absenteeism", "Chronic absenteeism", "rate", "rate", "chronic_absenteeism",
                "chronic_absenteeism"),
-    MapMeasure("suspension", "Suspension rate", "rate", "rate", "suspension_rate", "suspension"),
+    MapMeasure("suspension", "Suspension rate", "rate", "rate", "suspension", "suspension"),
     MapMeasure("chronic_absenteeism_since_baseline", "Change in chronic absenteeism since baseline", "pp",
                "since_baseline_pp", "chronic_absenteeism_change_pp", "chronic_absenteeism"),
     MapMeasure("suspension_since_baseline", "Change in suspension rate since baseline", "pp",

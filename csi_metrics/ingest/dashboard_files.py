@@ -40,6 +40,7 @@ from csi_metrics.ingest import cde
 from csi_metrics.vocabulary import codes
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.rules.levels import CHANGE_LEVELS, COLORS, STATUS_LEVELS
+from csi_metrics.vocabulary.formats import half_up_expr
 
 INDICATORS = ("chronic_absenteeism", "suspension")
 FILE_PREFIX = {"chronic_absenteeism": "chronicdownload", "suspension": "suspdownload"}
@@ -202,10 +203,6 @@ def _column_map(path: Path, header: list[str]) -> dict[str, str]:
 _DECIMAL = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 
 
-def _half_up_pct(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-    return ((num * 1000 / den) + 0.5).floor() / 10
-
-
 def read_dashboard_file(path: str | Path, all_counties: bool = False,
                         directory: cde.DirectoryResult | None = None) -> DashboardResult:
     """Read one Dashboard indicator file into the `dashboard_official` table's shape.
@@ -342,7 +339,7 @@ def read_dashboard_file(path: str | Path, all_counties: bool = False,
         cross += [
             (n > d, A[num], lambda r, num=num, den=den: f"numerator {r[A[num]]} is above denominator "
                                                         f"{r[A[den]]} ({A[den]})"),
-            ((d > 0) & ((s - _half_up_pct(n, d)).abs() > cde.RATE_TOLERANCE_PP + 1e-9), A[status],
+            ((d > 0) & ((s - half_up_expr(n * 100 / d)).abs() > cde.RATE_TOLERANCE_PP + 1e-9), A[status],
              lambda r, num=num, den=den, status=status: (
                  f"published rate {r[A[status]]} disagrees with counts {r[A[num]]}/{r[A[den]]} = "
                  f"{100 * int(r[A[num]]) / int(r[A[den]]):.1f}")),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from csi_metrics.vocabulary import codes, registry
+from csi_metrics.vocabulary import codes, registry, formats
 from csi_metrics.metrics import funding, placement, rates
 from csi_metrics.vocabulary.filters import Filters
 
@@ -114,7 +114,7 @@ def _rate_row_from(frames: tuple[pl.DataFrame, pl.DataFrame], metric: str, scope
     cur, pre, p = one(by_year, year), one(by_year, prior), one(placed, year)
     value, prior_value = cur.get("rate"), pre.get("rate")
     change = None if value is None or prior_value is None else (value - prior_value) * 100
-    mid = registry.OUTCOME_METRIC_IDS[metric]
+    mid = metric
     hidden = bool(cur.get("suppressed", True)) if cur else True
     return {
         "metric_id": mid, "label": registry.METRICS[mid].label, "scope": scope,
@@ -211,15 +211,15 @@ def what_moved(frame: pl.DataFrame, threshold_pp: float = 0.5, group_label: str 
     year = top["year"]
     if abs(top["change"]) < threshold_pp:
         return (f"Rates in {whose}{among} held steady in {year} "
-                f"(every change under {registry.format_value(threshold_pp, 'pp_abs')}).")
+                f"(every change under {formats.format_value(threshold_pp, 'pp_abs')}).")
     county = next((r for r in frame.iter_rows(named=True)
                    if r["metric_id"] == top["metric_id"] and r["scope"] == "county"), None)
-    label = top["label"].lower() if top["label"] else top["metric_id"]
+    label = registry.get(top["metric_id"]).name.lower()
     sentence = (f"In {year}, {label} in {whose}{among} {_direction_word(top['change'])} "
-                f"{registry.format_value(abs(top['change']), 'pp_abs')} to {registry.format_value(top['value'], 'rate')}")
+                f"{formats.format_value(abs(top['change']), 'pp_abs')} to {formats.format_value(top['value'], 'rate')}")
     if county and county["value"] is not None and not county["suppressed"]:
-        sentence += f" (LA County: {registry.format_value(county['value'], 'rate')}"
+        sentence += f" (LA County: {formats.format_value(county['value'], 'rate')}"
         if county["change"] is not None:
-            sentence += f", {registry.format_value(county['change'], 'pp')}"
+            sentence += f", {formats.format_value(county['change'], 'pp')}"
         sentence += ")"
     return sentence + "."

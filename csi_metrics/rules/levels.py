@@ -46,9 +46,10 @@ the record layouts chronic24.asp / suspindicator24.asp):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import polars as pl
+from csi_metrics.vocabulary.formats import half_up
 
 STATUS_LEVELS = ("Very Low", "Low", "Medium", "High", "Very High")
 CHANGE_LEVELS = ("Declined Significantly", "Declined", "Maintained", "Increased", "Increased Significantly")
@@ -210,9 +211,9 @@ def _cut_set(metric: str, cut_set: str | None) -> CutSet:
 
 def round1(value: float | Decimal) -> Decimal:
     """One decimal, half up (away from zero), after dropping float noise
-    (2.5499999999999998 is read as 2.55, so it rounds to 2.6)."""
-    d = value if isinstance(value, Decimal) else Decimal(format(float(value), ".9f"))
-    return d.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    (2.5499999999999998 is read as 2.55, so it rounds to 2.6): formats.half_up, the
+    rounding every figure shown beside a level is written with."""
+    return half_up(value, 1)
 
 
 def _place(value: Decimal, bounds: tuple[str, str, str, str], levels: tuple[str, ...]) -> str:

@@ -1,13 +1,14 @@
-"""The metric registry: label, unit, direction, one-sentence definition and
-source of every metric a page shows, so charts and tables never spell these
-out themselves. `format_value` renders a value in its unit."""
+"""The metric registry: one id, label, unit, direction, one-sentence definition
+and source for every metric a page shows, so charts, tables, captions, exports
+and the report never spell these out themselves. Values are written by
+csi_metrics.vocabulary.formats (one formatter per unit)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
-UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share")
+from csi_metrics.vocabulary.formats import UNITS, format_value
+
 DIRECTIONS = ("lower_is_better", "higher_is_better", "neutral")
 
 CDE_CA = "CDE Chronic Absenteeism data file (filesabd.asp), school rows"
@@ -26,15 +27,22 @@ class MetricDef:
     direction: str     # one of DIRECTIONS
     definition: str    # one sentence
     source: str
+    short: str = ""    # the name in a sentence or a picker ("chronic absenteeism fell ..."); else the label
+
+    @property
+    def name(self) -> str:
+        return self.short or self.label
 
 
 _DEFS = [
-    MetricDef("chronic_absenteeism_rate", "Chronic absenteeism", "rate", "lower_is_better",
+    MetricDef("chronic_absenteeism", "Chronic absenteeism rate", "rate", "lower_is_better",
               "Students absent 10% or more of the days they were enrolled, divided by eligible cumulative "
-              "enrollment, pooled over schools (sum of counts over sum of enrollments).", CDE_CA),
-    MetricDef("suspension_rate", "Suspension rate", "rate", "lower_is_better",
+              "enrollment, pooled over schools (sum of counts over sum of enrollments).", CDE_CA,
+              short="Chronic absenteeism"),
+    MetricDef("suspension", "Suspension rate", "rate", "lower_is_better",
               "Unduplicated students suspended at least once, divided by cumulative enrollment, pooled over "
-              "schools (sum of counts over sum of enrollments).", CDE_SUSP),
+              "schools (sum of counts over sum of enrollments).", CDE_SUSP,
+              short="Suspension"),
     MetricDef("chronic_absenteeism_change_pp", "Change in chronic absenteeism", "pp", "lower_is_better",
               "This year's pooled chronic absenteeism rate minus last year's, in percentage points, from "
               "unrounded rates.", CDE_CA),
@@ -91,11 +99,9 @@ _DEFS = [
 
 METRICS: dict[str, MetricDef] = {m.id: m for m in _DEFS}
 
-# The outcome metric name used by rates/trends -> its registry id.
-OUTCOME_METRIC_IDS = {"chronic_absenteeism": "chronic_absenteeism_rate", "suspension": "suspension_rate"}
-
-SUPPRESSED_TEXT = "suppressed"
-BLANK = "—"  # a missing value (not published, not applicable), everywhere a value is written
+# The two outcomes: their ids are the `metric` of the outcomes table, of every metric
+# function, of the URL (?metric=) and of the deck, one id each.
+OUTCOMES = ("chronic_absenteeism", "suspension")
 
 
 def get(metric_id: str) -> MetricDef:
@@ -104,60 +110,6 @@ def get(metric_id: str) -> MetricDef:
         return METRICS[metric_id]
     except KeyError:
         raise ValueError(f"unknown metric {metric_id!r}; known: {', '.join(METRICS)}") from None
-
-
-def _half_up(value: float, digits: int = 1) -> Decimal:
-    """`value` rounded half up (away from zero) to `digits` decimals, after dropping
-    float noise: the rounding the Dashboard levels use (levels.round1), so a figure
-    printed beside a level reads as the value that was placed (51/2000 -> 2.6%)."""
-    d = Decimal(format(float(value), ".9f"))
-    return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-
-
-def half_up_expr(expr: "pl.Expr", digits: int = 1) -> "pl.Expr":
-    """`expr` rounded half up (away from zero) to `digits` decimals, natively: for tables
-    that keep numbers (to sort) but must read as the formatter prints them."""
-    import polars as pl
-
-    scale = 10 ** digits
-    return (expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)).cast(pl.Float64)
-
-
-def _usd_compact(a: float) -> str:
-    if abs(a) >= 1e9:
-        return f"${_half_up(a / 1e9)}B"
-    if abs(a) >= 1e6:
-        return f"${_half_up(a / 1e6)}M"
-    if abs(a) >= 1e4:  # below that, every dollar digit is short enough and worth reading
-        return f"${_half_up(a / 1e3, 0):,}K"
-    return f"${_half_up(a, 0):,}"
-
-
-def format_value(value: float | int | None, unit: str, *, suppressed: bool = False, digits: int = 1,
-                 compact: bool = False) -> str:
-    """The one formatter of every figure a person reads (cards, charts, tooltips,
-    tables, CSV text, exports), one rule per unit, rounding half up:
-    rate / share 0.1234 -> '12.3%'; pp -1.25 -> '-1.3 pp' (sign shown; zero
-    '0.0 pp'); pp_abs 1.25 -> '1.3 percentage points' (unsigned, for sentences);
-    count 1234 -> '1,234'; usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
-    '$350K', for a bar label); usd_per_student 411.6 -> '$412'. A suppressed
-    value reads 'suppressed', a missing one '—'."""
-    if suppressed:
-        return SUPPRESSED_TEXT
-    if value is None or (isinstance(value, float) and value != value):
-        return BLANK
-    if unit in ("rate", "share"):
-        return f"{_half_up(value * 100, digits)}%"
-    if unit == "pp":
-        d = _half_up(value, digits)
-        return f"{'+' if d > 0 else ''}{d} pp" if d != 0 else f"{abs(d)} pp"
-    if unit == "pp_abs":
-        return f"{abs(_half_up(value, digits))} percentage points"
-    if unit == "count":
-        return f"{_half_up(value, 0):,}"
-    if unit in ("usd", "usd_per_student"):
-        return _usd_compact(float(value)) if compact else f"${_half_up(value, 0):,}"
-    raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
 
 
 def format_metric(metric_id: str, value: float | int | None, *, suppressed: bool = False) -> str:

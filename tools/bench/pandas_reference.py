@@ -334,7 +334,7 @@ def headline(t: Tables) -> pd.DataFrame:
     g = t.grants[t.grants["county_code"] == LA]
     rows.append(("ccspp_usd", "selected", float(g.loc[g["award_year"] <= year, "amount_usd"].sum()),
                  float(g.loc[g["award_year"] <= prior, "amount_usd"].sum())))
-    ids = {"chronic_absenteeism": "chronic_absenteeism_rate", "suspension": "suspension_rate"}
+    ids = {"chronic_absenteeism": "chronic_absenteeism", "suspension": "suspension"}
     for metric in ("chronic_absenteeism", "suspension"):
         m = _school_rows(t, metric, LA, "TA")
         for scope in ("selected", "county"):

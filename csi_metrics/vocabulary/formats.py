@@ -1,0 +1,65 @@
+"""The one formatter per unit: how every figure a person reads is written (cards,
+charts, tooltips, tables, CSV text, exports, the report), rounding half up as the
+Dashboard does. Nothing else formats a number for reading."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+
+UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share")
+SUPPRESSED_TEXT = "suppressed"
+BLANK = "—"  # a missing value (not published, not applicable), everywhere a value is written
+
+
+def half_up(value: float, digits: int = 1) -> Decimal:
+    """`value` rounded half up (away from zero) to `digits` decimals, after dropping
+    float noise: the rounding the Dashboard levels use (levels.round1), so a figure
+    printed beside a level reads as the value that was placed (51/2000 -> 2.6%)."""
+    d = Decimal(format(float(value), ".9f"))
+    return d.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def half_up_expr(expr: "pl.Expr", digits: int = 1) -> "pl.Expr":
+    """`expr` rounded half up (away from zero) to `digits` decimals, natively: for tables
+    that keep numbers (to sort) but must read as the formatter prints them."""
+    scale = 10 ** digits
+    return (expr.sign() * ((expr.abs() * scale + 0.5 + 1e-9).floor() / scale)).cast(pl.Float64)
+
+
+def _usd_compact(a: float) -> str:
+    if abs(a) >= 1e9:
+        return f"${half_up(a / 1e9)}B"
+    if abs(a) >= 1e6:
+        return f"${half_up(a / 1e6)}M"
+    if abs(a) >= 1e4:  # below that, every dollar digit is short enough and worth reading
+        return f"${half_up(a / 1e3, 0):,}K"
+    return f"${half_up(a, 0):,}"
+
+
+def format_value(value: float | int | None, unit: str, *, suppressed: bool = False, digits: int = 1,
+                 compact: bool = False) -> str:
+    """The one formatter of every figure a person reads (cards, charts, tooltips,
+    tables, CSV text, exports), one rule per unit, rounding half up:
+    rate / share 0.1234 -> '12.3%'; pp -1.25 -> '-1.3 pp' (sign shown; zero
+    '0.0 pp'); pp_abs 1.25 -> '1.3 percentage points' (unsigned, for sentences);
+    count 1234 -> '1,234'; usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
+    '$350K', for a bar label); usd_per_student 411.6 -> '$412'. A suppressed
+    value reads 'suppressed', a missing one '—'."""
+    if suppressed:
+        return SUPPRESSED_TEXT
+    if value is None or (isinstance(value, float) and value != value):
+        return BLANK
+    if unit in ("rate", "share"):
+        return f"{half_up(value * 100, digits)}%"
+    if unit == "pp":
+        d = half_up(value, digits)
+        return f"{'+' if d > 0 else ''}{d} pp" if d != 0 else f"{abs(d)} pp"
+    if unit == "pp_abs":
+        return f"{abs(half_up(value, digits))} percentage points"
+    if unit == "count":
+        return f"{half_up(value, 0):,}"
+    if unit in ("usd", "usd_per_student"):
+        return _usd_compact(float(value)) if compact else f"${half_up(value, 0):,}"
+    raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
