@@ -31,10 +31,11 @@ from csi_metrics.vocabulary import codes, config
 from csi_metrics.storage import db
 from csi_metrics.figures import deck, downloads
 from csi_metrics.rules import levels
-from csi_metrics.metrics import rates, trends
+from csi_metrics.metrics import trends
 from csi_metrics.metrics.breakdown import breakdown
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 REPORT_BY = ("spa", "district", "school", "school_type", "student_group", "year", "community")
 FORMATS = ("csv", "json", "table")
@@ -72,7 +73,7 @@ def _check(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tuple[st
     if args.spa is not None and args.spa not in codes.SPA_NAMES:
         raise ReportArgumentError(f"--spa {args.spa}: a Service Planning Area is 1 to 8")
     years = [y for y in trends.year_span(con, args.metric)]
-    have = set(rates.fetch(con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE metric = ?",
+    have = set(query.fetch(con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE metric = ?",
                            [args.metric])["y"].to_list())
     year = args.year
     if year is not None:

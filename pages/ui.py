@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from csi_metrics.figures import charts, downloads
+from csi_metrics.figures import downloads
 from csi_metrics.vocabulary import codes, config, registry, safe_text, formats, words
 from csi_metrics.storage import db
 from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
@@ -574,7 +574,6 @@ def demo_banner() -> None:
 
 def metric_caption(metric_id: str) -> str:
     """'Label: definition Source: ...' from the metric registry."""
-    from csi_metrics.vocabulary import registry
 
     m = registry.METRICS.get(metric_id)
     if m is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from csi_metrics.storage import db
-from fixture_paths import FIXTURES, REPO
+from fixture_paths import FIXTURES
 
 
 @pytest.fixture

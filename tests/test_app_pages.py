@@ -250,7 +250,6 @@ def test_funding_to_date_equals_the_headline_dollars(app_env, lib):
     assert at.sidebar.selectbox(key="f_year").value == year
     head = headline.headline(lib, Filters(year=year))
     usd = head.filter(head["metric_id"] == "ccspp_usd")["value"][0]
-    from csi_metrics.figures import charts
 
     assert _metrics(at)[f"Awarded through {year}"] == formats.format_value(usd, "usd", compact=True)
     # "in this year only" is the library's awards for that award year

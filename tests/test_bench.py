@@ -5,7 +5,6 @@ run, and the load test's helpers are right. No timings are asserted."""
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 

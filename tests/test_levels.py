@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import polars as pl
 import pytest
 
 from csi_metrics.rules import levels

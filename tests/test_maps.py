@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import struct
-from pathlib import Path
 from urllib.parse import unquote
 
 import geopandas as gpd

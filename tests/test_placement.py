@@ -13,7 +13,6 @@ import argparse
 import io
 import json
 
-import duckdb
 import polars as pl
 import pytest
 

@@ -23,7 +23,6 @@ from csi_metrics.vocabulary import codes
 from csi_metrics.metrics import funding, headline, rates, schools, trends
 from csi_metrics.figures import maps
 from csi_metrics.rules import privacy
-from csi_metrics import report
 from csi_metrics.metrics.breakdown import breakdown
 from csi_metrics.vocabulary.filters import Filters
 

@@ -175,13 +175,6 @@ def test_bad_arguments(con):
         rates.pooled_rates(con, CA, [], Filters(community="both"))
 
 
-def test_filter_where_binds_values():
-    conds, params = rates.filter_where(Filters(year=Y, spa=4, district="1964733", school_type="HS", community="community"))
-    assert "s.spa_n = ?" in conds and "o.academic_year = ?" in conds and "s.is_community" in conds
-    assert params == ["19", Y, 4, "1964733", "HS", "TA"]
-    assert all("1964733" not in c for c in conds)
-
-
 def test_county_rate_ignores_place_filters(con):
     df = rates.county_rate(con, CA, Filters(year=Y, spa=2, community="community"))
     r = df.row(0, named=True)

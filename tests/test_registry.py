@@ -12,7 +12,7 @@ from csi_metrics.vocabulary import registry, formats
 def test_every_metric_complete():
     for mid, m in registry.METRICS.items():
         assert m.id == mid
-        assert m.unit in registry.UNITS, mid
+        assert m.unit in formats.UNITS, mid
         assert m.direction in registry.DIRECTIONS, mid
         assert m.label and m.source
         assert m.definition.endswith(".") and m.definition.count(". ") == 0, mid  # one sentence

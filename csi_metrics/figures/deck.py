@@ -9,12 +9,12 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-from csi_metrics.vocabulary import codes
+from csi_metrics.vocabulary import filters as filters_mod
 from csi_metrics.vocabulary.errors import InputError
-from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
+from csi_metrics.vocabulary.filters import Filters
 
 FORMAT_VERSION = 1
 LINK_PARAM = "deck"
@@ -41,9 +41,6 @@ CHARTS: dict[str, tuple[str, str]] = {
     "activities_by_month": ("activities", "R-TAC activities by month and type"),
 }
 
-FILTER_KEYS = tuple(f.name for f in fields(Filters))
-_DISTRICT_RE = re.compile(r"^\d{7}$")
-_SCHOOL_RE = re.compile(r"^\d{14}$")
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -92,51 +89,14 @@ def make_view(page: str, chart: str, filters: Mapping[str, object] | None = None
 
 
 def parse_filters(raw: Mapping[str, object], *, where: str = "filters", source: str = "deck") -> Filters:
-    """URL-style filter values -> Filters; InputError naming `where.key` on any bad value."""
-    values: dict[str, object] = {}
-    for key, value in raw.items():
-        col = f"{where}.{key}"
-        if key not in FILTER_KEYS:
-            raise InputError(source, f"unknown filter; expected one of {', '.join(FILTER_KEYS)}", column=col)
-        text = str(value).strip() if value is not None else ""
-        if text == "":
-            continue
-        if key in ("district", "school") and not isinstance(value, str):
-            # A number here has been through a spreadsheet: leading zeros may be gone.
-            raise InputError(source, f"codes are text, not numbers: write \"{text}\" in quotes", column=col)
-        if key == "year":
-            if not codes.is_academic_year(text):
-                raise InputError(source, f"expected an academic year like '2023-24', got {text!r}", column=col)
-            values[key] = text
-        elif key == "spa":
-            if not text.isdigit() or not 1 <= int(text) <= 8:
-                raise InputError(source, f"expected an SPA number 1-8, got {text!r}", column=col)
-            values[key] = int(text)
-        elif key == "cohort":
-            if not text.isdigit() or int(text) < 1:
-                raise InputError(source, f"expected a cohort number (1, 2, ...), got {text!r}", column=col)
-            values[key] = int(text)
-        elif key == "district":
-            if not _DISTRICT_RE.match(text):
-                raise InputError(source, f"expected a 7-digit county+district code, got {text!r}", column=col)
-            values[key] = text
-        elif key == "school":
-            if not _SCHOOL_RE.match(text):
-                raise InputError(source, f"expected a 14-digit CDS code, got {text!r}", column=col)
-            values[key] = text
-        elif key == "community":
-            if text not in COMMUNITY_CHOICES:
-                raise InputError(source, f"expected one of {', '.join(COMMUNITY_CHOICES)}, got {text!r}", column=col)
-            values[key] = text
-        elif key == "school_type":
-            if text not in codes.SCHOOL_TYPES:
-                raise InputError(source, f"expected one of {', '.join(codes.SCHOOL_TYPES)}, got {text!r}", column=col)
-            values[key] = text
-        elif key == "student_group":
-            if text not in codes.REPORTING_CATEGORIES and text not in codes.EXTRA_CATEGORIES:
-                raise InputError(source, f"unknown CDE reporting category {text!r}", column=col)
-            values[key] = text
-    return Filters(**values)  # type: ignore[arg-type]
+    """URL-style filter values -> Filters (vocabulary.filters.parse, the one parser);
+    InputError naming `where.key` at the first value refused."""
+    parsed, problems = filters_mod.parse(raw)
+    if problems:
+        p = problems[0]
+        got = "" if p.why.startswith("unknown filter") or p.why.startswith("codes are text") else f", got {p.raw!r}"
+        raise InputError(source, p.why + got, column=f"{where}.{p.key}")
+    return parsed
 
 
 def _view_from_json(obj: object, *, source: str, where: str) -> View:

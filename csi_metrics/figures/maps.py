@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 import duckdb
 
-import numpy as np
 import plotly.colors as pc
 import plotly.graph_objects as go
 import polars as pl
@@ -46,6 +45,7 @@ from csi_metrics.figures.charts import (
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.safe_text import for_plotly
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 # --------------------------------------------------------------------------- boundaries for display
 
@@ -767,8 +767,8 @@ def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters =
         if "suppressed" not in df.columns:
             df = df.with_columns(pl.lit(False).alias("suppressed"))
         return df
-    conds, params = rates.filter_where(f.with_(community="community"), outcome_alias=None)
-    df = rates.fetch(con, f"""
+    conds, params = query.where(f.with_(community="community"), query.SCHOOLS, skip=("year", "student_group"))
+    df = query.fetch(con, f"""
         SELECT s.spa_n AS spa, CAST(count(*) AS BIGINT) AS community_schools_n
         FROM schools s WHERE s.spa_n IS NOT NULL {''.join(' AND ' + c for c in conds)}
         GROUP BY 1 ORDER BY 1""", params)
@@ -790,8 +790,8 @@ def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Fi
     null enrolled_n."""
     rates.check_metric(metric)
     f = filters.with_(community="community")
-    conds, params = rates.filter_where(f, outcome_alias=None)
-    schools = rates.fetch(con, f"""
+    conds, params = query.where(f, query.SCHOOLS, skip=("year", "student_group"))
+    schools = query.fetch(con, f"""
         SELECT s.cds_code, s.school_name, s.district_name, s.latitude, s.longitude, s.spa_n,
                s.ccspp_cohort AS cohort, s.school_type
         FROM schools s WHERE TRUE {''.join(' AND ' + c for c in conds)} ORDER BY s.cds_code""", params)

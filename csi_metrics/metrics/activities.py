@@ -31,7 +31,8 @@ import polars as pl
 
 from csi_metrics.vocabulary import codes
 from csi_metrics.vocabulary.filters import Filters
-from csi_metrics.metrics.rates import fetch
+from csi_metrics.metrics import query
+from csi_metrics.metrics.query import fetch
 
 BY_COLUMNS: dict[str, str] = {
     "activity_type": "a.activity_type",
@@ -60,36 +61,9 @@ def _check_by(by: Sequence[str]) -> list[str]:
 
 
 def _where(filters: Filters) -> tuple[list[str], list[object], bool]:
-    conds: list[str] = []
-    params: list[object] = []
-    need_school = False
-    if filters.year is not None:
-        conds.append("a.academic_year = ?")
-        params.append(filters.year)
-    if filters.spa is not None:
-        conds.append("a.spa_n = ?")
-        params.append(int(filters.spa))
-    if filters.district is not None:
-        conds.append("substr(a.cds_code, 1, 7) = ?")
-        params.append(filters.district)
-    if filters.school is not None:
-        conds.append("a.cds_code = ?")
-        params.append(filters.school)
-    if filters.community == "community":
-        conds.append("s.is_community")
-        need_school = True
-    elif filters.community == "comparison":
-        conds.append("NOT s.is_community")
-        need_school = True
-    if filters.cohort is not None:
-        conds.append("s.ccspp_cohort = ?")
-        params.append(int(filters.cohort))
-        need_school = True
-    if filters.school_type is not None:
-        conds.append("s.school_type = ?")
-        params.append(filters.school_type)
-        need_school = True
-    return conds, params, need_school
+    # An activity serves everyone who comes: the student group has no meaning here.
+    conds, params = query.where(filters, query.ACTIVITIES, skip=("student_group",), county_code=None)
+    return conds, params, query.needs_schools(filters, query.ACTIVITIES)
 
 
 def activity_counts(

@@ -40,6 +40,7 @@ from csi_metrics.vocabulary import codes
 from csi_metrics.rules import privacy
 from csi_metrics.metrics import rates, trends
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 SIDES = ("community", "comparison")
 
@@ -57,7 +58,7 @@ def school_rows(
     kept so a side made only of hidden schools can say it is suppressed."""
     rates.check_metric(metric)
     base = filters.with_(community="all", year=None, cohort=None, school=None)
-    conds, params = rates.filter_where(base, county_code=county_code, outcome_alias=None)
+    conds, params = query.where(base, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
     comm = ["s.is_community", "s.spa_n IS NOT NULL"]
     comm_params: list[object] = []
     if filters.cohort is not None:
@@ -87,7 +88,7 @@ def school_rows(
         FROM sides x JOIN outcomes o ON o.cds_code = x.cds_code
         WHERE o.metric = ? AND o.aggregate_level = 'S' AND o.reporting_category = ?
     """
-    return rates.fetch(con, sql, [*params, *comm_params, metric, filters.student_group])
+    return query.fetch(con, sql, [*params, *comm_params, metric, filters.student_group])
 
 
 def _pool(df: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -190,7 +191,7 @@ def diff_in_diff(
     comparison_baseline_n, suppressed. Rates and changes are null where a side
     has fewer than 11 students in either year."""
     rows = school_rows(con, metric, filters, county_code=county_code).filter(pl.col("visible"))
-    years_with_data = sorted(rates.fetch(
+    years_with_data = sorted(query.fetch(
         con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE metric = ?", [metric]
     )["y"].to_list())
     if not years_with_data:

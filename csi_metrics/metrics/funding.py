@@ -36,7 +36,8 @@ import polars as pl
 from csi_metrics.vocabulary import codes
 from csi_metrics.rules import privacy
 from csi_metrics.vocabulary.filters import Filters
-from csi_metrics.metrics.rates import fetch
+from csi_metrics.metrics.query import fetch
+from csi_metrics.metrics import query
 
 BY_COLUMNS: dict[str, str] = {
     "spa": "g.spa_n",
@@ -98,31 +99,13 @@ def _check_by(by: Sequence[str]) -> list[str]:
     return out
 
 
+# Grants are made to community schools and their LEAs: the community filter and
+# the student group have no meaning for a dollar, and are left out on purpose.
+GRANT_SKIP = ("community", "student_group")
+
+
 def _where(filters: Filters, county_code: str | None) -> tuple[list[str], list[object]]:
-    conds: list[str] = []
-    params: list[object] = []
-    if county_code is not None:
-        conds.append("g.county_code = ?")
-        params.append(county_code)
-    if filters.year is not None:
-        conds.append("g.award_year = ?")
-        params.append(filters.year)
-    if filters.spa is not None:
-        conds.append("g.spa_n = ?")
-        params.append(int(filters.spa))
-    if filters.district is not None:
-        conds.append("g.district_code = ?")
-        params.append(filters.district)
-    if filters.school is not None:
-        conds.append("g.grantee_cds = ?")
-        params.append(filters.school)
-    if filters.cohort is not None:
-        conds.append("g.cohort = ?")
-        params.append(int(filters.cohort))
-    if filters.school_type is not None:
-        conds.append("g.school_type = ?")
-        params.append(filters.school_type)
-    return conds, params
+    return query.where(filters, query.GRANTS, skip=GRANT_SKIP, county_code=county_code)
 
 
 def _select_by(by: list[str]) -> tuple[str, str]:
@@ -320,9 +303,7 @@ def school_enrolment(
     """Each school's enrolment of filters.student_group in filters.year, as
     enrolled_students adds it up (null for a school whose cell is hidden).
     Columns: cds_code, enrolled_n."""
-    from csi_metrics.metrics.rates import filter_where
-
-    conds, params = filter_where(filters, include_student_group=False, county_code=county_code, outcome_alias=None)
+    conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
     conds.append("e.academic_year = ?")
     params.append(filters.year)
     return fetch(
@@ -348,9 +329,7 @@ def enrolled_students(
     all-students cell is visible are added up (privacy.cell_visibility); the rest
     are counted in hidden_schools_n. enrolled_n is null and suppressed true when
     no school's enrolment can be shown."""
-    from csi_metrics.metrics.rates import filter_where
-
-    conds, params = filter_where(filters, include_student_group=False, county_code=county_code, outcome_alias=None)
+    conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
     if filters.year is not None:
         conds.append("e.academic_year = ?")
         params.append(filters.year)

@@ -31,6 +31,7 @@ import polars as pl
 from csi_metrics.vocabulary import codes, registry, formats
 from csi_metrics.metrics import funding, placement, rates
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 COLUMNS = {
     "metric_id": pl.String, "label": pl.String, "scope": pl.String, "scope_label": pl.String, "unit": pl.String,
@@ -44,7 +45,7 @@ RATE_METRICS = ("chronic_absenteeism", "suspension")
 
 def latest_year(con: duckdb.DuckDBPyConnection) -> str | None:
     """The latest academic year with any outcome row."""
-    return rates.fetch(con, "SELECT max(academic_year) AS y FROM outcomes").item()
+    return query.fetch(con, "SELECT max(academic_year) AS y FROM outcomes").item()
 
 
 def side(filters: Filters) -> str:
@@ -132,15 +133,15 @@ def _rate_row_from(frames: tuple[pl.DataFrame, pl.DataFrame], metric: str, scope
 
 def _schools_n(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.Series:
     """first_grant_year of every selected school (null for comparison schools)."""
-    conds, params = rates.filter_where(_selected(filters), outcome_alias=None)
-    return rates.fetch(con, f"SELECT s.first_grant_year FROM schools s WHERE {' AND '.join(conds)}",
+    conds, params = query.where(_selected(filters), query.SCHOOLS, skip=("year", "student_group"))
+    return query.fetch(con, f"SELECT s.first_grant_year FROM schools s WHERE {' AND '.join(conds)}",
                        params)["first_grant_year"]
 
 
 def series_years(con: duckdb.DuckDBPyConnection, up_to: str | None = None) -> list[str]:
     """The academic years with school-level outcome rows, oldest first, up to
     and including `up_to` (every year when None)."""
-    df = rates.fetch(con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1")
+    df = query.fetch(con, "SELECT DISTINCT academic_year AS y FROM outcomes WHERE aggregate_level = 'S' ORDER BY 1")
     return [y for y in df["y"].to_list() if up_to is None or y <= up_to]
 
 

@@ -41,6 +41,7 @@ from csi_metrics.vocabulary import codes
 from csi_metrics.rules import levels
 from csi_metrics.metrics import rates
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 SOURCE_OFFICIAL = "official"
 SOURCE_COMPUTED = "computed"
@@ -89,22 +90,22 @@ def _cut_sets(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], frame:
     if metric == "chronic_absenteeism":
         return pl.Series("cut_set", ["chronic_absenteeism"] * n, dtype=pl.String)
     if "school" in by:
-        types = rates.fetch(con, "SELECT cds_code AS school, school_type FROM schools")
+        types = query.fetch(con, "SELECT cds_code AS school, school_type FROM schools")
         t = frame.select("school").join(types, on="school", how="left")["school_type"]
         return levels.suspension_cut_set_expr(t).alias("cut_set")
     if "school_type" in by:
         return levels.suspension_cut_set_expr(frame["school_type"]).alias("cut_set")
     if "district" in by:
-        lea = rates.fetch(con, "SELECT district_code AS district, lea_type FROM districts")
+        lea = query.fetch(con, "SELECT district_code AS district, lea_type FROM districts")
         t = frame.select("district").join(lea, on="district", how="left")["lea_type"]
         return levels.lea_cut_set_expr(t).alias("cut_set")
     if filters.school is not None:
-        st = rates.fetch(con, "SELECT school_type FROM schools WHERE cds_code = ?", [filters.school])
+        st = query.fetch(con, "SELECT school_type FROM schools WHERE cds_code = ?", [filters.school])
         cut = levels.suspension_cut_set(st.item() if st.height else "other")
     elif filters.school_type is not None:
         cut = levels.suspension_cut_set(filters.school_type)
     elif filters.district is not None and _only_district(filters):
-        lt = rates.fetch(con, "SELECT lea_type FROM districts WHERE district_code = ?", [filters.district])
+        lt = query.fetch(con, "SELECT lea_type FROM districts WHERE district_code = ?", [filters.district])
         cut = levels.suspension_cut_set(lea_type=lt.item() if lt.height else None)
     else:
         cut = "suspension_unified"
@@ -173,7 +174,7 @@ def place(
     rates.check_metric(metric)
     by = rates.check_by(by)
     if filters.year is None and "year" not in by:
-        latest = rates.fetch(con, "SELECT max(academic_year) AS y FROM outcomes WHERE metric = ?", [metric]).item()
+        latest = query.fetch(con, "SELECT max(academic_year) AS y FROM outcomes WHERE metric = ?", [metric]).item()
         filters = filters.with_(year=latest)
     by_group = "student_group" in by
     # The figure a person sees beside the level: its suppression decides whether a level may show.
@@ -262,7 +263,7 @@ def _entity(by: list[str], filters: Filters) -> tuple[str, str] | None:
 
 
 def _has_official(con: duckdb.DuckDBPyConnection) -> bool:
-    return rates.fetch(con, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'dashboard_official'"
+    return query.fetch(con, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'dashboard_official'"
                        ).item() > 0
 
 
@@ -272,7 +273,7 @@ def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str]
     if entity is None or not _has_official(con):
         return result
     rtype, how = entity
-    off = rates.fetch(con, """
+    off = query.fetch(con, """
         SELECT cds_code, academic_year AS __year, student_group AS __group, status_pct, prior_status_pct,
                change_pp, status_level, change_level, color, n_size_met
         FROM dashboard_official WHERE indicator = ? AND rtype = ?""", [metric, rtype])
@@ -357,11 +358,11 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFram
     empty = (pl.DataFrame(schema=RECONCILE_COLUMNS), pl.DataFrame())
     if not _has_official(con):
         return empty
-    years = rates.fetch(con, """SELECT DISTINCT indicator, academic_year FROM dashboard_official
+    years = query.fetch(con, """SELECT DISTINCT indicator, academic_year FROM dashboard_official
                                  WHERE rtype = 'S' AND student_group = 'TA' AND color IS NOT NULL ORDER BY 1, 2""")
     summary, diffs = [], []
     for indicator, year in years.iter_rows():
-        off = rates.fetch(con, """SELECT cds_code AS school, color AS official_color, status_pct AS official_status_pct
+        off = query.fetch(con, """SELECT cds_code AS school, color AS official_color, status_pct AS official_status_pct
                                   FROM dashboard_official WHERE indicator = ? AND academic_year = ? AND rtype = 'S'
                                     AND student_group = 'TA' AND color IS NOT NULL""", [indicator, year])
         comp = place(con, indicator, ["school"], Filters(year=year), official=False).select(
@@ -372,7 +373,7 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFram
         summary.append({"indicator": indicator, "dashboard_year": dashboard_year(year),
                         "schools_compared_n": both.height, "same_colour_n": same,
                         "different_colour_n": both.height - same})
-        names = rates.fetch(con, "SELECT cds_code AS school, school_name FROM schools")
+        names = query.fetch(con, "SELECT cds_code AS school, school_name FROM schools")
         d = both.filter(pl.col("official_color") != pl.col("computed_color")).join(names, on="school", how="left")
         diffs.append(d.select(pl.lit(indicator).alias("indicator"), pl.lit(dashboard_year(year)).alias("dashboard_year"),
                               pl.col("school").alias("cds_code"), "school_name", "official_color", "computed_color",

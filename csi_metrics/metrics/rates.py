@@ -30,7 +30,8 @@ import polars as pl
 
 from csi_metrics.vocabulary import codes
 from csi_metrics.rules import privacy
-from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
+from csi_metrics.metrics import query
+from csi_metrics.vocabulary.filters import Filters
 
 METRICS = tuple(codes.METRICS)
 
@@ -57,12 +58,6 @@ PARTITION_DIMS = ("spa", "district", "school", "school_type", "student_group", "
 RESULT_COLUMNS = ["numerator_n", "denominator_n", "rate", "schools_n", "suppressed_schools_n", "suppressed"]
 
 
-def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
-    """Run a query with bound parameters and return a Polars frame (duckdb 2.x
-    has no `.pl()` on execute results; `con.sql(...).pl()` avoids a copy)."""
-    return con.sql(sql, params=list(params)).pl()
-
-
 def check_metric(metric: str) -> str:
     """The metric name, or a ValueError naming the allowed ones."""
     if metric not in METRICS:
@@ -81,56 +76,6 @@ def check_by(by: Sequence[str]) -> list[str]:
     return out
 
 
-def filter_where(
-    filters: Filters,
-    *,
-    include_year: bool = True,
-    include_student_group: bool = True,
-    county_code: str | None = codes.LA_COUNTY_CODE,
-    school_alias: str = "s",
-    outcome_alias: str | None = "o",
-) -> tuple[list[str], list[object]]:
-    """The filter state as SQL conditions on schools (and outcomes) with bound
-    `?` parameters, in order. Aliases are fixed identifiers, never user values.
-
-    county_code restricts to one county's schools (LA, '19', by default; None
-    for every school in the database)."""
-    s, o = school_alias, outcome_alias
-    conds: list[str] = []
-    params: list[object] = []
-    if county_code is not None:
-        conds.append(f"{s}.county_code = ?")
-        params.append(county_code)
-    if o is not None and include_year and filters.year is not None:
-        conds.append(f"{o}.academic_year = ?")
-        params.append(filters.year)
-    if filters.spa is not None:
-        conds.append(f"{s}.spa_n = ?")
-        params.append(int(filters.spa))
-    if filters.district is not None:
-        conds.append(f"{s}.district_code = ?")
-        params.append(filters.district)
-    if filters.school is not None:
-        conds.append(f"{s}.cds_code = ?")
-        params.append(filters.school)
-    if filters.community not in COMMUNITY_CHOICES:
-        raise ValueError(f"community must be one of {', '.join(COMMUNITY_CHOICES)}; got {filters.community!r}")
-    if filters.community == "community":
-        conds.append(f"{s}.is_community")
-    elif filters.community == "comparison":
-        conds.append(f"NOT {s}.is_community")
-    if filters.cohort is not None:
-        conds.append(f"{s}.ccspp_cohort = ?")
-        params.append(int(filters.cohort))
-    if filters.school_type is not None:
-        conds.append(f"{s}.school_type = ?")
-        params.append(filters.school_type)
-    if o is not None and include_student_group and filters.student_group is not None:
-        conds.append(f"{o}.reporting_category = ?")
-        params.append(filters.student_group)
-    return conds, params
-
-
 def raw_pooled(
     con: duckdb.DuckDBPyConnection,
     metric: str,
@@ -143,9 +88,8 @@ def raw_pooled(
     change from unrounded rates). Never show this frame to a person."""
     check_metric(metric)
     by = check_by(by)
-    conds, params = filter_where(
-        filters, include_student_group="student_group" not in by, county_code=county_code
-    )
+    conds, params = query.where(filters, query.OUTCOMES, skip=("student_group",) if "student_group" in by else (),
+                                county_code=county_code)
     select = [f"{BY_COLUMNS[b]} AS {b}" for b in by]
     for b in by:
         select += [f"{expr} AS {name}" for name, expr in BY_LABELS.get(b, []) if name not in by]
@@ -176,7 +120,7 @@ def raw_pooled(
         {'GROUP BY ' + ', '.join(str(i + 1) for i in range(len(by))) if by else ''}
         {'ORDER BY ' + ', '.join(str(i + 1) for i in range(len(by))) if by else ''}
     """
-    df = fetch(con, sql, [metric, *params])
+    df = query.fetch(con, sql, [metric, *params])
     return df.with_columns(
         pl.when(pl.col("denominator_n") > 0)
         .then(pl.col("numerator_n") / pl.col("denominator_n"))
@@ -253,7 +197,7 @@ def aggregate_rows(
     if year is not None:
         conds.append("academic_year = ?")
         params.append(year)
-    df = fetch(
+    df = query.fetch(
         con,
         f"""SELECT cds_code, academic_year AS year, numerator_n, denominator_n,
                    CASE WHEN denominator_n > 0 THEN numerator_n / denominator_n END AS rate,

@@ -23,6 +23,7 @@ import polars as pl
 from csi_metrics.vocabulary import codes
 from csi_metrics.metrics import placement, rates, trends
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 OUTCOMES = ("chronic_absenteeism", "suspension")
 SCHOOL_COLUMNS = ["cds_code", "school_name", "district_code", "district_name", "spa_n", "school_type",
@@ -30,12 +31,12 @@ SCHOOL_COLUMNS = ["cds_code", "school_name", "district_code", "district_name", "
 
 
 def _latest_year(con: duckdb.DuckDBPyConnection) -> str | None:
-    return rates.fetch(con, "SELECT max(academic_year) AS y FROM outcomes").item()
+    return query.fetch(con, "SELECT max(academic_year) AS y FROM outcomes").item()
 
 
 def _schools(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    conds, params = rates.filter_where(filters, outcome_alias=None)
-    return rates.fetch(
+    conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"))
+    return query.fetch(
         con,
         f"SELECT {', '.join('s.' + c for c in SCHOOL_COLUMNS)} FROM schools s "
         f"{'WHERE ' + ' AND '.join(conds) if conds else ''} ORDER BY s.school_name, s.cds_code",
@@ -102,7 +103,7 @@ def school_profile(con: duckdb.DuckDBPyConnection, cds_code: str) -> dict[str, p
     an unknown CDS code."""
     if not isinstance(cds_code, str) or len(cds_code) != 14:
         raise ValueError(f"cds_code must be a 14-character string; got {cds_code!r}")
-    info = rates.fetch(
+    info = query.fetch(
         con, f"SELECT {', '.join(SCHOOL_COLUMNS)} FROM schools WHERE cds_code = ?", [cds_code]
     )
     if info.height == 0:

@@ -19,13 +19,14 @@ import polars as pl
 from csi_metrics.vocabulary import codes
 from csi_metrics.metrics import rates
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import query
 
 
 def year_span(con: duckdb.DuckDBPyConnection, metric: str) -> list[str]:
     """Every academic year from the metric's first to its last year in
     `outcomes`, gaps included; [] when there is no data."""
     rates.check_metric(metric)
-    span = rates.fetch(
+    span = query.fetch(
         con, "SELECT min(academic_year) AS first, max(academic_year) AS last FROM outcomes WHERE metric = ?", [metric]
     )
     first, last = span.row(0)

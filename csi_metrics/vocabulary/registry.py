@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csi_metrics.vocabulary.formats import UNITS, format_value
+from csi_metrics.vocabulary.formats import format_value
 
 DIRECTIONS = ("lower_is_better", "higher_is_better", "neutral")
 
