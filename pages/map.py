@@ -8,6 +8,8 @@ from csi_metrics.vocabulary import codes, config
 from csi_metrics.figures import maps
 from csi_metrics.vocabulary.errors import InputError
 from pages import ui
+from csi_metrics.ingest import boundaries
+from csi_metrics.metrics import geo
 
 HOW_TO_GET = ("Get the official boundaries with `python -m csi_metrics fetch-boundaries`, or set `CSI_BOUNDARIES` "
               "to a boundary file (LA County eGIS *Service Planning Areas*, 2022 or 2012, GeoJSON or shapefile).")
@@ -16,7 +18,7 @@ COLOR_BY = {"dashboard_color": "Dashboard colour", "cohort": "CCSPP cohort"}
 
 @st.cache_resource(show_spinner="Reading the SPA boundaries…")
 def _boundaries(path: str, _mtime_ns: int) -> dict:
-    return maps.display_boundaries(path)
+    return boundaries.display_boundaries(path)
 
 
 def _load_boundaries() -> tuple[dict | None, str | None]:
@@ -47,18 +49,18 @@ f = ui.filters()
 st.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
 with c1:
-    measure_id = ui.page_choice("Measure", list(maps.MEASURES), key="measure", default="chronic_absenteeism",
-                                format_func=lambda m: maps.MEASURES[m].label, widget="select")
+    measure_id = ui.page_choice("Measure", list(geo.MEASURES), key="measure", default="chronic_absenteeism",
+                                format_func=lambda m: geo.MEASURES[m].label, widget="select")
 with c2:
     color_by = ui.page_choice("Colour schools by", list(COLOR_BY), key="color_by", default="dashboard_color",
                               format_func=COLOR_BY.get)
-m = maps.MEASURES[measure_id]
-df = ui.load("maps.spa_measure", measure_id, filters=f)
+m = geo.MEASURES[measure_id]
+df = ui.load("geo.spa_measure", measure_id, filters=f)
 title = f"{m.label} by SPA, {'all award years' if m.unit == 'usd' else f.year or 'every year'}"
 if m.unit == "pp" and "baseline_year" in df.columns and df.height:
     title = f"{m.label} ({df['baseline_year'][0]} to {df['year'][0]}), by SPA"
 outcome = m.outcome or "chronic_absenteeism"
-schools = ui.load("maps.school_points_frame", outcome, filters=f.with_(spa=None))
+schools = ui.load("geo.school_points_frame", outcome, filters=f.with_(spa=None))
 geojson, error = _load_boundaries()
 if geojson is not None:
     points = maps.school_points(schools, color_by=color_by, label=ui.METRIC_LABELS[outcome])

@@ -19,6 +19,8 @@ import streamlit as st
 from csi_metrics.figures import charts, deck, export
 from csi_metrics.vocabulary import codes, safe_text
 from csi_metrics.metrics import placement
+from csi_metrics.ingest import boundaries
+from csi_metrics.metrics import geo
 
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
@@ -236,19 +238,19 @@ def _map_figure(metric: str, f) -> tuple[go.Figure, pl.DataFrame]:
     from csi_metrics.figures import maps
     from pages import ui
 
-    m = maps.MEASURES[metric]
-    df = ui.load("maps.spa_measure", metric, filters=f)
+    m = geo.MEASURES[metric]
+    df = ui.load("geo.spa_measure", metric, filters=f)
     title = f"{m.label} by SPA, {f.year}"
     color_col = "color" if "color" in df.columns else None
     path = config.boundary_path()
     geojson = None
     if path is not None and path.exists():
         try:
-            geojson = maps.display_boundaries(path)
+            geojson = boundaries.display_boundaries(path)
         except Exception:  # a bad boundary file: the Map page says why; the slide falls back to tiles
             geojson = None
     if geojson is not None:
-        schools = ui.load("maps.school_points_frame", metric, filters=f.with_(spa=None))
+        schools = ui.load("geo.school_points_frame", metric, filters=f.with_(spa=None))
         points = maps.school_points(schools, color_by="dashboard_color", label=ui.METRIC_LABELS[metric])
         fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
                                   color_col=color_col, points=points, highlight_spa=f.spa)

@@ -151,7 +151,7 @@ def _metric_fn(name: str) -> Callable[..., pl.DataFrame]:
     import importlib
 
     module, func = name.rsplit(".", 1)
-    layer = "figures" if module == "maps" else "metrics"
+    layer = "metrics"
     return getattr(importlib.import_module(f"csi_metrics.{layer}.{module}"), func)
 
 

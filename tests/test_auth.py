@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from csi_metrics.metrics import geo
 
 pytestmark = pytest.mark.app
 
@@ -139,11 +140,11 @@ def _run(page: str, params: dict[str, str], auth: dict | None, signed_in: bool, 
 
 
 def _views():
-    from csi_metrics.figures import deck, maps
+    from csi_metrics.figures import deck
 
     pages = ["overview", "map", "trends", "equity", "funding", "activities", "schools", "about"]
     views = [(f"pages/{p}.py", {}) for p in pages]
-    views += [("pages/map.py", {"measure": m}) for m in maps.MEASURES]
+    views += [("pages/map.py", {"measure": m}) for m in geo.MEASURES]
     std = deck.default_deck()
     views += [("pages/present.py", {"step": str(i)}) for i in range(1, len(std) + 1)]
     crafted = deck.Deck("x", (deck.make_view("activities", "activities_by_month", {"school": "19738218337738"}),))

@@ -18,6 +18,7 @@ import pytest
 
 from tools import localserver
 from fixture_paths import SPA_2022
+from csi_metrics.ingest import boundaries
 
 pytestmark = pytest.mark.browser
 
@@ -203,7 +204,6 @@ def test_map_page_draws_offline(browser, map_server):
 
 
 def test_clicking_an_spa_sets_the_spa_filter(map_server, browser):
-    from csi_metrics.figures import maps
 
     url, _, _ = map_server
     blocked: list[str] = []
@@ -214,7 +214,7 @@ def test_clicking_an_spa_sets_the_spa_filter(map_server, browser):
     try:
         page.goto(f"{url}/map")
         page.wait_for_function(MAP_READY_JS, timeout=DRAW_TIMEOUT_MS)
-        gj = maps.display_boundaries(SPA_2022)
+        gj = boundaries.display_boundaries(SPA_2022)
         # Antelope Valley's label: Streamlit's plotly.js reports clicks on Scattermap
         # points (the labels carry their SPA) but not on Choroplethmap polygons.
         f1 = gj["features"][0]["properties"]

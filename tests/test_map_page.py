@@ -14,8 +14,9 @@ from streamlit.testing.v1 import AppTest
 import metrics_fixtures as mf
 from csi_metrics.vocabulary import codes, config
 from csi_metrics.storage import db
-from csi_metrics.figures import maps
 from fixture_paths import SPA_2022
+from csi_metrics.ingest import boundaries
+from csi_metrics.metrics import geo
 
 pytestmark = pytest.mark.app
 
@@ -36,7 +37,7 @@ def map_db(tmp_path_factory) -> Path:
     """A small database whose schools sit at points inside their SPA's shape."""
     path = tmp_path_factory.mktemp("mapdb") / "csi.duckdb"
     con = db.new_database(path)
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     label = {f["id"]: (f["properties"]["label_lon"], f["properties"]["label_lat"]) for f in gj["features"]}
     mf.add_district(con, mf.district_code(1), "unified", name="Demo Unified")
     for n in range(1, 9):
@@ -97,14 +98,14 @@ def test_map_page_draws_choropleth_and_school_points(monkeypatch, map_db, tmp_pa
     row = {r[0]: r for r in main["customdata"]}[1]
     # SPA 1, 2023-24: 130 x 12% -> 15 and 300 x 12% -> 36 absent, pooled 51 / 430 = 11.9%.
     assert (_absent(1, 130, 0), _absent(1, 300, 0)) == (15, 36)
-    assert row[2] == "Chronic absenteeism: 11.9%"
+    assert row[2] == "Chronic absenteeism rate: 11.9%"  # the registry's label
     assert row[3] == "2 schools"
     grey = next(t for t in fig["data"] if t["type"] == "choroplethmap" and 6 in t["locations"])
-    assert grey["customdata"][0][2] == "Chronic absenteeism: suppressed (<11 students)"
+    assert grey["customdata"][0][2] == "Chronic absenteeism rate: suppressed (<11 students)"
     assert not [i for i in at.info if "fetch-boundaries" in i.value]
 
 
-@pytest.mark.parametrize("measure", list(maps.MEASURES))
+@pytest.mark.parametrize("measure", list(geo.MEASURES))
 def test_every_measure_draws_all_spas(monkeypatch, map_db, tmp_path, measure):
     at = _app(monkeypatch, map_db, SPA_2022, tmp_path)
     at.selectbox(key="measure").set_value(measure).run()
@@ -112,7 +113,7 @@ def test_every_measure_draws_all_spas(monkeypatch, map_db, tmp_path, measure):
     fig = _figure(at)
     locations = sorted(n for t in fig["data"] if t["type"] == "choroplethmap" for n in t["locations"])
     assert locations == list(range(1, 9))
-    assert maps.MEASURES[measure].label in fig["layout"]["title"]["text"]
+    assert geo.MEASURES[measure].label in fig["layout"]["title"]["text"]
 
 
 def test_no_boundary_file_shows_tile_map_and_how_to_get_one(monkeypatch, map_db, tmp_path):

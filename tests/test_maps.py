@@ -23,6 +23,8 @@ from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
 import metrics_fixtures as mf
 from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022, SPA_2022_FULL_EXCERPT
+from csi_metrics.ingest import boundaries
+from csi_metrics.metrics import geo
 
 VINTAGES = {"2022": SPA_2022, "2012": SPA_2012}
 
@@ -57,7 +59,7 @@ def _locations(fig) -> list[int]:
 def test_display_simplification_is_faithful_to_the_full_layer():
     # The official 2022 layer at full resolution, clipped to where five SPAs and the coast meet.
     original = load_spa_boundaries(SPA_2022_FULL_EXCERPT)
-    gj = maps.display_boundaries(SPA_2022_FULL_EXCERPT)
+    gj = boundaries.display_boundaries(SPA_2022_FULL_EXCERPT)
     src_n = int(shapely.get_num_coordinates(original.geometry.to_numpy()).sum())
     assert gj["csi"]["source_vertices_n"] == src_n
     assert gj["csi"]["vertices_n"] < src_n / 3, (gj["csi"]["vertices_n"], src_n)
@@ -75,7 +77,7 @@ def test_display_simplification_is_faithful_to_the_full_layer():
 @pytest.mark.parametrize("name", VINTAGES)
 def test_display_boundaries_reads_each_vintage(name):
     path = VINTAGES[name]
-    gj = maps.display_boundaries(path)
+    gj = boundaries.display_boundaries(path)
     assert [f["id"] for f in gj["features"]] == list(range(1, 9))
     assert [f["properties"]["spa_name"] for f in gj["features"]] == [codes.SPA_NAMES[n] for n in range(1, 9)]
     assert gj["csi"]["missing_spas"] == []
@@ -89,7 +91,7 @@ def test_display_boundaries_reads_each_vintage(name):
 
 @pytest.mark.parametrize("name", VINTAGES)
 def test_simplified_shapes_keep_every_school_in_its_spa(name):
-    gj = maps.display_boundaries(VINTAGES[name])
+    gj = boundaries.display_boundaries(VINTAGES[name])
     original = load_spa_boundaries(VINTAGES[name])
     pts = _geocoded_rows()
     assert len(pts) == 49
@@ -102,7 +104,7 @@ def test_simplified_shapes_keep_every_school_in_its_spa(name):
 
 
 def test_view_is_the_mainland_not_the_islands():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     minx, miny, maxx, maxy = gj["csi"]["view_bounds"]
     # Catalina reaches down to 33.3 and San Clemente to 32.8; the mainland coast stops near 33.7.
     assert 33.65 < miny < 33.75
@@ -117,15 +119,15 @@ def test_display_boundaries_reads_once_per_file_version(tmp_path, monkeypatch):
     path = tmp_path / "spa.geojson"
     path.write_bytes(SPA_2022.read_bytes())
     calls = []
-    real = maps.load_spa_boundaries
-    monkeypatch.setattr(maps, "load_spa_boundaries", lambda p: calls.append(p) or real(p))
-    maps._display_boundaries.cache_clear()
-    first = maps.display_boundaries(path)
-    assert maps.display_boundaries(str(path)) is first
+    real = boundaries.load_spa_boundaries
+    monkeypatch.setattr(boundaries, "load_spa_boundaries", lambda p: calls.append(p) or real(p))
+    boundaries._display_boundaries.cache_clear()
+    first = boundaries.display_boundaries(path)
+    assert boundaries.display_boundaries(str(path)) is first
     assert len(calls) == 1
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file was replaced
-    assert maps.display_boundaries(path) is not first
+    assert boundaries.display_boundaries(path) is not first
     assert len(calls) == 2
 
 
@@ -136,7 +138,7 @@ def test_missing_spa_is_noted_and_the_rest_draw(tmp_path):
     path = tmp_path / "seven.geojson"
     path.write_text(json.dumps(src))
 
-    gj = maps.display_boundaries(path)
+    gj = boundaries.display_boundaries(path)
     assert gj["csi"]["missing_spas"] == [6]
     assert maps.missing_spas(gj) == [6]
     df = pl.DataFrame({"spa": list(range(1, 9)), "rate": [0.1 + n / 100 for n in range(1, 9)],
@@ -154,8 +156,8 @@ def test_projected_crs_is_reprojected_back(tmp_path):
     projected.to_file(path)
     assert gpd.read_file(path).crs.to_epsg() == 2229
 
-    gj = maps.display_boundaries(path)
-    ref = maps.display_boundaries(src)
+    gj = boundaries.display_boundaries(path)
+    ref = boundaries.display_boundaries(src)
     assert [f["id"] for f in gj["features"]] == list(range(1, 9))
     for a, b in zip(gj["features"], ref["features"]):
         ca, cb = shape(a["geometry"]).centroid, shape(b["geometry"]).centroid
@@ -171,13 +173,13 @@ def test_unreadable_file_names_the_file(tmp_path, content):
     path = tmp_path / "broken.geojson"
     path.write_bytes(content)
     with pytest.raises(InputError) as err:
-        maps.display_boundaries(path)
+        boundaries.display_boundaries(path)
     assert "broken.geojson" in str(err.value)
 
 
 def test_missing_file_names_the_file(tmp_path):
     with pytest.raises(InputError) as err:
-        maps.display_boundaries(tmp_path / "nowhere.geojson")
+        boundaries.display_boundaries(tmp_path / "nowhere.geojson")
     assert "nowhere.geojson" in str(err.value)
 
 
@@ -198,7 +200,7 @@ def _spa_frame(suppress: tuple[int, ...] = (), missing: tuple[int, ...] = ()) ->
 
 
 def test_choropleth_draws_eight_spas_offline_style():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Chronic absenteeism", unit="rate",
                               color_col="color")
     assert _locations(fig) == list(range(1, 9))
@@ -229,7 +231,7 @@ def test_choropleth_draws_eight_spas_offline_style():
 
 
 def test_hover_names_hidden_school_figures_left_out_and_unconfirmed_cut_sets():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     df = _spa_frame().with_columns(
         pl.when(pl.col("spa") == 3).then(2).when(pl.col("spa") == 4).then(1).otherwise(0).alias("suppressed_schools_n"),
         pl.when(pl.col("spa") == 3).then(pl.lit("Suspension, unified cut scores not confirmed for the 2025 Dashboard"))
@@ -248,7 +250,7 @@ def test_hover_names_hidden_school_figures_left_out_and_unconfirmed_cut_sets():
 def test_labels_stay_black_over_the_school_points():
     # The school points under the labels are mostly light Dashboard colours: white text
     # over them is unreadable, so only the dark ends of the change scale get white.
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     rate = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate")
     colours = {t.textfont.color for t in rate.data if t.name == "SPA labels"}
     assert colours == {maps.TEXT_COLOR}
@@ -260,7 +262,7 @@ def test_labels_stay_black_over_the_school_points():
 
 
 def test_suppressed_values_never_reach_the_figure():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(suppress=(6,)), "rate", label="Suspension rate", unit="rate",
                               color_col="color")
     spec = fig.to_json()
@@ -275,7 +277,7 @@ def test_suppressed_values_never_reach_the_figure():
 
 
 def test_no_data_spa_is_grey_and_says_so():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(missing=(2,)), "rate", label="Rate", unit="rate")
     grey = next(t for t in fig.data if t.type == "choroplethmap" and 2 in list(t.locations))
     assert grey.customdata[0][2] == "Rate: no data"
@@ -289,7 +291,7 @@ def test_no_data_spa_is_grey_and_says_so():
     ("count", 1234, "1,234", ",d"),
 ])
 def test_values_in_plain_units(unit, value, text, tick):
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     df = pl.DataFrame({"spa": [1, 2], "v": [float(value), value / 2], "suppressed": [False, False]})
     fig = maps.spa_choropleth(gj, df, "v", label="Measure", unit=unit)
     main = next(t for t in fig.data if t.type == "choroplethmap" and t.showscale is not False)
@@ -300,7 +302,7 @@ def test_values_in_plain_units(unit, value, text, tick):
 
 
 def test_highlighted_spa_is_outlined():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate", highlight_spa=4)
     outline = [t for t in fig.data if t.type == "scattermap" and t.name == "Selected SPA"]
     assert len(outline) == 1
@@ -354,7 +356,7 @@ def test_school_points_by_cohort():
 
 
 def test_school_points_on_the_map():
-    gj = maps.display_boundaries(SPA_2022)
+    gj = boundaries.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate",
                               points=maps.school_points(_schools()))
     pts = [t for t in fig.data if t.type == "scattermap" and t.mode == "markers" and t.showlegend is not False]
@@ -421,7 +423,7 @@ def small_db():
 
 
 def test_spa_measure_pools_and_suppresses(small_db):
-    df = maps.spa_measure(small_db, "chronic_absenteeism", Filters(year="2023-24", spa=2))  # spa filter ignored
+    df = geo.spa_measure(small_db, "chronic_absenteeism", Filters(year="2023-24", spa=2))  # spa filter ignored
     got = {r["spa"]: r for r in df.iter_rows(named=True)}
     assert got[1]["rate"] == pytest.approx(40 / 150)  # pooled: (30+10)/(100+50), not the mean of rates
     assert got[1]["schools_n"] == 2
@@ -436,9 +438,9 @@ def test_spa_measure_pools_and_suppresses(small_db):
 
 
 def test_spa_measure_counts_community_schools(small_db):
-    df = maps.spa_measure(small_db, "community_schools_n", Filters(year="2023-24"))
+    df = geo.spa_measure(small_db, "community_schools_n", Filters(year="2023-24"))
     assert dict(df.select("spa", "community_schools_n").iter_rows()) == {1: 1, 2: 1, 3: 1}
-    df = maps.spa_measure(small_db, "community_schools_n", Filters(cohort=1))
+    df = geo.spa_measure(small_db, "community_schools_n", Filters(cohort=1))
     assert dict(df.select("spa", "community_schools_n").iter_rows()) == {1: 1, 3: 1}
 
 
@@ -447,12 +449,12 @@ def test_spa_measure_funding_counts_every_award_year(small_db):
     mf.add_grant(small_db, "G2", mf.cds(1, 1), 50_000, year="2023-24")
     mf.add_grant(small_db, "G3", mf.cds(1, 3), 200_000, year="2023-24")
     # The selected school year has no awards yet; the map shows every award year.
-    df = maps.spa_measure(small_db, "ccspp_usd", Filters(year="2024-25"))
+    df = geo.spa_measure(small_db, "ccspp_usd", Filters(year="2024-25"))
     assert dict(df.select("spa", "amount_usd").iter_rows()) == {1: 150_000, 2: 200_000}
 
 
 def test_spa_measure_change_since_baseline(small_db):
-    df = maps.spa_measure(small_db, "chronic_absenteeism_since_baseline", Filters(year="2023-24"))
+    df = geo.spa_measure(small_db, "chronic_absenteeism_since_baseline", Filters(year="2023-24"))
     got = {r["spa"]: r for r in df.iter_rows(named=True)}
     assert got[1]["since_baseline_pp"] == pytest.approx((40 / 150 - 30 / 150) * 100)
     assert got[2]["since_baseline_pp"] == pytest.approx((45 / 300 - 60 / 300) * 100)
@@ -461,7 +463,7 @@ def test_spa_measure_change_since_baseline(small_db):
 
 
 def test_school_points_frame(small_db):
-    df = maps.school_points_frame(small_db, "chronic_absenteeism", Filters(year="2023-24"))
+    df = geo.school_points_frame(small_db, "chronic_absenteeism", Filters(year="2023-24"))
     got = {r["school_name"]: r for r in df.iter_rows(named=True)}
     assert set(df["cds_code"]) == {mf.cds(1, 1), mf.cds(1, 3), mf.cds(1, 4)}  # community schools only
     ash = got["Demo Ash Elementary"]
@@ -482,9 +484,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_export_png_at_presentation_size():
-    gj = maps.display_boundaries(SPA_2022)
-    fig = maps.presentation_figure(maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate"))
-    data = maps.export_png(fig)
+def test_a_map_exports_at_presentation_size_through_the_one_exporter():
+    from csi_metrics.figures import export
+
+    gj = boundaries.display_boundaries(SPA_2022)
+    fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate")
+    data = export.figure_bytes(fig, "png", title="Rate by SPA")
     assert _png_size(data) == (1920, 1080)
-    assert maps.export_png(fig) is data  # cached per figure spec
+    assert export.figure_bytes(fig, "png", title="Rate by SPA") == data  # cached per figure spec

@@ -19,10 +19,10 @@ import pytest
 import cde_files as cf
 from csi_metrics.storage import db
 from csi_metrics.metrics import headline, placement, schools
-from csi_metrics.figures import maps
 from csi_metrics import report
 from csi_metrics.metrics.breakdown import breakdown
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import geo
 
 CA, SU = "chronic_absenteeism", "suspension"
 Y, P = "2023-24", "2022-23"
@@ -72,7 +72,7 @@ def test_chronic_absenteeism_is_placed_on_tk8_rows_in_every_view(con, files_db):
     want = ("Very High", "Declined", "Orange")
     by_school = placement.place(con, CA, ["school"], f).filter(pl.col("school") == cf.ES).row(0, named=True)
     table = schools.school_table(con, f).filter(pl.col("cds_code") == cf.ES).row(0, named=True)
-    points = maps.school_points_frame(con, CA, f.with_(community="all")).filter(pl.col("cds_code") == cf.ES)
+    points = geo.school_points_frame(con, CA, f.with_(community="all")).filter(pl.col("cds_code") == cf.ES)
     rep = _report(files_db, CA, "school", Y)[cf.ES]
     assert (by_school["status_level"], by_school["change_level"], by_school["color"]) == want
     assert (table["chronic_absenteeism_status_level"], table["chronic_absenteeism_color"]) == (want[0], want[2])
@@ -144,11 +144,11 @@ def test_every_spa_school_and_group_has_one_colour_in_every_view(demo, demo_db, 
     year = headline.latest_year(demo)
     f = Filters(year=year)
     # SPAs: the Map's fill, the by-SPA chart (deck, report)
-    spa_map = {r["spa"]: r["color"] for r in maps.spa_measure(demo, metric, f).iter_rows(named=True)}
+    spa_map = {r["spa"]: r["color"] for r in geo.spa_measure(demo, metric, f).iter_rows(named=True)}
     spa_rep = {int(k): r["color"] for k, r in _report(demo_db, metric, "spa", year).items() if k != "None"}
     assert spa_map == {k: v for k, v in spa_rep.items() if k in spa_map}
     # schools: Map points, the Schools table, the report
-    pts = {r["cds_code"]: r["dashboard_color"] for r in maps.school_points_frame(demo, metric, f).iter_rows(named=True)}
+    pts = {r["cds_code"]: r["dashboard_color"] for r in geo.school_points_frame(demo, metric, f).iter_rows(named=True)}
     table = {r["cds_code"]: r[f"{metric}_color"] for r in schools.school_table(demo, f).iter_rows(named=True)}
     rep = {k: r["color"] for k, r in _report(demo_db, metric, "school", year).items()}
     assert len(pts) > 400

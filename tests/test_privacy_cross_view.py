@@ -21,10 +21,10 @@ import pytest
 import metrics_fixtures as mf
 from csi_metrics.vocabulary import codes
 from csi_metrics.metrics import funding, headline, rates, schools, trends
-from csi_metrics.figures import maps
 from csi_metrics.rules import privacy
 from csi_metrics.metrics.breakdown import breakdown
 from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.metrics import geo
 
 MIN_N = codes.MIN_N
 Y, P = "2023-24", "2022-23"
@@ -111,7 +111,7 @@ def test_a_group_hidden_on_the_schools_page_is_hidden_on_the_map_and_in_the_repo
     by_group = {r["student_group"]: r for r in groups.iter_rows(named=True)}
     assert by_group["GF"]["suppressed"] and by_group["GF"]["denominator_n"] is None
     # The Map with ?student_group=GF: the same school's Female figure is hidden there too.
-    pts = maps.school_points_frame(gender_db, CA, Filters(year=Y, student_group="GF"))
+    pts = geo.school_points_frame(gender_db, CA, Filters(year=Y, student_group="GF"))
     row = pts.filter(pl.col("cds_code") == x).row(0, named=True)
     assert row["suppressed"] and row["rate"] is None and row["enrolled_n"] is None
     # The report and the pooled figure by school for GF, and the SPA's pooled GF.
@@ -157,7 +157,7 @@ def test_students_served_minus_the_map_never_gives_a_hidden_school(small_school_
     c = small_school_db
     served = headline.headline(c, Filters(year=Y))
     value = served.filter(pl.col("metric_id") == "students_served_n")["value"][0]
-    pts = maps.school_points_frame(c, CA, Filters(year=Y))
+    pts = geo.school_points_frame(c, CA, Filters(year=Y))
     shown = pts["enrolled_n"].drop_nulls().sum()
     assert value == 300 and shown == 300 and value - shown == 0
     assert funding.enrolled_students(c, Filters(year=Y, community="community"))["hidden_schools_n"][0] == 1

@@ -263,10 +263,9 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
 
 # --------------------------------------------------------------------------- bars
 
-def value_text(v: float | None, kind: str) -> str:
-    """A value as a label reads it: rate 0.234 -> 23.4%, pp -> +1.2 pp, usd -> $1.2M, else 1,234
-    (registry.format_value, the one formatter; dollars compact)."""
-    unit = {"rate": "rate", "pp": "pp", "usd": "usd"}.get(kind, "count")
+def value_text(v: float | None, unit: str) -> str:
+    """A value as a chart label reads it (formats.format_value in `unit`; dollars compact:
+    $1.2M, so a bar label stays short)."""
     return format_value(v, unit, compact=unit == "usd")
 
 

@@ -6,29 +6,18 @@ GeoJSON inline, and a tile map of plain shapes when there is no boundary file. N
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-from collections import OrderedDict
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import duckdb
 
 import plotly.colors as pc
 import plotly.graph_objects as go
 import polars as pl
 import shapely
-from shapely.geometry import mapping
-from shapely.ops import polylabel
 
 from csi_metrics.vocabulary import codes
-from csi_metrics.metrics import funding, placement, rates
-from csi_metrics.ingest.boundaries import load_spa_boundaries, simplify
 from csi_metrics.figures.charts import (
     BASE_FONT_PX,
     DASHBOARD_COLORS,
@@ -42,68 +31,7 @@ from csi_metrics.figures.charts import (
     rate_tickformat,
     value_text,
 )
-from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.safe_text import for_plotly
-from csi_metrics.vocabulary.filters import Filters
-from csi_metrics.metrics import query
-
-# --------------------------------------------------------------------------- boundaries for display
-
-def display_boundaries(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The SPA boundaries as a GeoJSON FeatureCollection ready to draw.
-
-    Features carry `id` = spa_n and properties spa_n, spa_name, label_lon,
-    label_lat (a point well inside the SPA's largest part, for its label).
-    The collection's foreign member "csi" holds source, missing_spas,
-    vertices_n, source_vertices_n and view_bounds (mainland extent, islands
-    left out). Read and simplified once per (path, modification time): treat
-    the returned dict as read-only, it is shared. Raises InputError naming the
-    file when it is missing or unreadable."""
-    p = Path(path)
-    try:
-        stat = p.stat()
-    except OSError as exc:
-        raise InputError(p, f"cannot read boundary file: {exc.strerror or exc}") from exc
-    return _display_boundaries(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=4)
-def _display_boundaries(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
-    gdf = load_spa_boundaries(path)
-    source = gdf.geometry.to_numpy()
-    simple = simplify(gdf).geometry.to_numpy()
-    features = []
-    mains = []
-    for spa_n, spa_name, geom in zip(gdf["spa_n"], gdf["spa_name"], simple):
-        main = _largest_part(geom)
-        mains.append(main)
-        label = polylabel(main, tolerance=0.001)
-        features.append({
-            "type": "Feature",
-            "id": int(spa_n),
-            "properties": {"spa_n": int(spa_n), "spa_name": str(spa_name),
-                           "label_lon": round(label.x, 4), "label_lat": round(label.y, 4)},
-            "geometry": mapping(geom),
-        })
-    present = [int(n) for n in gdf["spa_n"]]
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "csi": {
-            "source": path,
-            "missing_spas": [n for n in range(1, 9) if n not in present],
-            "vertices_n": int(shapely.get_num_coordinates(simple).sum()),
-            "source_vertices_n": int(shapely.get_num_coordinates(source).sum()),
-            "view_bounds": [float(v) for v in shapely.union_all(mains).bounds],
-        },
-    }
-
-
-def _largest_part(geom: shapely.Geometry) -> shapely.Polygon:
-    """The biggest polygon of a (multi)polygon: the mainland, not Catalina."""
-    parts = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
-    return max((g for g in parts if g.geom_type == "Polygon"), key=lambda g: g.area)
-
 
 def missing_spas(geojson: dict[str, Any]) -> list[int]:
     """SPA numbers 1-8 with no feature in the collection."""
@@ -129,18 +57,14 @@ def map_view(bounds: tuple[float, float, float, float] | list[float], width_px: 
 
 # --------------------------------------------------------------------------- value formatting
 
-UNITS = ("rate", "pp", "usd", "count")
-
-
-def format_value(v: float | None, unit: str) -> str:
-    """A value as a person reads it: 23.4% / +1.2 pp / $1.2M / 1,234 (charts.value_text)."""
-    return value_text(v, unit)
+UNITS = ("rate", "pp", "usd", "usd_per_student", "count")
 
 
 def _colorbar(label: str, unit: str, zmin: float = 0.0, zmax: float = 1.0) -> dict[str, Any]:
     # Ticks with enough decimals to differ (a narrow range read 34%, 34%, 35%).
     fmt = {"rate": dict(tickformat=rate_tickformat([zmax - zmin])), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
-           "usd": dict(tickformat="$~s"), "count": dict(tickformat=",d")}[unit]
+           "usd": dict(tickformat="$~s"), "usd_per_student": dict(tickformat="$,.0f"),
+           "count": dict(tickformat=",d")}[unit]
     return dict(title=dict(text=label, side="right", font=dict(size=BASE_FONT_PX)), thickness=18, len=0.75,
                 tickfont=dict(size=BASE_FONT_PX - 2), **fmt)
 
@@ -226,7 +150,7 @@ def colour_words(name: str | None, source: str | None, note: str | None = None,
     a chronic absenteeism level was placed on, or why there is none."""
     kind = "Dashboard colour (CDE, official)" if source == "official" else "Dashboard-style colour (computed)"
     if name in DASHBOARD_COLORS:
-        placed = f", placed on TK-8 {format_value(placed_rate, 'rate')}" if placed_group == "GRTK8" and \
+        placed = f", placed on TK-8 {value_text(placed_rate, 'rate')}" if placed_group == "GRTK8" and \
             placed_rate is not None else ""
         return f"{kind}: {name}{placed}"
     return f"No Dashboard colour: {note or NO_COLOR_LABEL}"
@@ -278,7 +202,7 @@ def spa_choropleth(
     fig = go.Figure()
     hover = SPA_HOVER
     rows = {n: [n, codes.spa_label(n),
-                f"{label}: {format_value(shown[n][value_col], unit) if n in shown else _hidden_text(hidden.get(n))}",
+                f"{label}: {value_text(shown[n][value_col], unit) if n in shown else _hidden_text(hidden.get(n))}",
                 _schools_text(shown.get(n) or hidden.get(n)), _color_text(shown.get(n), color_col)]
             for n in feats}
     if grey:
@@ -345,8 +269,9 @@ def _outline(feature: dict[str, Any]) -> go.Scattermap:
 
 
 def _features_bounds(features: Any) -> list[float]:
-    geoms = [_largest_part(shapely.geometry.shape(f["geometry"])) for f in features]
-    return [float(v) for v in shapely.union_all(geoms).bounds]
+    """The extent of the SPAs' mainland parts (ingest.boundaries.display_boundaries' main_bounds)."""
+    boxes = [f["properties"]["main_bounds"] for f in features]
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
 # West, Metro and South are small neighbours: at county zoom centred labels
@@ -369,7 +294,7 @@ def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dic
     groups: dict[tuple[str, str], list] = {}
     for n, f in sorted(feats.items()):
         props = f["properties"]
-        value = format_value(shown[n][value_col], unit) if n in shown else (
+        value = value_text(shown[n][value_col], unit) if n in shown else (
             "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data")
         entry = (props["label_lon"], props["label_lat"], f"{codes.SPA_NAMES[n]}<br>{value}", rows[n])
         pos = (float(shown[n][value_col]) - zmin) / (zmax - zmin) if n in shown and zmax > zmin else 0.0
@@ -449,7 +374,7 @@ def school_points(
         if r.get("spa_n") is not None:
             bits.append(codes.spa_label(int(r["spa_n"])))
         if value_col and value_col in r:
-            bits.append(f"{label}: {SUPPRESSED_NOTE if h else format_value(r.get(value_col), unit)}")
+            bits.append(f"{label}: {SUPPRESSED_NOTE if h else value_text(r.get(value_col), unit)}")
         if size_by and r.get(size_by) is not None and not h:
             bits.append(f"{int(r[size_by]):,} students")
         if color_by == "dashboard_color":
@@ -537,7 +462,7 @@ def spa_tile_map(
             v = float(shown[n][value_col])
             pos = (v - zmin) / (zmax - zmin) if zmax > zmin else 0.0
             fill = pc.sample_colorscale(scale, [min(max(pos, 0.0), 1.0)])[0]
-            text = format_value(v, unit)
+            text = value_text(v, unit)
             is_dark = pos > 0.8 if unit != "pp" else abs(pos - 0.5) > 0.4
         else:
             fill, is_dark = NO_DATA_FILL, False
@@ -552,7 +477,7 @@ def spa_tile_map(
         ys.append((y0 + y1) / 2)
         zs.append(float(shown[n][value_col]) if n in shown else None)
         custom.append([n, codes.spa_label(n),
-                       f"{label}: {format_value(shown[n][value_col], unit) if n in shown else _hidden_text(row)}",
+                       f"{label}: {value_text(shown[n][value_col], unit) if n in shown else _hidden_text(row)}",
                        _schools_text(row), _color_text(shown.get(n), color_col)])
     # Transparent markers: hover, click and the colour bar, in plain units.
     fig.add_trace(go.Scatter(
@@ -608,31 +533,7 @@ def selected_school(selection: Any) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- PNG export
-
-PNG_CACHE_MAX = 16
-_png_cache: "OrderedDict[str, bytes]" = OrderedDict()
-
-
-def export_png(fig: go.Figure, width: int = 1920, height: int = 1080) -> bytes:
-    """The figure as a PNG at presentation size, via Plotly's exporter (kaleido)
-    and the machine's Chromium. About 2 s per new figure, so the bytes are
-    cached per figure spec and size."""
-    spec = fig.to_json()
-    key = hashlib.sha256(f"{width}x{height}:{spec}".encode()).hexdigest()
-    if key in _png_cache:
-        _png_cache.move_to_end(key)
-        return _png_cache[key]
-    if "BROWSER_PATH" not in os.environ and Path("/usr/bin/chromium").exists():
-        os.environ["BROWSER_PATH"] = "/usr/bin/chromium"
-    import plotly.io as pio
-
-    data = pio.to_image(fig, format="png", width=width, height=height, scale=1)
-    _png_cache[key] = data
-    while len(_png_cache) > PNG_CACHE_MAX:
-        _png_cache.popitem(last=False)
-    return data
-
+# --------------------------------------------------------------------------- fitting a map to a size
 
 def _fit(fig: go.Figure, bounds: list[float] | tuple[float, ...], width: int, height: int) -> None:
     """Centre and zoom the map on `bounds` for a width x height figure, less its
@@ -655,161 +556,7 @@ def refit_view(fig: go.Figure, width: int, height: int) -> go.Figure:
     return fig
 
 
-def presentation_figure(fig: go.Figure, width: int = 1920, height: int = 1080) -> go.Figure:
-    """A copy of a map figure re-fitted for a width x height export."""
-    out = go.Figure(fig)
-    out.update_layout(height=height, width=width)
-    return refit_view(out, width, height)
-
-
 def _figure_view_bounds(fig: go.Figure) -> list[float] | None:
     feats = [f for t in fig.data if isinstance(t, go.Choroplethmap) and t.geojson
              for f in t.geojson["features"]]
     return _features_bounds(feats) if feats else None
-
-
-# --------------------------------------------------------------------------- what the map can show
-
-@dataclass(frozen=True)
-class MapMeasure:
-    id: str
-    label: str
-    unit: str              # 'rate' | 'pp' | 'usd' | 'count'
-    value_col: str
-    registry_id: str       # csi_metrics.vocabulary.registry id, for the definition and source
-    outcome: str | None    # the outcome metric behind it, if any
-
-
-MEASURES: dict[str, MapMeasure] = {m.id: m for m in [
-    MapMeasure("chronic_absenteeism", "Chronic absenteeism", "rate", "rate", "chronic_absenteeism",
-               "chronic_absenteeism"),
-    MapMeasure("suspension", "Suspension rate", "rate", "rate", "suspension", "suspension"),
-    MapMeasure("chronic_absenteeism_since_baseline", "Change in chronic absenteeism since baseline", "pp",
-               "since_baseline_pp", "chronic_absenteeism_change_pp", "chronic_absenteeism"),
-    MapMeasure("suspension_since_baseline", "Change in suspension rate since baseline", "pp",
-               "since_baseline_pp", "suspension_change_pp", "suspension"),
-    MapMeasure("ccspp_usd", "CCSPP dollars awarded", "usd", "amount_usd", "ccspp_usd", None),
-    MapMeasure("usd_per_student", "Dollars per enrolled student", "usd", "usd_per_student", "usd_per_student",
-               None),
-    MapMeasure("community_schools_n", "Number of community schools", "count", "community_schools_n",
-               "community_schools_n", None),
-    MapMeasure("activities_n", "Activities", "count", "activities_n", "activities_n", None),
-]}
-
-
-def _with_spa_rows(df: pl.DataFrame) -> pl.DataFrame:
-    """Rows attributed to an SPA only (LEA-wide and unassigned buckets have none to colour)."""
-    return df.filter(pl.col("spa").is_not_null()).with_columns(pl.col("spa").cast(pl.Int64))
-
-
-def _rates_with_colour(con: duckdb.DuckDBPyConnection, metric: str, by: list[str],
-                       filters: Filters) -> pl.DataFrame:
-    """Pooled rates by `by` with their placement (csi_metrics.metrics.placement, the one rule)."""
-    cur = rates.pooled_rates(con, metric, by, filters)
-    placed = placement.place(con, metric, by, filters).select(
-        *by, "placed_rate", "placed_group", "status_level", "change_level", "color", "level_note", "level_source",
-        "cut_set_note")
-    return cur.join(placed, on=by, how="left", nulls_equal=True)
-
-
-def spa_measure(con: duckdb.DuckDBPyConnection, measure: str, filters: Filters = Filters()) -> pl.DataFrame:
-    """One row per SPA holding `measure` (an id of MEASURES) under `filters`.
-
-    Columns: spa, the measure's value_col, schools_n, suppressed, and for rates
-    prior_rate and the Dashboard placement (color, status_level, change_level;
-    cut sets as csi_metrics.rules.levels assigns them to a pooled group). Definitions
-    and suppression are those of the metric function used: rates.pooled_rates
-    (pooled, <11 students and complementary cells suppressed), trends.trend
-    (since_baseline_pp: rate in filters.year, else the latest year, minus the
-    rate in the first year, x100), funding.awards / funding.dollars_per_student
-    (every award year; grants attributed to an SPA only, LEA-wide grants left
-    off), activities.activity_counts, and the
-    roster count of community schools. filters.spa is ignored: the map shows
-    every SPA."""
-    if measure not in MEASURES:
-        raise ValueError(f"measure must be one of {', '.join(MEASURES)}; got {measure!r}")
-    m = MEASURES[measure]
-    f = filters.with_(spa=None)
-    if m.unit == "rate":
-        assert m.outcome is not None
-        df = _rates_with_colour(con, m.outcome, ["spa"], f)
-        return _with_spa_rows(df)
-    if m.unit == "pp":
-        from csi_metrics.metrics import trends
-
-        assert m.outcome is not None
-        t = trends.trend(con, m.outcome, ["spa"], f)
-        years = sorted(set(t["year"].to_list()))
-        if not years:
-            return pl.DataFrame(schema={"spa": pl.Int64, m.value_col: pl.Float64, "schools_n": pl.Int64,
-                                        "suppressed": pl.Boolean})
-        year = f.year if f.year in years else years[-1]
-        df = t.filter(pl.col("year") == year).with_columns(pl.lit(years[0]).alias("baseline_year"))
-        # A change built from a hidden rate is hidden too.
-        df = df.with_columns(pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(m.value_col))
-                             .alias(m.value_col))
-        keep = ["spa", "year", "baseline_year", "rate", m.value_col, "schools_n", "suppressed"]
-        return _with_spa_rows(df.select([c for c in keep if c in df.columns]))
-    if measure in ("ccspp_usd", "usd_per_student"):
-        from csi_metrics.metrics import funding
-
-        # Every award year: grants run a year or more ahead of the latest
-        # outcome data, so the selected school year often has no awards at all.
-        fn = funding.awards if measure == "ccspp_usd" else funding.dollars_per_student
-        df = _with_spa_rows(fn(con, ["spa"], f.with_(year=None)))
-        if "suppressed" not in df.columns:
-            df = df.with_columns(pl.lit(False).alias("suppressed"))
-        return df
-    if measure == "activities_n":
-        from csi_metrics.metrics import activities  # type: ignore[attr-defined]
-
-        df = _with_spa_rows(activities.activity_counts(con, ["spa"], f))
-        if "suppressed" not in df.columns:
-            df = df.with_columns(pl.lit(False).alias("suppressed"))
-        return df
-    conds, params = query.where(f.with_(community="community"), query.SCHOOLS, skip=("year", "student_group"))
-    df = query.fetch(con, f"""
-        SELECT s.spa_n AS spa, CAST(count(*) AS BIGINT) AS community_schools_n
-        FROM schools s WHERE s.spa_n IS NOT NULL {''.join(' AND ' + c for c in conds)}
-        GROUP BY 1 ORDER BY 1""", params)
-    return df.with_columns(pl.col("spa").cast(pl.Int64), pl.col("community_schools_n").alias("schools_n"),
-                           pl.lit(False).alias("suppressed"))
-
-
-def school_points_frame(con: duckdb.DuckDBPyConnection, metric: str, filters: Filters = Filters()) -> pl.DataFrame:
-    """The community schools under `filters` (community filter aside: the points
-    are always the roster's schools), with coordinates, cohort, `metric`'s pooled
-    rate for filters.year, enrolled_n (the school's enrolment as the Overview's
-    students served counts it) and its placement (csi_metrics.metrics.placement:
-    dashboard_color, placed_rate, level_source, level_note).
-
-    Columns: cds_code, school_name, district_name, latitude, longitude, spa_n,
-    cohort, school_type, rate, suppressed, placed_rate, dashboard_color,
-    level_source, level_note, cut_set_note, enrolled_n. A school whose figure is suppressed
-    has null rate and no colour; a school whose enrolment cell is hidden has
-    null enrolled_n."""
-    rates.check_metric(metric)
-    f = filters.with_(community="community")
-    conds, params = query.where(f, query.SCHOOLS, skip=("year", "student_group"))
-    schools = query.fetch(con, f"""
-        SELECT s.cds_code, s.school_name, s.district_name, s.latitude, s.longitude, s.spa_n,
-               s.ccspp_cohort AS cohort, s.school_type
-        FROM schools s WHERE TRUE {''.join(' AND ' + c for c in conds)} ORDER BY s.cds_code""", params)
-    if schools.is_empty():
-        return schools.with_columns(pl.lit(None, dtype=pl.Float64).alias("rate"),
-                                    pl.lit(False).alias("suppressed"),
-                                    pl.lit(None, dtype=pl.Float64).alias("placed_rate"),
-                                    pl.lit(None, dtype=pl.String).alias("dashboard_color"),
-                                    pl.lit(None, dtype=pl.String).alias("level_source"),
-                                    pl.lit(None, dtype=pl.String).alias("level_note"),
-                                    pl.lit(None, dtype=pl.String).alias("cut_set_note"),
-                                    pl.lit(None, dtype=pl.Int64).alias("enrolled_n"))
-    r = _rates_with_colour(con, metric, ["school"], f)
-    # Point size and "N students": the enrolment the Overview's students served adds up
-    # (funding.enrolled_students' definition), so the two views give the same count.
-    enrol = funding.school_enrolment(con, f)
-    out = schools.join(
-        r.select(pl.col("school").alias("cds_code"), "rate", "suppressed", "placed_rate",
-                 pl.col("color").alias("dashboard_color"), "level_source", "level_note", "cut_set_note"),
-        on="cds_code", how="left").join(enrol, on="cds_code", how="left")
-    return out.with_columns(pl.col("suppressed").fill_null(False))

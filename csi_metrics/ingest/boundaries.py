@@ -3,11 +3,16 @@ one frame keyed on the SPA number, and assign points to SPAs."""
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
+from shapely.geometry import mapping
+from shapely.ops import polylabel
 
 from csi_metrics.ingest import cde
 from csi_metrics.vocabulary import codes
@@ -255,3 +260,64 @@ def provenance_path(layer: str | Path) -> Path:
     """Where a layer's provenance record sits: beside it, `<name>.provenance.json`."""
     p = Path(layer)
     return p.with_name(p.name + ".provenance.json")
+
+
+# --------------------------------------------------------------------------- boundaries for display
+
+def display_boundaries(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The SPA boundaries as a GeoJSON FeatureCollection ready to draw.
+
+    Features carry `id` = spa_n and properties spa_n, spa_name, label_lon,
+    label_lat (a point well inside the SPA's largest part, for its label) and
+    main_bounds (that part's lon/lat extent).
+    The collection's foreign member "csi" holds source, missing_spas,
+    vertices_n, source_vertices_n and view_bounds (mainland extent, islands
+    left out). Read and simplified once per (path, modification time): treat
+    the returned dict as read-only, it is shared. Raises InputError naming the
+    file when it is missing or unreadable."""
+    p = Path(path)
+    try:
+        stat = p.stat()
+    except OSError as exc:
+        raise InputError(p, f"cannot read boundary file: {exc.strerror or exc}") from exc
+    return _display_boundaries(str(p.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _display_boundaries(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    gdf = load_spa_boundaries(path)
+    source = gdf.geometry.to_numpy()
+    simple = simplify(gdf).geometry.to_numpy()
+    features = []
+    mains = []
+    for spa_n, spa_name, geom in zip(gdf["spa_n"], gdf["spa_name"], simple):
+        main = _largest_part(geom)
+        mains.append(main)
+        label = polylabel(main, tolerance=0.001)
+        features.append({
+            "type": "Feature",
+            "id": int(spa_n),
+            "properties": {"spa_n": int(spa_n), "spa_name": str(spa_name),
+                           "label_lon": round(label.x, 4), "label_lat": round(label.y, 4),
+                           # the mainland part's extent: a map fits these, not the islands
+                           "main_bounds": [round(float(v), 5) for v in main.bounds]},
+            "geometry": mapping(geom),
+        })
+    present = [int(n) for n in gdf["spa_n"]]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "csi": {
+            "source": path,
+            "missing_spas": [n for n in range(1, 9) if n not in present],
+            "vertices_n": int(shapely.get_num_coordinates(simple).sum()),
+            "source_vertices_n": int(shapely.get_num_coordinates(source).sum()),
+            "view_bounds": [float(v) for v in shapely.union_all(mains).bounds],
+        },
+    }
+
+
+def _largest_part(geom: shapely.Geometry) -> shapely.Polygon:
+    """The biggest polygon of a (multi)polygon: the mainland, not Catalina."""
+    parts = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
+    return max((g for g in parts if g.geom_type == "Polygon"), key=lambda g: g.area)

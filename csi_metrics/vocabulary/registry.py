@@ -49,6 +49,14 @@ _DEFS = [
     MetricDef("suspension_change_pp", "Change in suspension rate", "pp", "lower_is_better",
               "This year's pooled suspension rate minus last year's, in percentage points, from unrounded "
               "rates.", CDE_SUSP),
+    MetricDef("chronic_absenteeism_since_baseline_pp", "Change in chronic absenteeism since the first year",
+              "pp", "lower_is_better",
+              "The pooled chronic absenteeism rate in the year shown minus the rate in the first year with data, "
+              "in percentage points, from unrounded rates.", CDE_CA),
+    MetricDef("suspension_since_baseline_pp", "Change in suspension rate since the first year", "pp",
+              "lower_is_better",
+              "The pooled suspension rate in the year shown minus the rate in the first year with data, in "
+              "percentage points, from unrounded rates.", CDE_SUSP),
     MetricDef("gap_pp", "Gap, community minus comparison", "pp", "lower_is_better",
               "Pooled rate of community schools minus that of comparison (non-community) schools of the same "
               "SPA and school type, in percentage points.", f"{CDE_CA}; {CDE_SUSP}; {INITIATIVE_ROSTER}"),
