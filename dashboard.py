@@ -1,14 +1,14 @@
 """CSI Dashboard entry point: `python -m csi_app.serve` (scripts/dashboard), or `streamlit run dashboard.py`.
 
 The shared filters live here, before the page runs, so they keep their values
-across pages and every page reads the same Filters from pages.ui."""
+across pages and every page reads the same Filters from csi_app.state."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from csi_metrics.storage.db import SignInRequired
-from pages import auth, ui
+from csi_app import auth, data, show, state
 
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
@@ -25,10 +25,9 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-ui.pin_database()  # every query this run reads the same database file, even mid-rebuild
-ui.get_connection()
-ui.demo_banner()
-ui.sidebar_filters(page.url_path)
+data.pin_database()  # every query this run reads the same database file, even mid-rebuild
+show.demo_banner()
+state.sidebar_filters(page.url_path)
 try:
     page.run()
 except SignInRequired:  # the page reached the initiative's internal records while signed out

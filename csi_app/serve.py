@@ -53,7 +53,7 @@ class LinkTooLong:
     async def __call__(self, scope, receive, send):
         query = scope.get("query_string", b"") if scope.get("type") == "http" else b""
         if len(query) > MAX_QUERY_BYTES:
-            from csi_metrics.figures.deck import MAX_LINK_CHARS
+            from csi_metrics.views.deck import MAX_LINK_CHARS
             from starlette.responses import HTMLResponse
 
             size = f"{len(query) / 1024:,.0f} kB" if len(query) >= 1024 else f"{len(query)} bytes"

@@ -29,7 +29,8 @@ import polars as pl
 
 from csi_metrics.vocabulary import codes, config
 from csi_metrics.storage import db
-from csi_metrics.figures import deck, downloads
+from csi_metrics.figures import downloads
+from csi_metrics.views import deck
 from csi_metrics.rules import levels
 from csi_metrics.metrics import trends
 from csi_metrics.metrics.breakdown import breakdown

@@ -1,1 +1,1 @@
-"""Dashboard pages (run by dashboard.py through st.navigation) and their one helper module, ui.py."""
+"""Dashboard pages, run by dashboard.py through st.navigation; their Streamlit helpers are csi_app."""

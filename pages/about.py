@@ -7,16 +7,17 @@ import polars as pl
 import streamlit as st
 
 from csi_metrics.vocabulary import codes, registry
+from csi_app import data, show, state
+from csi_metrics.metrics import placement
 from csi_metrics.rules import levels, privacy
-from pages import ui
 
-ui.require_entry()
+state.require_entry()
 st.title("About the data")
-info = ui.build_info()
+info = data.build_info()
 mode = info.get("mode", "unknown")
 st.markdown(f"**Data:** {'demo — fictional schools, generated for demonstration' if mode == 'demo' else mode}  \n"
             f"**Built:** {info.get('built_at', 'unknown')}  \n"
-            f"**Years:** {', '.join(ui.filter_options().years) or 'none'}")
+            f"**Years:** {', '.join(data.filter_options().years) or 'none'}")
 
 
 def _public(value: str) -> str:
@@ -25,7 +26,7 @@ def _public(value: str) -> str:
 
 
 with st.expander("All build facts"):
-    ui.dataframe(pl.DataFrame({"key": list(info), "value": [_public(v) for v in info.values()]}),
+    show.dataframe(pl.DataFrame({"key": list(info), "value": [_public(v) for v in info.values()]}),
                  hide_index=True)
 
 st.header("Definitions")
@@ -73,11 +74,11 @@ tooltip, map, slide, export and download reads them; none decides on its own.
 cuts = pl.DataFrame([{"cut set": c.label, "status upper bounds (%)": " / ".join(c.status_max),
                       "change upper bounds (pp)": " / ".join(c.change_max), "source": c.source}
                      for c in levels.CUT_SETS.values()])
-ui.dataframe(cuts, hide_index=True, key="cut_sets")
+show.dataframe(cuts, hide_index=True, key="cut_sets")
 st.caption(levels.CUT_SET_NOTES)
 
 st.subheader("Computed colours checked against CDE's")
-summary, diffs = ui.load("placement.reconcile")
+summary, diffs = data.load(placement.reconcile)
 if summary.is_empty():
     st.markdown("No CDE Dashboard file is loaded, so every colour is *Dashboard-style, computed* here and none "
                 "could be checked. Put CDE's `chronicdownloadYYYY.txt` / `suspdownloadYYYY.txt` in the CDE folder "
@@ -86,20 +87,20 @@ else:
     st.markdown("For every school with an official colour, the colour computed here from DataQuest's counts "
                 "(the way pooled groups are placed) compared with CDE's. Schools and districts show CDE's colour; "
                 "a difference means a pooled figure's computed colour may be off in the same way.")
-    ui.dataframe(summary.rename({"indicator": "measure", "dashboard_year": "Dashboard",
+    show.dataframe(summary.rename({"indicator": "measure", "dashboard_year": "Dashboard",
                                  "schools_compared_n": "schools compared", "same_colour_n": "same colour",
                                  "different_colour_n": "different colour"}), hide_index=True, key="reconcile")
     if not diffs.is_empty():
         with st.expander(f"The {diffs.height:,} schools whose colours differ"):
-            ui.dataframe(diffs, hide_index=True, key="reconcile_diffs")
+            show.dataframe(diffs, hide_index=True, key="reconcile_diffs")
 
 st.header("Sources in this build")
-sources = ui.sql("SELECT path, kind, rows_n, rows_kept_n, sha256 FROM build_sources ORDER BY kind, path")
+sources = data.sql("SELECT path, kind, rows_n, rows_kept_n, sha256 FROM build_sources ORDER BY kind, path")
 # File names and checksums only: the server's folders are nobody's business on a public page.
-ui.dataframe(sources.with_columns(pl.col("path").str.replace(r"^.*[/\\]", "").alias("file")).select(
+show.dataframe(sources.with_columns(pl.col("path").str.replace(r"^.*[/\\]", "").alias("file")).select(
     "file", "kind", "rows_n", "rows_kept_n", "sha256"), hide_index=True, key="sources")
-rejected = ui.sql("SELECT path, reason, rows_n FROM build_rejections ORDER BY rows_n DESC")
+rejected = data.sql("SELECT path, reason, rows_n FROM build_rejections ORDER BY rows_n DESC")
 if not rejected.is_empty():
     st.subheader("Rows left out or flagged at build time")
-    ui.dataframe(rejected.with_columns(pl.col("path").str.replace(r"^.*[/\\]", "").alias("file")).select(
+    show.dataframe(rejected.with_columns(pl.col("path").str.replace(r"^.*[/\\]", "").alias("file")).select(
         "file", "reason", "rows_n"), hide_index=True, key="rejections")

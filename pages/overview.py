@@ -3,25 +3,23 @@ from last year and Dashboard colour, a small trend for each, and what moved.
 Every card follows the sidebar's filters (csi_metrics.metrics.headline says how) or
 says which it ignores."""
 
-import polars as pl
 import streamlit as st
 
-from csi_metrics.figures import charts
+from csi_app import data, presenter, show, state
 from csi_metrics.metrics import headline, placement
-from csi_metrics.vocabulary import registry, formats, words
-from pages import presenter, ui
+from csi_metrics.vocabulary import formats, registry, words
 
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
 SPARK_CONFIG = {"displayModeBar": False}
 COUNTS = ["community_schools_n", "students_served_n", "ccspp_usd"]
 COUNT_TITLES = {"students_served_n": "Students served", "ccspp_usd": "CCSPP dollars awarded to date"}
 
-f = ui.filters()
+f = state.filters()
 st.title("Community Schools Initiative")
-head = ui.load("headline.headline", filters=f)
+head = data.load(headline.headline, filters=f)
 rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
 group = words.group_label("student_group", f.student_group)
-st.caption(f"{ui.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
+st.caption(f"{data.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
 st.subheader(headline.what_moved(head, group_label=group))
 
 
@@ -81,24 +79,15 @@ for half, metric_id in zip(st.columns(2), ("chronic_absenteeism", "suspension"))
                                                      r["scope_label"])
 
 # The small trends come last so the figures above show while they load.
-def sparkline(mid: str, scope: str):
-    series = ui.headline_series(f)
-    trend = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope))
-    spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
-    return charts.sparkline(spark, kind=registry.get(mid).unit)
-
-
 for (mid, scope), box in boxes.items():
     # Built once per filters and shared: seven of them were most of a warm run (docs/benchmarks.md).
-    fig = ui.cached_figure(("overview_sparkline", mid, scope, tuple(f.as_dict().items())),
-                           lambda mid=mid, scope=scope: sparkline(mid, scope))
+    fig = data.cached_figure(("headline_spark", mid, scope, tuple(f.as_dict().items())),
+                             lambda mid=mid, scope=scope: data.draw("headline_spark", f,
+                                                                    {"metric_id": mid, "scope": scope}).fig)
     with box:
         st.plotly_chart(presenter.for_display(fig), config=SPARK_CONFIG, theme=None, key=f"spark_{mid}_{scope}")
 
-with st.expander("Table and CSV: headline figures"):
-    st.download_button("Download CSV", ui.csv_bytes(head), file_name="headline.csv", mime="text/csv",
-                       key="csv_headline", on_click="ignore")
-    ui.dataframe(head, hide_index=True, key="headline_table", placeholder=ui.EMPTY)
+show.table_and_csv(head, key="headline", label="Table and CSV: headline figures")
 st.caption("Dashboard colours: CDE's official colour where its Dashboard file was loaded, otherwise Dashboard-style, "
            "computed from DataQuest with CDE's five-by-five tables (chronic absenteeism placed on grades TK-8; "
            "CDE never colours pooled groups such as all community schools). Groups under 30 students get none. "

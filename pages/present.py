@@ -9,13 +9,14 @@ import re
 
 import streamlit as st
 
-from csi_metrics.figures import deck, export
+from csi_metrics.figures import export
+from csi_metrics.views import deck
 from csi_metrics.vocabulary import safe_text
 from csi_metrics.storage.db import SignInRequired
 from csi_metrics.vocabulary.errors import InputError
-from pages import auth, presenter, ui
+from csi_app import auth, presenter, state
 
-ui.require_entry()  # a first visit by deep link must still run through dashboard.py
+state.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
 # The exit button from the shared sidebar call means nothing on a page that always presents.
 st.html("<style>.st-key-present_exit { display: none !important; }</style>")
@@ -112,7 +113,7 @@ with st.expander("Deck: open, save, share, export"):
                                      title=slide.title, always=True)
     st.markdown("**Slides**")
     for i, v in enumerate(current.views, start=1):
-        st.markdown(f"{i}. {safe_text.for_markdown(v.title or deck.CHARTS[v.chart][1])} · *{v.page}*"
+        st.markdown(f"{i}. {safe_text.for_markdown(v.title or deck.chart_label(v.chart))} · *{v.page}*"
                     + (f" · {safe_text.for_markdown(', '.join(f'{k}={val}' for k, val in v.filters))}"
                        if v.filters else ""))
     st.page_link("pages/overview.py", label="Leave presenter: back to the dashboard", icon=":material/home:")

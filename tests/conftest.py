@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from csi_metrics.storage import db
 from fixture_paths import FIXTURES
+import support
 
 
 @pytest.fixture
 def schema_con():
     """An empty in-memory database with the schema and code tables."""
-    con = db.new_database()
+    con = support.new_database()
     yield con
     con.close()
 

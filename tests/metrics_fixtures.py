@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from csi_metrics.storage import db
 from csi_metrics.rules import privacy
+import support
 
 
 def cds(district: int, school: int, county: str = "19") -> str:
@@ -19,7 +19,7 @@ def district_code(district: int, county: str = "19") -> str:
 
 
 def new_db() -> duckdb.DuckDBPyConnection:
-    return db.new_database()
+    return support.new_database()
 
 
 def add_school(

@@ -275,7 +275,7 @@ def test_activities_totals_equal_the_library(app_env, lib):
 def test_csv_of_a_trend_column_keeps_gaps_blank():
     import polars as pl
 
-    from pages.ui import csv_bytes
+    from csi_metrics.figures.downloads import csv_bytes
 
     df = pl.DataFrame({"school": ["a"], "ca_trend": [[0.25, float("nan"), None, 0.5]]})
     assert csv_bytes(df).decode() == "school,ca_trend\na,0.25;;;0.5\n"

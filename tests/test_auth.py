@@ -68,7 +68,7 @@ def test_configured_with_two_providers_offers_each(app_env):
 
 
 def test_configured_and_signed_in_shows_the_page(app_env, monkeypatch):
-    from pages import auth
+    from csi_app import auth
 
     monkeypatch.setattr(auth, "signed_in", lambda: True)
     at = _page("pages/activities.py", AUTH_ONE)
@@ -125,7 +125,7 @@ def _prompted(at: AppTest) -> bool:
 
 
 def _run(page: str, params: dict[str, str], auth: dict | None, signed_in: bool, monkeypatch) -> AppTest:
-    from pages import auth as auth_mod
+    from csi_app import auth as auth_mod
 
     monkeypatch.setattr(auth_mod, "signed_in", lambda: signed_in)
     at = AppTest.from_file(APP, default_timeout=180)
@@ -140,7 +140,7 @@ def _run(page: str, params: dict[str, str], auth: dict | None, signed_in: bool, 
 
 
 def _views():
-    from csi_metrics.figures import deck
+    from csi_metrics.views import deck
 
     pages = ["overview", "map", "trends", "equity", "funding", "activities", "schools", "about"]
     views = [(f"pages/{p}.py", {}) for p in pages]
@@ -156,7 +156,7 @@ INTERNAL_VIEWS = {("pages/activities.py", ()), ("pages/map.py", (("measure", "ac
 
 
 def test_no_page_measure_or_slide_shows_internal_records_signed_out(app_env, monkeypatch):
-    from csi_metrics.figures import deck
+    from csi_metrics.views import deck
 
     std = deck.default_deck()
     internal_steps = {str(i) for i, v in enumerate(std.views, start=1) if v.page == "activities"}
@@ -180,14 +180,14 @@ def test_no_page_measure_or_slide_shows_internal_records_signed_out(app_env, mon
 
 
 def test_deck_export_signed_out_carries_no_internal_slide(app_env, monkeypatch):
-    from pages import auth as auth_mod
+    from csi_app import auth as auth_mod
 
     monkeypatch.setattr(auth_mod, "signed_in", lambda: False)
 
     def script():
         import streamlit as st
-        from csi_metrics.figures import deck
-        from pages import presenter
+        from csi_metrics.views import deck
+        from csi_app import presenter
 
         items = presenter.export_items(list(deck.default_deck().views))
         st.session_state["exported"] = [

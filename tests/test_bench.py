@@ -16,6 +16,7 @@ from tools.bench import pandas_reference as pr
 from tools.bench import benchmark as bench
 from csi_metrics.storage import db
 from metrics_fixtures import add_activity, add_district, add_grant, add_outcome, add_school, cds, district_code
+import support
 
 CA = "chronic_absenteeism"
 YEARS = ("2021-22", "2022-23", "2023-24")
@@ -64,7 +65,7 @@ def _fill(con: duckdb.DuckDBPyConnection) -> None:
 @pytest.fixture(scope="module")
 def tiny_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("bench") / "tiny.duckdb"
-    con = db.new_database(path)
+    con = support.new_database(path)
     _fill(con)
     con.close()
     return path

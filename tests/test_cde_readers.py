@@ -11,6 +11,7 @@ import pytest
 from csi_metrics.ingest import cde
 from csi_metrics.vocabulary.errors import InputError
 from fixture_paths import DIRECTORY_EXCERPT
+import support
 
 
 def row(frame: pl.DataFrame, **where) -> dict:
@@ -22,7 +23,7 @@ def row(frame: pl.DataFrame, **where) -> dict:
 # ---------------------------------------------------------------- chronic absenteeism (cp1252, CRLF)
 
 def test_chronic_reads_cp1252_and_keeps_la_and_state(fixtures_dir):
-    res = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt")
+    res = support.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt")
     assert res.encoding == "cp1252"
     assert res.rows_n == 13
     assert res.rows_kept_n == 11  # the Alameda county row and the Alameda school row go
@@ -37,7 +38,7 @@ def test_chronic_reads_cp1252_and_keeps_la_and_state(fixtures_dir):
 
 
 def test_chronic_aggregate_codes_and_scopes(fixtures_dir):
-    f = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt").frame
+    f = support.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt").frame
     state = row(f, aggregate_level="T")
     assert state["cds_code"] == "00000000000000"
     assert (state["numerator_n"], state["denominator_n"], state["published_rate_pct"]) == (1000000, 5000000, 20.0)
@@ -55,7 +56,7 @@ def test_chronic_aggregate_codes_and_scopes(fixtures_dir):
 
 
 def test_chronic_suppressed_row_nulls_all_three(fixtures_dir):
-    f = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt").frame
+    f = support.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt").frame
     rp = row(f, cds_code="19753096000001", reporting_category="RP")
     assert rp["suppressed"] is True
     assert (rp["numerator_n"], rp["denominator_n"], rp["published_rate_pct"]) == (None, None, None)
@@ -65,7 +66,7 @@ def test_chronic_suppressed_row_nulls_all_three(fixtures_dir):
 
 
 def test_chronic_all_counties_keeps_alameda(fixtures_dir):
-    res = cde.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt", all_counties=True)
+    res = support.read_chronic_absenteeism(fixtures_dir / "cde" / "chronicabsenteeism24.txt", all_counties=True)
     assert res.rows_kept_n == 13 and res.rejections == []
     assert row(res.frame, aggregate_level="C", cds_code="01000000000000")["numerator_n"] == 30000
     assert row(res.frame, cds_code="01612596000007")["denominator_n"] == 300
@@ -76,7 +77,7 @@ def test_chronic_all_counties_keeps_alameda(fixtures_dir):
 def test_suspension_utf8_sig_bom(fixtures_dir):
     p = fixtures_dir / "cde" / "suspension24.txt"
     assert p.read_bytes()[:3] == b"\xef\xbb\xbf"
-    res = cde.read_suspension(p)
+    res = support.read_suspension(p)
     assert res.encoding == "utf-8-sig"
     assert (res.rows_n, res.rows_kept_n) == (8, 7)
     f = res.frame
@@ -91,7 +92,7 @@ def test_suspension_utf8_sig_bom(fixtures_dir):
 
 
 def test_suspension_cp1252(fixtures_dir):
-    res = cde.read_suspension(fixtures_dir / "cde" / "suspension23.txt")
+    res = support.read_suspension(fixtures_dir / "cde" / "suspension23.txt")
     assert res.encoding == "cp1252"
     assert set(res.frame["academic_year"]) == {"2022-23"}
     assert row(res.frame, aggregate_level="C")["numerator_n"] == 41700
@@ -101,7 +102,7 @@ def test_plain_utf8_without_bom(tmp_path, fixtures_dir):
     text = (fixtures_dir / "cde" / "chronicabsenteeism24.txt").read_bytes().decode("cp1252")
     p = tmp_path / "chronicabsenteeism24.txt"
     p.write_bytes(text.encode("utf-8"))
-    res = cde.read_chronic_absenteeism(p)
+    res = support.read_chronic_absenteeism(p)
     assert res.encoding == "utf-8" and res.rows_kept_n == 11
 
 
@@ -169,7 +170,7 @@ def mutate(src: Path, dst_dir: Path, line_no: int, column: str, value: str) -> P
     return out
 
 
-READERS = {CA: cde.read_chronic_absenteeism, SUS: cde.read_suspension, DIR: cde.read_directory}
+READERS = {CA: support.read_chronic_absenteeism, SUS: support.read_suspension, DIR: cde.read_directory}
 
 BAD_CELLS = [
     # file, line, column, value, message fragment
@@ -216,7 +217,7 @@ def test_empty_file(tmp_path):
     p = tmp_path / CA
     p.write_bytes(b"")
     with pytest.raises(InputError, match="empty file") as err:
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
     assert err.value.line == 1 and err.value.path == str(p)
 
 
@@ -224,7 +225,7 @@ def test_bom_only_file_is_empty(tmp_path):
     p = tmp_path / SUS
     p.write_bytes(b"\xef\xbb\xbf\r\n")
     with pytest.raises(InputError, match="empty file"):
-        cde.read_suspension(p)
+        support.read_suspension(p)
 
 
 def test_header_only_file_has_no_rows(tmp_path, fixtures_dir):
@@ -232,7 +233,7 @@ def test_header_only_file_has_no_rows(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_bytes(header + b"\r\n")
     with pytest.raises(InputError, match="no data rows") as err:
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
     assert err.value.line == 2
 
 
@@ -241,7 +242,7 @@ def test_comma_separated_file_is_wrong_delimiter(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_text(text, encoding="cp1252")
     with pytest.raises(InputError) as err:
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
     assert err.value.line == 1 and err.value.column == "Academic Year"
     assert "does not split on tab" in err.value.message and "comma-separated" in err.value.message
 
@@ -251,7 +252,7 @@ def test_missing_column(tmp_path, fixtures_dir):
     p = tmp_path / SUS
     p.write_text(text.replace("CumulativeEnrollment\t", "CumEnroll\t", 1), encoding="utf-8")
     with pytest.raises(InputError, match="missing column 'CumulativeEnrollment'") as err:
-        cde.read_suspension(p)
+        support.read_suspension(p)
     assert (err.value.line, err.value.column) == (1, "CumulativeEnrollment")
 
 
@@ -261,7 +262,7 @@ def test_old_layout_is_missing_charter_school(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_text(text, encoding="cp1252")
     with pytest.raises(InputError, match="missing column 'Charter School'"):
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
 
 
 def test_ragged_line_named(tmp_path, fixtures_dir):
@@ -270,7 +271,7 @@ def test_ragged_line_named(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_text("\r\n".join(lines), encoding="cp1252")
     with pytest.raises(InputError, match="expected 14 fields") as err:
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
     assert err.value.line == 7
 
 
@@ -280,7 +281,7 @@ def test_duplicate_row_named(tmp_path, fixtures_dir):
     p = tmp_path / SUS
     p.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode("utf-8"))
     with pytest.raises(InputError, match="also on line 5") as err:
-        cde.read_suspension(p)
+        support.read_suspension(p)
     assert err.value.line == 9
 
 
@@ -300,7 +301,7 @@ def test_truncated_file_names_last_line(tmp_path, fixtures_dir):
     p = tmp_path / SUS
     p.write_bytes(cut)
     with pytest.raises(InputError, match="expected 21 fields per line") as err:
-        cde.read_suspension(p)
+        support.read_suspension(p)
     assert err.value.line == 9
 
 
@@ -309,7 +310,7 @@ def test_blank_cell_is_not_a_short_line(tmp_path, fixtures_dir):
     raw = (fixtures_dir / "cde" / SUS).read_bytes().replace(b"\t9\t5\n", b"\t9\t\n")
     p = tmp_path / SUS
     p.write_bytes(raw)
-    assert cde.read_suspension(p).rows_kept_n == 7
+    assert support.read_suspension(p).rows_kept_n == 7
 
 
 def test_mixed_encodings_named(tmp_path, fixtures_dir):
@@ -321,7 +322,7 @@ def test_mixed_encodings_named(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_bytes(raw)
     with pytest.raises(InputError, match="mixed encodings") as err:
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
     assert (err.value.line, err.value.column) == (12, "School Name")
     assert "UTF-8 on line 9" in err.value.message
 
@@ -331,14 +332,14 @@ def test_extra_columns_are_ignored(tmp_path, fixtures_dir):
     lines = [l + ("\tNote" if i == 0 else "\tx") if l else l for i, l in enumerate(text.split("\r\n"))]
     p = tmp_path / CA
     p.write_bytes("\r\n".join(lines).encode("cp1252"))
-    assert cde.read_chronic_absenteeism(p).rows_kept_n == 11
+    assert support.read_chronic_absenteeism(p).rows_kept_n == 11
 
 
 def test_one_enormous_line(tmp_path):
     p = tmp_path / CA
     p.write_bytes(b"x" * 5_000_000)
     with pytest.raises(InputError, match="missing column 'Academic Year'|does not split on tab") as err:
-        cde.read_chronic_absenteeism(p)
+        support.read_chronic_absenteeism(p)
     assert err.value.line == 1
 
 
@@ -370,7 +371,7 @@ def test_gzip_file_named_txt(tmp_path, fixtures_dir):
     import gzip
     p = tmp_path / SUS
     p.write_bytes(gzip.compress((fixtures_dir / "cde" / SUS).read_bytes()))
-    e = refused(cde.read_suspension, p)
+    e = refused(support.read_suspension, p)
     assert e.message == "is a gzip-compressed file; decompress it (gunzip) and build again"
 
 
@@ -379,7 +380,7 @@ def test_zip_file_named_txt(tmp_path, fixtures_dir):
     p = tmp_path / CA
     with zipfile.ZipFile(p, "w") as z:
         z.write(fixtures_dir / "cde" / CA, CA)
-    e = refused(cde.read_chronic_absenteeism, p)
+    e = refused(support.read_chronic_absenteeism, p)
     assert e.message == "is a zip archive; extract the .txt inside"
 
 
@@ -394,7 +395,7 @@ def test_cr_only_line_ends(tmp_path, fixtures_dir, name):
 
 def test_cr_inside_a_line_ended_file_is_not_cr_only(tmp_path, fixtures_dir):
     # CRLF files hold CRs too; only a file with no LF at all is the old Mac kind.
-    assert cde.read_chronic_absenteeism(fixtures_dir / "cde" / CA).rows_kept_n == 11
+    assert support.read_chronic_absenteeism(fixtures_dir / "cde" / CA).rows_kept_n == 11
 
 
 def test_unused_duplicate_column_is_ignored(tmp_path, fixtures_dir):
@@ -403,7 +404,7 @@ def test_unused_duplicate_column_is_ignored(tmp_path, fixtures_dir):
     out = [l + ("\tCounty Name" if i == 0 else "\tagain") if l else l for i, l in enumerate(lines)]
     p = tmp_path / CA
     p.write_bytes("\r\n".join(out).encode("cp1252"))
-    res = cde.read_chronic_absenteeism(p)
+    res = support.read_chronic_absenteeism(p)
     assert res.rows_kept_n == 11
     assert row(res.frame, cds_code="19753096000002", reporting_category="TA")["numerator_n"] == 189
 
@@ -413,7 +414,7 @@ def test_duplicate_used_column_is_refused_at_line_1(tmp_path, fixtures_dir):
     out = [l + ("\tChronicAbsenteeismCount" if i == 0 else "\t0") if l else l for i, l in enumerate(lines)]
     p = tmp_path / CA
     p.write_bytes("\r\n".join(out).encode("cp1252"))
-    e = refused(cde.read_chronic_absenteeism, p)
+    e = refused(support.read_chronic_absenteeism, p)
     assert (e.line, e.column) == (1, "ChronicAbsenteeismCount")
     assert "appears twice in the header" in e.message
 
@@ -427,11 +428,11 @@ def test_duplicate_used_column_is_refused_at_line_1(tmp_path, fixtures_dir):
 # (All only); 2020-21 repeats only 0100004.
 
 OLD = {  # file -> (reader, rows in the file, rows kept, rejections)
-    "chronicabsenteeism19.txt": (cde.read_chronic_absenteeism, 18, 11, [
+    "chronicabsenteeism19.txt": (support.read_chronic_absenteeism, 18, 11, [
         (cde.REPEATED_SCHOOL_ROW, 6, 7), ("outside county filter (county 19)", 1, 19)]),
-    "chronicabsenteeism21.txt": (cde.read_chronic_absenteeism, 9, 8, [(cde.REPEATED_SCHOOL_ROW, 1, 8)]),
-    "suspension19.txt": (cde.read_suspension, 13, 9, [(cde.REPEATED_SCHOOL_ROW, 4, 6)]),
-    "suspension20.txt": (cde.read_suspension, 11, 8, [(cde.REPEATED_SCHOOL_ROW, 3, 6)]),
+    "chronicabsenteeism21.txt": (support.read_chronic_absenteeism, 9, 8, [(cde.REPEATED_SCHOOL_ROW, 1, 8)]),
+    "suspension19.txt": (support.read_suspension, 13, 9, [(cde.REPEATED_SCHOOL_ROW, 4, 6)]),
+    "suspension20.txt": (support.read_suspension, 11, 8, [(cde.REPEATED_SCHOOL_ROW, 3, 6)]),
 }
 # Per file: (year, school TA numerator sum, denominator sum): each school once.
 OLD_TOTALS = {
@@ -472,7 +473,7 @@ def test_old_layout_reads_each_school_once(fixtures_dir, name):
 
 
 def test_old_chronic_run_together_names(fixtures_dir):
-    f = cde.read_chronic_absenteeism(old_fixture(fixtures_dir, "chronicabsenteeism19.txt")).frame
+    f = support.read_chronic_absenteeism(old_fixture(fixtures_dir, "chronicabsenteeism19.txt")).frame
     # The eligible enrollment is the denominator, not the file's CumulativeEnrollment (430).
     esc = row(f, cds_code="19753096000001", reporting_category="TA")
     assert (esc["numerator_n"], esc["denominator_n"], esc["published_rate_pct"]) == (63, 420, 15.0)
@@ -484,7 +485,7 @@ def test_old_chronic_run_together_names(fixtures_dir):
 
 def test_old_layouts_with_every_county(fixtures_dir):
     # Repeats are counted in the whole file, before the county filter: 5 LA rows and the Alameda one.
-    res = cde.read_chronic_absenteeism(old_fixture(fixtures_dir, "chronicabsenteeism19.txt"), all_counties=True)
+    res = support.read_chronic_absenteeism(old_fixture(fixtures_dir, "chronicabsenteeism19.txt"), all_counties=True)
     assert [(r.reason, r.rows_n) for r in res.rejections] == [(cde.REPEATED_SCHOOL_ROW, 6)]
     assert res.rows_kept_n == 12
     assert row(res.frame, cds_code="01612596000007")["charter_scope"] == "No"
@@ -513,7 +514,7 @@ def _edit(src: Path, dst_dir: Path, fn) -> Path:
 ])
 def test_repeated_row_that_disagrees_is_refused(tmp_path, fixtures_dir, name, line, column, value, fragment):
     bad = mutate(old_fixture(fixtures_dir, name), tmp_path, line, column, value)
-    e = refused(cde.read_chronic_absenteeism if name.startswith("chronic") else cde.read_suspension, bad)
+    e = refused(support.read_chronic_absenteeism if name.startswith("chronic") else support.read_suspension, bad)
     all_line = {"suspension19.txt": 6, "chronicabsenteeism19.txt": 13, "chronicabsenteeism21.txt": 8}[name]
     expect_col = "ChronicAbsenteeismEligibleCumulativeEnrollment" if value == "*" else column
     assert (e.line, e.column) == (all_line, expect_col)
@@ -524,7 +525,7 @@ def test_all_row_beside_both_yes_and_no_is_refused(tmp_path, fixtures_dir):
     # 0100004 TA: 'All' on line 12, 'Yes' on 13; a 'No' row for it too (line 14) cannot be the same school once.
     src = old_fixture(fixtures_dir, "suspension19.txt")
     bad = _edit(src, tmp_path, lambda ls: ls[:13] + [ls[12].replace("\tYes\tTA\t", "\tNo\tTA\t")] + ls[13:])
-    e = refused(cde.read_suspension, bad)
+    e = refused(support.read_suspension, bad)
     assert (e.line, e.column) == (12, "CharterYN")
     assert "both 'Yes' (line 13) and 'No' (line 14)" in e.message
 
@@ -532,11 +533,11 @@ def test_all_row_beside_both_yes_and_no_is_refused(tmp_path, fixtures_dir):
 def test_missing_column_names_its_other_name(tmp_path, fixtures_dir):
     old = _edit(old_fixture(fixtures_dir, "chronicabsenteeism19.txt"), tmp_path,
                 lambda ls: [ls[0].replace("CharterYN", "Charter")] + ls[1:])
-    e = refused(cde.read_chronic_absenteeism, old)
+    e = refused(support.read_chronic_absenteeism, old)
     assert (e.line, e.column, e.message) == (1, "CharterYN", "missing column 'CharterYN' (or 'Charter School')")
     p = tmp_path / CA
     p.write_bytes(fixture_text(fixtures_dir, CA).replace("Charter School", "Charter", 1).encode("cp1252"))
-    e = refused(cde.read_chronic_absenteeism, p)
+    e = refused(support.read_chronic_absenteeism, p)
     assert (e.line, e.column, e.message) == (1, "Charter School", "missing column 'Charter School' (or 'CharterYN')")
 
 
@@ -545,7 +546,7 @@ def test_one_naming_style_per_file(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_bytes(fixture_text(fixtures_dir, CA).replace("Reporting Category", "ReportingCategory", 1)
                   .encode("cp1252"))
-    e = refused(cde.read_chronic_absenteeism, p)
+    e = refused(support.read_chronic_absenteeism, p)
     assert (e.line, e.column) == (1, "Reporting Category")
     assert e.message.startswith("missing column 'Reporting Category': the header has 'ReportingCategory', "
                                 "a name in CDE's other naming style")
@@ -556,7 +557,7 @@ def test_one_column_under_both_names_is_refused(tmp_path, fixtures_dir):
     out = [l + ("\tCharterYN" if i == 0 else "\tNo") if l else l for i, l in enumerate(lines)]
     p = tmp_path / CA
     p.write_bytes("\r\n".join(out).encode("cp1252"))
-    e = refused(cde.read_chronic_absenteeism, p)
+    e = refused(support.read_chronic_absenteeism, p)
     assert (e.line, e.column) == (1, "CharterYN")
     assert "the header has both 'Charter School' and 'CharterYN'" in e.message
 
@@ -568,7 +569,7 @@ def test_dass_still_required_from_2021_22(tmp_path, fixtures_dir):
     p = tmp_path / CA
     p.write_bytes("\r\n".join("\t".join(c for j, c in enumerate(l.split("\t")) if j != i) if l else l
                               for l in lines).encode("cp1252"))
-    e = refused(cde.read_chronic_absenteeism, p)
+    e = refused(support.read_chronic_absenteeism, p)
     assert (e.line, e.column) == (1, "DASS")
     assert e.message == "missing column 'DASS' (CDE's files have it from 2021-22 on; line 2 is 2023-24)"
 

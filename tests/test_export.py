@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from csi_metrics.figures import charts, export
+import support
 
 needs_chromium = pytest.mark.skipif(not Path(export.DEBIAN_CHROMIUM).exists() and not __import__("os").environ.get(
     "BROWSER_PATH"), reason="no Chromium for kaleido")
@@ -69,9 +70,9 @@ def test_bad_format_is_refused():
 
 def test_png_size_reads_ihdr_and_refuses_other_bytes():
     header = b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + (640).to_bytes(4, "big") + (480).to_bytes(4, "big")
-    assert export.png_size(header + b"\x08\x06\x00\x00\x00") == (640, 480)
+    assert support.png_size(header + b"\x08\x06\x00\x00\x00") == (640, 480)
     with pytest.raises(ValueError):
-        export.png_size(b"GIF89a" + b"\x00" * 30)
+        support.png_size(b"GIF89a" + b"\x00" * 30)
 
 
 def test_slug():
@@ -81,12 +82,12 @@ def test_slug():
 
 @needs_chromium
 def test_real_png_svg_pdf_and_cache(monkeypatch):
-    export.clear_cache()
+    monkeypatch.setattr(export, "_cache", type(export._cache)())  # nothing rendered yet
     items = [export.ExportItem(_fig(), "Chronic absenteeism", CAPTION, SOURCE),
              export.ExportItem(_fig((0.12, 0.1, 0.09), "Comparison schools"), "Suspension", "Suspended / enrolled.",
                                SOURCE)]
     pngs = export.render_many(items, "png")
-    assert [export.png_size(p) for p in pngs] == [(1920, 1080), (1920, 1080)]
+    assert [support.png_size(p) for p in pngs] == [(1920, 1080), (1920, 1080)]
     assert pngs[0] != pngs[1]
 
     svg = export.figure_bytes(items[0].fig, "svg", title=items[0].title, caption=CAPTION, source=SOURCE).decode()

@@ -20,10 +20,11 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 import metrics_fixtures as mf
-from csi_metrics.storage import db
-from csi_metrics.figures import deck, downloads
+from csi_metrics.figures import downloads
+from csi_metrics.views import deck
 from csi_metrics import report
 from fixture_paths import REPO
+import support
 
 pytestmark = pytest.mark.app
 
@@ -54,7 +55,7 @@ def test_downloads_module_neutralises_formulas_and_leaves_numbers():
 @pytest.fixture(scope="module")
 def hostile_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("hostile") / "csi.duckdb"
-    con = db.new_database(path)
+    con = support.new_database(path)
     mf.add_district(con, mf.district_code(1), name=FORMULAS[4])
     for i, name in enumerate(FORMULAS[:4]):
         code = mf.cds(1, i + 1)

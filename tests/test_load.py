@@ -45,9 +45,9 @@ def dashboard_pages() -> set[str]:
 
 
 def sidebar_filter_keys() -> set[str]:
-    from pages import ui
+    from csi_app import state
 
-    return {ui._KEY + name for name in ui.URL_PARAMS}
+    return {state._KEY + name for name in state.URL_PARAMS}
 
 
 async def _changes_take_effect(url: str) -> dict[str, object]:

@@ -13,10 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 import metrics_fixtures as mf
 from csi_metrics.vocabulary import codes, config
-from csi_metrics.storage import db
 from fixture_paths import SPA_2022
 from csi_metrics.ingest import boundaries
 from csi_metrics.metrics import geo
+import support
 
 pytestmark = pytest.mark.app
 
@@ -36,7 +36,7 @@ def _absent(n: int, enrolled: int, year_shift: int) -> int:
 def map_db(tmp_path_factory) -> Path:
     """A small database whose schools sit at points inside their SPA's shape."""
     path = tmp_path_factory.mktemp("mapdb") / "csi.duckdb"
-    con = db.new_database(path)
+    con = support.new_database(path)
     gj = boundaries.display_boundaries(SPA_2022)
     label = {f["id"]: (f["properties"]["label_lon"], f["properties"]["label_lat"]) for f in gj["features"]}
     mf.add_district(con, mf.district_code(1), "unified", name="Demo Unified")

@@ -7,12 +7,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-import struct
 from urllib.parse import unquote
 
 import geopandas as gpd
 import polars as pl
 import pytest
+import support
 import shapely
 from shapely.geometry import Point, shape
 
@@ -479,16 +479,11 @@ def test_school_points_frame(small_db):
 
 # --------------------------------------------------------------------------- export
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", data[16:24])
-
-
 def test_a_map_exports_at_presentation_size_through_the_one_exporter():
     from csi_metrics.figures import export
 
     gj = boundaries.display_boundaries(SPA_2022)
     fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate")
     data = export.figure_bytes(fig, "png", title="Rate by SPA")
-    assert _png_size(data) == (1920, 1080)
+    assert support.png_size(data) == (1920, 1080)
     assert export.figure_bytes(fig, "png", title="Rate by SPA") == data  # cached per figure spec

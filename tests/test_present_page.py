@@ -5,6 +5,8 @@ equal to the metric library's numbers, and ?present=1 on an ordinary page."""
 from __future__ import annotations
 
 import json
+
+import duckdb
 import os
 from pathlib import Path
 
@@ -13,10 +15,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics.figures import charts, deck
+from csi_metrics.figures import charts
+from csi_metrics.views import deck
 from csi_metrics.storage import db
 from csi_metrics.vocabulary.filters import Filters
-from csi_metrics.vocabulary import words
 
 pytestmark = pytest.mark.app
 
@@ -106,7 +108,7 @@ def test_deck_link_and_step_open_that_slide_with_the_librarys_numbers(app, demo_
         fig_trace = go.Bar(trace)
         for label, value in zip(fig_trace.y, fig_trace.x):
             shown[label] = value
-    expected = {words.group_label("spa", r["spa"]): r["amount_usd"] for r in lib.iter_rows(named=True)}
+    expected = {r["spa_label"]: r["amount_usd"] for r in lib.iter_rows(named=True)}
     assert shown == pytest.approx(expected)
 
 
@@ -119,13 +121,22 @@ def test_bad_link_and_step_fall_back_with_notices(app):
     assert len(_charts(at)) == 1
 
 
-def test_every_chart_in_the_catalogue_builds_a_slide(app):
-    for chart, (page, _) in deck.CHARTS.items():
-        d = deck.Deck("all", (deck.make_view(page, chart),))
+def test_every_chart_in_the_catalogue_builds_a_slide(app, demo_file):
+    from csi_metrics.views import catalogue
+
+    con = duckdb.connect(str(demo_file), read_only=True)
+    try:
+        school = con.execute("SELECT min(cds_code) FROM schools WHERE is_community").fetchone()[0]
+    finally:
+        con.close()
+    for name in [*deck.CHARTS, *catalogue.CHARTS]:
+        chart = catalogue.CHARTS[deck.chart_of(name)[0]]
+        options = {"school": school} if "school" in chart.options else {}
+        d = deck.Deck("all", (deck.make_view(chart.page, name, options=options),))
         at = _present(app, deck=deck.to_link_param(d), step="1")
-        assert not at.error, (chart, [e.value for e in at.error])
+        assert not at.error, (name, [e.value for e in at.error])
         (spec,) = _charts(at)
-        assert spec["data"], chart
+        assert spec["data"], name
 
 
 def test_uploaded_deck_file_replaces_the_deck_and_lands_in_the_link(app):
@@ -167,14 +178,14 @@ def test_sidebar_toggle_turns_presenter_mode_on(app):
 
 
 def test_presenter_figure_enlarges_small_type_and_thickens_lines():
-    from pages import presenter
+    from csi_metrics.figures import projector
 
     fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], line=dict(width=2)))
     fig.add_trace(go.Bar(x=[1], y=[2], textfont=dict(size=12)))
     fig.add_annotation(text="note", font=dict(size=14))
     fig.update_xaxes(tickfont=dict(size=13))
     before = fig.to_plotly_json()
-    out = presenter.presenter_figure(fig, height=700)
+    out = projector.presenter_figure(fig, height=700)
     assert fig.to_plotly_json() == before
     assert out.layout.annotations[0].font.size == 24
     assert out.data[1].textfont.size == 24
@@ -185,25 +196,25 @@ def test_presenter_figure_enlarges_small_type_and_thickens_lines():
 
 
 def test_presenter_figure_enlarges_a_map_colorbar():
-    from pages import presenter
+    from csi_metrics.figures import projector
 
     fig = go.Figure(go.Choroplethmap(locations=["1"], z=[0.2], geojson={"type": "FeatureCollection", "features": []},
                                      colorbar=dict(title=dict(text="Chronic absenteeism", font=dict(size=16)),
                                                    tickfont=dict(size=14))))
-    out = presenter.presenter_figure(fig)
-    assert out.data[0].colorbar.title.font.size == presenter.MIN_TEXT_PX
-    assert out.data[0].colorbar.tickfont.size == presenter.MIN_TEXT_PX
+    out = projector.presenter_figure(fig)
+    assert out.data[0].colorbar.title.font.size == projector.MIN_TEXT_PX
+    assert out.data[0].colorbar.tickfont.size == projector.MIN_TEXT_PX
 
 
 def test_presenter_figure_pins_notes_under_the_plot_below_the_ticks():
-    from pages import presenter
+    from csi_metrics.figures import projector
 
     fig = charts.did_bars(pl.DataFrame({"community_change_pp": [-9.7], "comparison_change_pp": [-4.8],
                                         "did_pp": [-4.9]}))
     note = [a for a in fig.layout.annotations if a.yref == "paper" and (a.y < 0 or (a.y == 0 and a.yshift < 0))]
     assert note, "did_bars puts its note under the plot"
-    out = presenter.presenter_figure(fig)
+    out = projector.presenter_figure(fig)
     pinned = [a for a in out.layout.annotations if a.text == note[0].text][0]
-    assert (pinned.y, pinned.yanchor, pinned.yshift) == (0, "top", -presenter.NOTE_OFFSET_PX)
+    assert (pinned.y, pinned.yanchor, pinned.yshift) == (0, "top", -projector.NOTE_OFFSET_PX)
     lines = note[0].text.count("<br>") + 1
-    assert out.layout.margin.b == presenter.NOTE_OFFSET_PX + lines * (presenter.MIN_TEXT_PX + 8) + 12
+    assert out.layout.margin.b == projector.NOTE_OFFSET_PX + lines * (projector.MIN_TEXT_PX + 8) + 12

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from csi_metrics.ingest import cde, initiative
 from csi_metrics.vocabulary import codes
 from csi_metrics.vocabulary.errors import InputError
+import support
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 READERS = {
-    "chronicabsenteeism24.txt": cde.read_chronic_absenteeism,
-    "suspension24.txt": cde.read_suspension,
+    "chronicabsenteeism24.txt": support.read_chronic_absenteeism,
+    "suspension24.txt": support.read_suspension,
     "pubschls.txt": cde.read_directory,
     "roster.csv": initiative.read_roster,
     "grants.csv": initiative.read_grants,
@@ -144,7 +145,7 @@ def test_valid_chronic_rows_round_trip(tmp_path, rows, encoding):
                                 r["charter"], r["dass"], r["category"], *measures]))
     p = tmp_path / "chronicabsenteeism24.txt"
     p.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
-    got = cde.read_chronic_absenteeism(p).frame
+    got = support.read_chronic_absenteeism(p).frame
     assert got.height == len(rows)
     for r, g in zip(rows, got.iter_rows(named=True)):
         assert g["cds_code"] == "19" + r["district"] + r["school"]

@@ -1,4 +1,4 @@
-"""A rebuild under load: while sessions run pages through pages/ui.py (its cached
+"""A rebuild under load: while sessions run pages through csi_app.data (its cached
 read-only connection and cached loaders, several AppTest sessions in threads),
 the database file is swapped again and again (os.replace, as the build does) and
 rebuilt for real. No run errors, and every run sees one database whole: the
@@ -28,18 +28,19 @@ CA = "chronicabsenteeism24.txt"
 
 pytestmark = pytest.mark.server
 
-# One page run: every read goes through pages/ui.py as the pages' do, pinned first
+# One page run: every read goes through csi_app.data as the pages' do, pinned first
 # as dashboard.py does. Three separate cached reads, so a mix would show.
 PAGE = '''
 import streamlit as st
 from csi_metrics.vocabulary.filters import Filters
-from pages import ui
+from csi_app import data
+from csi_metrics.metrics import rates
 
-ui.pin_database()
-sha = ui.sql("SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'")["sha256"][0]
-rows = ui.sql("SELECT sum(numerator_n) AS n FROM outcomes WHERE metric = 'chronic_absenteeism' "
-              "AND aggregate_level = 'S'")["n"][0]
-pooled = ui.pooled("chronic_absenteeism", [], Filters(year="2023-24"))
+data.pin_database()
+sha = data.sql("SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'")["sha256"][0]
+rows = data.sql("SELECT sum(numerator_n) AS n FROM outcomes WHERE metric = 'chronic_absenteeism' "
+                "AND aggregate_level = 'S'")["n"][0]
+pooled = data.load(rates.pooled_rates, "chronic_absenteeism", [], filters=Filters(year="2023-24"))
 st.text(f"{sha}|{rows}|{pooled['numerator_n'][0]}|{pooled['denominator_n'][0]}")
 '''
 
@@ -109,18 +110,19 @@ def test_the_two_databases_differ_in_every_read(two_builds):
     assert int(b.split("|")[1]) - int(a.split("|")[1]) == 111
 
 
-def _pinned_reads(ui) -> str:
+def _pinned_reads(data) -> str:
     """What PAGE does, from a plain thread: take the file as it is now (key and
     connection, as pin_database does) and read through the same cached loaders."""
+    from csi_metrics.metrics import rates
     from csi_metrics.vocabulary.filters import Filters
 
-    key, con = ui._current()
-    sha = ui._sql_cached(key, "SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'", (),
+    key, con = data._current()
+    sha = data._sql_cached(key, "SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'", (),
                          con)["sha256"][0]
-    rows = ui._sql_cached(key, "SELECT sum(numerator_n) AS n FROM outcomes WHERE metric = 'chronic_absenteeism' "
+    rows = data._sql_cached(key, "SELECT sum(numerator_n) AS n FROM outcomes WHERE metric = 'chronic_absenteeism' "
                                "AND aggregate_level = 'S'", (), con)["n"][0]
     f = Filters(year="2023-24")
-    pooled = ui._cached(key, "rates.pooled_rates", ("chronic_absenteeism", ()), tuple(f.as_dict().items()), (),
+    pooled = data._cached(key, data._name(rates.pooled_rates), ("chronic_absenteeism", ()), tuple(f.as_dict().items()), (),
                         con)
     return f"{sha}|{rows}|{pooled['numerator_n'][0]}|{pooled['denominator_n'][0]}"
 
@@ -130,7 +132,7 @@ def test_swaps_and_rebuilds_while_sessions_read(served, two_builds):
     runtime, so its runs cannot overlap) and four plain threads read through the
     same cached connection and loaders at full speed, while the main thread swaps
     the file 80 times and rebuilds it 3 times."""
-    from pages import ui
+    from csi_app import data
 
     expected = {_expected(two_builds[v][0]): v for v in ("A", "B")}
     stop = threading.Event()
@@ -156,7 +158,7 @@ def test_swaps_and_rebuilds_while_sessions_read(served, two_builds):
     def reader(i: int) -> None:
         while not stop.is_set():
             try:
-                got = _pinned_reads(ui)
+                got = _pinned_reads(data)
             except Exception as exc:  # noqa: BLE001 - any error is the failure being looked for
                 with lock:
                     errors.append(f"thread {i}: {exc!r}")
@@ -215,25 +217,25 @@ def test_open_session_picks_up_the_new_file_on_its_next_run(served, two_builds):
 
 def test_connection_opened_before_a_swap_keeps_reading_the_old_file(served, two_builds):
     """On Linux an open DuckDB connection reads the inode it opened: the old data, whole."""
-    from pages import ui
+    from csi_app import data
 
-    key = ui._live_key()
-    con = ui._open(*key)
+    key = data._live_key()
+    con = data._open(*key)
     _swap_in(two_builds["B"][0], served)
-    cur = ui._cursor(con)
+    cur = data._cursor(con)
     try:
         sha = cur.execute("SELECT sha256 FROM build_sources WHERE kind = 'chronic_absenteeism'").fetchone()[0]
     finally:
         cur.close()
     assert sha == _expected(two_builds["A"][0]).split("|")[0]
-    assert ui._live_key() != key  # and the next pin opens the new file
+    assert data._live_key() != key  # and the next pin opens the new file
 
 
 def test_open_refuses_a_key_that_no_longer_names_the_file(served, two_builds):
     """A cache miss for an old key must not open the new file under the old name."""
-    from pages import ui
+    from csi_app import data
 
-    key = ui._live_key()
+    key = data._live_key()
     _swap_in(two_builds["B"][0], served)
-    with pytest.raises(ui._Replaced):
-        ui._open(key[0], key[1], key[2] + 1, key[3])  # a key never opened: a miss, and the file is not it
+    with pytest.raises(data._Replaced):
+        data._open(key[0], key[1], key[2] + 1, key[3])  # a key never opened: a miss, and the file is not it

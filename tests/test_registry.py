@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from csi_metrics.vocabulary import registry, formats
+from csi_metrics.vocabulary.formats import format_value
 
 
 def test_every_metric_complete():
@@ -70,7 +71,7 @@ def test_format_suppressed_and_errors():
     assert formats.format_value(350_000, "usd", compact=True) == "$350K"
     assert formats.format_value(2_480.4, "usd", compact=True) == "$2,480"
     assert formats.format_value(1_250_000, "usd", compact=True) == "$1.3M"  # half up
-    assert registry.format_metric("suspension", 0.031) == "3.1%"
+    assert format_value(0.031, registry.get("suspension").unit) == "3.1%"
     with pytest.raises(ValueError, match="unit"):
         formats.format_value(1, "furlongs")
     with pytest.raises(ValueError, match="unknown metric"):

@@ -12,6 +12,7 @@ import metrics_fixtures as mf
 from csi_metrics.storage import db
 from csi_metrics import report
 from csi_metrics.metrics.breakdown import breakdown
+import support
 
 SU, CA = "suspension", "chronic_absenteeism"
 
@@ -19,7 +20,7 @@ SU, CA = "suspension", "chronic_absenteeism"
 @pytest.fixture
 def db_path(tmp_path):
     path = tmp_path / "csi.duckdb"
-    c = db.new_database(path)
+    c = support.new_database(path)
     a, b, t = mf.cds(10001, 1), mf.cds(10001, 2), mf.cds(10001, 3)
     mf.add_district(c, mf.district_code(10001), "elementary")
     mf.add_school(c, a, spa=1, community=True, school_type="ES", name="Alder")

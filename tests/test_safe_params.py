@@ -20,8 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, Filters
-from pages import ui
+from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, FilterOptions, Filters
+from csi_app import data, state
 
 pytestmark = pytest.mark.app
 
@@ -104,10 +104,10 @@ def test_all_hostile_values_at_once(live_db):
 # ---------------------------------------------------------------- parsing: any string at all
 
 @pytest.fixture(scope="module")
-def options(demo_db) -> ui.FilterOptions:
+def options(demo_db) -> FilterOptions:
     os.environ["CSI_DB"] = str(demo_db)
     try:
-        return ui.filter_options()
+        return data.filter_options()
     finally:
         os.environ.pop("CSI_DB", None)
 
@@ -117,9 +117,9 @@ ANY = st.one_of(st.text(max_size=60), st.sampled_from(list(HOSTILE.values())),
 
 
 @settings(max_examples=300, deadline=None)
-@given(params=st.dictionaries(st.sampled_from(list(ui.URL_PARAMS) + ["present", "metric", "x"]), ANY))
+@given(params=st.dictionaries(st.sampled_from(list(state.URL_PARAMS) + ["present", "metric", "x"]), ANY))
 def test_any_url_values_parse_to_known_values_only(options, params):
-    f, warnings = ui.parse_query_params(params, options)
+    f, warnings = state.parse_query_params(params, options)
     assert f.year in options.years
     assert f.spa is None or f.spa in options.spas
     assert f.district is None or f.district in options.district_names
@@ -148,8 +148,8 @@ def test_hostile_filter_values_match_nothing(live_db, f):
     from csi_metrics.metrics import activities, rates, trends
 
     before = sha(live_db)
-    key, con = ui._current()
-    cur = ui._cursor(con)
+    key, con = data._current()
+    cur = data._cursor(con)
     try:
         got = rates.pooled_rates(cur, "chronic_absenteeism", [], f)
         assert got.is_empty() or got["denominator_n"].fill_null(0).sum() == 0
@@ -182,8 +182,8 @@ WRITES = [
 @pytest.mark.parametrize("statement", WRITES)
 def test_dashboard_connection_refuses_writes_and_files(live_db, tmp_path, statement):
     before = sha(live_db)
-    key, con = ui._current()
-    cur = ui._cursor(con)
+    key, con = data._current()
+    cur = data._cursor(con)
     try:
         with pytest.raises(duckdb.Error):
             cur.execute(statement.format(tmp=tmp_path))
@@ -192,7 +192,7 @@ def test_dashboard_connection_refuses_writes_and_files(live_db, tmp_path, statem
     assert sha(live_db) == before
     assert not (tmp_path / "other.duckdb").exists() and not (tmp_path / "leak.csv").exists()
     # And the connection still reads.
-    cur = ui._cursor(con)
+    cur = data._cursor(con)
     try:
         assert cur.execute("SELECT count(*) FROM schools").fetchone()[0] > 0
     finally:
@@ -202,9 +202,9 @@ def test_dashboard_connection_refuses_writes_and_files(live_db, tmp_path, statem
 def test_page_loader_sql_is_read_only_too(live_db):
     before = sha(live_db)
     with pytest.raises(duckdb.Error):
-        ui._query("DELETE FROM schools")
+        data.sql("DELETE FROM schools")
     assert sha(live_db) == before
-    assert isinstance(ui._query("SELECT count(*) AS n FROM schools"), pl.DataFrame)
+    assert isinstance(data.sql("SELECT count(*) AS n FROM schools"), pl.DataFrame)
 
 
 @pytest.mark.parametrize("name,value,default_label", [

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from csi_metrics.figures import deck
+from csi_metrics.views import deck
 from tools import localserver
 
 pytestmark = pytest.mark.server

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from csi_metrics.vocabulary.filters import Filters
-from pages.ui import FilterOptions, default_filters, parse_query_params, query_params_for
+from csi_app.state import default_filters, parse_query_params, query_params_for
+from csi_metrics.vocabulary.filters import FilterOptions
 
 OPTS = FilterOptions(
     years=("2021-22", "2022-23", "2023-24"),

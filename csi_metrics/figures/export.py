@@ -142,11 +142,6 @@ def _cache_put(key: str, data: bytes) -> None:
             _cache.popitem(last=False)
 
 
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
 def _check_format(fmt: str) -> str:
     fmt = fmt.lower()
     if fmt not in FORMATS:
@@ -222,10 +217,3 @@ def slug(text: str, limit: int = 60) -> str:
     while "--" in keep:
         keep = keep.replace("--", "-")
     return keep.strip("-")[:limit] or "chart"
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from a PNG's IHDR chunk; ValueError if it is not a PNG."""
-    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
-        raise ValueError("not a PNG file")
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

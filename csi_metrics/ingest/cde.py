@@ -534,15 +534,6 @@ def count_checks(df: pl.DataFrame, path: Path, col: str, active: pl.Expr, blank_
 
 # ---------------------------------------------------------------- outcome files
 
-def read_chronic_absenteeism(path: str | Path, all_counties: bool = False) -> ReadResult:
-    """CDE Chronic Absenteeism file (chronicabsenteeism*.txt) -> rows for `outcomes`."""
-    return read_outcomes(path, CHRONIC_LAYOUT, all_counties)
-
-
-def read_suspension(path: str | Path, all_counties: bool = False) -> ReadResult:
-    """CDE Suspension file (suspension*.txt) -> rows for `outcomes` (dass_scope 'All')."""
-    return read_outcomes(path, SUSPENSION_LAYOUT, all_counties)
-
 
 def read_outcomes(path: str | Path, layout: Layout, all_counties: bool = False,
                   directory: "DirectoryResult | None" = None) -> ReadResult:

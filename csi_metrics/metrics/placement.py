@@ -315,11 +315,6 @@ def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str]
         "__group", "status_pct", "prior_status_pct", "change_pp", "n_size_met")])
 
 
-def with_placement(frame: pl.DataFrame, placed: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """`frame` (a view's rows, keyed by `by`) with the placement columns joined on."""
-    return frame.join(placed, on=list(by), how="left", nulls_equal=True)
-
-
 def label(source: str | None) -> str:
     """How a level's source reads beside it."""
     return SOURCE_LABELS.get(source or "", "")

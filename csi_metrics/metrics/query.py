@@ -100,11 +100,6 @@ def needs_schools(filters: Filters, table: Table, skip: Sequence[str] = ()) -> b
     return any(getattr(filters, k) not in (None, "all") and k not in skip for k in table.via_schools)
 
 
-def sql_and(conds: Sequence[str]) -> str:
-    """' AND c1 AND c2' (empty for none), to append after a WHERE that has a first condition."""
-    return "".join(f" AND {c}" for c in conds)
-
-
 # Each page offers the years its own data has: CDE's outcome files lag a year or
 # more behind the initiative's awards and activities.
 YEAR_SOURCES = {

@@ -176,33 +176,3 @@ def county_rate(
     reference line; same columns and suppression as `pooled_rates`."""
     county_filters = Filters(year=filters.year, student_group=filters.student_group)
     return pooled_rates(con, metric, list(by), county_filters, county_code=county_code)
-
-
-def aggregate_rows(
-    con: duckdb.DuckDBPyConnection,
-    metric: str,
-    level: str,
-    year: str | None = None,
-    student_group: str = "TA",
-) -> pl.DataFrame:
-    """CDE's own published district ('D'), county ('C') or state ('T') rows with
-    charter and DASS scope 'All' (the true aggregate), for checking pooled
-    figures. Columns: cds_code, year, numerator_n, denominator_n, rate,
-    published_rate_pct, suppressed; suppression applied."""
-    check_metric(metric)
-    if level not in ("D", "C", "T"):
-        raise ValueError(f"level must be 'D', 'C' or 'T'; got {level!r}")
-    conds = ["metric = ?", "aggregate_level = ?", "charter_scope = 'All'", "dass_scope = 'All'", "reporting_category = ?"]
-    params: list[object] = [metric, level, student_group]
-    if year is not None:
-        conds.append("academic_year = ?")
-        params.append(year)
-    df = query.fetch(
-        con,
-        f"""SELECT cds_code, academic_year AS year, numerator_n, denominator_n,
-                   CASE WHEN denominator_n > 0 THEN numerator_n / denominator_n END AS rate,
-                   published_rate_pct, suppressed
-            FROM outcomes WHERE {' AND '.join(conds)} ORDER BY cds_code, year""",
-        params,
-    )
-    return privacy.suppress(df, value_cols=("rate", "numerator_n", "denominator_n", "published_rate_pct"))

@@ -25,13 +25,6 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def new_database(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A fresh database (in memory when path is None) with the schema applied."""
-    con = duckdb.connect(str(path) if path else ":memory:")
-    apply_schema(con)
-    return con
-
-
 def is_hosted(path: str | Path) -> bool:
     """A hosted DuckDB service (MotherDuck, `md:<database>`) rather than a file."""
     return str(path).startswith("md:")

@@ -153,12 +153,15 @@ def _held(key: str, value: object, options: FilterOptions) -> str | None:
 
 
 def parse(raw: Mapping[str, object], options: FilterOptions | None = None, *,
-          keys: tuple[str, ...] = KEYS, base: Filters | None = None) -> tuple[Filters, list[Problem]]:
+          keys: tuple[str, ...] = KEYS, base: Filters | None = None,
+          blank_is_unset: bool = True) -> tuple[Filters, list[Problem]]:
     """Filters from string values (a URL's query, a deck's filters, the report's
     arguments), and the values refused, each with why. Only `keys` are read; any
     other key is a problem. With `options` (what one database holds) a value must
     also be in the data, and a district must lie in the chosen SPA. A refused value
-    leaves that filter as in `base` (default: options.default(), else Filters())."""
+    leaves that filter as in `base` (default: options.default(), else Filters()).
+    A blank value means "not set" (a deck file's empty field) unless `blank_is_unset`
+    is False (a URL: `?year=` is a link cut short, and says so)."""
     start = base if base is not None else options.default() if options is not None else Filters()
     values: dict[str, object] = {}
     problems: list[Problem] = []
@@ -167,6 +170,8 @@ def parse(raw: Mapping[str, object], options: FilterOptions | None = None, *,
             problems.append(Problem(key, str(value), f"unknown filter; expected one of {', '.join(keys)}"))
             continue
         if value is None or str(value).strip() == "":
+            if not blank_is_unset:
+                problems.append(Problem(key, "", "no value given"))
             continue
         typed, why = _shape(key, value)
         if why is None and options is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csi_metrics.vocabulary.formats import format_value
 
 DIRECTIONS = ("lower_is_better", "higher_is_better", "neutral")
 
@@ -118,8 +117,3 @@ def get(metric_id: str) -> MetricDef:
         return METRICS[metric_id]
     except KeyError:
         raise ValueError(f"unknown metric {metric_id!r}; known: {', '.join(METRICS)}") from None
-
-
-def format_metric(metric_id: str, value: float | int | None, *, suppressed: bool = False) -> str:
-    """format_value with the registry's unit for metric_id."""
-    return format_value(value, get(metric_id).unit, suppressed=suppressed)

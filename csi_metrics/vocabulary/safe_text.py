@@ -20,11 +20,6 @@ import re
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#!|~$:])")
 
 
-def for_html(text: object) -> str:
-    """For HTML a page writes itself: every tag and entity shown literally."""
-    return html.escape(str(text), quote=True)
-
-
 def for_markdown(text: object) -> str:
     """For st.markdown, captions and alerts: no link, emphasis, heading, HTML, icon or
     formula can come from it; line breaks become spaces."""

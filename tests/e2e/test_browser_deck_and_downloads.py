@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from csi_metrics.vocabulary import codes
-from csi_metrics.figures import deck
-from csi_metrics.figures.export import png_size
+from csi_metrics.views import deck
+from support import png_size
 from e2e_helpers import assert_no_exception, chart_summary, font_sizes, open_page, screenshot, wait_ready
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from csi_metrics.figures import deck
+from csi_metrics.views import deck
 from e2e_helpers import assert_no_exception, chart_summary, font_sizes, open_page, screenshot, wait_ready
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from csi_metrics.vocabulary import filters as filters_mod
+from csi_metrics.views import catalogue
+from csi_metrics.vocabulary import filters as filters_mod, registry
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
 
@@ -24,22 +25,43 @@ MAX_VIEWS = 60
 
 PAGES = ("overview", "map", "trends", "equity", "funding", "activities", "schools", "about")
 
-# chart id -> (page it belongs to, what it shows). csi_metrics.slides builds each one.
-CHARTS: dict[str, tuple[str, str]] = {
-    "chronic_absenteeism_trend": ("trends", "Chronic absenteeism over time: community vs comparison schools, county line"),
-    "suspension_trend": ("trends", "Suspension over time: community vs comparison schools, county line"),
-    "chronic_absenteeism_did": ("trends", "Chronic absenteeism: difference-in-differences"),
-    "suspension_did": ("trends", "Suspension: difference-in-differences"),
-    "chronic_absenteeism_map": ("map", "Chronic absenteeism by SPA: the map, community schools as points"),
-    "suspension_map": ("map", "Suspension by SPA: the map, community schools as points"),
-    "chronic_absenteeism_by_spa": ("map", "Chronic absenteeism by SPA"),
-    "suspension_by_spa": ("map", "Suspension by SPA"),
-    "chronic_absenteeism_equity": ("equity", "Chronic absenteeism by student group"),
-    "suspension_equity": ("equity", "Suspension by student group"),
-    "funding_by_spa": ("funding", "CCSPP awards by SPA"),
-    "funding_treemap": ("funding", "CCSPP awards by SPA and grant type"),
-    "activities_by_month": ("activities", "R-TAC activities by month and type"),
+# The deck's chart names (kept for every link and file made so far): each is a
+# catalogue chart with its choices. A view may also name a catalogue chart itself
+# and give its choices in "options".
+CHARTS: dict[str, tuple[str, str, dict[str, object]]] = {
+    f"{m}_{kind}": (chart, f"{registry.get(m).name}: {what}", {**extra, **({"metric": m} if chart != "map" else
+                                                                            {"measure": m})})
+    for m in registry.OUTCOMES
+    for kind, chart, what, extra in (
+        ("trend", "trend", "over time, community vs comparison schools, county line", {"by": "community"}),
+        ("did", "did", "difference-in-differences", {}),
+        ("map", "map", "the map by SPA, community schools as points", {}),
+        ("by_spa", "by_spa", "by SPA", {}),
+        ("equity", "equity", "by student group", {}),
+    )
 }
+CHARTS.update({
+    "funding_by_spa": ("awards_by", "CCSPP awards by SPA", {"awards_by": "spa"}),
+    "funding_treemap": ("awards_treemap", "CCSPP awards by SPA and grant type", {}),
+    "activities_by_month": ("activities_by_month", "R-TAC activities by month and type", {}),
+})
+
+
+def chart_of(name: str) -> tuple[str, dict[str, object]]:
+    """(catalogue chart id, its choices) for a deck chart name or a catalogue id."""
+    if name in CHARTS:
+        chart, _, opts = CHARTS[name]
+        return chart, dict(opts)
+    return name, {}
+
+
+def chart_label(name: str) -> str:
+    return CHARTS[name][1] if name in CHARTS else catalogue.CHARTS[name].label
+
+
+def _known(name: str) -> bool:
+    return name in CHARTS or name in catalogue.CHARTS
+
 
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -52,10 +74,16 @@ class View:
     chart: str
     filters: tuple[tuple[str, str], ...] = ()
     title: str | None = None
+    options: tuple[tuple[str, object], ...] = ()   # the chart's own choices (catalogue.Option)
 
     @property
     def filter_dict(self) -> dict[str, str]:
         return dict(self.filters)
+
+    def catalogue_chart(self) -> tuple[str, dict[str, object]]:
+        """(catalogue chart id, every choice given for it)."""
+        chart, opts = chart_of(self.chart)
+        return chart, {**opts, **dict(self.options)}
 
     def to_filters(self) -> Filters:
         """The metric library's Filters for this view (already validated at load)."""
@@ -67,6 +95,8 @@ class View:
             out["filters"] = self.filter_dict
         if self.title:
             out["title"] = self.title
+        if self.options:
+            out["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options}
         return out
 
 
@@ -82,10 +112,11 @@ class Deck:
         return {"version": FORMAT_VERSION, "title": self.title, "views": [v.as_json() for v in self.views]}
 
 
-def make_view(page: str, chart: str, filters: Mapping[str, object] | None = None, title: str | None = None) -> View:
+def make_view(page: str, chart: str, filters: Mapping[str, object] | None = None, title: str | None = None,
+              options: Mapping[str, object] | None = None) -> View:
     """A validated View from plain values (filters as they would appear in a URL)."""
-    return _view_from_json({"page": page, "chart": chart, "filters": dict(filters or {}), "title": title},
-                           source="view", where="view")
+    return _view_from_json({"page": page, "chart": chart, "filters": dict(filters or {}), "title": title,
+                            "options": dict(options or {})}, source="view", where="view")
 
 
 def parse_filters(raw: Mapping[str, object], *, where: str = "filters", source: str = "deck") -> Filters:
@@ -102,19 +133,28 @@ def parse_filters(raw: Mapping[str, object], *, where: str = "filters", source: 
 def _view_from_json(obj: object, *, source: str, where: str) -> View:
     if not isinstance(obj, dict):
         raise InputError(source, "each view must be an object with page and chart", column=where)
-    unknown = set(obj) - {"page", "chart", "filters", "title"}
+    unknown = set(obj) - {"page", "chart", "filters", "title", "options"}
     if unknown:
         raise InputError(source, f"unknown field(s) {', '.join(sorted(unknown))}", column=where)
     page = obj.get("page")
     if page not in PAGES:
         raise InputError(source, f"expected a page, one of {', '.join(PAGES)}; got {page!r}", column=f"{where}.page")
     chart = obj.get("chart")
-    if chart not in CHARTS:
-        raise InputError(source, f"unknown chart {chart!r}; expected one of {', '.join(CHARTS)}",
+    if not isinstance(chart, str) or not _known(chart):
+        raise InputError(source, f"unknown chart {chart!r}; expected one of {', '.join([*CHARTS, *catalogue.CHARTS])}",
                          column=f"{where}.chart")
-    if CHARTS[chart][0] != page:
-        raise InputError(source, f"chart {chart!r} is on page {CHARTS[chart][0]!r}, not {page!r}",
-                         column=f"{where}.chart")
+    chart_id, base_options = chart_of(chart)
+    on_page = catalogue.CHARTS[chart_id].page
+    if on_page != page:
+        raise InputError(source, f"chart {chart!r} is on page {on_page!r}, not {page!r}", column=f"{where}.chart")
+    raw_options = obj.get("options") or {}
+    if not isinstance(raw_options, dict):
+        raise InputError(source, "options must be an object of name: value", column=f"{where}.options")
+    try:
+        catalogue.choices(chart_id, {**base_options, **raw_options})
+    except ValueError as exc:
+        raise InputError(source, str(exc), column=f"{where}.options") from None
+    options = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in raw_options.items()))
     raw_filters = obj.get("filters") or {}
     if not isinstance(raw_filters, dict):
         raise InputError(source, "filters must be an object of name: value", column=f"{where}.filters")
@@ -123,7 +163,7 @@ def _view_from_json(obj: object, *, source: str, where: str) -> View:
     title = obj.get("title")
     if title is not None and not isinstance(title, str):
         raise InputError(source, "title must be text", column=f"{where}.title")
-    return View(page=page, chart=chart, filters=clean, title=(title or "").strip() or None)
+    return View(page=page, chart=chart, filters=clean, title=(title or "").strip() or None, options=options)
 
 
 def from_json_obj(obj: object, *, source: str = "deck") -> Deck:

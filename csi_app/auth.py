@@ -2,7 +2,7 @@
 referral records: csi_metrics.storage.db.INTERNAL_TABLES).
 
 Who may read what is decided once, by the data: a signed-out session's
-database connection has no internal tables (pages.ui.access_level,
+database connection has no internal tables (csi_app.data.access_level,
 db.open_for_display), so any chart, table, CSV, map measure, deck slide or
 export built from them raises db.SignInRequired, and the entry script (or the
 deck) draws `sign_in_prompt` in its place. No page checks sign-in itself.

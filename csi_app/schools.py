@@ -1,0 +1,116 @@
+"""The Schools page's own parts: its table's columns (each school's trend beside
+its rates and colours), and the school picker kept in the URL as ?school=CDS
+(seeded from the URL, set by a table row or a click on the map)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from csi_app import data, show, state
+from csi_metrics.metrics import trends
+from csi_metrics.vocabulary import formats, registry
+from csi_metrics.vocabulary.filters import Filters
+
+SCHOOL_DISPLAY = {
+    "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
+    "ccspp_cohort": "Cohort", "grant_type": "Grant",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "CA trend (years with data)",
+    "chronic_absenteeism_change_pp": "CA change (pp)", "chronic_absenteeism_placed_pct": "CA TK-8 % (placed)",
+    "chronic_absenteeism_color": "CA colour", "chronic_absenteeism_level_source": "CA colour source",
+    "chronic_absenteeism_level_note": "CA no-colour reason",
+    "suspension_pct": "Suspension %", "suspension_change_pp": "Susp. change (pp)",
+    "suspension_color": "Susp. colour", "suspension_level_source": "Susp. colour source",
+    "suspension_level_note": "Susp. no-colour reason", "cds_code": "CDS code",
+}
+
+
+def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
+    """The Schools page table: the columns a person reads, SPA named, and each
+    school's chronic absenteeism over the years (suppressed years blank)."""
+    t = show.readable(table.rename({"spa_n": "spa"}) if "spa_n" in table.columns else table)
+    # Numbers rounded half up here, so the table reads as the one formatter prints them.
+    t = t.with_columns(formats.half_up_expr(pl.col(f"{m}_rate") * 100).alias(f"{m}_pct")
+                       for m in registry.OUTCOMES if f"{m}_rate" in t.columns)
+    t = t.with_columns(formats.half_up_expr(pl.col(f"{m}_change_pp")).alias(f"{m}_change_pp")
+                       for m in registry.OUTCOMES if f"{m}_change_pp" in t.columns)
+    if "chronic_absenteeism_placed_rate" in t.columns:
+        t = t.with_columns(formats.half_up_expr(pl.col("chronic_absenteeism_placed_rate") * 100)
+                           .alias("chronic_absenteeism_placed_pct"))
+    for m in registry.OUTCOMES:
+        if f"{m}_level_source" in t.columns:
+            t = t.with_columns(pl.col(f"{m}_level_source").replace_strict(
+                {"official": "CDE official", "computed": "computed (Dashboard-style)"}, default=None,
+                return_dtype=pl.String))
+    tr = data.load(trends.trend, "chronic_absenteeism", ["school"], filters=f.with_(year=None))
+    if not tr.is_empty():
+        # The table's sparkline cannot draw a gap (a blank makes the whole cell text), so it
+        # holds the years with a published, unsuppressed rate; the school's own chart shows the gaps.
+        lists = tr.sort("year").filter(~pl.col("suppressed") & pl.col("rate").is_not_null()) \
+            .group_by("school").agg(pl.col("rate").alias("ca_trend"))
+        t = t.join(lists.rename({"school": "cds_code"}), on="cds_code", how="left")
+    return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
+
+
+def school_columns(df: pl.DataFrame) -> dict[str, Any]:
+    cfg: dict[str, Any] = {c: st.column_config.Column(label) for c, label in SCHOOL_DISPLAY.items() if c in df.columns}
+    for c in ("chronic_absenteeism_pct", "suspension_pct", "chronic_absenteeism_placed_pct"):
+        if c in df.columns:
+            cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%.1f")
+    for c in ("chronic_absenteeism_change_pp", "suspension_change_pp"):
+        if c in df.columns:
+            cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
+    if "ca_trend" in df.columns:
+        cfg["ca_trend"] = st.column_config.LineChartColumn(SCHOOL_DISPLAY["ca_trend"])  # own scale: the shape
+    return cfg
+
+
+_PICK = "school_pick"
+
+
+def _all_schools() -> dict[str, str]:
+    return dict(data.sql("SELECT cds_code, school_name FROM schools ORDER BY school_name").iter_rows())
+
+
+def school_selection_sync() -> None:
+    """Seed the school picker from ?school=CDS when the page opens; a bad code warns and is ignored."""
+    ss = st.session_state
+    if _PICK in ss:
+        return
+    raw = st.query_params.get("school")
+    if raw is None:
+        return
+    if raw in _all_schools():
+        ss[_PICK] = raw
+    else:
+        st.warning(f"Ignored URL parameter `school={state.shown(raw)}`: not a CDS code in the data. "
+                   "Pick a school from the table instead.", icon=":material/link_off:")
+        del st.query_params["school"]
+
+
+def on_school_row() -> None:
+    """Table row selected: open that school (st.dataframe selection callback)."""
+    ss = st.session_state
+    rows = ss.get("school_table", {}).get("selection", {}).get("rows", [])
+    listed = ss.get("_school_rows", [])
+    if rows and rows[0] < len(listed):
+        ss[_PICK] = listed[rows[0]]
+
+
+def school_picker(table: pl.DataFrame) -> str | None:
+    """The school shown below the table, kept in the URL as ?school=CDS."""
+    names = _all_schools()
+    listed = table["cds_code"].to_list()
+    current = st.session_state.get(_PICK)
+    options = [None, *listed] + ([current] if current and current not in listed else [])
+    cds = st.selectbox("School", options, key=_PICK, placeholder="Choose a school",
+                       format_func=lambda c: "Choose a school" if c is None else f"{names.get(c, c)} ({c})")
+    if cds:
+        if st.query_params.get("school") != cds:
+            st.query_params["school"] = cds
+    elif "school" in st.query_params:
+        del st.query_params["school"]
+    return cds
+

@@ -1,0 +1,128 @@
+"""Showing things on a page: the demo banner, a catalogue chart with its words,
+its PNG/SVG export and the table behind it with a CSV of exactly that table, and
+tables in general (names beside codes, rates as percentages rounded as the one
+formatter rounds). Suppression is already applied upstream; nothing here decides it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from csi_app import data, presenter
+from csi_metrics.figures import downloads
+from csi_metrics.views.catalogue import Drawn
+from csi_metrics.vocabulary import codes, formats, registry, words
+from csi_metrics.vocabulary.filters import Filters
+
+DEMO_BANNER = ("**DEMO DATA — fictional schools.** Every school, grant, activity and rate here was "
+               "generated for demonstration; none of it describes a real school or student.")
+EMPTY = formats.BLANK  # how a table shows a blank (suppressed, unpublished or not applicable) cell
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "width": 1920, "height": 1080, "scale": 1},
+}
+LABEL_COLUMNS = (("spa", "spa_name"), ("student_group", "student_group_name"), ("school_type", "school_type_name"),
+                 ("activity_type", "activity_type_name"), ("grant_type", "grant_type_name"))
+
+
+def demo_banner() -> None:
+    if data.is_demo():
+        st.warning(DEMO_BANNER, icon=":material/science:")
+
+
+def metric_caption(metric_id: str) -> str:
+    """'Label: definition Source: ...' from the metric registry."""
+    m = registry.METRICS.get(metric_id)
+    return f"**{m.label}**: {m.definition} *Source:* {m.source}" if m else ""
+
+
+def readable(df: pl.DataFrame) -> pl.DataFrame:
+    """The table behind a chart with names beside codes (SPA, student group, ...)."""
+    out = df
+    for col, label_col in LABEL_COLUMNS:
+        if col in out.columns and label_col not in out.columns:
+            # Labels for the few distinct values, looked up here, then mapped natively: no
+            # Python function runs inside Polars (its thread pool deadlocked under load).
+            labels = {v: words.group_label(col, v) for v in out[col].unique().to_list() if v is not None}
+            out = out.with_columns(
+                pl.col(col).replace_strict(labels, default=None, return_dtype=pl.Utf8)
+                .fill_null(words.group_label(col, None)).alias(label_col))
+            cols = out.columns
+            cols.remove(label_col)
+            cols.insert(cols.index(col) + 1, label_col)
+            out = out.select(cols)
+    return out
+
+
+def rounded_for_reading(df: pl.DataFrame) -> pl.DataFrame:
+    """The table a person reads: rates (0-1) to 0.1 point and pp to 0.1, rounded half up
+    as the one formatter rounds; the CSV keeps the unrounded values."""
+    rate_cols = [c for c, t in df.schema.items() if t.is_float() and (c == "rate" or c.endswith("_rate"))]
+    pp_cols = [c for c, t in df.schema.items() if t.is_float() and c.endswith("_pp")]
+    return df.with_columns([formats.half_up_expr(pl.col(c), 3).alias(c) for c in rate_cols]
+                           + [formats.half_up_expr(pl.col(c), 1).alias(c) for c in pp_cols])
+
+
+def column_config(df: pl.DataFrame) -> dict[str, Any]:
+    cfg: dict[str, Any] = {}
+    for c in df.columns:
+        if c == "rate" or c.endswith("_rate"):
+            cfg[c] = st.column_config.NumberColumn(c, format="percent", help="shown as %; 0-1 in the CSV")
+        elif c.endswith("_usd"):
+            cfg[c] = st.column_config.NumberColumn(c, format="dollar")
+    return cfg
+
+
+def dataframe(df: pl.DataFrame, **kwargs: Any) -> Any:
+    """st.dataframe of a Polars frame, handed over as Arrow: Streamlit's own conversion
+    of a Polars frame goes through pandas and can wait on Polars' thread pool while it
+    holds the GIL (with a Python function in that pool, the server deadlocked)."""
+    return st.dataframe(df.to_arrow() if isinstance(df, pl.DataFrame) else df, **kwargs)
+
+
+def csv_button(table: pl.DataFrame, *, key: str, file_name: str | None = None) -> None:
+    """A download of exactly `table` as CSV (csi_metrics.figures.downloads, the one CSV writer)."""
+    st.download_button("Download CSV", downloads.csv_bytes(table), file_name=file_name or f"{key}.csv",
+                       mime="text/csv", key=f"csv_{key}", on_click="ignore")
+
+
+def table_and_csv(table: pl.DataFrame, *, key: str, label: str = "Table and CSV",
+                  config: Mapping[str, Any] | None = None) -> None:
+    """A table in an expander, with a CSV download of exactly that table above it."""
+    with st.expander(label):
+        # The button above the table: the grid sizes itself after the expander opens, and a
+        # button below it would move under the pointer of someone reaching for it.
+        csv_button(table, key=key)
+        dataframe(rounded_for_reading(table), hide_index=True, key=f"table_{key}", placeholder=EMPTY,
+                  column_config=dict(config) if config is not None else column_config(table))
+        if "suppressed" in table.columns:
+            st.caption(f"{EMPTY} (blank in the CSV): suppressed (fewer than {codes.MIN_N} students, or recoverable "
+                       "by subtraction), not published, or not applicable; suppressed = true marks suppression.")
+
+
+def show(drawn: Drawn, *, key: str, caption: str | None = None,
+         on_select: Callable[[], None] | None = None) -> None:
+    """Draw a catalogue chart: the figure, its definition, source and note, PNG/SVG
+    export, and the table behind it with its CSV. With `on_select`, a click on a point
+    calls it (selection in st.session_state[f"chart_{key}"])."""
+    config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
+    select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
+    # theme=None: Streamlit's own chart theme would override the dashboard's projector type sizes.
+    st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
+    text = " ".join(x.rstrip(".") + "." for x in (metric_caption(drawn.metric) if drawn.metric else "",
+                                                   drawn.note, caption or "") if x)
+    if text:
+        st.caption(text)
+    presenter.export_buttons(drawn.fig, key=key, caption=text)  # PNG / SVG at 1920x1080
+    table_and_csv(readable(drawn.table), key=key)
+
+
+def chart(chart_id: str, filters: Filters, *, key: str | None = None, caption: str | None = None,
+          on_select: Callable[[], None] | None = None, **choices: Any) -> Drawn:
+    """Catalogue chart `chart_id` drawn through data.draw and shown; returns what was drawn."""
+    drawn = data.draw(chart_id, filters, choices)
+    show(drawn, key=key or chart_id, caption=caption, on_select=on_select)
+    return drawn

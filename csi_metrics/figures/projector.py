@@ -1,0 +1,74 @@
+"""A chart adapted for a projector: presenter type sizes, thick lines and marks,
+notes moved below larger tick labels, and a deck slide's fixed size (a map
+re-zoomed to it). Pure figure functions: the app's presenter mode, the deck and
+the exports use the same ones."""
+
+from __future__ import annotations
+
+import re
+
+import plotly.graph_objects as go
+
+from csi_metrics.figures import charts, maps
+
+MIN_TEXT_PX = 24               # smallest type a presenter shows
+SLIDE_HEIGHT_PX = 720          # one chart, its caption and the step buttons on a 1080 px screen
+SLIDE_WIDTH_PX = 1840          # 1920 less the presenter page's side padding
+PAGE_CHART_MIN_HEIGHT_PX = 620
+NOTE_OFFSET_PX = 96            # below two lines of presenter-size tick labels
+
+
+def _raise(font: object, px: int) -> None:
+    size = getattr(font, "size", None)
+    if size is not None and size < px:
+        font.size = px  # type: ignore[attr-defined]
+
+
+def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
+    """A copy of `fig` for a projector: the presenter theme, thick lines, and no
+    explicitly small type left anywhere (annotations, bar and treemap labels)."""
+    out = go.Figure(fig)
+    charts.apply_theme(out, present=True)
+    below_px = 0
+    for ann in out.layout.annotations or ():
+        if ann.font.size is None or ann.font.size < MIN_TEXT_PX:
+            ann.font.size = MIN_TEXT_PX
+        under = ann.yref == "paper" and ann.y is not None and (
+            ann.y < 0 or (ann.y == 0 and ann.yanchor == "top" and (ann.yshift or 0) < 0))
+        if under:
+            # A note under the plot sits just below normal-size tick labels; presenter ticks
+            # are larger and often wrap to two lines: move it below them, in pixels.
+            lines = (ann.text or "").count("<br>") + 1
+            ann.update(y=0, yanchor="top", yshift=-NOTE_OFFSET_PX)
+            below_px = max(below_px, NOTE_OFFSET_PX + lines * (MIN_TEXT_PX + 8) + 12)
+    if below_px:
+        out.update_layout(margin=dict(b=below_px))
+    for trace in out.data:
+        for attr in ("textfont", "insidetextfont", "outsidetextfont"):
+            if hasattr(trace, attr):
+                _raise(getattr(trace, attr), MIN_TEXT_PX)
+        if getattr(trace, "type", "") == "bar" and trace.marker.line.width:
+            trace.marker.line.width = max(trace.marker.line.width, 2)
+        colorbar = getattr(getattr(trace, "marker", None), "colorbar", None) or getattr(trace, "colorbar", None)
+        if colorbar is not None:
+            _raise(colorbar.tickfont, MIN_TEXT_PX)
+            _raise(colorbar.title.font, MIN_TEXT_PX)
+    for name in out.layout:
+        if re.fullmatch(r"[xy]axis\d*", name):
+            _raise(out.layout[name].tickfont, MIN_TEXT_PX)
+            _raise(out.layout[name].title.font, MIN_TEXT_PX)
+    out.update_traces(marker=dict(size=14), selector=dict(type="scatter"))
+    if height:
+        out.update_layout(height=height)
+    elif out.layout.height is None:
+        # Only charts that left their height to Streamlit: a sparkline keeps its small size.
+        out.update_layout(height=PAGE_CHART_MIN_HEIGHT_PX)
+    return out
+
+
+def slide_figure(fig: go.Figure) -> go.Figure:
+    """A deck slide: the presenter figure at slide height, a map re-zoomed to the slide."""
+    out = presenter_figure(fig, height=SLIDE_HEIGHT_PX)
+    if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
+        maps.refit_view(out, SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX)
+    return out

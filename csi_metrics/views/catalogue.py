@@ -1,0 +1,434 @@
+"""The chart catalogue: every chart the dashboard draws, declared once.
+
+Each `Chart` says what it loads (metric functions, as function objects), how it
+draws (a figures function), the words around it (its title from the registry's
+label, a note saying what the filters do to it, the definition and source from
+the registry) and which choices it takes (`Option`). Pages, the presenter's deck,
+exports and tests all draw through `render`, so a chart looks and counts the same
+everywhere.
+
+`render` takes the caller's loader: `load(fn, *args, filters=None, **kwargs)`
+returns `fn(con, *args, [filters], **kwargs)`. The app passes one that caches
+per database file and access level (csi_app.data.load); tests and the command
+line pass `direct_loader(con)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import plotly.graph_objects as go
+import polars as pl
+
+from csi_metrics.figures import charts, maps
+from csi_metrics.ingest import boundaries
+from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, placement, query, rates,
+                                 schools, trends)
+from csi_metrics.vocabulary import codes, config, registry
+from csi_metrics.vocabulary.errors import InputError
+from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.vocabulary.safe_text import for_plotly
+
+Loader = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice a chart takes: its allowed values (None: any text the chart checks
+    itself), their labels, and the default (the first value unless given)."""
+
+    label: str
+    values: tuple[Any, ...] | None
+    labels: Mapping[Any, str] = field(default_factory=dict)
+    default: Any = None
+
+    def default_value(self) -> Any:
+        return self.default if self.default is not None or self.values is None else self.values[0]
+
+    def label_of(self, value: Any) -> str:
+        return self.labels.get(value, str(value))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a chart is drawn for: the filters, its choices, and the caller's services."""
+
+    filters: Filters
+    choices: Mapping[str, Any]
+    load: Loader
+    describe: Callable[[Filters], str]
+    latest_year: str | None
+    boundaries: Callable[[], tuple[dict | None, str | None]]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.choices[name]
+
+    def one_year(self) -> Filters:
+        """The filters with a year: a chart of one year under no year shows the latest."""
+        return self.filters if self.filters.year else self.filters.with_(year=self.latest_year)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A drawn chart: the figure, the table behind it (suppressed upstream), its
+    title, a note on what the filters do to it (markdown-safe text), the registry
+    metric whose definition and source go with it, and any frames a page shows
+    beside it (`extra`)."""
+
+    fig: go.Figure
+    table: pl.DataFrame
+    title: str
+    note: str
+    metric: str | None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def definition(self) -> str:
+        m = registry.METRICS.get(self.metric or "")
+        return f"{m.label}: {m.definition}" if m else ""
+
+    @property
+    def source(self) -> str:
+        m = registry.METRICS.get(self.metric or "")
+        return m.source if m else ""
+
+    @property
+    def caption(self) -> str:
+        """Definition and note: what a slide or an export prints under the chart."""
+        return " ".join(x.rstrip(".") + "." for x in (self.definition, self.note) if x)
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    page: str
+    label: str                     # what it shows, for a deck's list of slides
+    options: Mapping[str, Option]
+    draw: Callable[[Context], Drawn]
+    metric_option: str | None = None  # the option naming its registry metric, if any
+
+
+def _label(metric: str) -> str:
+    return registry.get(metric).label
+
+
+METRIC = Option("Measure", registry.OUTCOMES, {m: registry.get(m).name for m in registry.OUTCOMES})
+BREAKDOWNS = {"none": "No breakdown", "community": "Community vs comparison", "spa": "SPA", "cohort": "Cohort",
+              "school_type": "School type", "student_group": "Student group"}
+GROUP_DEFAULT = ("TA", "SE", "SD", "SS")
+GROUP_KINDS = ("race", "program", "gender", "grade")
+GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "district": "district"}
+AWARDED = {"to_date": "Awarded to date", "in_year": "Awarded in the year only"}  # a page may name the year
+COLOR_BY = {"dashboard_color": "Dashboard colour", "cohort": "CCSPP cohort"}
+COUNTY_LINE = "Dashed black line: every LA County school pooled (year and student group filters only)."
+
+
+# --------------------------------------------------------------------------- outcomes over time
+
+def _trend(ctx: Context) -> Drawn:
+    metric, by_key = ctx["metric"], ctx["by"]
+    every = ctx.filters.with_(year=None)
+    by = [] if by_key == "none" else [by_key]
+    df = ctx.load(trends.trend, metric, by, filters=every)
+    if by_key == "student_group":
+        df = df.filter(pl.col("student_group").is_in(list(ctx["groups"])))
+    elif by_key == "community":
+        df = df.filter(pl.col("community").is_in(["community", "comparison"]))
+    county = ctx.load(rates.county_rate, metric, filters=every)
+    title = f"{_label(metric)} by year" + (": community vs comparison schools" if by_key == "community" else "")
+    fig = charts.trend_lines(df, title=title, group_col=by[0] if by else None, county=county, metric=metric,
+                             y_title=_label(metric))
+    note = f"{ctx.describe(every)}. Every year is shown: the year filter does not narrow this chart. {COUNTY_LINE}"
+    return Drawn(fig, df, title, note, metric, {"county": county})
+
+
+def _did(ctx: Context) -> Drawn:
+    metric = ctx["metric"]
+    df = ctx.load(compare.diff_in_diff, metric, filters=ctx.filters)
+    title = f"{registry.get(metric).name}: change in community vs comparison schools"
+    fig = charts.did_bars(df, title=title)
+    note = (f"{ctx.describe(ctx.filters.with_(year=None, community='all'))}. Difference-in-differences: the "
+            "community schools' change minus the comparison schools' change over the same years, from the year "
+            "before each school's first grant to the latest year (the year and schools filters do not apply). "
+            "It describes, it does not prove cause.")
+    return Drawn(fig, df, title, note, "did_pp")
+
+
+# --------------------------------------------------------------------------- where: the map and SPAs
+
+def default_boundaries() -> tuple[dict | None, str | None]:
+    """(the display layer, None), (None, why it could not be read) or (None, None)
+    when no boundary file is configured."""
+    path = config.boundary_path()
+    if path is None:
+        return None, None
+    try:
+        return boundaries.display_boundaries(path), None
+    except InputError as exc:
+        return None, str(exc)
+
+
+def _map(ctx: Context) -> Drawn:
+    measure_id, color_by = ctx["measure"], ctx["color_by"]
+    m = geo.MEASURES[measure_id]
+    f = ctx.one_year()
+    df = ctx.load(geo.spa_measure, measure_id, filters=f)
+    title = f"{m.label} by SPA, {'all award years' if m.unit.startswith('usd') else f.year or 'every year'}"
+    if m.unit == "pp" and "baseline_year" in df.columns and df.height:
+        title = f"{m.label} ({df['baseline_year'][0]} to {df['year'][0]}), by SPA"
+    outcome = m.outcome or "chronic_absenteeism"
+    points_frame = ctx.load(geo.school_points_frame, outcome, filters=f.with_(spa=None))
+    geojson, error = ctx.boundaries()
+    color_col = "color" if "color" in df.columns else None
+    if geojson is not None:
+        points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome))
+        fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
+                                  color_col=color_col, points=points, highlight_spa=f.spa)
+        where = (f"Points: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, coloured "
+                 f"by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
+    else:
+        fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col)
+        where = f"{ctx.describe(f.with_(spa=None))}. The SPAs are drawn as tiles laid out like the county. "
+    note = ("Every SPA is drawn; the SPA filter outlines one. " + where
+            + (placement.colour_sentence(df["level_source"], m.outcome) if m.unit == "rate" and "level_source"
+               in df.columns else ""))
+    shown = [c for c in ("spa", "year", "baseline_year", m.value_col, "schools_n", "suppressed_schools_n", "color",
+                         "level_source", "suppressed") if c in df.columns]
+    extra = {"schools": points_frame if geojson is not None else points_frame.clear(),
+             "missing_spas": maps.missing_spas(geojson) if geojson is not None else [],
+             "boundary_error": error, "tiles": geojson is None,
+             "boundary_source": geojson["csi"]["source"] if geojson is not None else None}
+    return Drawn(fig, df.select(shown), title, note.strip(), m.registry_id, extra)
+
+
+def _by_spa(ctx: Context) -> Drawn:
+    metric = ctx["metric"]
+    f = ctx.one_year()
+    df = ctx.load(breakdown.breakdown, metric, "spa", filters=f)
+    title = f"{_label(metric)} by SPA, {f.year}"
+    fig = charts.bar_by_group(df, category_col="spa", value_col="rate", title=title, color_col="color")
+    note = (f"{ctx.describe(f)}. Bar colour and label: the Dashboard level. "
+            + placement.colour_sentence(df["level_source"], metric))
+    return Drawn(fig, df, title, note, metric)
+
+
+# --------------------------------------------------------------------------- for whom
+
+EQUITY_COLUMNS = ("student_group", "numerator_n", "denominator_n", "rate", "prior_rate", "change_pp",
+                  "suppressed_schools_n", "placed_group", "placed_rate", "status_level", "change_level", "color",
+                  "level_source", "level_note", "cut_set_note", "suppressed")
+
+
+def _equity(ctx: Context) -> Drawn:
+    metric, kinds = ctx["metric"], set(ctx["kinds"])
+    f = ctx.one_year().with_(student_group="TA")
+    df = ctx.load(breakdown.breakdown, metric, "student_group", filters=f)
+    kind_of = {code: kind for code, (_, kind) in codes.REPORTING_CATEGORIES.items()}
+    shown = df.filter(pl.col("student_group").is_in([c for c, k in kind_of.items() if k in kinds or c == "TA"]))
+    title = f"{_label(metric)} by student group, {f.year}"
+    fig = charts.equity_bars(shown, title=title)
+    note = (f"{ctx.describe(f)}. Every student group is shown: the student group filter does not apply. Bar: each "
+            "group's rate; colour and label: its Dashboard level from this year's rate and its change from last "
+            f"year. {placement.colour_sentence(shown['level_source'], metric)} Groups under 30 students get no "
+            "colour; figures of fewer than 11 students are not shown. Dashed line: All students.")
+    return Drawn(fig, shown.select([c for c in EQUITY_COLUMNS if c in shown.columns]), title, note, metric)
+
+
+# --------------------------------------------------------------------------- the money
+
+def _grant_filters(ctx: Context) -> tuple[Filters, bool]:
+    return ctx.filters, ctx["awards"] == "in_year"
+
+
+def _grants_words(ctx: Context, f: Filters, in_year: bool) -> str:
+    when = "" if in_year or f.year is None else ", every award year up to this one"
+    return (f"CCSPP awards for {ctx.describe(f.with_(community='all', student_group='TA'))}{when}. Grants go to "
+            "community schools and their LEAs: the schools and student group filters do not apply.")
+
+
+def _awards(ctx: Context, by: list[str]) -> pl.DataFrame:
+    f, in_year = _grant_filters(ctx)
+    return ctx.load(funding.awards if in_year else funding.awards_to_date, by, filters=f)
+
+
+def _awards_by(ctx: Context) -> Drawn:
+    by = ctx["awards_by"]
+    f, in_year = _grant_filters(ctx)
+    df = _awards(ctx, [by])
+    label = {"spa": "spa_label", "district": "district_name"}.get(by, by)
+    title = f"CCSPP awards by {GROUPINGS[by]}"
+    fig = charts.bar_by_group(df, category_col=label if label in df.columns else by, value_col="amount_usd",
+                              kind="usd", title=title, x_title="Dollars awarded", top_n=15)
+    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd")
+
+
+def _awards_treemap(ctx: Context) -> Drawn:
+    f, in_year = _grant_filters(ctx)
+    df = _awards(ctx, ["spa", "grant_type"])
+    title = "CCSPP awards by SPA and grant type"
+    fig = charts.funding_treemap(df, path=["spa_label" if "spa_label" in df.columns else "spa", "grant_type"],
+                                 title=title)
+    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd")
+
+
+def _usd_per_student(ctx: Context) -> Drawn:
+    f, in_year = _grant_filters(ctx)
+    # Per student over the chosen award year, or over every award year (enrolment counted in each award year).
+    df = ctx.load(funding.dollars_per_student, ["spa"], filters=f if in_year else f.with_(year=None))
+    title = f"CCSPP dollars per enrolled student, by SPA ({f.year if in_year and f.year else 'all award years'})"
+    fig = charts.bar_by_group(df, category_col="spa_label" if "spa_label" in df.columns else "spa",
+                              value_col="usd_per_student", kind="usd", title=title, x_title="Dollars per student")
+    return Drawn(fig, df, title, _grants_words(ctx, f if in_year else f.with_(year=None), True), "usd_per_student")
+
+
+# --------------------------------------------------------------------------- the work
+
+def _activities_words(ctx: Context) -> str:
+    return (f"R-TAC activities for {ctx.describe(ctx.filters.with_(student_group='TA'))}. An activity serves "
+            "everyone who comes: the student group filter does not apply.")
+
+
+def _activities_by_month(ctx: Context) -> Drawn:
+    df = ctx.load(activities.activity_counts, ["month", "activity_type"], filters=ctx.filters)
+    title = "R-TAC activities by month and type"
+    return Drawn(charts.activities_by_month(df, title=title), df, title, _activities_words(ctx), "activities_n")
+
+
+def _activities_by(col: str, title: str) -> Callable[[Context], Drawn]:
+    def draw(ctx: Context) -> Drawn:
+        df = ctx.load(activities.activity_counts, [col], filters=ctx.filters)
+        fig = charts.bar_by_group(df, category_col=col, value_col="activities_n", kind="count", title=title,
+                                  x_title="Activities")
+        return Drawn(fig, df, title, _activities_words(ctx), "activities_n")
+    return draw
+
+
+# --------------------------------------------------------------------------- one school
+
+def _profile(ctx: Context) -> dict[str, pl.DataFrame]:
+    school = ctx["school"]
+    if not isinstance(school, str) or len(school) != 14:
+        raise ValueError("choose a school (a 14-character CDS code)")
+    return ctx.load(schools.school_profile, school)
+
+
+def _school_trend(ctx: Context) -> Drawn:
+    metric = ctx["metric"]
+    profile = _profile(ctx)
+    name = profile["school"]["school_name"][0]
+    df = profile[metric]
+    county = ctx.load(rates.county_rate, metric, filters=Filters())
+    title = f"{_label(metric)}, {for_plotly(name)}"
+    fig = charts.trend_lines(df, title=title, county=county, metric=metric, y_title=_label(metric), name=name)
+    return Drawn(fig, df, title, f"Every year of this school. {COUNTY_LINE}", metric)
+
+
+def _school_groups(ctx: Context) -> Drawn:
+    metric = ctx["metric"]
+    profile = _profile(ctx)
+    kinds = {c for c, (_, k) in codes.REPORTING_CATEGORIES.items() if k != "grade"}
+    df = profile["student_groups"].filter(pl.col("student_group").is_in(kinds) & (pl.col("metric") == metric))
+    year = df["year"][0] if df.height else ""
+    title = f"{_label(metric)} by student group, {year}"
+    note = f"This school's student groups in {year}; figures of fewer than 11 students are not shown."
+    return Drawn(charts.equity_bars(df, title=title), df, title, note, metric)
+
+
+# --------------------------------------------------------------------------- the headline's small trends
+
+def _headline_spark(ctx: Context) -> Drawn:
+    mid, scope = ctx["metric_id"], ctx["scope"]
+    series = ctx.load(headline.headline_series, filters=ctx.filters)
+    trend = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope))
+    spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
+    m = registry.get(mid)
+    return Drawn(charts.sparkline(spark, kind=m.unit), spark, m.label, "Every year to the one chosen.", mid)
+
+
+HEADLINE_IDS = ("community_schools_n", "students_served_n", "ccspp_usd", *registry.OUTCOMES)
+SCHOOL = Option("School", None)
+AWARDS = Option("Awards", tuple(AWARDED), AWARDED)
+
+CHARTS: dict[str, Chart] = {c.id: c for c in [
+    Chart("trend", "trends", "Over time, by a breakdown, with the county line",
+          {"metric": METRIC, "by": Option("Break down by", tuple(BREAKDOWNS), BREAKDOWNS, default="community"),
+           "groups": Option("Student groups", None, default=GROUP_DEFAULT)}, _trend, "metric"),
+    Chart("did", "trends", "Difference-in-differences: community vs comparison schools", {"metric": METRIC}, _did),
+    Chart("map", "map", "The map by SPA, community schools as points",
+          {"measure": Option("Measure", tuple(geo.MEASURES), {k: v.label for k, v in geo.MEASURES.items()}),
+           "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY)}, _map),
+    Chart("by_spa", "map", "By SPA, with Dashboard colours", {"metric": METRIC}, _by_spa, "metric"),
+    Chart("equity", "equity", "By student group, with Dashboard colours",
+          {"metric": METRIC, "kinds": Option("Groups", None, default=("race", "program"))}, _equity, "metric"),
+    Chart("awards_by", "funding", "CCSPP awards by a grouping",
+          {"awards_by": Option("Awards by", tuple(GROUPINGS), {k: v[0].upper() + v[1:] for k, v in GROUPINGS.items()}),
+           "awards": AWARDS}, _awards_by),
+    Chart("awards_treemap", "funding", "CCSPP awards by SPA and grant type",
+          {"awards": AWARDS}, _awards_treemap),
+    Chart("usd_per_student", "funding", "CCSPP dollars per enrolled student, by SPA",
+          {"awards": AWARDS}, _usd_per_student),
+    Chart("activities_by_month", "activities", "R-TAC activities by month and type", {}, _activities_by_month),
+    Chart("activities_by_type", "activities", "R-TAC activities by type", {},
+          _activities_by("activity_type", "Activities by type")),
+    Chart("activities_by_spa", "activities", "R-TAC activities by SPA", {},
+          _activities_by("spa", "Activities by SPA")),
+    Chart("school_trend", "schools", "One school over time", {"metric": METRIC, "school": SCHOOL},
+          _school_trend, "metric"),
+    Chart("school_groups", "schools", "One school by student group", {"metric": METRIC, "school": SCHOOL},
+          _school_groups, "metric"),
+    Chart("headline_spark", "overview", "A headline figure's small trend",
+          {"metric_id": Option("Figure", HEADLINE_IDS), "scope": Option("Scope", ("selected", "county"))},
+          _headline_spark),
+]}
+
+
+def choices(chart_id: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every choice of a chart: `given` where set, else the default; ValueError naming
+    the choice for a value it does not take."""
+    chart = CHARTS[chart_id]
+    given = dict(given or {})
+    unknown = set(given) - set(chart.options)
+    if unknown:
+        raise ValueError(f"chart {chart_id!r} takes no option {', '.join(sorted(unknown))}; "
+                         f"it takes {', '.join(chart.options) or 'none'}")
+    out = {}
+    for name, opt in chart.options.items():
+        value = given.get(name, opt.default_value())
+        if opt.values is not None and value not in opt.values:
+            raise ValueError(f"option {name} of chart {chart_id!r} must be one of "
+                             f"{', '.join(map(str, opt.values))}; got {value!r}")
+        out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def render(chart_id: str, *, filters: Filters, load: Loader, describe: Callable[[Filters], str],
+           latest_year: str | None, choices_: Mapping[str, Any] | None = None, title: str | None = None,
+           boundaries_: Callable[[], tuple[dict | None, str | None]] = default_boundaries) -> Drawn:
+    """Chart `chart_id` drawn for `filters` and its choices; `title` (a deck's own,
+    shown as text, never markup) replaces the chart's."""
+    if chart_id not in CHARTS:
+        raise ValueError(f"unknown chart {chart_id!r}; the catalogue has {', '.join(CHARTS)}")
+    ctx = Context(filters, choices(chart_id, choices_), load, describe, latest_year, boundaries_)
+    drawn = CHARTS[chart_id].draw(ctx)
+    if title:
+        own = for_plotly(title)
+        drawn.fig.update_layout(title_text=own)
+        drawn = Drawn(drawn.fig, drawn.table, own, drawn.note, drawn.metric, drawn.extra)
+    return drawn
+
+
+def direct_loader(con: duckdb.DuckDBPyConnection) -> Loader:
+    """A loader that calls the metric function on `con` (tests, the command line)."""
+    def load(fn: Callable[..., Any], *args: Any, filters: Filters | None = None, **kwargs: Any) -> Any:
+        return fn(con, *args, *([filters] if filters is not None else []), **kwargs)
+    return load
+
+
+def render_on(con: duckdb.DuckDBPyConnection, chart_id: str, filters: Filters = Filters(), **kw: Any) -> Drawn:
+    """`render` straight on a connection, with the database's own names and years."""
+    options = query.filter_options(con)
+    names = options.district_names
+    return render(chart_id, filters=filters, load=direct_loader(con), describe=lambda f: f.describe(names),
+                  latest_year=options.years[-1] if options.years else None, **kw)

@@ -1,0 +1,107 @@
+"""The chart catalogue: every chart declared once and drawn through `render` for
+pages, the deck, exports and tests alike; its words come from the registry and its
+table is the metric function's own result."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+from csi_metrics.metrics import breakdown, funding, trends
+from csi_metrics.views import catalogue, deck
+from csi_metrics.vocabulary import registry
+from csi_metrics.vocabulary.filters import Filters
+
+
+@pytest.fixture(scope="module")
+def con(demo_db):
+    c = duckdb.connect(str(demo_db), read_only=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def school(con) -> str:
+    return con.execute("SELECT min(cds_code) FROM schools WHERE is_community").fetchall()[0][0]
+
+
+def _every_choice(chart: catalogue.Chart, school: str):
+    """Each listed value of each option once (the others at their defaults)."""
+    base = {"school": school} if "school" in chart.options else {}
+    yield base
+    for name, opt in chart.options.items():
+        for value in opt.values or ():
+            if value != opt.default_value():
+                yield {**base, name: value}
+
+
+@pytest.mark.parametrize("chart_id", list(catalogue.CHARTS))
+def test_every_chart_renders_for_every_choice(con, school, chart_id):
+    chart = catalogue.CHARTS[chart_id]
+    for given in _every_choice(chart, school):
+        drawn = catalogue.render_on(con, chart_id, Filters(year="2023-24"), choices_=given)
+        assert isinstance(drawn.table, pl.DataFrame)
+        if drawn.table.is_empty():  # nothing to draw (a count has no county figure): the figure says so
+            assert not drawn.fig.data and drawn.fig.layout.annotations, (chart_id, given)
+        else:
+            assert drawn.fig.data, (chart_id, given)
+        if given == ({"school": school} if "school" in chart.options else {}):
+            assert not drawn.table.is_empty(), chart_id  # every chart has data at its defaults
+        # A sparkline sits under its card's title and draws none itself.
+        assert drawn.title and drawn.fig.layout.title.text == (None if chart_id == "headline_spark" else drawn.title)
+        if drawn.metric:
+            assert drawn.metric in registry.METRICS
+            assert drawn.caption.startswith(registry.get(drawn.metric).label)
+
+
+def test_titles_use_the_registry_label(con):
+    for metric in registry.OUTCOMES:
+        drawn = catalogue.render_on(con, "by_spa", Filters(year="2023-24"), choices_={"metric": metric})
+        assert drawn.title == f"{registry.get(metric).label} by SPA, 2023-24"
+
+
+def test_the_table_is_the_metric_functions_result(con):
+    f = Filters(year="2023-24", spa=4)
+    drawn = catalogue.render_on(con, "equity", f, choices_={"metric": "suspension", "kinds": ("race",)})
+    lib = breakdown.breakdown(con, "suspension", "student_group", f)
+    got = drawn.table.sort("student_group")
+    want = lib.filter(pl.col("student_group").is_in(got["student_group"].to_list())).sort("student_group")
+    assert got["rate"].to_list() == want["rate"].to_list()
+    assert got["color"].to_list() == want["color"].to_list()
+
+    trend = catalogue.render_on(con, "trend", f, choices_={"metric": "chronic_absenteeism", "by": "none"})
+    assert trend.table.equals(trends.trend(con, "chronic_absenteeism", [], f.with_(year=None)))
+
+    awards = catalogue.render_on(con, "awards_by", f, choices_={"awards_by": "cohort", "awards": "in_year"})
+    assert awards.table.equals(funding.awards(con, ["cohort"], f))
+
+
+def test_a_one_year_chart_under_no_year_shows_the_latest(con):
+    drawn = catalogue.render_on(con, "by_spa", Filters())
+    latest = con.execute("SELECT max(academic_year) FROM outcomes WHERE aggregate_level = 'S'").fetchall()[0][0]
+    assert drawn.title.endswith(latest)
+
+
+def test_a_deck_view_is_its_catalogue_chart(con):
+    view = deck.make_view("trends", "suspension_trend", {"spa": "6"}, "Board title")
+    chart_id, choices = view.catalogue_chart()
+    slide = catalogue.render_on(con, chart_id, view.to_filters(), choices_=choices, title=view.title)
+    page = catalogue.render_on(con, "trend", Filters(spa=6), choices_={"metric": "suspension", "by": "community"})
+    assert slide.title == "Board title"
+    assert slide.table.equals(page.table)
+    assert [t.y for t in slide.fig.data] == [t.y for t in page.fig.data]
+
+
+@pytest.mark.parametrize("given,words", [
+    ({"colour": "red"}, "takes no option colour"),
+    ({"metric": "attendance"}, "option metric of chart 'by_spa' must be one of"),
+])
+def test_a_wrong_choice_is_refused_by_name(given, words):
+    with pytest.raises(ValueError, match=words):
+        catalogue.choices("by_spa", given)
+
+
+def test_an_unknown_chart_is_refused_naming_the_catalogue(con):
+    with pytest.raises(ValueError, match="unknown chart 'pie'.*trend"):
+        catalogue.render_on(con, "pie")
