@@ -1,5 +1,9 @@
 """About the data: where every figure comes from, when it was built, what each
-measure means, and the privacy rules applied before anything is shown."""
+measure means, and the privacy rules applied before anything is shown.
+
+Longer than ~80 lines because most of it is the privacy rules written out for a
+reader (one markdown block, with this build's counts in it); the code is five
+tables read from the build."""
 
 import re
 

@@ -1,7 +1,11 @@
 """Overview: the landing page for leadership. Headline figures with their change
 from last year and Dashboard colour, a small trend for each, and what moved.
 Every card follows the sidebar's filters (csi_metrics.metrics.headline says how) or
-says which it ignores."""
+says which it ignores.
+
+Longer than the other pages (~90 lines) because its cards are its own: each card
+lays out one headline row (value, change, colour badge, the TK-8 rate a level was
+placed on, hidden figures left out), which no chart in the catalogue draws."""
 
 import streamlit as st
 

@@ -3,7 +3,12 @@
 The deck comes from `?deck=<base64url JSON>`, an uploaded deck file, or the
 standard views; `?step=N` (1-based) is the slide, so a copied link opens
 exactly that slide. Arrow keys, PageUp/PageDown (a clicker) and the buttons
-step through it. Nothing here needs the network."""
+step through it. Nothing here needs the network.
+
+Longer than ~80 lines because the deck's controls are this page's own: reading a
+deck from a link, a file or the session, the step in the URL, the buttons, and
+opening, saving, sharing and exporting the deck. Each slide itself is a catalogue
+chart (csi_app.presenter.build_slide)."""
 
 import re
 

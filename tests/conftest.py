@@ -63,10 +63,21 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
+# The slower tiers are the folders they live in: the mark follows the folder.
+FOLDER_MARKS = {"app": "app", "server": "server", "e2e": "browser"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Run the browser end-to-end suite last. It keeps one Playwright, and so a running
-    asyncio loop, open for the rest of the session; tests after it that start their own
-    loop (kaleido, the load-test client, other Playwright tests) would find it running."""
+    """Mark each test by its folder's tier, and run the browser end-to-end suite last.
+    It keeps one Playwright, and so a running asyncio loop, open for the rest of the
+    session; tests after it that start their own loop (kaleido, the load-test client,
+    other Playwright tests) would find it running."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(tests_dir).parts
+        mark = FOLDER_MARKS.get(parts[0]) if len(parts) > 1 else None
+        if mark:
+            item.add_marker(getattr(pytest.mark, mark))
     items.sort(key=lambda item: "e2e" in Path(str(item.fspath)).parts)
 
 

@@ -9,6 +9,7 @@ from csi_metrics.vocabulary import config
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
+MALFORMED = REPO / "tests" / "malformed"
 
 SPA_2022 = config.SHIPPED_BOUNDARIES                                          # official 2022 layer, simplified (shipped)
 SPA_2012 = FIXTURES / "boundaries" / "spa_2012_simplified.geojson"            # official 2012 layer, simplified

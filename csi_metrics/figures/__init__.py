@@ -1,2 +1,2 @@
-"""Figures and files from metric frames: the theme, charts, maps, exports, the deck
-format and CSV. Never a query."""
+"""Figures and files from metric frames: the theme, charts, maps, the projector
+adaptation, exports and CSV. Never a query."""

@@ -1,4 +1,5 @@
-"""County map by SPA: boundary display prep and the map figure builders.
+"""County map by SPA: the map figure builders (the boundaries come ready to draw
+from ingest.boundaries.display_boundaries, the frames from metrics.geo).
 
 Everything here draws with no network: MapLibre maps (`go.Choroplethmap`,
 `go.Scattermap`) on a white background style with no font or tile URLs and the

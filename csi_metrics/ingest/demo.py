@@ -49,7 +49,7 @@ How the numbers are made (so they behave like the real files):
   total. LA grantees total exactly $660M of a $4.1B state total (16%).
 - Schools sit around real LA County places (CENTRES) within a radius checked
   against both official SPA layers (2022 and 2012), so no boundary file is
-  needed here; tests/test_demo.py re-checks every point and every radius.
+  needed here; tests/ingest/test_demo.py re-checks every point and every radius.
 """
 
 from __future__ import annotations

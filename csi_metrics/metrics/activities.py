@@ -52,14 +52,6 @@ TYPE_COUNTS = {
 VALUE_COLUMNS = ["activities_n", *TYPE_COUNTS, "attendees_n", "unique_individuals_n", "unique_suppressed", "items_n"]
 
 
-def _check_by(by: Sequence[str]) -> list[str]:
-    out = list(by)
-    bad = [b for b in out if b not in BY_COLUMNS]
-    if bad:
-        raise ValueError(f"by must be drawn from {', '.join(BY_COLUMNS)}; got {', '.join(map(repr, bad))}")
-    return out
-
-
 def _where(filters: Filters) -> tuple[list[str], list[object], bool]:
     # An activity serves everyone who comes: the student group has no meaning here.
     conds, params = query.where(filters, query.ACTIVITIES, skip=("student_group",), county_code=None)
@@ -76,7 +68,7 @@ def activity_counts(
     support_sessions_n, referrals_n, engagement_events_n, distributions_n,
     attendees_n, unique_individuals_n, unique_suppressed, items_n.
     unique_individuals_n is null when fewer than 11 people (see module doc)."""
-    by = _check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     conds, params, need_school = _where(filters)
     sel = ", ".join(f"{BY_COLUMNS[b]} AS {b}" for b in by)
     group = ", ".join(str(i + 1) for i in range(len(by)))
@@ -128,7 +120,7 @@ def year_over_year(
     of activities, attendees and items; a change touching a suppressed
     unique-individuals figure is null. filters.year, if set, picks the current
     year and the prior year is read as well."""
-    by = _check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     if "year" not in by and "month" not in by:
         raise ValueError("year_over_year needs 'year' or 'month' in by")
     f = filters.with_(year=None)

@@ -91,14 +91,6 @@ ENROLMENT_SQL = """
 """
 
 
-def _check_by(by: Sequence[str]) -> list[str]:
-    out = list(by)
-    bad = [b for b in out if b not in BY_COLUMNS]
-    if bad:
-        raise ValueError(f"by must be drawn from {', '.join(BY_COLUMNS)}; got {', '.join(map(repr, bad))}")
-    return out
-
-
 # Grants are made to community schools and their LEAs: the community filter and
 # the student group have no meaning for a dollar, and are left out on purpose.
 GRANT_SKIP = ("community", "student_group")
@@ -141,7 +133,7 @@ def awards(
     (spa, cohort, grant_type, district, award_year, grantee_level). LA County
     grantees only unless county_code is None. Columns: *by, [spa_label],
     [district_name], amount_usd, grants_n. SPA attribution as in the module docstring."""
-    by = _check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     conds, params = _where(filters, county_code)
     return _summed(con, by, conds, params)
 
@@ -159,7 +151,7 @@ def awards_to_date(
     amount_usd = sum of those grants' award amounts, grants_n = their number;
     other filters, SPA attribution and columns as in awards(). Dollars are not
     student counts: nothing is suppressed."""
-    by = _check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     conds, params = _where(filters.with_(year=None), county_code)
     if filters.year is not None:
         conds.append("g.award_year <= ?")
@@ -208,7 +200,7 @@ def dollars_per_student(
     Columns: *by, [spa_label], amount_usd (all grants), enrolled_n,
     usd_per_student, unmatched_usd (dollars with no enrolment), schools_n,
     suppressed (enrolled_n under 11: enrolled_n and usd_per_student null)."""
-    by = _check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     conds, params = _where(filters, county_code)
     keys = [BY_COLUMNS[b].replace("g.", "") for b in by]
     key_sel = ", ".join(f"{k} AS {b}" for k, b in zip(keys, by))

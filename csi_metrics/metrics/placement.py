@@ -172,7 +172,7 @@ def place(
     Suppression: where the figure shown (the DataQuest cell of the group) is
     hidden, every placement column is null and level_note is 'suppressed'."""
     rates.check_metric(metric)
-    by = rates.check_by(by)
+    by = query.check_by(by, rates.BY_COLUMNS)
     if filters.year is None and "year" not in by:
         latest = query.fetch(con, "SELECT max(academic_year) AS y FROM outcomes WHERE metric = ?", [metric]).item()
         filters = filters.with_(year=latest)

@@ -100,6 +100,17 @@ def needs_schools(filters: Filters, table: Table, skip: Sequence[str] = ()) -> b
     return any(getattr(filters, k) not in (None, "all") and k not in skip for k in table.via_schools)
 
 
+def check_by(by: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    """The grouping columns as a list, or a ValueError naming the allowed ones."""
+    out = list(by)
+    bad = [b for b in out if b not in allowed]
+    if bad:
+        raise ValueError(f"by must be drawn from {', '.join(allowed)}; got {', '.join(map(repr, bad))}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"by has a repeated column: {out}")
+    return out
+
+
 # Each page offers the years its own data has: CDE's outcome files lag a year or
 # more behind the initiative's awards and activities.
 YEAR_SOURCES = {

@@ -65,17 +65,6 @@ def check_metric(metric: str) -> str:
     return metric
 
 
-def check_by(by: Sequence[str]) -> list[str]:
-    """The grouping columns as a list, or a ValueError naming the allowed ones."""
-    out = list(by)
-    bad = [b for b in out if b not in BY_COLUMNS]
-    if bad:
-        raise ValueError(f"by must be drawn from {', '.join(BY_COLUMNS)}; got {', '.join(map(repr, bad))}")
-    if len(set(out)) != len(out):
-        raise ValueError(f"by has a repeated column: {out}")
-    return out
-
-
 def raw_pooled(
     con: duckdb.DuckDBPyConnection,
     metric: str,
@@ -87,7 +76,7 @@ def raw_pooled(
     """Pooled counts BEFORE suppression, for internal use (e.g. to compute a
     change from unrounded rates). Never show this frame to a person."""
     check_metric(metric)
-    by = check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     conds, params = query.where(filters, query.OUTCOMES, skip=("student_group",) if "student_group" in by else (),
                                 county_code=county_code)
     select = [f"{BY_COLUMNS[b]} AS {b}" for b in by]
@@ -157,7 +146,7 @@ def pooled_rates(
     Columns: *by, [district_name, school_name labels], numerator_n,
     denominator_n, rate, schools_n, suppressed_schools_n, suppressed.
     """
-    by = check_by(by)
+    by = query.check_by(by, BY_COLUMNS)
     df = raw_pooled(con, metric, by, filters, county_code=county_code)
     return _finish(df, by)
 

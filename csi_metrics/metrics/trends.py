@@ -53,7 +53,7 @@ def trend(
     (rate - rate in baseline_year) x 100, baseline_year defaulting to the first
     year of the span. A group missing from a year gets a row with null rate and
     suppressed=False (no data, not hidden)."""
-    by = [b for b in rates.check_by(by) if b != "year"]
+    by = [b for b in query.check_by(by, rates.BY_COLUMNS) if b != "year"]
     years = year_span(con, metric)
     if baseline_year is not None and not codes.is_academic_year(baseline_year):
         raise ValueError(f"baseline_year must look like '2023-24'; got {baseline_year!r}")

@@ -4,7 +4,7 @@
 
 Each broken file is one valid fixture with one defect, so the error it must
 raise is known exactly; CASES.md lists file -> line, column, message fragment
-(tests/test_malformed_corpus.py reads that table). The generated files are
+(tests/ingest/test_malformed_corpus.py reads that table). The generated files are
 committed: the corpus is data, this script only documents how it was made.
 """
 

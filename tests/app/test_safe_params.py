@@ -22,10 +22,11 @@ from streamlit.testing.v1 import AppTest
 
 from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, FilterOptions, Filters
 from csi_app import data, state
+import fixture_paths
 
 pytestmark = pytest.mark.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 
 HOSTILE = {
     "spa": "1;DROP TABLE schools",

@@ -15,6 +15,7 @@ from csi_metrics.ingest import boundaries as bnd
 from csi_metrics.ingest import build, cde
 from csi_metrics.vocabulary.errors import InputError
 from fixture_paths import DIRECTORY_EXCERPT, SPA_2012, SPA_2022, SPA_2022_FULL_EXCERPT
+import fixture_paths
 
 LAYERS = {"2022": SPA_2022, "2012": SPA_2012}
 
@@ -103,7 +104,7 @@ def test_point_outside_county_is_unassigned(layers):
 
 # ---------------------------------------------------------------- SPAs partition the county
 
-BANDS = Path(__file__).resolve().parent / "malformed" / "boundaries" / "valid_bands.geojson"
+BANDS = fixture_paths.MALFORMED / "boundaries" / "valid_bands.geojson"
 
 
 def bands_with(tmp_path: Path, edit) -> Path:

@@ -19,14 +19,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from csi_metrics.ingest import build
+import fixture_paths
 
 pytestmark = pytest.mark.server
 
-REPO = Path(__file__).resolve().parent.parent
-BANDS = REPO / "tests" / "malformed" / "boundaries" / "valid_bands.geojson"
+REPO = fixture_paths.REPO
+BANDS = fixture_paths.MALFORMED / "boundaries" / "valid_bands.geojson"
 CA = "chronicabsenteeism24.txt"
 
-pytestmark = pytest.mark.server
 
 # One page run: every read goes through csi_app.data as the pages' do, pinned first
 # as dashboard.py does. Three separate cached reads, so a mix would show.

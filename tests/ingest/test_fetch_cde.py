@@ -18,8 +18,9 @@ import pytest
 from csi_metrics.ingest import dashboard_files as dash
 from csi_metrics import cli
 from csi_metrics.ingest import fetch
+import fixture_paths
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 FIXTURES = REPO / "tests" / "fixtures"
 
 

@@ -4,7 +4,6 @@ filters change them, URL values are read and bad ones only warn."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -14,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics.metrics import headline, rates, schools
 from csi_metrics.vocabulary import registry, formats
 from csi_metrics.vocabulary.filters import Filters
+import fixture_paths
 
 pytestmark = pytest.mark.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 APP = str(REPO / "dashboard.py")
 TIMEOUT = 180  # a loaded 2-core machine; the first run of a page fills the caches
 PAGES = ["pages/overview.py", "pages/map.py", "pages/trends.py", "pages/equity.py", "pages/funding.py",

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from tools import localserver
+import fixture_paths
 
 pytestmark = pytest.mark.server
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 N = 10
 # The sidebar filters are the same widgets on every page: each session changes each
 # once, on a different page per session (--sidebar spread), so that with N >= 9

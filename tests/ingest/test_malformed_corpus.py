@@ -23,8 +23,9 @@ import pytest
 
 from csi_metrics import cli
 from csi_metrics.vocabulary.config import PROJECT_ROOT
+import fixture_paths
 
-MALFORMED = Path(__file__).resolve().parent / "malformed"
+MALFORMED = fixture_paths.MALFORMED
 VALID_BOUNDARIES = MALFORMED / "boundaries" / "valid_bands.geojson"
 
 

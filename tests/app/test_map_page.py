@@ -17,10 +17,11 @@ from fixture_paths import SPA_2022
 from csi_metrics.ingest import boundaries
 from csi_metrics.metrics import geo
 import support
+import fixture_paths
 
 pytestmark = pytest.mark.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 
 # Two schools per SPA (one community, one not); SPA 6's are both under 11
 # students, so CDE suppressed them and the SPA has no figure to show.

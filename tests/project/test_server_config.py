@@ -7,11 +7,11 @@ run (it made a convening's crowd wait; docs/benchmarks.md)."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 from streamlit import config as st_config
+import fixture_paths
 
-CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+CONFIG = fixture_paths.REPO / ".streamlit" / "config.toml"
 WANTED = {
     "browser.gatherUsageStats": False,
     "client.toolbarMode": "viewer",

@@ -16,8 +16,9 @@ from csi_metrics import cli
 from csi_metrics.ingest import dashboard_files as dash
 from csi_metrics.rules import levels
 from csi_metrics.vocabulary.errors import InputError
+import fixture_paths
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dashboard"
+FIXTURES = fixture_paths.FIXTURES / "dashboard"
 
 
 def read(name: str, **kw) -> dash.DashboardResult:

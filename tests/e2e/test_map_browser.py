@@ -10,7 +10,6 @@ import io
 import json
 import os
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -19,10 +18,11 @@ import pytest
 from tools import localserver
 from fixture_paths import SPA_2022
 from csi_metrics.ingest import boundaries
+import fixture_paths
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM, CHROMIUM_ARGS = localserver.CHROMIUM, localserver.CHROMIUM_ARGS
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -91,18 +91,8 @@ def map_server(demo_db):
         pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+# `browser`: the e2e suite's one Chromium (tests/e2e/conftest.py); a second Playwright in
+# the same process would find the first one's event loop running.
 
 
 def _offline_context(browser, blocked: list[str]):

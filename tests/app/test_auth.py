@@ -4,15 +4,15 @@ before it; public pages stay public; without configuration everything is public.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 from csi_metrics.metrics import geo
+import fixture_paths
 
 pytestmark = pytest.mark.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 APP = str(REPO / "dashboard.py")
 
 AUTH_ONE = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "not-a-real-secret",

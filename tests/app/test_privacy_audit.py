@@ -35,10 +35,11 @@ from streamlit.testing.v1 import AppTest
 from csi_metrics.vocabulary import codes
 from csi_metrics.metrics import rates
 from csi_metrics.vocabulary.filters import Filters
+import fixture_paths
 
 pytestmark = pytest.mark.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 APP = str(REPO / "dashboard.py")
 MIN_N = codes.MIN_N
 PAGES = ["pages/overview.py", "pages/map.py", "pages/trends.py", "pages/equity.py", "pages/funding.py",

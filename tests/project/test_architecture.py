@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import fixture_paths
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 LINT = Path(sys.executable).with_name("lint-imports")
 
 

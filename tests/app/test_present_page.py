@@ -19,10 +19,11 @@ from csi_metrics.figures import charts
 from csi_metrics.views import deck
 from csi_metrics.storage import db
 from csi_metrics.vocabulary.filters import Filters
+import fixture_paths
 
 pytestmark = pytest.mark.app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = fixture_paths.REPO
 TIMEOUT_S = 120
 
 

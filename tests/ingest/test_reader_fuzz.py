@@ -17,8 +17,9 @@ from csi_metrics.ingest import cde, initiative
 from csi_metrics.vocabulary import codes
 from csi_metrics.vocabulary.errors import InputError
 import support
+import fixture_paths
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = fixture_paths.FIXTURES
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 READERS = {
