@@ -148,7 +148,8 @@ def _did(ctx: Context) -> Drawn:
     metric = ctx["metric"]
     df = ctx.load(compare.diff_in_diff, metric, filters=ctx.filters)
     title = f"{registry.get(metric).name}: change in community vs comparison schools"
-    fig = charts.did_bars(df, title=title)
+    # Two lines on the figure: it sits in the narrow column beside the trend.
+    fig = charts.did_bars(df, title=title.replace(": ", ":<br>", 1))
     note = (f"{ctx.describe(ctx.filters.with_(year=None, community='all'))}. Difference-in-differences: the "
             "community schools' change minus the comparison schools' change over the same years, from the year "
             "before each school's first grant to the latest year (the year and schools filters do not apply). "
