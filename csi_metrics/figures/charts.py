@@ -261,6 +261,90 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
     return apply_theme(fig)
 
 
+def _relative_label(e: int) -> str:
+    return "0 (first grant)" if e == 0 else f"{e:+d}"
+
+
+def event_study(df: pl.DataFrame, *, title: str) -> go.Figure:
+    """The matched difference-in-differences by year relative to the first grant, with
+    95% intervals: pre-grant points (< 0) show whether the two groups moved together
+    before, the reference year sits at 0 with no interval, pandemic years are drawn
+    hollow and named. `df` is metrics.impact.event_study's frame (relative_year,
+    effect_pp, ci_low_pp, ci_high_pp, years, pandemic_year, is_reference, suppressed);
+    a suppressed or missing year is a gap, named in a note."""
+    fig = go.Figure()
+    shown = df.filter(pl.col("effect_pp").is_not_null()) if not df.is_empty() else df
+    if shown.is_empty():
+        return apply_theme(_empty(fig, "Not enough matched schools to estimate"))
+    for kind, rows in (("effect", shown.filter(~pl.col("is_reference") & ~pl.col("pandemic_year"))),
+                       ("pandemic", shown.filter(~pl.col("is_reference") & pl.col("pandemic_year"))),
+                       ("reference", shown.filter(pl.col("is_reference")))):
+        if rows.is_empty():
+            continue
+        eff, lo, hi = rows["effect_pp"].to_list(), rows["ci_low_pp"].to_list(), rows["ci_high_pp"].to_list()
+        text = [format_value(v, "pp") if kind == "reference" or a is None else
+                f"{format_value(v, 'pp')} (95% interval {format_value(a, 'pp')} to {format_value(b, 'pp')})"
+                for v, a, b in zip(eff, lo, hi)]
+        fig.add_trace(go.Scatter(
+            x=[_relative_label(e) for e in rows["relative_year"].to_list()], y=eff, mode="markers",
+            name={"effect": "Community minus matched schools", "pandemic": "Pandemic year",
+                  "reference": "Baseline year (0 by construction)"}[kind],
+            marker=dict(size=MARKER_PX + 3, color=OKABE_ITO[0] if kind != "reference" else TEXT_COLOR,
+                        symbol={"effect": "circle", "pandemic": "circle-open", "reference": "diamond"}[kind],
+                        line=dict(width=2, color=OKABE_ITO[0] if kind != "reference" else TEXT_COLOR)),
+            error_y=None if kind == "reference" else dict(
+                type="data", symmetric=False, array=[(b - v) if b is not None else None for v, b in zip(eff, hi)],
+                arrayminus=[(v - a) if a is not None else None for v, a in zip(eff, lo)],
+                thickness=LINE_WIDTH_PX, width=8, color=OKABE_ITO[0]),
+            customdata=[for_plotly(y) for y in rows["years"].to_list()], text=text,
+            hovertemplate="%{x} (%{customdata}): %{text}<extra></extra>",
+        ))
+    order = [_relative_label(e) for e in sorted(df["relative_year"].to_list())]
+    # Every relative year on the axis, a gap where nothing can be shown.
+    fig.add_trace(go.Scatter(x=order, y=[None] * len(order), mode="markers", showlegend=False, hoverinfo="skip"))
+    fig.update_xaxes(title="Years from the first grant", categoryorder="array", categoryarray=order, type="category")
+    fig.update_yaxes(title="Difference (percentage points)", zeroline=True, zerolinecolor=TEXT_COLOR,
+                     zerolinewidth=2)
+    start = _relative_label(0)
+    if start in order and order.index(start) > 0:
+        fig.add_vline(x=order.index(start) - 0.5, line=dict(color=GRID_COLOR, width=2, dash="dash"))
+    fig.update_layout(title=title, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
+                      margin=dict(t=110))
+    gaps = [_relative_label(e) for e, v in zip(df["relative_year"].to_list(), df["effect_pp"].to_list()) if v is None]
+    _note(fig, ["Bars: 95% intervals, clustered by school. Below zero: the rate fell more in community schools."]
+          + ([f"Not shown (fewer than 11 students or no data): {', '.join(gaps)}."] if gaps else []))
+    return apply_theme(fig)
+
+
+def balance_chart(df: pl.DataFrame, *, title: str) -> go.Figure:
+    """Standardised mean differences of each matching variable before matching (every
+    eligible comparison school) and after (the matched ones), with the usual 0.1 marks
+    of balance. `df` is metrics.impact.balance's frame (label, smd_before, smd_after)."""
+    fig = go.Figure()
+    rows = df.filter(pl.col("smd_before").is_not_null() | pl.col("smd_after").is_not_null()) if df.height else df
+    if rows.is_empty():
+        return apply_theme(_empty(fig, "No matched schools to compare"))
+    labels = [for_plotly(v) for v in rows["label"].to_list()]
+    for col, name, symbol, color in (("smd_before", "Before matching", "circle-open", NO_COLOR),
+                                     ("smd_after", "After matching", "circle", OKABE_ITO[0])):
+        vals = rows[col].to_list()
+        fig.add_trace(go.Scatter(
+            x=vals, y=labels, mode="markers", name=name,
+            marker=dict(size=MARKER_PX + 5, symbol=symbol, color=color, line=dict(width=3, color=color)),
+            text=[format_value(v, "smd") for v in vals],
+            hovertemplate="%{y}: %{text}<extra>" + name + "</extra>",
+        ))
+    for x in (-0.1, 0.1):
+        fig.add_vline(x=x, line=dict(color=GRID_COLOR, width=2, dash="dash"))
+    fig.update_xaxes(title="Standardised mean difference (community minus comparison)", zeroline=True,
+                     zerolinecolor=TEXT_COLOR)
+    fig.update_yaxes(title=None, autorange="reversed")
+    fig.update_layout(title=title, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
+                      margin=dict(t=110))
+    _note(fig, ["Dashed lines: |SMD| 0.1, the usual mark of balance."])
+    return apply_theme(fig)
+
+
 # --------------------------------------------------------------------------- bars
 
 def value_text(v: float | None, unit: str) -> str:

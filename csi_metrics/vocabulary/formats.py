@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share")
+UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share", "smd")
 SUPPRESSED_TEXT = "suppressed"
 BLANK = "—"  # a missing value (not published, not applicable), everywhere a value is written
 
@@ -44,7 +44,8 @@ def format_value(value: float | int | None, unit: str, *, suppressed: bool = Fal
     tables, CSV text, exports), one rule per unit, rounding half up:
     rate / share 0.1234 -> '12.3%'; pp -1.25 -> '-1.3 pp' (sign shown; zero
     '0.0 pp'); pp_abs 1.25 -> '1.3 percentage points' (unsigned, for sentences);
-    count 1234 -> '1,234'; usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
+    count 1234 -> '1,234'; smd (a standardised mean difference) 0.084 -> '+0.08';
+    usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
     '$350K', for a bar label); usd_per_student 411.6 -> '$412'. A suppressed
     value reads 'suppressed', a missing one '—'."""
     if suppressed:
@@ -60,6 +61,9 @@ def format_value(value: float | int | None, unit: str, *, suppressed: bool = Fal
         return f"{abs(half_up(value, digits))} percentage points"
     if unit == "count":
         return f"{half_up(value, 0):,}"
+    if unit == "smd":
+        d = half_up(value, 2)
+        return f"{'+' if d > 0 else ''}{d}" if d != 0 else "0.00"
     if unit in ("usd", "usd_per_student"):
         return _usd_compact(float(value)) if compact else f"${half_up(value, 0):,}"
     raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")

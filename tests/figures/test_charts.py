@@ -164,3 +164,43 @@ def test_bar_by_group_top_n_keeps_the_largest_and_says_so():
     fig = charts.bar_by_group(df, category_col="district", value_col="amount_usd", kind="usd", title="t", top_n=5)
     assert list(fig.data[0].y) == ["D15", "D16", "D17", "D18", "D19"]
     assert "15 more in the table" in " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
+
+
+def _event_frame():
+    return pl.DataFrame({"relative_year": [-3, -2, -1, 0, 1], "effect_pp": [0.3, -0.2, 0.0, -2.5, None],
+                         "ci_low_pp": [-1.0, -1.1, None, -3.5, None], "ci_high_pp": [1.5, 0.7, None, -1.4, None],
+                         "years": ["2017-18", "2019-20", "2021-22", "2022-23", "2023-24"],
+                         "pandemic_year": [False, True, False, False, False],
+                         "is_reference": [False, False, True, False, False],
+                         "suppressed": [False, False, False, False, True]})
+
+
+def test_event_study_draws_intervals_marks_pandemic_years_and_names_gaps():
+    fig = charts.event_study(_event_frame(), title="Chronic absenteeism: community vs matched schools")
+    by_name = {t.name: t for t in fig.data if t.name}
+    effect = by_name["Community minus matched schools"]
+    assert list(effect.x) == ["-3", "0 (first grant)"] and list(effect.y) == [0.3, -2.5]
+    assert list(effect.error_y.array) == pytest.approx([1.2, 1.1]) and list(effect.error_y.arrayminus) == \
+        pytest.approx([1.3, 1.0])
+    assert list(by_name["Pandemic year"].x) == ["-2"] and by_name["Pandemic year"].marker.symbol == "circle-open"
+    ref = by_name["Baseline year (0 by construction)"]
+    assert list(ref.x) == ["-1"] and not ref.error_y.array
+    assert list(fig.layout.xaxis.categoryarray) == ["-3", "-2", "-1", "0 (first grant)", "+1"]
+    assert "Not shown (fewer than 11 students or no data): +1." in fig.layout.annotations[0].text.replace("<br>", " ")
+    assert "(95% interval -3.5 pp to -1.4 pp)" in effect.text[1]
+
+
+def test_event_study_with_nothing_to_show_says_so():
+    empty = _event_frame().with_columns(pl.lit(None, pl.Float64).alias("effect_pp"))
+    fig = charts.event_study(empty, title="t")
+    assert not [t for t in fig.data if t.name] and "Not enough matched schools" in fig.layout.annotations[0].text
+
+
+def test_balance_chart_shows_before_and_after_for_each_variable():
+    df = pl.DataFrame({"label": ["Baseline rate", "Enrolment (log)"], "smd_before": [0.8, -0.3],
+                       "smd_after": [0.05, None]})
+    fig = charts.balance_chart(df, title="Balance")
+    before, after = fig.data
+    assert (before.name, after.name) == ("Before matching", "After matching")
+    assert list(before.x) == [0.8, -0.3] and list(after.text) == ["+0.05", "—"]
+    assert sorted(s.x0 for s in fig.layout.shapes) == [-0.1, 0.1]

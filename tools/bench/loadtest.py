@@ -832,7 +832,7 @@ def format_run(r: dict[str, Any], *, controls: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.loadtest", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.bench.loadtest", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[10], help="session counts to run, e.g. 10 50 100")
     ap.add_argument("--url", nargs="+", help="running server(s) on this machine, several = replicas "
                     "(default: start one)")

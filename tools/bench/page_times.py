@@ -115,7 +115,7 @@ def time_pages(pages: list[str], runs: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.page_times")
+    ap = argparse.ArgumentParser(prog="python -m tools.bench.page_times")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--pages", help="comma-separated page files (default: every page in dashboard.py)")
     ap.add_argument("--json", action="store_true")
