@@ -1,4 +1,4 @@
-"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / simplify-boundaries / report / bench`.
+"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / simplify-boundaries / report / impact / bench`.
 
 Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 1 anything else a user can act on (no database yet, download failed, and
@@ -80,6 +80,20 @@ def parser(with_report: bool = False) -> argparse.ArgumentParser:
         else:
             report.add_arguments(r)
 
+    m = sub.add_parser("impact", help="matched difference-in-differences of community schools, with a 95%% "
+                                      "interval, relative change, schools matched and balance")
+    m.add_argument("--metric", required=True, help="chronic_absenteeism or suspension")
+    m.add_argument("--spa", help="only community schools in this Service Planning Area (1-8)")
+    m.add_argument("--cohort", help="only community schools of this CCSPP cohort")
+    m.add_argument("--district", help="only this district (7-digit county+district code)")
+    m.add_argument("--school-type", help="ES, MS, HS, K-12 or other")
+    m.add_argument("--grant-type", default="implementation",
+                   help="implementation (default), planning, coordination or all")
+    m.add_argument("--baseline", help="one baseline year for every cohort, e.g. 2018-19 (default: each cohort's "
+                                      "last non-pandemic year before its first grant)")
+    m.add_argument("--format", default="table", help="table (default), json or csv")
+    m.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
+
     # The benchmark is operations tooling (tools/bench): run as its own process, never imported.
     sub.add_parser("bench", add_help=False,
                    help="benchmark build, metrics, pages, browser and load (python -m tools.bench; docs/benchmarks.md)")
@@ -104,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_fetch_boundaries(args)
         if args.command == "simplify-boundaries":
             return cmd_simplify_boundaries(args)
+        if args.command == "impact":
+            return cmd_impact(args)
         if args.command == "report":
             if getattr(args, "_report_missing", False):
                 print("report: csi_metrics/report.py is not available", file=sys.stderr)
@@ -117,6 +133,107 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 1
+
+
+class ImpactArgumentError(ValueError):
+    """A bad `impact` option: the message names it; exit code 2."""
+
+
+def _impact_filters(args: argparse.Namespace):
+    from csi_metrics.rules import impact as rules
+    from csi_metrics.vocabulary import codes, filters as flt
+
+    if args.metric not in codes.METRICS:
+        raise ImpactArgumentError(f"--metric {args.metric!r}: choose one of {', '.join(codes.METRICS)}")
+    if args.grant_type not in rules.GRANT_TYPE_CHOICES:
+        raise ImpactArgumentError(f"--grant-type {args.grant_type!r}: choose one of "
+                                  f"{', '.join(rules.GRANT_TYPE_CHOICES)}")
+    if args.format not in ("table", "json", "csv"):
+        raise ImpactArgumentError(f"--format {args.format!r}: choose one of table, json, csv")
+    if args.baseline is not None and not codes.is_academic_year(args.baseline):
+        raise ImpactArgumentError(f"--baseline {args.baseline!r}: use an academic year such as 2018-19")
+    raw = {"spa": args.spa, "cohort": args.cohort, "district": args.district, "school_type": args.school_type}
+    f, problems = flt.parse({k: v for k, v in raw.items() if v is not None})
+    if problems:
+        p = problems[0]
+        raise ImpactArgumentError(f"--{p.key.replace('_', '-')} {p.raw!r}: {p.why}")
+    return f
+
+
+def cmd_impact(args: argparse.Namespace, out=None) -> int:
+    """Print the matched estimate, its interval, the relative change, the schools
+    matched and the balance table (csi_metrics.metrics.impact)."""
+    from csi_metrics.figures import downloads
+    from csi_metrics.metrics import impact
+    from csi_metrics.storage import db
+
+    out = out or sys.stdout
+    try:
+        filters = _impact_filters(args)
+    except ImpactArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        con = db.open_for_display(config.db_path(args.db))
+    except FileNotFoundError as exc:
+        print(f"error: --db: {exc}", file=sys.stderr)
+        return 1
+    try:
+        try:
+            est = impact.impact_estimate(con, args.metric, filters, args.grant_type, args.baseline)
+        except ValueError as exc:
+            print(f"error: --baseline: {exc}" if "baseline" in str(exc) else f"error: {exc}", file=sys.stderr)
+            return 2
+        bal = impact.balance(con, args.metric, filters, args.grant_type)
+        reasons = impact.unmatched_reasons(con, args.metric, filters, args.grant_type)
+    finally:
+        con.close()
+    e = est.row(0, named=True)
+    if args.format == "json":
+        out.write(json.dumps({"estimate": e, "balance": bal.to_dicts(), "unmatched": reasons.to_dicts()},
+                             indent=2) + "\n")
+        return 0
+    if args.format == "csv":
+        cols = ["section", "name", "value", "smd_before", "smd_after"]
+        rows = [["estimate", k, "" if v is None else str(v), "", ""] for k, v in e.items()]
+        rows += [["balance", r["variable"], "", _num(r["smd_before"]), _num(r["smd_after"])]
+                 for r in bal.iter_rows(named=True)]
+        rows += [["unmatched", r["reason"], str(r["schools_n"]), "", ""] for r in reasons.iter_rows(named=True)]
+        out.write(downloads.csv_text(cols, rows))
+        return 0
+    out.write(_impact_table(e, bal, reasons))
+    return 0
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def _impact_table(e: dict, bal, reasons) -> str:
+    from csi_metrics.vocabulary import formats
+
+    lines = [f"{e['metric']}, {e['grant_type']} grantees: matched difference-in-differences"]
+    if e["suppressed"] or e["effect_pp"] is None:
+        lines.append("estimate: suppressed or not available (fewer than 11 students, or no matched cohort)")
+    else:
+        lines.append(f"effect: {formats.format_value(e['effect_pp'], 'pp')} "
+                     f"(95% CI {formats.format_value(e['ci_low_pp'], 'pp')} to "
+                     f"{formats.format_value(e['ci_high_pp'], 'pp')}, clustered by school)")
+        lines.append(f"community change {formats.format_value(e['community_change_pp'], 'pp')}, matched schools "
+                     f"{formats.format_value(e['matched_change_pp'], 'pp')}")
+        rel = e["relative_change_rate"]
+        lines.append("relative change: " + ("not defined (matched schools barely changed)" if rel is None else
+                     f"{rel:+.0%} of the matched schools' change"))
+    lines.append(f"schools: {e['treated_schools_n']} community, {e['control_schools_n']} matched comparison, "
+                 f"{e['unmatched_schools_n']} community left unmatched; {e['cohorts_n']} cohorts")
+    lines.append(e["baseline_rule"])
+    for r in reasons.iter_rows(named=True):
+        lines.append(f"  unmatched: {r['reason']}: {r['schools_n']}")
+    lines.append("balance (standardised mean difference, before -> after matching):")
+    for r in bal.iter_rows(named=True):
+        lines.append(f"  {r['variable']:<16} {_num(r['smd_before']):>7} -> {_num(r['smd_after'])}")
+    lines.append("An association with the grant relative to similar schools, not proof of cause.")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ import filelock
 import polars as pl
 
 from csi_metrics.ingest import boundaries as bnd
-from csi_metrics.ingest import cde, initiative
+from csi_metrics.ingest import cde, initiative, matching
 from csi_metrics.vocabulary import codes, config
 from csi_metrics.storage import db
 from csi_metrics.rules import privacy
@@ -38,6 +38,7 @@ Progress = Callable[[str], None] | None
 DEMO_SEED = 2024
 # Every table the build fills, in load order; names are a fixed whitelist for SQL.
 TABLES = ("districts", "schools", "outcomes", "dashboard_official", "grants", "activities", "attendance",
+          "impact_matches", "impact_unmatched", "impact_covariates",
           "build_info", "build_sources", "build_rejections")
 COUNT_TABLES = ("spas", "reporting_categories") + TABLES
 
@@ -328,7 +329,9 @@ def build(
     att_path, xw_path = ini("attendance.csv"), ini("spa_crosswalk.csv")
     attendance = initiative.read_attendance(att_path) if att_path else None
     crosswalk = initiative.read_spa_crosswalk(xw_path) if xw_path else None
-    for res in (roster, grants, activities, attendance, crosswalk):
+    grantees_path = ini("ccspp_grantees.csv")
+    grantees = initiative.read_ccspp_grantees(grantees_path) if grantees_path else None
+    for res in (roster, grants, activities, attendance, crosswalk, grantees):
         if res is not None:
             record(res.path, res.kind, res.rows_n, res.rows_kept_n)
 
@@ -379,6 +382,15 @@ def build(
                                  on="cds_code", how="left")
     acts = acts.with_columns(pl.coalesce("spa_n", "_school_spa").alias("spa_n")).drop("_school_spa")
 
+    # --- matched comparison schools for the impact study (csi_metrics.ingest.matching)
+    say("matching comparison schools to community schools")
+    t_match = time.perf_counter()
+    excluded = set(grants.frame.filter(pl.col("grantee_level") == "school")["grantee_cds"].to_list())
+    if grantees is not None:
+        excluded |= set(grantees.frame["cds_code"].to_list())
+    impact_matches, impact_unmatched, impact_covariates = matching.match_schools(schools, outcomes, excluded)
+    match_seconds = time.perf_counter() - t_match
+
     unassigned_n = schools.filter(pl.col("spa_n").is_null()).height
     info = {
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -391,6 +403,9 @@ def build(
         # All-counties builds: schools outside LA County have no SPA by definition.
         "outside_la_schools_n": str(schools.filter(pl.col("county_code") != codes.LA_COUNTY_CODE).height),
         "boundary_source": boundary_source,
+        "impact_match_seconds": f"{match_seconds:.2f}",
+        "impact_match_rule": f"nearest neighbour 1:{matching.K} with replacement, exact school type, "
+                             f"caliper {matching.CALIPER} (RMS standardised difference)",
     }
     if seed is not None:
         info["demo_seed"] = str(seed)
@@ -419,6 +434,9 @@ def build(
         "activities": acts.drop("_row"),
         "attendance": attendance.frame.drop("_row") if attendance else pl.DataFrame(
             schema={"activity_id": pl.Utf8, "person_key": pl.Utf8}),
+        "impact_matches": impact_matches,
+        "impact_unmatched": impact_unmatched,
+        "impact_covariates": impact_covariates,
         "build_info": pl.DataFrame({"key": list(info), "value": list(info.values())}),
         "build_sources": pl.DataFrame(sources, schema=["path", "kind", "sha256", "rows_n", "rows_kept_n"],
                                       orient="row"),

@@ -23,6 +23,7 @@ GRANT_COLUMNS = [
 ACTIVITY_COLUMNS = ["activity_id", "activity_date", "activity_type", "spa_n", "cds_code", "attendees_n", "items_n"]
 ATTENDANCE_COLUMNS = ["activity_id", "person_key"]
 CROSSWALK_COLUMNS = ["cds_code", "spa_n"]
+GRANTEE_COLUMNS = ["cds_code"]
 
 # file name -> columns, for the templates and the build's directory scan.
 FILES: dict[str, list[str]] = {
@@ -31,8 +32,9 @@ FILES: dict[str, list[str]] = {
     "activities.csv": ACTIVITY_COLUMNS,
     "attendance.csv": ATTENDANCE_COLUMNS,
     "spa_crosswalk.csv": CROSSWALK_COLUMNS,
+    "ccspp_grantees.csv": GRANTEE_COLUMNS,
 }
-OPTIONAL_FILES = ("attendance.csv", "spa_crosswalk.csv")
+OPTIONAL_FILES = ("attendance.csv", "spa_crosswalk.csv", "ccspp_grantees.csv")
 
 # The first school year the dashboard covers (fetch.KNOWN_YEARS starts at 2018-19).
 FIRST_DATE = dt.date(2018, 7, 1)
@@ -200,6 +202,17 @@ def read_spa_crosswalk(path: str | Path) -> ReadResult:
     _int_in(df, p, "spa_n", 1, 8)
     return ReadResult(p, "crosswalk", df.with_row_index("_row").with_columns(pl.col("spa_n").cast(pl.Int32)),
                       df.height, enc)
+
+
+def read_ccspp_grantees(path: str | Path) -> ReadResult:
+    """ccspp_grantees.csv (optional): the CDS code of every CCSPP-funded school, in LA
+    or elsewhere, on the roster or not. None of them is ever a matched comparison
+    school (csi_metrics.ingest.matching). cds_code: 14 digits, each once."""
+    df, enc, p = _read(path, GRANTEE_COLUMNS)
+    _required(df, p, GRANTEE_COLUMNS)
+    _cds_check(df, p, "cds_code")
+    _unique(df, p, ["cds_code"])
+    return ReadResult(p, "ccspp_grantees", df.with_row_index("_row"), df.height, enc)
 
 
 def check_known(frame: pl.DataFrame, path: Path, col: str, known: pl.Series, what: str) -> None:

@@ -160,3 +160,44 @@ CREATE TABLE build_rejections (
     rows_n   BIGINT NOT NULL,
     example_line_n BIGINT
 );
+
+-- The impact study's matched comparison schools, chosen by the build
+-- (csi_metrics.ingest.matching: nearest neighbour 1:3 with replacement on standardised
+-- baseline covariates, exact on school type, caliper 0.5). One row per community
+-- school x metric x matched comparison school. Every community school of every grant
+-- type is matched; the estimator selects by grant_type.
+CREATE TABLE impact_matches (
+    metric            VARCHAR NOT NULL CHECK (metric IN ('chronic_absenteeism', 'suspension')),
+    treated_cds       VARCHAR NOT NULL CHECK (length(treated_cds) = 14),
+    control_cds       VARCHAR NOT NULL CHECK (length(control_cds) = 14),
+    grant_type        VARCHAR CHECK (grant_type IN ('planning', 'implementation', 'coordination')),
+    first_grant_year  VARCHAR NOT NULL,
+    baseline_year     VARCHAR NOT NULL,     -- never 2019-20 or 2020-21 (csi_metrics.rules.impact)
+    distance          DOUBLE NOT NULL,      -- root mean square standardised difference over the covariates
+    rank              INTEGER NOT NULL      -- 1 = nearest
+);
+
+-- Community schools the matching could not match, with why (csi_metrics.ingest.matching.REASONS).
+CREATE TABLE impact_unmatched (
+    metric            VARCHAR NOT NULL CHECK (metric IN ('chronic_absenteeism', 'suspension')),
+    treated_cds       VARCHAR NOT NULL CHECK (length(treated_cds) = 14),
+    grant_type        VARCHAR CHECK (grant_type IN ('planning', 'implementation', 'coordination')),
+    first_grant_year  VARCHAR,
+    baseline_year     VARCHAR,              -- NULL when there is no baseline year
+    reason            VARCHAR NOT NULL
+);
+
+-- The matching variables of every school with a visible all-students row in a
+-- baseline year the matching used (for the balance table). Built from visible cells only.
+CREATE TABLE impact_covariates (
+    metric            VARCHAR NOT NULL CHECK (metric IN ('chronic_absenteeism', 'suspension')),
+    baseline_year     VARCHAR NOT NULL,
+    cds_code          VARCHAR NOT NULL CHECK (length(cds_code) = 14),
+    school_type       VARCHAR NOT NULL,
+    is_community      BOOLEAN NOT NULL,
+    eligible_control  BOOLEAN NOT NULL,     -- not on the roster and no CCSPP grant
+    level_rate        DOUBLE NOT NULL,
+    trend_pp          DOUBLE,               -- NULL: no visible row the year before
+    ss_share_rate     DOUBLE,               -- NULL: SS count suppressed
+    log_enrollment    DOUBLE NOT NULL
+);

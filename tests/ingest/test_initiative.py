@@ -20,6 +20,7 @@ READERS = {
     "activities.csv": initiative.read_activities,
     "attendance.csv": initiative.read_attendance,
     "spa_crosswalk.csv": initiative.read_spa_crosswalk,
+    "ccspp_grantees.csv": initiative.read_ccspp_grantees,
 }
 
 
