@@ -1,10 +1,15 @@
 """Trends: chronic absenteeism and suspension over every year, by a chosen
-breakdown, with the LA County line and the difference-in-differences beside it."""
+breakdown, with the LA County line and the difference-in-differences beside it;
+then community schools against matched comparison schools (the estimate with its
+interval, the event study, the matching balance, and the estimate by SPA or cohort)."""
 
 import streamlit as st
 
 from csi_app import data, show, state
+from csi_metrics.ingest import demo
+from csi_metrics.rules import impact as rules
 from csi_metrics.views import catalogue
+from csi_metrics.vocabulary import formats, registry, safe_text
 
 f = state.filters()
 st.title("Trends")
@@ -22,3 +27,39 @@ with left:
     show.chart("trend", f, key=f"trend_{choice['metric']}_{choice['by']}", **choice)
 with right:
     show.chart("did", f, key=f"did_{choice['metric']}", metric=choice["metric"])
+
+st.subheader("Compared with matched schools")
+st.caption("Each community school against schools with no CCSPP grant that looked like it before its grant. "
+           "The comparison above uses every other school; this one is the fairer test.")
+impact = state.chart_choices("impact_event", skip=["baseline"], metric=choice["metric"])
+years = [y for y in data.filter_options().years if y < max(data.filter_options().years)]
+impact["baseline"] = state.page_choice(
+    "Baseline year", ["", *years], key="baseline", default="", widget="select",
+    format_func=lambda y: "Each school's last pre-grant year, not 2019-20 or 2020-21" if y == "" else
+    y + (" (pandemic year)" if rules.is_pandemic(y) else ""))
+try:
+    drawn = data.draw("impact_event", f, impact)
+except ValueError as exc:  # a baseline year at or after some cohort's first grant
+    st.warning(f"{safe_text.for_markdown(exc)}. Showing each school's default baseline instead.",
+               icon=":material/event_busy:")
+    drawn = data.draw("impact_event", f, {**impact, "baseline": ""})
+est = drawn.extra["estimate"].row(0, named=True)
+c1, c2, c3 = st.columns(3)
+# "suppressed" only when there were schools to hide; no matched schools at all is a blank.
+c1.metric("Community minus matched schools", formats.format_value(
+    est["effect_pp"], "pp", suppressed=est["effect_pp"] is None and est["treated_schools_n"] > 0),
+          help=registry.get("impact_pp").definition)
+c2.metric("95% interval", f"{formats.format_value(est['ci_low_pp'], 'pp')} to "
+          f"{formats.format_value(est['ci_high_pp'], 'pp')}")
+c3.metric("Schools", f"{formats.format_value(est['treated_schools_n'], 'count')} community · "
+          f"{formats.format_value(est['control_schools_n'], 'count')} matched")
+if data.is_demo():
+    st.caption(demo.IMPACT_NOTE)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    show.show(drawn, key=f"impact_event_{choice['metric']}")
+with right:
+    show.chart("impact_balance", f, key=f"impact_balance_{choice['metric']}", metric=impact["metric"],
+               grant_type=impact["grant_type"])
+by = state.chart_choices("impact_by", skip=["metric", "grant_type", "baseline"])["impact_by"]
+show.chart("impact_by", f, key=f"impact_by_{by}", **{**impact, "baseline": drawn.extra["baseline"]}, impact_by=by)

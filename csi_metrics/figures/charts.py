@@ -275,7 +275,7 @@ def event_study(df: pl.DataFrame, *, title: str) -> go.Figure:
     fig = go.Figure()
     shown = df.filter(pl.col("effect_pp").is_not_null()) if not df.is_empty() else df
     if shown.is_empty():
-        return apply_theme(_empty(fig, "Not enough matched schools to estimate"))
+        return apply_theme(_empty(fig.update_layout(title=title), "Not enough matched schools to estimate"))
     for kind, rows in (("effect", shown.filter(~pl.col("is_reference") & ~pl.col("pandemic_year"))),
                        ("pandemic", shown.filter(~pl.col("is_reference") & pl.col("pandemic_year"))),
                        ("reference", shown.filter(pl.col("is_reference")))):
@@ -316,6 +316,36 @@ def event_study(df: pl.DataFrame, *, title: str) -> go.Figure:
     return apply_theme(fig)
 
 
+def estimates_by_group(df: pl.DataFrame, *, category_col: str, title: str) -> go.Figure:
+    """One matched estimate per group (an SPA, a cohort) with its 95% interval, a
+    suppressed or unestimable group named in a note. `df`: category_col, effect_pp,
+    ci_low_pp, ci_high_pp, treated_schools_n."""
+    fig = go.Figure()
+    shown = df.filter(pl.col("effect_pp").is_not_null()) if df.height else df
+    if shown.is_empty():
+        return apply_theme(_empty(fig.update_layout(title=title), "Not enough matched schools to estimate"))
+    labels = [chart_label(category_col, v) for v in shown[category_col].to_list()]
+    eff, lo, hi = shown["effect_pp"].to_list(), shown["ci_low_pp"].to_list(), shown["ci_high_pp"].to_list()
+    fig.add_trace(go.Scatter(
+        x=eff, y=labels, mode="markers", showlegend=False, marker=dict(size=MARKER_PX + 4, color=OKABE_ITO[0]),
+        error_x=dict(type="data", symmetric=False, array=[b - v for v, b in zip(eff, hi)],
+                     arrayminus=[v - a for v, a in zip(eff, lo)], thickness=LINE_WIDTH_PX, width=8,
+                     color=OKABE_ITO[0]),
+        text=[f"{format_value(v, 'pp')} (95% interval {format_value(a, 'pp')} to {format_value(b, 'pp')}), "
+              f"{format_value(n, 'count')} community schools" for v, a, b, n in
+              zip(eff, lo, hi, shown["treated_schools_n"].to_list())],
+        hovertemplate="%{y}: %{text}<extra></extra>"))
+    fig.update_xaxes(title="Community minus matched schools (percentage points)", zeroline=True,
+                     zerolinecolor=TEXT_COLOR, zerolinewidth=2)
+    fig.update_yaxes(title=None, autorange="reversed", type="category")
+    fig.update_layout(title=title)
+    missing = [chart_label(category_col, v) for v, e in zip(df[category_col].to_list(), df["effect_pp"].to_list())
+               if e is None]
+    _note(fig, ["Bars: 95% intervals, clustered by school."]
+          + ([f"No estimate (too few schools or students): {_summarise(missing)}."] if missing else []))
+    return apply_theme(fig)
+
+
 def balance_chart(df: pl.DataFrame, *, title: str) -> go.Figure:
     """Standardised mean differences of each matching variable before matching (every
     eligible comparison school) and after (the matched ones), with the usual 0.1 marks
@@ -323,7 +353,7 @@ def balance_chart(df: pl.DataFrame, *, title: str) -> go.Figure:
     fig = go.Figure()
     rows = df.filter(pl.col("smd_before").is_not_null() | pl.col("smd_after").is_not_null()) if df.height else df
     if rows.is_empty():
-        return apply_theme(_empty(fig, "No matched schools to compare"))
+        return apply_theme(_empty(fig.update_layout(title=title), "No matched schools to compare"))
     labels = [for_plotly(v) for v in rows["label"].to_list()]
     for col, name, symbol, color in (("smd_before", "Before matching", "circle-open", NO_COLOR),
                                      ("smd_after", "After matching", "circle", OKABE_ITO[0])):

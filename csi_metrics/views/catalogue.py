@@ -24,9 +24,10 @@ import polars as pl
 
 from csi_metrics.figures import charts, maps
 from csi_metrics.ingest import boundaries
-from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, placement, query, rates,
-                                 schools, trends)
-from csi_metrics.vocabulary import codes, config, registry
+from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, impact, placement, query,
+                                 rates, schools, trends)
+from csi_metrics.rules import impact as impact_rules
+from csi_metrics.vocabulary import codes, config, formats, registry
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
 from csi_metrics.vocabulary.safe_text import for_plotly
@@ -155,6 +156,88 @@ def _did(ctx: Context) -> Drawn:
             "before each school's first grant to the latest year (the year and schools filters do not apply). "
             "It describes, it does not prove cause.")
     return Drawn(fig, df, title, note, "did_pp")
+
+
+# --------------------------------------------------------------------------- against matched schools
+
+GRANT_TYPES = {"implementation": "Implementation grants", "planning": "Planning grants",
+               "coordination": "Coordination grants", "all": "Every grant type"}
+IMPACT_BY = {"spa": "SPA", "cohort": "Cohort"}
+IMPACT_BY_WORD = {"spa": "SPA", "cohort": "cohort"}
+IMPACT_CAVEAT = ("Matched comparison schools had no CCSPP grant and were like each community school before its "
+                 "grant (rate, its trend, share socioeconomically disadvantaged, school type, enrolment). An "
+                 "association with the grant, not proof that it caused the change: schools can differ in ways "
+                 "no file records.")
+
+
+def _impact_args(ctx: Context) -> tuple[str, Filters, str, str | None]:
+    baseline = ctx.choices.get("baseline") or None
+    return ctx["metric"], ctx.filters.with_(year=None, community="all"), ctx["grant_type"], baseline
+
+
+def impact_sentence(est: pl.DataFrame, metric: str) -> str:
+    """The estimate in words, from impact.impact_estimate's row: what a leader can say."""
+    if est.is_empty() or est["effect_pp"][0] is None:
+        return "Too few matched schools (or students) to estimate."
+    r = est.row(0, named=True)
+    name = registry.get(metric).name.lower()
+    rel = r["relative_change_rate"]
+    rel_words = ""
+    if rel is not None and r["matched_change_pp"] < 0 and r["community_change_pp"] < 0:
+        rel_words = (f" ({formats.format_value(abs(rel), 'share')} {'more' if rel < 0 else 'less'} than matched "
+                     "schools)")
+    return (f"Since their grants, community schools' {name} changed {formats.format_value(r['community_change_pp'], 'pp')}"
+            f" and matched schools' {formats.format_value(r['matched_change_pp'], 'pp')}: a difference of "
+            f"{formats.format_value(r['effect_pp'], 'pp')}{rel_words}, 95% interval "
+            f"{formats.format_value(r['ci_low_pp'], 'pp')} to {formats.format_value(r['ci_high_pp'], 'pp')}, from "
+            f"{formats.format_value(r['treated_schools_n'], 'count')} community and "
+            f"{formats.format_value(r['control_schools_n'], 'count')} matched schools"
+            + (f"; {formats.format_value(r['unmatched_schools_n'], 'count')} community schools had no match"
+               if r["unmatched_schools_n"] else "") + ".")
+
+
+def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame) -> str:
+    rule = est["baseline_rule"][0] if est.height else impact_rules.BASELINE_RULE
+    return (f"{ctx.describe(f)}, {GRANT_TYPES[ctx['grant_type']].lower()}. {impact_sentence(est, ctx['metric'])} "
+            f"{rule[0].upper()}{rule[1:]}. {IMPACT_CAVEAT} The year and schools filters do not apply.")
+
+
+def _impact_event(ctx: Context) -> Drawn:
+    metric, f, grant_type, baseline = _impact_args(ctx)
+    df = ctx.load(impact.event_study, metric, f, grant_type, baseline)
+    est = ctx.load(impact.impact_estimate, metric, f, grant_type, baseline)
+    title = f"{registry.get(metric).name}: community vs matched schools, by year from the first grant"
+    fig = charts.event_study(df, title=title.replace(": ", ":<br>", 1))
+    return Drawn(fig, df, title, _impact_words(ctx, f, est), "impact_pp", {"estimate": est, "baseline": baseline or ""})
+
+
+def _impact_balance(ctx: Context) -> Drawn:
+    metric, f, grant_type, _ = _impact_args(ctx)
+    df = ctx.load(impact.balance, metric, f, grant_type)
+    title = f"Matching balance, {registry.get(metric).name.lower()}"
+    counts = df.row(0, named=True) if df.height else {}
+    note = (f"{ctx.describe(f)}. Each matching variable's standardised mean difference between community schools "
+            "and comparison schools before matching (every school with no CCSPP grant) and after (the matched ones). "
+            f"{formats.format_value(counts.get('treated_schools_n') or 0, 'count')} community schools matched to "
+            f"{formats.format_value(counts.get('control_schools_after_n') or 0, 'count')} comparison schools; "
+            f"{formats.format_value(counts.get('unmatched_schools_n') or 0, 'count')} unmatched"
+            + (f" ({counts['unmatched_reasons']})" if counts.get("unmatched_reasons") else "") + ".")
+    return Drawn(charts.balance_chart(df, title=title), df, title, note, "impact_pp")
+
+
+def _impact_by(ctx: Context) -> Drawn:
+    metric, f, grant_type, baseline = _impact_args(ctx)
+    by = ctx["impact_by"]
+    options = ctx.load(query.filter_options)
+    values = options.spas if by == "spa" else options.cohorts
+    rows = [ctx.load(impact.impact_estimate, metric, f.with_(**{by: v}), grant_type, baseline)
+            .select(pl.lit(v).alias(by), pl.all()) for v in values]
+    df = pl.concat(rows, how="vertical_relaxed") if rows else pl.DataFrame()
+    title = f"{registry.get(metric).name}: community minus matched schools, by {IMPACT_BY_WORD[by]}"
+    note = (f"{ctx.describe(f)}, {GRANT_TYPES[grant_type].lower()}. Each {IMPACT_BY_WORD[by]}'s community schools "
+            f"against their own matches. {IMPACT_CAVEAT}")
+    fig = charts.estimates_by_group(df, category_col=by, title=title)
+    return Drawn(fig, df, title, note, "impact_pp")
 
 
 # --------------------------------------------------------------------------- where: the map and SPAs
@@ -350,6 +433,8 @@ def _headline_spark(ctx: Context) -> Drawn:
 
 HEADLINE_IDS = ("community_schools_n", "students_served_n", "ccspp_usd", *registry.OUTCOMES)
 SCHOOL = Option("School", None)
+IMPACT_OPTIONS = {"metric": METRIC, "grant_type": Option("Grants", tuple(GRANT_TYPES), GRANT_TYPES),
+                  "baseline": Option("Baseline year", None, default="")}
 AWARDS = Option("Awards", tuple(AWARDED), AWARDED)
 
 CHARTS: dict[str, Chart] = {c.id: c for c in [
@@ -357,6 +442,12 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
           {"metric": METRIC, "by": Option("Break down by", tuple(BREAKDOWNS), BREAKDOWNS, default="community"),
            "groups": Option("Student groups", None, default=GROUP_DEFAULT)}, _trend, "metric"),
     Chart("did", "trends", "Difference-in-differences: community vs comparison schools", {"metric": METRIC}, _did),
+    Chart("impact_event", "trends", "Community vs matched schools, by year from the first grant (event study)",
+          IMPACT_OPTIONS, _impact_event, "metric"),
+    Chart("impact_balance", "trends", "Matching balance: community vs comparison schools before and after",
+          {k: IMPACT_OPTIONS[k] for k in ("metric", "grant_type")}, _impact_balance, "metric"),
+    Chart("impact_by", "trends", "Community vs matched schools, by SPA or cohort",
+          {**IMPACT_OPTIONS, "impact_by": Option("Estimate by", tuple(IMPACT_BY), IMPACT_BY)}, _impact_by, "metric"),
     Chart("map", "map", "The map by SPA, community schools as points",
           {"measure": Option("Measure", tuple(geo.MEASURES), {k: v.label for k, v in geo.MEASURES.items()}),
            "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY)}, _map),

@@ -35,6 +35,7 @@ CHARTS: dict[str, tuple[str, str, dict[str, object]]] = {
     for kind, chart, what, extra in (
         ("trend", "trend", "over time, community vs comparison schools, county line", {"by": "community"}),
         ("did", "did", "difference-in-differences", {}),
+        ("impact", "impact_event", "community vs matched schools, by year from the first grant", {}),
         ("map", "map", "the map by SPA, community schools as points", {}),
         ("by_spa", "by_spa", "by SPA", {}),
         ("equity", "equity", "by student group", {}),
@@ -235,13 +236,15 @@ def from_link_param(value: str, *, source: str = "deck link") -> Deck:
 
 def default_deck(year: str | None = None) -> Deck:
     """The standard views, in the order a convening talk tends to go: outcomes over
-    time, the comparison, where, for whom, the money, the work."""
+    time, the comparison (with every other school, then with matched schools), where,
+    for whom, the money, the work."""
     single = {"year": year} if year else {}
     return Deck(
         title="Community Schools Initiative: the standard views",
         views=(
             make_view("trends", "chronic_absenteeism_trend"),
             make_view("trends", "chronic_absenteeism_did"),
+            make_view("trends", "chronic_absenteeism_impact"),
             make_view("map", "chronic_absenteeism_map", single),
             make_view("trends", "suspension_trend"),
             make_view("equity", "chronic_absenteeism_equity", {**single, "community": "community"}),

@@ -5,6 +5,8 @@ filters change them, URL values are read and bad ones only warn."""
 from __future__ import annotations
 
 
+import json
+
 import duckdb
 import polars as pl
 import pytest
@@ -376,3 +378,36 @@ def test_overview_cards_say_what_a_pooled_rate_left_out_and_an_unconfirmed_cut_s
         assert f"Pools {r['schools_n']:,} school figures; {r['suppressed_schools_n']:,} hidden ones left out." \
             in captions
     assert all("cut scores " + n.split(" cut scores ", 1)[1] in captions for n in notes)
+
+
+def test_trends_shows_the_matched_estimate_the_library_computes(app_env, lib):
+    from csi_metrics.metrics import impact
+
+    at = _app(metric="suspension", grant_type="all", spa="6")
+    at.switch_page("pages/trends.py").run()
+    assert not _problems(at), _problems(at)
+    est = impact.impact_estimate(lib, "suspension", Filters(spa=6), "all").row(0, named=True)
+    shown = _metrics(at)
+    assert shown["Community minus matched schools"] == formats.format_value(est["effect_pp"], "pp")
+    assert shown["95% interval"] == (f"{formats.format_value(est['ci_low_pp'], 'pp')} to "
+                                     f"{formats.format_value(est['ci_high_pp'], 'pp')}")
+    assert shown["Schools"].startswith(f"{est['treated_schools_n']:,} community")
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "Suspension:<br>community vs matched schools, by year from the first grant" in titles
+    assert "Matching balance, suspension" in titles
+    assert any("not proof that it caused the change" in c.value for c in at.caption)
+
+
+def test_trends_baseline_is_kept_in_the_url_and_a_late_one_falls_back(app_env, lib):
+    from csi_metrics.metrics import impact
+
+    at = _app(baseline="2018-19")
+    at.switch_page("pages/trends.py").run()
+    assert not _problems(at)
+    assert at.selectbox(key="baseline").value == "2018-19" and at.query_params["baseline"] == "2018-19"
+    est = impact.impact_estimate(lib, "chronic_absenteeism", Filters(), baseline="2018-19").row(0, named=True)
+    assert _metrics(at)["Community minus matched schools"] == formats.format_value(est["effect_pp"], "pp")
+    at.selectbox(key="baseline").set_value("2023-24").run()  # after the first grants: refused, with why
+    assert any("is not before the first grant year" in w.value for w in at.warning)
+    default = impact.impact_estimate(lib, "chronic_absenteeism", Filters()).row(0, named=True)
+    assert _metrics(at)["Community minus matched schools"] == formats.format_value(default["effect_pp"], "pp")

@@ -199,8 +199,8 @@ def test_deck_export_signed_out_carries_no_internal_slide(app_env, monkeypatch):
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     exported = at.session_state["exported"]
-    assert len(exported) == 8
-    title, caption, traces, notes = exported[7]  # R-TAC activities by month and type
+    assert len(exported) == 9
+    title, caption, traces, notes = exported[8]  # R-TAC activities by month and type
     assert traces == [] and caption == "" and any("sign in to include it" in n for n in notes)
-    for title, caption, traces, notes in exported[:7]:
+    for title, caption, traces, notes in exported[:8]:
         assert not any(w in " ".join(map(str, traces)) for w in INTERNAL_WORDS)

@@ -50,10 +50,10 @@ def test_bytes_with_bom_are_read():
 
 def test_default_deck_is_valid_and_survives_a_link():
     d = deck.default_deck("2023-24")
-    assert len(d) == 8
+    assert len(d) == 9
     assert {v.page for v in d.views} <= set(deck.PAGES)
     assert deck.from_link_param(deck.to_link_param(d)) == d
-    assert d.views[2].to_filters().year == "2023-24"
+    assert d.views[3].chart == "chronic_absenteeism_map" and d.views[3].to_filters().year == "2023-24"
 
 
 def test_int_filter_values_from_a_hand_written_file_are_accepted():
