@@ -44,22 +44,22 @@ except ValueError as exc:  # a baseline year at or after some cohort's first gra
                icon=":material/event_busy:")
     drawn = data.draw("impact_event", f, {**impact, "baseline": ""})
 est = drawn.extra["estimate"].row(0, named=True)
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 # "suppressed" only when there were schools to hide; no matched schools at all is a blank.
 c1.metric("Community minus matched schools", formats.format_value(
     est["effect_pp"], "pp", suppressed=est["effect_pp"] is None and est["treated_schools_n"] > 0),
           help=registry.get("impact_pp").definition)
-c2.metric("95% interval", f"{formats.format_value(est['ci_low_pp'], 'pp')} to "
-          f"{formats.format_value(est['ci_high_pp'], 'pp')}")
-c3.metric("Schools", f"{formats.format_value(est['treated_schools_n'], 'count')} community · "
-          f"{formats.format_value(est['control_schools_n'], 'count')} matched")
+# "-2.2 to -1.2 pp": the unit once, so the interval fits a quarter of the page.
+c2.metric("95% interval", f"{formats.format_value(est['ci_low_pp'], 'pp').removesuffix(' pp')} to "
+          f"{formats.format_value(est['ci_high_pp'], 'pp')}" if est["ci_low_pp"] is not None else formats.BLANK)
+c3.metric("Community schools", formats.format_value(est["treated_schools_n"], "count"),
+          help=f"{formats.format_value(est['unmatched_schools_n'], 'count')} more had no match")
+c4.metric("Matched comparison schools", formats.format_value(est["control_schools_n"], "count"))
 if data.is_demo():
     st.caption(demo.IMPACT_NOTE)
-left, right = st.columns([3, 2], gap="large")
-with left:
-    show.show(drawn, key=f"impact_event_{choice['metric']}")
-with right:
-    show.chart("impact_balance", f, key=f"impact_balance_{choice['metric']}", metric=impact["metric"],
-               grant_type=impact["grant_type"])
+show.show(drawn, key=f"impact_event_{choice['metric']}")
+# Full width each: the balance chart's variable names and the SPA names need the room.
+show.chart("impact_balance", f, key=f"impact_balance_{choice['metric']}", metric=impact["metric"],
+           grant_type=impact["grant_type"])
 by = state.chart_choices("impact_by", skip=["metric", "grant_type", "baseline"])["impact_by"]
 show.chart("impact_by", f, key=f"impact_by_{by}", **{**impact, "baseline": drawn.extra["baseline"]}, impact_by=by)

@@ -148,9 +148,10 @@ def _trend(ctx: Context) -> Drawn:
 def _did(ctx: Context) -> Drawn:
     metric = ctx["metric"]
     df = ctx.load(compare.diff_in_diff, metric, filters=ctx.filters)
-    title = f"{registry.get(metric).name}: change in community vs comparison schools"
-    # Two lines on the figure: it sits in the narrow column beside the trend.
-    fig = charts.did_bars(df, title=title.replace(": ", ":<br>", 1))
+    title = f"{registry.get(metric).name}: change vs comparison schools"
+    # The figure's own title is short: it sits in the narrow column beside the trend, and its
+    # bars name both sides (exports and slides print the full title above it).
+    fig = charts.did_bars(df, title=f"{registry.get(metric).name}: change")
     note = (f"{ctx.describe(ctx.filters.with_(year=None, community='all'))}. Difference-in-differences: the "
             "community schools' change minus the comparison schools' change over the same years, from the year "
             "before each school's first grant to the latest year (the year and schools filters do not apply). "
@@ -206,8 +207,8 @@ def _impact_event(ctx: Context) -> Drawn:
     metric, f, grant_type, baseline = _impact_args(ctx)
     df = ctx.load(impact.event_study, metric, f, grant_type, baseline)
     est = ctx.load(impact.impact_estimate, metric, f, grant_type, baseline)
-    title = f"{registry.get(metric).name}: community vs matched schools, by year from the first grant"
-    fig = charts.event_study(df, title=title.replace(": ", ":<br>", 1))
+    title = f"{registry.get(metric).name}: community vs matched schools, year by year"
+    fig = charts.event_study(df, title=title)
     return Drawn(fig, df, title, _impact_words(ctx, f, est), "impact_pp", {"estimate": est, "baseline": baseline or ""})
 
 

@@ -389,11 +389,12 @@ def test_trends_shows_the_matched_estimate_the_library_computes(app_env, lib):
     est = impact.impact_estimate(lib, "suspension", Filters(spa=6), "all").row(0, named=True)
     shown = _metrics(at)
     assert shown["Community minus matched schools"] == formats.format_value(est["effect_pp"], "pp")
-    assert shown["95% interval"] == (f"{formats.format_value(est['ci_low_pp'], 'pp')} to "
+    assert shown["95% interval"] == (f"{formats.format_value(est['ci_low_pp'], 'pp').removesuffix(' pp')} to "
                                      f"{formats.format_value(est['ci_high_pp'], 'pp')}")
-    assert shown["Schools"].startswith(f"{est['treated_schools_n']:,} community")
+    assert shown["Community schools"] == f"{est['treated_schools_n']:,}"
+    assert shown["Matched comparison schools"] == f"{est['control_schools_n']:,}"
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert "Suspension:<br>community vs matched schools, by year from the first grant" in titles
+    assert "Suspension: community vs matched schools, year by year" in titles
     assert "Matching balance, suspension" in titles
     assert any("not proof that it caused the change" in c.value for c in at.caption)
 

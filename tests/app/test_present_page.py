@@ -81,7 +81,7 @@ def test_next_and_previous_change_the_step_in_the_url(app):
     at.button(key="deck_next").click().run()
     assert at.query_params["step"] == "2"
     second = _title(_charts(at)[0])
-    assert second != first and "change in community vs comparison" in second
+    assert second != first and "change vs comparison schools" in second
     at.button(key="deck_prev").click().run()
     assert at.query_params["step"] == "1"
     assert _title(_charts(at)[0]) == first
