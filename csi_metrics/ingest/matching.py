@@ -141,9 +141,12 @@ def match_schools(
         years = sorted(outcomes.filter(pl.col("metric") == metric)["academic_year"].unique().to_list())
         if not years:
             continue
+        # One baseline per first grant year, looked up in Python (no Polars UDF: see test_no_python_udfs).
+        firsts = treated["first_grant_year"].drop_nulls().unique().sort().to_list()
+        base_of = {g: rules.default_baseline(g, years) for g in firsts}
         rows = treated.with_columns(
-            pl.col("first_grant_year").map_elements(lambda g: rules.default_baseline(g, years),
-                                                    return_dtype=pl.String).alias("baseline_year"))
+            pl.col("first_grant_year").replace_strict(base_of, default=None, return_dtype=pl.String)
+            .alias("baseline_year"))
         for r in rows.filter(pl.col("baseline_year").is_null()).iter_rows(named=True):
             unmatched.append(_unmatched(metric, r, None, NO_BASELINE))
         for b in sorted(rows["baseline_year"].drop_nulls().unique().to_list()):
