@@ -145,7 +145,11 @@ def build_slide(view: deck.View) -> Drawn:
     """One deck view drawn: its catalogue chart under the view's filters and choices,
     with the view's own title (text, never markup) when it has one."""
     chart_id, choices = view.catalogue_chart()
-    return data.draw(chart_id, view.to_filters(), choices, title=view.title)
+    drawn = data.draw(chart_id, view.to_filters(), choices, title=view.title)
+    if drawn.fig.layout.title.text not in (None, drawn.title):
+        # A figure that shortens its title for a narrow page column gets the full one on a slide.
+        drawn.fig.update_layout(title_text=drawn.title)
+    return drawn
 
 
 def export_items(views: list[deck.View]) -> list[export.ExportItem]:

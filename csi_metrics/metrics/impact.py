@@ -227,7 +227,10 @@ def _fit(rows: pl.DataFrame) -> dict | None:
     omega = np.array([wmap[g] for g in cohorts], dtype=float)
     omega = omega / omega.sum()
     n_clusters = len(np.unique(clusters))
-    fit = sm.WLS(y, X, weights=w).fit(cov_type="cluster", cov_kwds={"groups": clusters}) if n_clusters > 1 else None
+    # A clustered interval needs two schools and more rows than coefficients: statsmodels'
+    # small-sample correction divides by n - k (a filter down to one matched pair did).
+    fit = sm.WLS(y, X, weights=w).fit(cov_type="cluster", cov_kwds={"groups": clusters}) \
+        if n_clusters > 1 and n > X.shape[1] else None
     beta = fit.params if fit is not None else np.linalg.lstsq(X * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
     effect = float(omega @ beta[G:])
     if fit is not None:

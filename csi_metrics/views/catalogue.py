@@ -173,7 +173,8 @@ IMPACT_CAVEAT = ("Matched comparison schools had no CCSPP grant and were like ea
 
 def _impact_args(ctx: Context) -> tuple[str, Filters, str, str | None]:
     baseline = ctx.choices.get("baseline") or None
-    return ctx["metric"], ctx.filters.with_(year=None, community="all"), ctx["grant_type"], baseline
+    # The matched study is of whole schools: every year, all students, community schools against their matches.
+    return ctx["metric"], ctx.filters.with_(year=None, community="all", student_group="TA"), ctx["grant_type"], baseline
 
 
 def impact_sentence(est: pl.DataFrame, metric: str) -> str:
@@ -200,7 +201,7 @@ def impact_sentence(est: pl.DataFrame, metric: str) -> str:
 def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame) -> str:
     rule = est["baseline_rule"][0] if est.height else impact_rules.BASELINE_RULE
     return (f"{ctx.describe(f)}, {GRANT_TYPES[ctx['grant_type']].lower()}. {impact_sentence(est, ctx['metric'])} "
-            f"{rule[0].upper()}{rule[1:]}. {IMPACT_CAVEAT} The year and schools filters do not apply.")
+            f"{rule[0].upper()}{rule[1:]}. {IMPACT_CAVEAT} The year, schools and student group filters do not apply.")
 
 
 def _impact_event(ctx: Context) -> Drawn:

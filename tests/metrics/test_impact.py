@@ -130,3 +130,18 @@ def test_cli_formats_and_a_bad_grant_type(planted_db, capsys):
     assert "--grant-type" in capsys.readouterr().err
     assert cli.main(["impact", "--metric", CA, "--spa", "9", "--db", str(planted_db)]) == 2
     assert "--spa" in capsys.readouterr().err
+
+
+def test_one_matched_pair_gives_an_estimate_without_an_interval_not_an_error():
+    """Filters down to one community school and its one match (as the load test reached
+    with a district filter): as many rows as coefficients, so no clustered interval."""
+    import polars as pl
+
+    from csi_metrics.metrics import impact
+
+    rows = pl.DataFrame({"cohort": ["2022-23", "2022-23"], "baseline_year": ["2021-22", "2021-22"],
+                         "cds_code": ["19000000000001", "19000000000002"], "treated": [True, False],
+                         "year": ["2023-24", "2023-24"], "relative_year": [1, 1], "change_pp": [-4.0, -1.0],
+                         "weight": [400.0, 400.0], "base_n": [400, 400]})
+    res = impact._fit(rows)
+    assert res["effect_pp"] == pytest.approx(-3.0) and res["se_pp"] is None and res["ci_low_pp"] is None
