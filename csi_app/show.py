@@ -18,8 +18,8 @@ from csi_metrics.vocabulary import codes, formats, registry, words
 from csi_metrics.vocabulary.filters import Filters
 
 DEMO_BANNER = ("**DEMO DATA — fictional schools.** Every school, grant, activity and rate here was "
-               "generated for demonstration; none of it describes a real school or student. It plants a modest "
-               "effect of the grants, so the comparison with matched schools finds one.")
+               "generated for demonstration (with a modest effect of the grants planted); none of it describes a "
+               "real school or student.")
 EMPTY = formats.BLANK  # how a table shows a blank (suppressed, unpublished or not applicable) cell
 PLOTLY_CONFIG = {
     "displaylogo": False,

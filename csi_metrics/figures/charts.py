@@ -311,7 +311,8 @@ def event_study(df: pl.DataFrame, *, title: str) -> go.Figure:
     fig.update_layout(title=title, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
                       margin=dict(t=110))
     gaps = [_relative_label(e) for e, v in zip(df["relative_year"].to_list(), df["effect_pp"].to_list()) if v is None]
-    _note(fig, ["Bars: 95% intervals, clustered by school. Below zero: the rate fell more in community schools."]
+    # The intervals' kind is in the caption (the registry's definition); the figure keeps what reads off it.
+    _note(fig, ["Below zero: fell more in community schools."]
           + ([f"Not shown (fewer than 11 students or no data): {', '.join(gaps)}."] if gaps else []))
     return apply_theme(fig)
 

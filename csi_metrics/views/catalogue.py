@@ -26,7 +26,6 @@ from csi_metrics.figures import charts, maps
 from csi_metrics.ingest import boundaries
 from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, impact, placement, query,
                                  rates, schools, trends)
-from csi_metrics.rules import impact as impact_rules
 from csi_metrics.vocabulary import codes, config, formats, registry
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
@@ -165,10 +164,9 @@ GRANT_TYPES = {"implementation": "Implementation grants", "planning": "Planning 
                "coordination": "Coordination grants", "all": "Every grant type"}
 IMPACT_BY = {"spa": "SPA", "cohort": "Cohort"}
 IMPACT_BY_WORD = {"spa": "SPA", "cohort": "cohort"}
-IMPACT_CAVEAT = ("Matched comparison schools had no CCSPP grant and were like each community school before its "
-                 "grant (rate, its trend, share socioeconomically disadvantaged, school type, enrolment). An "
-                 "association with the grant, not proof that it caused the change: schools can differ in ways "
-                 "no file records.")
+IMPACT_CAVEAT = ("An association with the grant, not proof of cause: matched schools resembled each community "
+                 "school before its grant, but schools can differ in ways no file records.")
+BASELINE_WORDS = "each school's last year before its grant, never 2019-20 or 2020-21"
 
 
 def _impact_args(ctx: Context) -> tuple[str, Filters, str, str | None]:
@@ -182,26 +180,22 @@ def impact_sentence(est: pl.DataFrame, metric: str) -> str:
     if est.is_empty() or est["effect_pp"][0] is None:
         return "Too few matched schools (or students) to estimate."
     r = est.row(0, named=True)
-    name = registry.get(metric).name.lower()
-    rel = r["relative_change_rate"]
-    rel_words = ""
-    if rel is not None and r["matched_change_pp"] < 0 and r["community_change_pp"] < 0:
-        rel_words = (f" ({formats.format_value(abs(rel), 'share')} {'more' if rel < 0 else 'less'} than matched "
-                     "schools)")
-    return (f"Since their grants, community schools' {name} changed {formats.format_value(r['community_change_pp'], 'pp')}"
-            f" and matched schools' {formats.format_value(r['matched_change_pp'], 'pp')}: a difference of "
-            f"{formats.format_value(r['effect_pp'], 'pp')}{rel_words}, 95% interval "
-            f"{formats.format_value(r['ci_low_pp'], 'pp')} to {formats.format_value(r['ci_high_pp'], 'pp')}, from "
+    pp = lambda v: formats.format_value(v, "pp")  # noqa: E731
+    interval = (f"95% interval {pp(r['ci_low_pp']).removesuffix(' pp')} to {pp(r['ci_high_pp'])}, "
+                if r["ci_low_pp"] is not None else "no interval from so few schools, ")
+    return (f"Since the grants: community schools {pp(r['community_change_pp'])}, matched schools "
+            f"{pp(r['matched_change_pp'])}; difference {pp(r['effect_pp'])} ({interval}"
             f"{formats.format_value(r['treated_schools_n'], 'count')} community and "
             f"{formats.format_value(r['control_schools_n'], 'count')} matched schools"
-            + (f"; {formats.format_value(r['unmatched_schools_n'], 'count')} community schools had no match"
-               if r["unmatched_schools_n"] else "") + ".")
+            + (f", {formats.format_value(r['unmatched_schools_n'], 'count')} unmatched" if r["unmatched_schools_n"]
+               else "") + ").")
 
 
 def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame) -> str:
-    rule = est["baseline_rule"][0] if est.height else impact_rules.BASELINE_RULE
+    base = ctx.choices.get("baseline") or ""
     return (f"{ctx.describe(f)}, {GRANT_TYPES[ctx['grant_type']].lower()}. {impact_sentence(est, ctx['metric'])} "
-            f"{rule[0].upper()}{rule[1:]}. {IMPACT_CAVEAT} The year, schools and student group filters do not apply.")
+            f"Baseline: {base + ' for every cohort' if base else BASELINE_WORDS}. {IMPACT_CAVEAT} Not narrowed by "
+            "year, schools or student group.")
 
 
 def _impact_event(ctx: Context) -> Drawn:

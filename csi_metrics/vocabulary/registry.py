@@ -64,9 +64,8 @@ _DEFS = [
               "latest year, minus the same change for comparison schools, in percentage points.",
               f"{CDE_CA}; {CDE_SUSP}; {INITIATIVE_ROSTER}"),
     MetricDef("impact_pp", "Matched difference-in-differences", "pp", "lower_is_better",
-              "Change since the pre-grant baseline of community schools minus that of matched comparison schools "
-              "without a CCSPP grant, cohort by cohort, weighted by enrollment, in percentage points, with a 95% "
-              "interval clustered by school.", f"{CDE_CA}; {CDE_SUSP}; {INITIATIVE_ROSTER}",
+              "Community schools' change since their pre-grant baseline minus their matched comparison schools' "
+              "(no CCSPP grant), cohort by cohort, weighted by enrollment; 95% interval clustered by school.", f"{CDE_CA}; {CDE_SUSP}; {INITIATIVE_ROSTER}",
               short="Impact"),
     MetricDef("relative_change_rate", "Change relative to matched schools", "share", "lower_is_better",
               "The matched difference-in-differences divided by the size of the matched schools' change: -0.30 "

@@ -396,7 +396,7 @@ def test_trends_shows_the_matched_estimate_the_library_computes(app_env, lib):
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert "Suspension: community vs matched schools, year by year" in titles
     assert "Matching balance, suspension" in titles
-    assert any("not proof that it caused the change" in c.value for c in at.caption)
+    assert any("not proof of cause" in c.value for c in at.caption)
 
 
 def test_trends_baseline_is_kept_in_the_url_and_a_late_one_falls_back(app_env, lib):
