@@ -226,9 +226,15 @@ def _impact_by(ctx: Context) -> Drawn:
     by = ctx["impact_by"]
     options = ctx.load(query.filter_options)
     values = options.spas if by == "spa" else options.cohorts
-    rows = [ctx.load(impact.impact_estimate, metric, f.with_(**{by: v}), grant_type, baseline)
-            .select(pl.lit(v).alias(by), pl.all()) for v in values]
-    df = pl.concat(rows, how="vertical_relaxed") if rows else pl.DataFrame()
+    rows = []
+    for v in values:
+        try:
+            est = ctx.load(impact.impact_estimate, metric, f.with_(**{by: v}), grant_type, baseline)
+        except ValueError:  # a chosen baseline year at or after this group's first grant: no estimate here
+            est = pl.DataFrame({"effect_pp": [None], "treated_schools_n": [0]},
+                               schema={"effect_pp": pl.Float64, "treated_schools_n": pl.Int64})
+        rows.append(est.select(pl.lit(v).alias(by), pl.all()))
+    df = pl.concat(rows, how="diagonal_relaxed") if rows else pl.DataFrame()
     title = f"{registry.get(metric).name}: community minus matched schools, by {IMPACT_BY_WORD[by]}"
     note = (f"{ctx.describe(f)}, {GRANT_TYPES[grant_type].lower()}. Each {IMPACT_BY_WORD[by]}'s community schools "
             f"against their own matches. {IMPACT_CAVEAT}")
