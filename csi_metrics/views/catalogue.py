@@ -154,7 +154,7 @@ def _did(ctx: Context) -> Drawn:
     note = (f"{ctx.describe(ctx.filters.with_(year=None, community='all'))}. Difference-in-differences: the "
             "community schools' change minus the comparison schools' change over the same years, from the year "
             "before each school's first grant to the latest year (the year and schools filters do not apply). "
-            "It describes, it does not prove cause.")
+            "It describes, it does not prove cause; the comparison with matched schools is the fairer test.")
     return Drawn(fig, df, title, note, "did_pp")
 
 
