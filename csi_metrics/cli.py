@@ -217,8 +217,7 @@ def _impact_table(e: dict, bal, reasons) -> str:
         lines.append("estimate: suppressed or not available (fewer than 11 students, or no matched cohort)")
     else:
         lines.append(f"effect: {formats.format_value(e['effect_pp'], 'pp')} "
-                     f"(95% CI {formats.format_value(e['ci_low_pp'], 'pp')} to "
-                     f"{formats.format_value(e['ci_high_pp'], 'pp')}, clustered by school)")
+                     f"(95% CI {formats.format_interval(e['ci_low_pp'], e['ci_high_pp'], 'pp')}, clustered by school)")
         lines.append(f"community change {formats.format_value(e['community_change_pp'], 'pp')}, matched schools "
                      f"{formats.format_value(e['matched_change_pp'], 'pp')}")
         rel = e["relative_change_rate"]

@@ -32,26 +32,22 @@ st.subheader("Compared with matched schools")
 st.caption("Each community school against schools with no CCSPP grant that looked like it before its grant. "
            "The comparison above uses every other school; this one is the fairer test.")
 impact = state.chart_choices("impact_event", skip=["baseline"], metric=choice["metric"])
-years = [y for y in data.filter_options().years if y < max(data.filter_options().years)]
 impact["baseline"] = state.page_choice(
-    "Baseline year", ["", *years], key="baseline", default="", widget="select",
+    "Baseline year", ["", *data.filter_options().years[:-1]], key="baseline", default="", widget="select",
     format_func=lambda y: "Each school's last pre-grant year, not 2019-20 or 2020-21" if y == "" else
     y + (" (pandemic year)" if rules.is_pandemic(y) else ""))
-try:
-    drawn = data.draw("impact_event", f, impact)
-except ValueError as exc:  # a baseline year at or after some cohort's first grant
-    st.warning(f"{safe_text.for_markdown(exc)}. Showing each school's default baseline instead.",
-               icon=":material/event_busy:")
-    drawn = data.draw("impact_event", f, {**impact, "baseline": ""})
+drawn = data.draw("impact_event", f, impact)
+if drawn.extra["baseline_refused"]:  # a baseline year at or after some cohort's first grant
+    st.warning(f"{safe_text.for_markdown(drawn.extra['baseline_refused'])}. Showing each school's default baseline "
+               "instead.", icon=":material/event_busy:")
 est = drawn.extra["estimate"].row(0, named=True)
 c1, c2, c3, c4 = st.columns(4)
 # "suppressed" only when there were schools to hide; no matched schools at all is a blank.
 c1.metric("Community minus matched schools", formats.format_value(
     est["effect_pp"], "pp", suppressed=est["effect_pp"] is None and est["treated_schools_n"] > 0),
           help=registry.get("impact_pp").definition)
-# "-2.2 to -1.2 pp": the unit once, so the interval fits a quarter of the page.
-c2.metric("95% interval", f"{formats.format_value(est['ci_low_pp'], 'pp').removesuffix(' pp')} to "
-          f"{formats.format_value(est['ci_high_pp'], 'pp')}" if est["ci_low_pp"] is not None else formats.BLANK)
+# The unit once ("-2.2 to -1.2 pp"), so the interval fits a quarter of the page.
+c2.metric("95% interval", formats.format_interval(est["ci_low_pp"], est["ci_high_pp"], "pp", compact=True))
 c3.metric("Community schools", formats.format_value(est["treated_schools_n"], "count"),
           help=f"{formats.format_value(est['unmatched_schools_n'], 'count')} more had no match")
 c4.metric("Matched comparison schools", formats.format_value(est["control_schools_n"], "count"))

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
-from csi_metrics.vocabulary.formats import format_value
+from csi_metrics.vocabulary.formats import format_interval, format_value
 from csi_metrics.vocabulary.safe_text import for_plotly
 from csi_metrics.vocabulary.words import group_label
 
@@ -283,7 +283,7 @@ def event_study(df: pl.DataFrame, *, title: str) -> go.Figure:
             continue
         eff, lo, hi = rows["effect_pp"].to_list(), rows["ci_low_pp"].to_list(), rows["ci_high_pp"].to_list()
         text = [format_value(v, "pp") if kind == "reference" or a is None else
-                f"{format_value(v, 'pp')} (95% interval {format_value(a, 'pp')} to {format_value(b, 'pp')})"
+                f"{format_value(v, 'pp')} (95% interval {format_interval(a, b, 'pp')})"
                 for v, a, b in zip(eff, lo, hi)]
         fig.add_trace(go.Scatter(
             x=[_relative_label(e) for e in rows["relative_year"].to_list()], y=eff, mode="markers",
@@ -332,7 +332,7 @@ def estimates_by_group(df: pl.DataFrame, *, category_col: str, title: str) -> go
         error_x=dict(type="data", symmetric=False, array=[b - v for v, b in zip(eff, hi)],
                      arrayminus=[v - a for v, a in zip(eff, lo)], thickness=LINE_WIDTH_PX, width=8,
                      color=OKABE_ITO[0]),
-        text=[f"{format_value(v, 'pp')} (95% interval {format_value(a, 'pp')} to {format_value(b, 'pp')}), "
+        text=[f"{format_value(v, 'pp')} (95% interval {format_interval(a, b, 'pp')}), "
               f"{format_value(n, 'count')} community schools" for v, a, b, n in
               zip(eff, lo, hi, shown["treated_schools_n"].to_list())],
         hovertemplate="%{y}: %{text}<extra></extra>"))

@@ -201,6 +201,14 @@ def _stacked(con: duckdb.DuckDBPyConnection, metric: str, pairs: pl.DataFrame) -
                                                                                                         False, False])
 
 
+def _study(con: duckdb.DuckDBPyConnection, metric: str, filters: Filters, grant_type: str,
+           baseline: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The matched pairs under the baseline asked for, and their stacked rows (what the
+    estimate and the event study both fit); matched_pairs checks the arguments."""
+    pairs = _resolve_baselines(matched_pairs(con, metric, filters, grant_type), baseline)
+    return pairs, _stacked(con, metric, pairs)
+
+
 def _fit(rows: pl.DataFrame) -> dict | None:
     """Cohort-by-cohort WLS with school-clustered covariance, aggregated by baseline enrollment.
     None when no cohort has both sides."""
@@ -284,10 +292,8 @@ def impact_estimate(
     schools; year is ignored; student_group must be all students.
     Suppression: effect and changes null (suppressed=True) when either side has
     fewer than 11 students at baseline; only visible school figures are used."""
-    _check(metric, filters, grant_type)
-    pairs = _resolve_baselines(matched_pairs(con, metric, filters, grant_type), baseline)
+    pairs, rows = _study(con, metric, filters, grant_type, baseline)
     unmatched_n = unmatched_schools(con, metric, filters, grant_type).height
-    rows = _stacked(con, metric, pairs)
     res = _fit(rows.filter(pl.col("relative_year") >= 0)) if rows.height else None
     rule = rules.BASELINE_RULE if baseline is None else f"baseline = {baseline} for every cohort"
     out = {k: None for k in ESTIMATE_SCHEMA}
@@ -319,9 +325,7 @@ def event_study(
     pandemic_year: one of them is 2019-20 or 2020-21; is_reference: every cohort's
     baseline year (effect 0 by construction, no interval). Counts are schools.
     Suppression as impact_estimate."""
-    _check(metric, filters, grant_type)
-    pairs = _resolve_baselines(matched_pairs(con, metric, filters, grant_type), baseline)
-    rows = _stacked(con, metric, pairs)
+    pairs, rows = _study(con, metric, filters, grant_type, baseline)
     out: list[dict] = []
     for e in sorted(rows["relative_year"].unique().to_list()) if rows.height else []:
         part = rows.filter(pl.col("relative_year") == e)

@@ -181,7 +181,7 @@ def impact_sentence(est: pl.DataFrame, metric: str) -> str:
         return "Too few matched schools (or students) to estimate."
     r = est.row(0, named=True)
     pp = lambda v: formats.format_value(v, "pp")  # noqa: E731
-    interval = (f"95% interval {pp(r['ci_low_pp']).removesuffix(' pp')} to {pp(r['ci_high_pp'])}, "
+    interval = (f"95% interval {formats.format_interval(r['ci_low_pp'], r['ci_high_pp'], 'pp', compact=True)}, "
                 if r["ci_low_pp"] is not None else "no interval from so few schools, ")
     return (f"Since the grants: community schools {pp(r['community_change_pp'])}, matched schools "
             f"{pp(r['matched_change_pp'])}; difference {pp(r['effect_pp'])} ({interval}"
@@ -191,8 +191,7 @@ def impact_sentence(est: pl.DataFrame, metric: str) -> str:
                else "") + ").")
 
 
-def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame) -> str:
-    base = ctx.choices.get("baseline") or ""
+def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame, base: str | None) -> str:
     return (f"{ctx.describe(f)}, {GRANT_TYPES[ctx['grant_type']].lower()}. {impact_sentence(est, ctx['metric'])} "
             f"Baseline: {base + ' for every cohort' if base else BASELINE_WORDS}. {IMPACT_CAVEAT} Not narrowed by "
             "year, schools or student group.")
@@ -200,11 +199,17 @@ def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame) -> str:
 
 def _impact_event(ctx: Context) -> Drawn:
     metric, f, grant_type, baseline = _impact_args(ctx)
-    df = ctx.load(impact.event_study, metric, f, grant_type, baseline)
+    refused = None
+    try:
+        df = ctx.load(impact.event_study, metric, f, grant_type, baseline)
+    except ValueError as exc:  # a chosen baseline at or after some cohort's first grant: the default, saying why
+        refused, baseline = str(exc), None
+        df = ctx.load(impact.event_study, metric, f, grant_type, baseline)
     est = ctx.load(impact.impact_estimate, metric, f, grant_type, baseline)
     title = f"{registry.get(metric).name}: community vs matched schools, year by year"
     fig = charts.event_study(df, title=title)
-    return Drawn(fig, df, title, _impact_words(ctx, f, est), "impact_pp", {"estimate": est, "baseline": baseline or ""})
+    return Drawn(fig, df, title, _impact_words(ctx, f, est, baseline), "impact_pp",
+                 {"estimate": est, "baseline": baseline or "", "baseline_refused": refused})
 
 
 def _impact_balance(ctx: Context) -> Drawn:

@@ -67,3 +67,14 @@ def format_value(value: float | int | None, unit: str, *, suppressed: bool = Fal
     if unit in ("usd", "usd_per_student"):
         return _usd_compact(float(value)) if compact else f"${half_up(value, 0):,}"
     raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
+
+
+def format_interval(low: float | None, high: float | None, unit: str, *, compact: bool = False) -> str:
+    """An interval as a person reads it: '-3.5 pp to -1.4 pp', or with compact=True the
+    unit word once at the end ('-3.5 to -1.4 pp', for a card); '—' when either end is missing."""
+    if low is None or high is None:
+        return BLANK
+    a, b = format_value(low, unit), format_value(high, unit)
+    if compact and " " in b:
+        a = a.removesuffix(" " + b.rsplit(" ", 1)[1])
+    return f"{a} to {b}"

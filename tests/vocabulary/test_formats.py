@@ -1,0 +1,13 @@
+"""The one formatter's interval: both ends through format_value, the unit once when compact."""
+
+from csi_metrics.vocabulary.formats import BLANK, format_interval
+
+
+def test_an_interval_reads_as_its_two_ends():
+    assert format_interval(-3.54, -1.35, "pp") == "-3.5 pp to -1.4 pp"
+    assert format_interval(-3.54, 0.0, "pp", compact=True) == "-3.5 to 0.0 pp"
+    assert format_interval(0.1, 0.205, "rate", compact=True) == "10.0% to 20.5%"  # no unit word to drop
+
+
+def test_an_interval_missing_an_end_is_blank():
+    assert format_interval(None, 1.0, "pp") == BLANK and format_interval(1.0, None, "pp", compact=True) == BLANK
