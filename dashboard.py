@@ -13,7 +13,7 @@ from csi_app import auth, data, show, state
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="home", default=True),
     st.Page("pages/map.py", title="Map by SPA", icon=":material/map:", url_path="map"),
     st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
     st.Page("pages/equity.py", title="Equity", icon=":material/diversity_3:", url_path="equity"),
@@ -22,6 +22,11 @@ PAGES = [
     st.Page("pages/schools.py", title="Schools", icon=":material/apartment:", url_path="schools"),
     st.Page("pages/about.py", title="About the data", icon=":material/info:", url_path="about"),
     st.Page("pages/present.py", title="Presenter", icon=":material/slideshow:", url_path="present"),
+    # The default page is served at "/" and only reserves its own url_path, so when it was
+    # "overview" anyone arriving at /overview (old links, typed URLs) got a "Page not found"
+    # pop-up over the headline. The default reserves "home"; the same script, hidden from
+    # the sidebar, answers at /overview.
+    st.Page("pages/overview.py", title="Overview", url_path="overview", visibility="hidden"),
 ]
 
 page = st.navigation(PAGES)

@@ -161,3 +161,16 @@ def test_a_deep_link_opens_the_dashboard_even_as_the_first_visit_after_a_restart
     assert seen["sidebar_filters"], (
         "the first visit after start-up by a deep link did not run dashboard.py "
         f"(navigation seen: {seen['nav']}); see test-artifacts/e2e/first-visit-deep-link.png")
+
+
+@pytest.mark.parametrize("path", ["/overview", "/overview?present=1", "/"])
+def test_the_overview_address_opens_without_a_page_not_found_dialog(new_context, server, artifacts, path):
+    """Issue 17 #2: the Overview's own address (as the sidebar link and a shared link give it)
+    opened a "Page not found" pop-up over the headline."""
+    page = open_page(new_context(), server + path, charts=1)
+    page.wait_for_timeout(1500)  # the dialog appears after the first run settles
+    assert_no_exception(page)
+    body = page.locator("body").inner_text()
+    assert "Page not found" not in body, f"{path}: a 'Page not found' dialog is shown"
+    assert page.get_by_role("dialog").count() == 0, f"{path}: a dialog is open over the page"
+    screenshot(page, artifacts, "link-overview" + path.replace("/", "-").replace("?", "-").replace("=", ""))
