@@ -101,7 +101,9 @@ def table_and_csv(table: pl.DataFrame, *, key: str, label: str = "Table and CSV"
                   column_config=dict(config) if config is not None else column_config(table))
         if "suppressed" in table.columns:
             st.caption(f"{EMPTY} (blank in the CSV): suppressed (fewer than {codes.MIN_N} students, or recoverable "
-                       "by subtraction), not published, or not applicable; suppressed = true marks suppression.")
+                       "by subtraction), not published, or not applicable; suppressed = true marks suppression"
+                       + ("; not_published = true marks a year CDE published no data for (not suppression)."
+                          if "not_published" in table.columns else "."))
 
 
 def show(drawn: Drawn, *, key: str, caption: str | None = None,

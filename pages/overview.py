@@ -29,7 +29,7 @@ st.subheader(headline.what_moved(head, group_label=group))
 
 def card(row: dict, title: str, short: str | None = None):
     m = registry.get(row["metric_id"])
-    value = formats.format_value(row["value"], m.unit, suppressed=row["suppressed"])
+    value = formats.format_value(row["value"], m.unit, suppressed=row["suppressed"], not_published=row["not_published"])
     delta, change = None, row["change"]
     if change is not None and not row["suppressed"]:
         delta = formats.format_value(change, "pp" if row["change_unit"] == "pp" else m.unit)

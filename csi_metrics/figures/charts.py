@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from csi_metrics.vocabulary.codes import is_published
 from csi_metrics.vocabulary.formats import format_interval, format_value
 from csi_metrics.vocabulary.safe_text import for_plotly
 from csi_metrics.vocabulary.words import group_label
@@ -182,7 +183,8 @@ def trend_lines(
             x=all_years, y=y, name=trace_name, mode="lines+markers", connectgaps=False,
             line=dict(width=LINE_WIDTH_PX, color=colour, dash=dash),
             marker=dict(size=MARKER_PX, color=colour, line=dict(width=1, color="#333")),
-            customdata=[format_value(v, "rate") for v in y],
+            customdata=[format_value(v, "rate", not_published=not is_published(metric, yr))
+                        for v, yr in zip(y, all_years)],
             hovertemplate=f"<b>{trace_name}</b><br>%{{x}}: %{{customdata}}<extra></extra>",
         ))
         sup = [yr for yr, r in by_year.items() if r.get("suppressed")]
@@ -195,7 +197,8 @@ def trend_lines(
             x=all_years, y=county_y, name="LA County (all schools)", mode="lines+markers",
             connectgaps=False, line=dict(width=LINE_WIDTH_PX - 1, color=COUNTY_COLOR, dash="dash"),
             marker=dict(size=MARKER_PX - 3, color=COUNTY_COLOR, symbol="diamond"),
-            customdata=[format_value(v, "rate") for v in county_y],
+            customdata=[format_value(v, "rate", not_published=not is_published(metric, yr))
+                        for v, yr in zip(county_y, all_years)],
             hovertemplate="<b>LA County</b><br>%{x}: %{customdata}<extra></extra>",
         ))
     notes: list[str] = []
@@ -494,7 +497,9 @@ def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str 
     xs, ys = df[x].to_list(), df[y].to_list()
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, showlegend=False,
                              line=dict(width=LINE_WIDTH_PX, color=OKABE_ITO[0]), marker=dict(size=6),
-                             customdata=[value_text(v, kind) for v in ys],
+                             # the frame's own words when it has them ("not published", "suppressed")
+                             customdata=df["text"].to_list() if "text" in df.columns
+                             else [value_text(v, kind) for v in ys],
                              hovertemplate="%{x}: %{customdata}<extra></extra>"))
     fig.update_layout(height=110, margin=dict(l=4, r=4, t=8, b=24))
     fig.update_xaxes(type="category", showline=False, ticks="", tickfont=dict(size=12),

@@ -126,10 +126,10 @@ def _shown_and_hidden(df: pl.DataFrame, value_col: str, spa_col: str) -> tuple[d
     return shown, hidden
 
 
-def _hidden_text(row: dict | None) -> str:
+def _hidden_text(row: dict | None, missing_text: str = "no data") -> str:
     if row is not None and row.get("suppressed"):
         return SUPPRESSED_NOTE
-    return "no data"
+    return missing_text
 
 
 def _schools_text(row: dict | None) -> str:
@@ -184,6 +184,7 @@ def spa_choropleth(
     height: int = 760,
     width: int = 760,
     present: bool = False,
+    missing_text: str = "no data",
 ) -> go.Figure:
     """The eight SPAs coloured by `value_col`, with names and values as labels.
 
@@ -203,7 +204,7 @@ def spa_choropleth(
     fig = go.Figure()
     hover = SPA_HOVER
     rows = {n: [n, codes.spa_label(n),
-                f"{label}: {value_text(shown[n][value_col], unit) if n in shown else _hidden_text(hidden.get(n))}",
+                f"{label}: {value_text(shown[n][value_col], unit) if n in shown else _hidden_text(hidden.get(n), missing_text)}",
                 _schools_text(shown.get(n) or hidden.get(n)), _color_text(shown.get(n), color_col)]
             for n in feats}
     if grey:
@@ -232,7 +233,7 @@ def spa_choropleth(
         fig.add_trace(_outline(feats[highlight_spa]))
     for trace in points or []:
         fig.add_trace(trace)
-    _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax, rows)  # on top: names stay readable
+    _add_spa_labels(fig, feats, shown, hidden, value_col, unit, zmin, zmax, rows, missing_text)  # on top: names stay readable
     bounds = geojson.get("csi", {}).get("view_bounds") or _features_bounds(feats.values())
     # Title, then the legend row, above the map (the bottom is kept free for
     # notes and for the caption band an export adds).
@@ -283,7 +284,8 @@ SPA_HOVER = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>
 
 
 def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dict], hidden: dict[int, dict],
-                    value_col: str, unit: str, zmin: float, zmax: float, rows: dict[int, list]) -> None:
+                    value_col: str, unit: str, zmin: float, zmax: float, rows: dict[int, list],
+                    missing_text: str = "no data") -> None:
     """SPA name and value at a point inside each SPA: black text, white only on the dark
     ends of the change scale. School points lie under the labels and are mostly light
     (Yellow, Green, Orange), so white over them is unreadable; black keeps 4.6:1 even on
@@ -296,7 +298,7 @@ def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dic
     for n, f in sorted(feats.items()):
         props = f["properties"]
         value = value_text(shown[n][value_col], unit) if n in shown else (
-            "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data")
+            "suppressed" if (hidden.get(n) or {}).get("suppressed") else missing_text)
         entry = (props["label_lon"], props["label_lat"], f"{codes.SPA_NAMES[n]}<br>{value}", rows[n])
         pos = (float(shown[n][value_col]) - zmin) / (zmax - zmin) if n in shown and zmax > zmin else 0.0
         is_dark = unit == "pp" and abs(pos - 0.5) > 0.4
@@ -443,6 +445,7 @@ def spa_tile_map(
     title: str | None = None,
     height: int = 620,
     present: bool = False,
+    missing_text: str = "no data",
 ) -> go.Figure:
     """The eight SPAs as tiles laid out like the county, coloured by `value_col`.
 
@@ -467,7 +470,7 @@ def spa_tile_map(
             is_dark = pos > 0.8 if unit != "pp" else abs(pos - 0.5) > 0.4
         else:
             fill, is_dark = NO_DATA_FILL, False
-            text = "suppressed" if (hidden.get(n) or {}).get("suppressed") else "no data"
+            text = "suppressed" if (hidden.get(n) or {}).get("suppressed") else missing_text
         fig.add_shape(type="rect", x0=x0 + TILE_GAP, y0=y0 + TILE_GAP, x1=x1 - TILE_GAP, y1=y1 - TILE_GAP,
                       fillcolor=fill, line=dict(color=BORDER_COLOR, width=1.5), layer="below")
         fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, showarrow=False,
@@ -478,7 +481,7 @@ def spa_tile_map(
         ys.append((y0 + y1) / 2)
         zs.append(float(shown[n][value_col]) if n in shown else None)
         custom.append([n, codes.spa_label(n),
-                       f"{label}: {value_text(shown[n][value_col], unit) if n in shown else _hidden_text(row)}",
+                       f"{label}: {value_text(shown[n][value_col], unit) if n in shown else _hidden_text(row, missing_text)}",
                        _schools_text(row), _color_text(shown.get(n), color_col)])
     # Transparent markers: hover, click and the colour bar, in plain units.
     fig.add_trace(go.Scatter(

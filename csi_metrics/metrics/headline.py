@@ -38,7 +38,8 @@ COLUMNS = {
     "year": pl.String, "value": pl.Float64, "prior_year": pl.String, "prior_value": pl.Float64,
     "change": pl.Float64, "change_unit": pl.String, "placed_group": pl.String, "placed_value": pl.Float64,
     "status_level": pl.String, "change_level": pl.String, "color": pl.String, "level_source": pl.String,
-    "cut_set_note": pl.String, "schools_n": pl.Int64, "suppressed_schools_n": pl.Int64, "suppressed": pl.Boolean, "note": pl.String, "ignores": pl.String,
+    "cut_set_note": pl.String, "schools_n": pl.Int64, "suppressed_schools_n": pl.Int64, "suppressed": pl.Boolean,
+    "not_published": pl.Boolean, "note": pl.String, "ignores": pl.String,
 }
 RATE_METRICS = ("chronic_absenteeism", "suspension")
 
@@ -89,7 +90,7 @@ def _count_row(mid: str, filters: Filters, year: str, prior: str, value, prior_v
         "prior_value": None if prior_value is None else float(prior_value), "change": change,
         "change_unit": unit, "placed_group": None, "placed_value": None, "status_level": None, "change_level": None,
         "color": None, "level_source": None, "cut_set_note": None, "schools_n": None,
-        "suppressed_schools_n": None, "suppressed": suppressed, "note": note,
+        "suppressed_schools_n": None, "suppressed": suppressed, "not_published": False, "note": note,
         "ignores": _ignores(filters, "selected", mid),
     }
 
@@ -126,6 +127,7 @@ def _rate_row_from(frames: tuple[pl.DataFrame, pl.DataFrame], metric: str, scope
         "level_source": p.get("level_source"), "cut_set_note": p.get("cut_set_note"),
         "schools_n": cur.get("schools_n"), "suppressed_schools_n": cur.get("suppressed_schools_n"),
         "suppressed": hidden if cur else False,
+        "not_published": not codes.is_published(metric, year),
         "note": p.get("level_note") if not p.get("color") else None,
         "ignores": _ignores(filters, scope, mid),
     }

@@ -52,7 +52,8 @@ def trend(
     (rate - rate of the previous academic year) x 100; since_baseline_pp =
     (rate - rate in baseline_year) x 100, baseline_year defaulting to the first
     year of the span. A group missing from a year gets a row with null rate and
-    suppressed=False (no data, not hidden)."""
+    suppressed=False (no data, not hidden); not_published marks a year CDE published
+    no data for the metric (chronic absenteeism 2019-20), so it reads "not published"."""
     by = [b for b in query.check_by(by, rates.BY_COLUMNS) if b != "year"]
     years = year_span(con, metric)
     if baseline_year is not None and not codes.is_academic_year(baseline_year):
@@ -70,6 +71,7 @@ def trend(
     out = out.with_columns(
         pl.col("suppressed").fill_null(False),
         pl.col("schools_n").fill_null(0),
+        codes.not_published_expr(metric, pl.col("year")).alias("not_published"),
     )
     # Previous academic year by calendar, not by row: 2020-21's prior is 2019-20
     # even when that year has no row with data.
@@ -96,5 +98,5 @@ def trend(
     out = out.sort([*by, "__o"], nulls_last=True).drop("__o")
     return out.select(
         ["year", *by, *label_cols, "rate", "numerator_n", "denominator_n", "schools_n", "suppressed",
-         "yoy_change_pp", "since_baseline_pp"]
+         "not_published", "yoy_change_pp", "since_baseline_pp"]
     )

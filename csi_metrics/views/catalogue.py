@@ -273,14 +273,17 @@ def _map(ctx: Context) -> Drawn:
     points_frame = ctx.load(geo.school_points_frame, outcome, filters=f.with_(spa=None))
     geojson, error = ctx.boundaries()
     color_col = "color" if "color" in df.columns else None
+    # A year CDE never published reads "not published" on every SPA, not "no data" or "suppressed".
+    missing = formats.NOT_PUBLISHED_TEXT if m.outcome and not codes.is_published(m.outcome, f.year) else "no data"
     if geojson is not None:
         points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome))
         fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
-                                  color_col=color_col, points=points, highlight_spa=f.spa)
+                                  color_col=color_col, points=points, highlight_spa=f.spa, missing_text=missing)
         where = (f"Points: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, coloured "
                  f"by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
     else:
-        fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col)
+        fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col,
+                                missing_text=missing)
         where = f"{ctx.describe(f.with_(spa=None))}. The SPAs are drawn as tiles laid out like the county. "
     note = ("Every SPA is drawn; the SPA filter outlines one. " + where
             + (placement.colour_sentence(df["level_source"], m.outcome) if m.unit == "rate" and "level_source"
@@ -433,8 +436,12 @@ def _headline_spark(ctx: Context) -> Drawn:
     mid, scope = ctx["metric_id"], ctx["scope"]
     series = ctx.load(headline.headline_series, filters=ctx.filters)
     trend = series.filter((pl.col("metric_id") == mid) & (pl.col("scope") == scope))
-    spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"))
+    spark = trend.select("year", pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"),
+                         "suppressed", "not_published")
     m = registry.get(mid)
+    spark = spark.with_columns(pl.Series("text", [
+        formats.format_value(r["value"], m.unit, suppressed=r["suppressed"], not_published=r["not_published"])
+        for r in spark.iter_rows(named=True)], dtype=pl.String)).drop("suppressed", "not_published")
     return Drawn(charts.sparkline(spark, kind=m.unit), spark, m.label, "Every year to the one chosen.", mid)
 
 

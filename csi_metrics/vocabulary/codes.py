@@ -151,6 +151,22 @@ YEAR_CAVEATS: dict[tuple[str | None, str], str] = {
 }
 
 
+# Years CDE published no file for a metric: a figure there is "not published", never
+# "suppressed" (that word is for the privacy rule, fewer than 11 students).
+NOT_PUBLISHED: frozenset[tuple[str, str]] = frozenset({("chronic_absenteeism", "2019-20")})
+
+
+def is_published(metric: str | None, year: str | None) -> bool:
+    """False where CDE published no data for `metric` in `year` (chronic absenteeism 2019-20)."""
+    return (metric, year) not in NOT_PUBLISHED
+
+
+def not_published_expr(metric: str | None, year: "pl.Expr") -> "pl.Expr":
+    """A boolean column: this row's year is one CDE never published for `metric`."""
+    years = [y for m, y in NOT_PUBLISHED if m == metric]
+    return year.is_in(years) if years else pl.lit(False)
+
+
 def year_caveats(metric: str | None, years: list[str]) -> list[str]:
     """The caveats of the years shown (in year order) for a metric."""
     out = []

@@ -10,6 +10,7 @@ import polars as pl
 
 UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share", "smd")
 SUPPRESSED_TEXT = "suppressed"
+NOT_PUBLISHED_TEXT = "not published"  # CDE published no data that year (not the privacy rule)
 BLANK = "—"  # a missing value (not published, not applicable), everywhere a value is written
 
 
@@ -39,7 +40,7 @@ def _usd_compact(a: float) -> str:
 
 
 def format_value(value: float | int | None, unit: str, *, suppressed: bool = False, digits: int = 1,
-                 compact: bool = False) -> str:
+                 compact: bool = False, not_published: bool = False) -> str:
     """The one formatter of every figure a person reads (cards, charts, tooltips,
     tables, CSV text, exports), one rule per unit, rounding half up:
     rate / share 0.1234 -> '12.3%'; pp -1.25 -> '-1.3 pp' (sign shown; zero
@@ -47,7 +48,10 @@ def format_value(value: float | int | None, unit: str, *, suppressed: bool = Fal
     count 1234 -> '1,234'; smd (a standardised mean difference) 0.084 -> '+0.08';
     usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
     '$350K', for a bar label); usd_per_student 411.6 -> '$412'. A suppressed
-    value reads 'suppressed', a missing one '—'."""
+    value reads 'suppressed', one for a year CDE never published 'not published',
+    a missing one '—'."""
+    if not_published:
+        return NOT_PUBLISHED_TEXT
     if suppressed:
         return SUPPRESSED_TEXT
     if value is None or (isinstance(value, float) and value != value):

@@ -36,8 +36,9 @@ def test_every_year_present_missing_year_null(con):
     gap = df.row(1, named=True)
     assert gap["rate"] is None and gap["numerator_n"] is None and gap["schools_n"] == 0
     assert gap["suppressed"] is False  # missing, not hidden
+    assert gap["not_published"] is (CA == "chronic_absenteeism")  # CDE published no 2019-20 file
     assert df.columns == ["year", "rate", "numerator_n", "denominator_n", "schools_n", "suppressed",
-                          "yoy_change_pp", "since_baseline_pp"]
+                          "not_published", "yoy_change_pp", "since_baseline_pp"]
 
 
 def test_changes_in_pp_from_unrounded(con):

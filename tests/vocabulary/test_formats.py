@@ -1,6 +1,6 @@
 """The one formatter's interval: both ends through format_value, the unit once when compact."""
 
-from csi_metrics.vocabulary.formats import BLANK, format_interval
+from csi_metrics.vocabulary.formats import BLANK, format_interval, format_value
 
 
 def test_an_interval_reads_as_its_two_ends():
@@ -11,3 +11,11 @@ def test_an_interval_reads_as_its_two_ends():
 
 def test_an_interval_missing_an_end_is_blank():
     assert format_interval(None, 1.0, "pp") == BLANK and format_interval(1.0, None, "pp", compact=True) == BLANK
+
+
+def test_a_year_cde_never_published_reads_not_published_not_suppressed():
+    from csi_metrics.vocabulary import codes
+    assert format_value(None, "rate", not_published=True) == "not published"
+    assert format_value(None, "rate", suppressed=True) == "suppressed"
+    assert not codes.is_published("chronic_absenteeism", "2019-20")
+    assert codes.is_published("suspension", "2019-20") and codes.is_published("chronic_absenteeism", "2020-21")

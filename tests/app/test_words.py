@@ -1,0 +1,57 @@
+"""What pages say (issue 17): a year CDE never published reads "not published", never
+"suppressed"; glossary terms are defined; the headline sentence reads as a leader says it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import fixture_paths
+
+pytestmark = pytest.mark.app
+
+APP = str(fixture_paths.REPO / "dashboard.py")
+
+
+@pytest.fixture
+def app_env(demo_db, monkeypatch):
+    monkeypatch.setenv("CSI_DB", str(demo_db))
+    return demo_db
+
+
+def _run(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    return at.switch_page(page).run()
+
+
+def _hovers(at: AppTest) -> list[str]:
+    out = []
+    for el in at.get("plotly_chart"):
+        for t in json.loads(el.proto.spec).get("data", []):
+            out.append(json.dumps(t.get("customdata")))
+    return out
+
+
+def test_2019_20_chronic_absenteeism_reads_not_published_on_the_overview(app_env):
+    at = _run("pages/overview.py", year="2019-20")
+    cards = {m.label: m.value for m in at.metric}
+    chronic = {k: v for k, v in cards.items() if k.startswith("Chronic absenteeism")}
+    assert chronic and set(chronic.values()) == {"not published"}, chronic
+    assert any("not published" in h for h in _hovers(at)), "the small trends do not say 'not published'"
+    assert not any("suppressed" in h and "2019-20" in h for h in _hovers(at))
+
+
+def test_2019_20_chronic_absenteeism_reads_not_published_on_trends_and_the_map(app_env):
+    at = _run("pages/trends.py", metric="chronic_absenteeism")
+    trend = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    for t in trend:
+        year_text = dict(zip(t["x"], t["customdata"]))
+        assert year_text["2019-20"] == "not published", (t["name"], year_text["2019-20"])
+    at = _run("pages/map.py", year="2019-20")
+    text = " ".join(_hovers(at))
+    assert "not published" in text and "no data" not in text
