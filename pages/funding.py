@@ -5,7 +5,7 @@ import streamlit as st
 
 from csi_app import data, show, state
 from csi_metrics.metrics import funding
-from csi_metrics.vocabulary import formats
+from csi_metrics.vocabulary import formats, registry
 
 f = state.filters()
 st.title("Funding")
@@ -21,10 +21,11 @@ c1.metric(f"Awarded {when}", formats.format_value(total["amount_usd"].sum() if n
                                                   compact=True))
 c2.metric(f"Grants {when}", formats.format_value(total["grants_n"].sum() if not total.is_empty() else 0, "count"))
 if not share.is_empty() and share["la_share_rate"][0] is not None:
-    c3.metric("LA County share of California's CCSPP dollars (all years)",
+    c3.metric(f"{registry.get('la_share_rate').label} (all years)",
               formats.format_value(share["la_share_rate"][0], "share"),
               help=f"{formats.format_value(share['la_usd'][0], 'usd', compact=True)} of "
-                   f"{formats.format_value(share['state_usd'][0], 'usd', compact=True)}")
+                   f"{formats.format_value(share['state_usd'][0], 'usd', compact=True)} awarded statewide. "
+                   f"{registry.get('la_share_rate').definition}")
 
 by = state.chart_choices("awards_by", awards=awards)["awards_by"]
 # Dozens of long district names need the full width; a few SPAs or cohorts sit beside the treemap.

@@ -46,7 +46,8 @@ How the numbers are made (so they behave like the real files):
   real ones do. 2022 is status only; 2019 has no prior year (the demo has no
   2017-18), so no change or colour.
 - Grants: one row per award; an implementation award's amount is its 5-year
-  total. LA grantees total exactly $660M of a $4.1B state total (16%).
+  total. LA grantees total exactly $660M of $2.8B awarded statewide (23.6%; LACOE: "nearly 24%
+  of all CCSPP grant funding"). The $4.1B is the appropriation, not what was awarded.
 - Schools sit around real LA County places (CENTRES) within a radius checked
   against both official SPA layers (2022 and 2012), so no boundary file is
   needed here; tests/ingest/test_demo.py re-checks every point and every radius.
@@ -416,7 +417,7 @@ COHORT_FIRST_YEAR = {1: "2021-22", 2: "2022-23", 3: "2023-24"}
 COMMUNITY_PLANNING_SHARE = 0.07
 IMPLEMENTATION_YEARS = 5
 LA_GRANTS_USD = 660_000_000
-STATE_GRANTS_USD = 4_100_000_000
+STATE_GRANTS_USD = 2_800_000_000  # awarded statewide (not the $4.1B appropriated)
 LA_IMPLEMENTATION_USD = 630_000_000
 PLANNING_GRANT_USD = 200_000
 FUNDING_SOURCE = "CCSPP (Prop 98)"

@@ -82,8 +82,9 @@ _DEFS = [
     MetricDef("usd_per_student", "Dollars per enrolled student", "usd_per_student", "neutral",
               "CCSPP dollars awarded divided by the cumulative enrollment of the funded schools in the award "
               "year.", f"{INITIATIVE_GRANTS}; {CDE_SUSP}"),
-    MetricDef("la_share_rate", "LA County share of state CCSPP dollars", "share", "neutral",
-              "CCSPP dollars to LA County grantees divided by all CCSPP dollars in the grant records.",
+    MetricDef("la_share_rate", "LA County share of awarded CCSPP grants", "share", "neutral",
+              "CCSPP dollars awarded to LA County grantees divided by all CCSPP dollars awarded statewide "
+              "in the grant records (awards made, not the program's $4.1B appropriation).",
               INITIATIVE_GRANTS),
     MetricDef("grants_n", "Grants", "count", "neutral",
               "Number of CCSPP grant awards.", INITIATIVE_GRANTS),

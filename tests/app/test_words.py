@@ -55,3 +55,12 @@ def test_2019_20_chronic_absenteeism_reads_not_published_on_trends_and_the_map(a
     at = _run("pages/map.py", year="2019-20")
     text = " ".join(_hovers(at))
     assert "not published" in text and "no data" not in text
+
+
+def test_funding_page_says_la_county_has_nearly_a_quarter_of_awarded_ccspp_grants(app_env):
+    """LACOE: LA County grantees hold "nearly 24% of all CCSPP grant funding" ($660M of about
+    $2.8B awarded), not a share of the $4.1B appropriation."""
+    at = _run("pages/funding.py")
+    share = [m for m in at.metric if "share" in m.label.lower()]
+    assert share and share[0].label.startswith("LA County share of awarded CCSPP grants"), [m.label for m in at.metric]
+    assert 23.0 <= float(share[0].value.rstrip("%")) < 24.0, share[0].value
