@@ -24,7 +24,9 @@ head = data.load(headline.headline, filters=f)
 rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
 group = words.group_label("student_group", f.student_group)
 st.caption(f"{data.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
-st.subheader(headline.what_moved(head, group_label=group))
+# Community schools' sentence also says how their comparison schools moved.
+other = data.load(headline.headline, filters=f.with_(community="comparison")) if headline.side(f) == "community" else None
+st.subheader(headline.what_moved(head, group_label=group, comparison=other))
 
 
 def card(row: dict, title: str, short: str | None = None):

@@ -200,12 +200,63 @@ def _direction_word(change: float) -> str:
     return "rose" if change > 0 else "fell"
 
 
-def what_moved(frame: pl.DataFrame, threshold_pp: float = 0.5, group_label: str | None = None) -> str:
-    """One sentence naming the largest movement among the selected schools' rate rows
-    (|change| >= threshold_pp) beside the county's, or saying nothing moved that much.
-    Pure: reads only the headline frame. Suppressed or missing changes are never named."""
-    sel = [r for r in frame.iter_rows(named=True)
-           if r["unit"] == "rate" and r["scope"] == "selected" and r["change"] is not None and not r["suppressed"]]
+def _shown(r: dict | None) -> bool:
+    return bool(r) and r["value"] is not None and not r["suppressed"] and not r.get("not_published")
+
+
+def _pct_tenths(rate: float) -> int:
+    """A rate as the formatter prints it, in tenths of a point: the sentence compares what it shows."""
+    return int(formats.half_up(rate * 100) * 10)
+
+
+def _against_county(row: dict, county: dict) -> str:
+    """', still above LA County's 18.1% (down 2.9 points)': where the schools stand against the
+    county this year and last, and how the county moved."""
+    now = _pct_tenths(row["value"]) - _pct_tenths(county["value"])
+    county_rate = formats.format_value(county["value"], "rate")
+    if now == 0:
+        where = f"level with LA County at {county_rate}"
+    else:
+        side = "above" if now > 0 else "below"
+        before = None
+        if row["prior_value"] is not None and county["prior_value"] is not None:
+            before = _pct_tenths(row["prior_value"]) - _pct_tenths(county["prior_value"])
+        still = "" if before is None else ("still " if (before > 0) == (now > 0) and before != 0 else "now ")
+        where = f"{still}{side} LA County's {county_rate}"
+    moved = ""
+    if county["change"] is not None:
+        c = county["change"]
+        moved = " (unchanged)" if formats.half_up(abs(c)) == 0 else \
+            f" ({'up' if c > 0 else 'down'} {formats.format_value(abs(c), 'points')})"
+    return f", {where}{moved}"
+
+
+def _other_metric(row: dict, county: dict | None) -> str:
+    """'Suspension fell 0.3 points to 2.6% (LA County 2.5%).'"""
+    name = registry.get(row["metric_id"]).name
+    name = name[0].upper() + name[1:]
+    rate = formats.format_value(row["value"], "rate")
+    if row["change"] is None or formats.half_up(abs(row["change"])) == 0:
+        text = f"{name} held at {rate}" if row["change"] is not None else f"{name} was {rate}"
+    else:
+        text = f"{name} {_direction_word(row['change'])} {formats.format_value(abs(row['change']), 'points')} to {rate}"
+    if _shown(county):
+        text += f" (LA County {formats.format_value(county['value'], 'rate')})"
+    return text + "."
+
+
+def what_moved(frame: pl.DataFrame, threshold_pp: float = 0.5, group_label: str | None = None,
+               comparison: pl.DataFrame | None = None) -> str:
+    """The Overview's sentence, as a leader would say it: the largest movement among the
+    selected schools' rates (|change| >= threshold_pp), where they stand against the county
+    ("still above LA County's 18.1%") and how the county moved, how the comparison schools
+    moved (`comparison`: the headline frame of the other side, optional), then the other
+    rate. One unit for every change (percentage points, then "points"), written by the one
+    formatter. Pure: reads only the frames. Suppressed, unpublished or missing figures are
+    never named."""
+    rows = list(frame.iter_rows(named=True))
+    sel = [r for r in rows if r["unit"] == "rate" and r["scope"] == "selected" and r["change"] is not None
+           and _shown(r)]
     whose = (frame["scope_label"][0] if frame.height else "Community schools").lower()
     among = f" for {group_label.lower()}" if group_label and group_label != "All students" else ""
     if not sel:
@@ -215,14 +266,31 @@ def what_moved(frame: pl.DataFrame, threshold_pp: float = 0.5, group_label: str 
     if abs(top["change"]) < threshold_pp:
         return (f"Rates in {whose}{among} held steady in {year} "
                 f"(every change under {formats.format_value(threshold_pp, 'pp_abs')}).")
-    county = next((r for r in frame.iter_rows(named=True)
-                   if r["metric_id"] == top["metric_id"] and r["scope"] == "county"), None)
+
+    def county_of(mid: str) -> dict | None:
+        return next((r for r in rows if r["metric_id"] == mid and r["scope"] == "county"), None)
+
     label = registry.get(top["metric_id"]).name.lower()
     sentence = (f"In {year}, {label} in {whose}{among} {_direction_word(top['change'])} "
                 f"{formats.format_value(abs(top['change']), 'pp_abs')} to {formats.format_value(top['value'], 'rate')}")
-    if county and county["value"] is not None and not county["suppressed"]:
-        sentence += f" (LA County: {formats.format_value(county['value'], 'rate')}"
-        if county["change"] is not None:
-            sentence += f", {formats.format_value(county['change'], 'pp')}"
-        sentence += ")"
-    return sentence + "."
+    county = county_of(top["metric_id"])
+    if _shown(county):
+        sentence += _against_county(top, county)
+    other_side = None if comparison is None else next(
+        (r for r in comparison.iter_rows(named=True)
+         if r["metric_id"] == top["metric_id"] and r["scope"] == "selected" and r["change"] is not None
+         and _shown(r)), None)
+    if other_side is not None:
+        c = other_side["change"]
+        who = other_side["scope_label"].lower()
+        if formats.half_up(abs(c)) == 0:
+            sentence += f"; {who} held steady"
+        else:
+            too = " too, by" if (c > 0) == (top["change"] > 0) else ""
+            sentence += f"; {who} {_direction_word(c)}{too} {formats.format_value(abs(c), 'points')}"
+    sentence += "."
+    for r in sel + [r for r in rows if r["unit"] == "rate" and r["scope"] == "selected" and r["change"] is None
+                    and _shown(r)]:
+        if r["metric_id"] != top["metric_id"]:
+            sentence += " " + _other_metric(r, county_of(r["metric_id"]))
+    return sentence

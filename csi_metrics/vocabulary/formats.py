@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-UNITS = ("rate", "pp", "pp_abs", "count", "usd", "usd_per_student", "share", "smd")
+UNITS = ("rate", "pp", "pp_abs", "points", "count", "usd", "usd_per_student", "share", "smd")
 SUPPRESSED_TEXT = "suppressed"
 NOT_PUBLISHED_TEXT = "not published"  # CDE published no data that year (not the privacy rule)
 BLANK = "—"  # a missing value (not published, not applicable), everywhere a value is written
@@ -44,7 +44,8 @@ def format_value(value: float | int | None, unit: str, *, suppressed: bool = Fal
     """The one formatter of every figure a person reads (cards, charts, tooltips,
     tables, CSV text, exports), one rule per unit, rounding half up:
     rate / share 0.1234 -> '12.3%'; pp -1.25 -> '-1.3 pp' (sign shown; zero
-    '0.0 pp'); pp_abs 1.25 -> '1.3 percentage points' (unsigned, for sentences);
+    '0.0 pp'); pp_abs 1.25 -> '1.3 percentage points' (unsigned, for sentences; points: '1.3 points',
+    for the same sentence's later changes);
     count 1234 -> '1,234'; smd (a standardised mean difference) 0.084 -> '+0.08';
     usd 1234567 -> '$1,234,567' (compact=True: '$1.2M',
     '$350K', for a bar label); usd_per_student 411.6 -> '$412'. A suppressed
@@ -63,6 +64,8 @@ def format_value(value: float | int | None, unit: str, *, suppressed: bool = Fal
         return f"{'+' if d > 0 else ''}{d} pp" if d != 0 else f"{abs(d)} pp"
     if unit == "pp_abs":
         return f"{abs(half_up(value, digits))} percentage points"
+    if unit == "points":  # pp_abs once a sentence has said "percentage points"
+        return f"{abs(half_up(value, digits))} points"
     if unit == "count":
         return f"{half_up(value, 0):,}"
     if unit == "smd":

@@ -95,8 +95,11 @@ def test_overview_headline_equals_the_library(app_env, lib):
     for title, value in expected.items():
         assert shown[title] == value, title
     # the sentence is the library's own
-    assert at.subheader[0].value == headline.what_moved(headline.headline(lib, Filters(year=_latest(lib))),
-                                                        group_label="All students")
+    f = Filters(year=_latest(lib))
+    assert at.subheader[0].value == headline.what_moved(
+        headline.headline(lib, f), group_label="All students",
+        comparison=headline.headline(lib, f.with_(community="comparison")))
+    assert "comparison schools" in at.subheader[0].value and " pp" not in at.subheader[0].value
 
 
 def test_changing_filters_changes_the_headline(app_env, lib):

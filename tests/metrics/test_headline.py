@@ -92,8 +92,8 @@ def test_headline_small_community_is_suppressed(con):
 def test_what_moved_names_largest_community_change(con):
     df = headline.headline(con, Filters(year=Y))
     sentence = headline.what_moved(df)
-    assert sentence == ("In 2023-24, chronic absenteeism in community schools fell 7.5 percentage points to 20.0% "
-                        "(LA County: 23.0%, 0.0 pp).")
+    assert sentence == ("In 2023-24, chronic absenteeism in community schools fell 7.5 percentage points to 20.0%, "
+                        "now below LA County's 23.0% (unchanged). Suspension fell 0.8 points to 1.3% (LA County 1.7%).")
 
 
 def test_what_moved_steady_and_nothing():
@@ -203,3 +203,44 @@ def test_every_card_follows_each_filter_as_the_report_command_does(demo_db, kw):
         county = r[(mid, "county")]
         placed = [k for k in kw if k not in ("student_group",)]
         assert (county["ignores"] is not None) == bool(placed), (kw, county["ignores"])
+
+
+def _rate_row(metric: str, scope: str, value: float, change: float | None, *, prior: float | None = None,
+              scope_label: str = "Community schools", suppressed: bool = False) -> dict:
+    base = {k: None for k in headline.COLUMNS}
+    label = "LA County, all schools" if scope == "county" else scope_label
+    prior_value = prior if prior is not None else (None if change is None else value - change / 100)
+    return {**base, "metric_id": metric, "label": metric, "scope": scope, "scope_label": label, "unit": "rate",
+            "year": Y, "prior_year": P, "value": value, "prior_value": prior_value, "change": change,
+            "change_unit": "pp", "suppressed": suppressed, "not_published": False}
+
+
+def test_what_moved_reads_as_a_leader_says_it():
+    """Issue 17 #18: one unit for changes (no 'pp' beside 'points'), whether community schools
+    are still above the county, that comparison schools fell too, and suspension."""
+    frame = pl.DataFrame([
+        _rate_row("chronic_absenteeism", "selected", 0.192, -4.9),
+        _rate_row("chronic_absenteeism", "county", 0.181, -2.9),
+        _rate_row("suspension", "selected", 0.026, -0.3),
+        _rate_row("suspension", "county", 0.025, -0.1),
+    ], schema=headline.COLUMNS)
+    comparison = pl.DataFrame([
+        _rate_row("chronic_absenteeism", "selected", 0.2, -1.2, scope_label="Comparison schools"),
+        _rate_row("suspension", "selected", 0.03, 0.1, scope_label="Comparison schools"),
+    ], schema=headline.COLUMNS)
+    s = headline.what_moved(frame, comparison=comparison)
+    assert " pp" not in s
+    assert s == ("In 2023-24, chronic absenteeism in community schools fell 4.9 percentage points to 19.2%, "
+                 "still above LA County's 18.1% (down 2.9 points); comparison schools fell too, by 1.2 points. "
+                 "Suspension fell 0.3 points to 2.6% (LA County 2.5%).")
+
+
+def test_what_moved_says_now_below_and_rose_and_without_comparison():
+    frame = pl.DataFrame([
+        _rate_row("chronic_absenteeism", "selected", 0.17, -2.0, prior=0.19),
+        _rate_row("chronic_absenteeism", "county", 0.18, 0.4, prior=0.176),
+        _rate_row("suspension", "selected", 0.03, 0.0),
+    ], schema=headline.COLUMNS)
+    s = headline.what_moved(frame)
+    assert s == ("In 2023-24, chronic absenteeism in community schools fell 2.0 percentage points to 17.0%, "
+                 "now below LA County's 18.0% (up 0.4 points). Suspension held at 3.0%.")
