@@ -17,13 +17,13 @@ from csi_metrics.vocabulary.filters import Filters
 SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
-    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "CA trend (years with data)",
-    "chronic_absenteeism_change_pp": "CA change (pp)", "chronic_absenteeism_placed_pct": "CA TK-8 % (placed)",
-    "chronic_absenteeism_color": "CA colour", "chronic_absenteeism_level_source": "CA colour source",
-    "chronic_absenteeism_level_note": "CA no-colour reason",
-    "suspension_pct": "Suspension %", "suspension_change_pp": "Susp. change (pp)",
-    "suspension_color": "Susp. colour", "suspension_level_source": "Susp. colour source",
-    "suspension_level_note": "Susp. no-colour reason", "cds_code": "CDS code",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Chronic absenteeism trend (years with data)",
+    "chronic_absenteeism_change_pp": "Chronic absenteeism change (pp)", "chronic_absenteeism_placed_pct": "Chronic absenteeism TK-8 % (placed)",
+    "chronic_absenteeism_color": "Chronic absenteeism colour", "chronic_absenteeism_level_source": "Chronic absenteeism colour source",
+    "chronic_absenteeism_level_note": "Chronic absenteeism no-colour reason",
+    "suspension_pct": "Suspension %", "suspension_change_pp": "Suspension change (pp)",
+    "suspension_color": "Suspension colour", "suspension_level_source": "Suspension colour source",
+    "suspension_level_note": "Suspension no-colour reason", "cds_code": "CDS code",
 }
 
 

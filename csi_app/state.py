@@ -199,7 +199,8 @@ def filters() -> Filters:
 
 
 def page_choice(label: str, options: Sequence[Any], *, key: str, default: Any,
-                format_func: Callable[[Any], str] = str, widget: str = "segmented") -> Any:
+                format_func: Callable[[Any], str] = str, widget: str = "segmented",
+                help: str | None = None) -> Any:
     """A page control kept in the URL as ?key=value: segmented buttons for a few
     options, or widget="select" for a longer list.
 
@@ -217,9 +218,10 @@ def page_choice(label: str, options: Sequence[Any], *, key: str, default: Any,
                        icon=":material/link_off:")
         ss[key] = match[0] if match else default
     if widget == "select":
-        value = st.selectbox(label, list(options), key=key, format_func=format_func)
+        value = st.selectbox(label, list(options), key=key, format_func=format_func, help=help)
     else:
-        value = st.segmented_control(label, list(options), key=key, format_func=format_func, required=True)
+        value = st.segmented_control(label, list(options), key=key, format_func=format_func, required=True,
+                                     help=help)
     value = default if value is None else value
     if value == default:
         if key in st.query_params:

@@ -10,7 +10,7 @@ import re
 import polars as pl
 import streamlit as st
 
-from csi_metrics.vocabulary import codes, registry
+from csi_metrics.vocabulary import codes, registry, words
 from csi_app import data, show, state
 from csi_metrics.metrics import placement
 from csi_metrics.rules import levels, privacy
@@ -37,6 +37,10 @@ st.header("Definitions")
 better = {"lower_is_better": " (lower is better)", "higher_is_better": " (higher is better)"}
 st.markdown("\n".join(f"- **{m.label}**{better.get(m.direction, '')}: {m.definition} *Source:* {m.source}"
                       for m in registry.METRICS.values()))
+
+st.header("Glossary")
+st.markdown("\n".join(f"- **{term}**: {text}" for term, text in sorted(words.GLOSSARY.items(),
+                                                                     key=lambda kv: kv[0].lower())))
 
 st.header("Privacy and suppression")
 hidden = {r: int(info.get(f"hidden_{r}_n", 0)) for r in (privacy.HIDDEN_CDE, privacy.HIDDEN_SMALL,

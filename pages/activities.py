@@ -6,7 +6,7 @@ import streamlit as st
 
 from csi_app import data, show, state
 from csi_metrics.metrics import activities
-from csi_metrics.vocabulary import formats
+from csi_metrics.vocabulary import formats, words
 
 f = state.filters()
 st.title("Activities")
@@ -14,7 +14,7 @@ st.title("Activities")
 total = data.load(activities.activity_counts, [], filters=f)
 row = total.row(0, named=True) if not total.is_empty() else {}
 c1, c2, c3 = st.columns(3)
-c1.metric("Activities", formats.format_value(row.get("activities_n") or 0, "count"))
+c1.metric("Activities", formats.format_value(row.get("activities_n") or 0, "count"), help=words.define("R-TAC"))
 c2.metric("Attendances", formats.format_value(row.get("attendees_n") or 0, "count"),
           help="Sign-ins summed over activities: one person at three sessions counts three times.")
 c3.metric("Unique individuals", formats.format_value(row.get("unique_individuals_n"), "count",

@@ -5,7 +5,7 @@ import streamlit as st
 
 from csi_app import data, show, state
 from csi_metrics.metrics import funding
-from csi_metrics.vocabulary import formats, registry
+from csi_metrics.vocabulary import formats, registry, words
 
 f = state.filters()
 st.title("Funding")
@@ -25,7 +25,7 @@ if not share.is_empty() and share["la_share_rate"][0] is not None:
               formats.format_value(share["la_share_rate"][0], "share"),
               help=f"{formats.format_value(share['la_usd'][0], 'usd', compact=True)} of "
                    f"{formats.format_value(share['state_usd'][0], 'usd', compact=True)} awarded statewide. "
-                   f"{registry.get('la_share_rate').definition}")
+                   f"{registry.get('la_share_rate').definition} {words.define('LEA-wide')}")
 
 by = state.chart_choices("awards_by", awards=awards)["awards_by"]
 # Dozens of long district names need the full width; a few SPAs or cohorts sit beside the treemap.

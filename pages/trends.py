@@ -9,7 +9,7 @@ from csi_app import data, show, state
 from csi_metrics.ingest import demo
 from csi_metrics.rules import impact as rules
 from csi_metrics.views import catalogue
-from csi_metrics.vocabulary import formats, registry, safe_text
+from csi_metrics.vocabulary import formats, registry, safe_text, words
 
 f = state.filters()
 st.title("Trends")
@@ -34,6 +34,7 @@ st.caption("Each community school against schools with no CCSPP grant that looke
 impact = state.chart_choices("impact_event", skip=["baseline"], metric=choice["metric"])
 impact["baseline"] = state.page_choice(
     "Baseline year", ["", *data.filter_options().years[:-1]], key="baseline", default="", widget="select",
+    help=words.define("Baseline"),
     format_func=lambda y: "Each school's last pre-grant year, not 2019-20 or 2020-21" if y == "" else
     y + (" (pandemic year)" if rules.is_pandemic(y) else ""))
 drawn = data.draw("impact_event", f, impact)

@@ -64,3 +64,48 @@ def test_funding_page_says_la_county_has_nearly_a_quarter_of_awarded_ccspp_grant
     share = [m for m in at.metric if "share" in m.label.lower()]
     assert share and share[0].label.startswith("LA County share of awarded CCSPP grants"), [m.label for m in at.metric]
     assert 23.0 <= float(share[0].value.rstrip("%")) < 24.0, share[0].value
+
+
+PAGES = ["pages/overview.py", "pages/map.py", "pages/trends.py", "pages/equity.py", "pages/funding.py",
+         "pages/activities.py", "pages/schools.py", "pages/about.py"]
+
+
+def _page_text(at: AppTest) -> str:
+    """Everything a page writes: text elements, labels, help, table columns and chart JSON."""
+    parts = []
+    for kind in ("markdown", "caption", "metric", "warning", "info", "subheader", "header", "title", "text",
+                 "selectbox", "radio", "expander", "button", "multiselect", "toggle", "success", "error"):
+        for e in at.get(kind):
+            for attr in ("value", "label", "help", "options"):
+                try:
+                    parts.append(str(getattr(e, attr)))
+                except Exception:  # an element without that attribute
+                    pass
+    for e in at.dataframe:
+        parts.append(" ".join(map(str, e.value.columns)) + " " + e.proto.columns)  # names and their labels
+    for e in at.get("plotly_chart"):
+        parts.append(e.proto.spec)
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_writes_ca_for_chronic_absenteeism_and_every_term_is_defined(app_env, page):
+    import re
+
+    from csi_metrics.vocabulary import words
+
+    text = _page_text(_run(page))
+    assert not re.search(r"\bCA\b", text), re.findall(r".{0,40}\bCA\b.{0,40}", text)[:5]
+    for term in words.ABBREVIATIONS:
+        if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text):
+            assert term in words.GLOSSARY, f"{page} uses {term!r}, the glossary does not define it"
+
+
+def test_about_the_data_has_the_glossary(app_env):
+    from csi_metrics.vocabulary import words
+
+    at = _run("pages/about.py")
+    assert any(h.value == "Glossary" for h in at.header)
+    text = _page_text(at)
+    for term, definition in words.GLOSSARY.items():
+        assert f"**{term}**" in text and definition in text, term
