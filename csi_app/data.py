@@ -252,3 +252,8 @@ def draw(chart_id: str, filters: Filters, choices: Mapping[str, Any] | None = No
     one way a page, the deck and the exports get a chart."""
     return catalogue.render(chart_id, filters=filters, load=load, describe=describe, latest_year=latest_year(),
                             choices_=choices, title=title)
+
+
+def boundaries_drawn() -> bool:
+    """Whether the map has SPA boundaries to draw (and so school points); else it is tiles."""
+    return catalogue.default_boundaries()[0] is not None

@@ -311,7 +311,31 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print(f"  {Path(path).name}: {n:,} {reason}" + (f" (e.g. line {line})" if line else ""))
     finally:
         con.close()
+    _print_operator_notes()
     return 0
+
+
+def _print_operator_notes() -> None:
+    """What the pages leave to the operator: the map's boundary file and the cut scores'
+    provenance (leaders see only that the map is tiles, and the colours' labels)."""
+    from csi_metrics.rules import levels
+    from csi_metrics.views import catalogue
+
+    path = config.boundary_path()
+    geojson, error = catalogue.default_boundaries()
+    print("map boundaries:")
+    if geojson is not None:
+        print(f"  drawn from {path}")
+    else:
+        print(f"  {'cannot read ' + str(path) + ': ' + error if error else 'no boundary file'}: the Map page "
+              "draws tiles and no school points")
+        print("  install: `python -m csi_metrics fetch-boundaries` (the full LA County eGIS layer), or set "
+              "CSI_BOUNDARIES to a Service Planning Areas file (2022 or 2012, GeoJSON or shapefile)")
+    print("cut sets (Dashboard-style colours):")
+    for c in levels.CUT_SETS.values():
+        print(f"  {c.label}: status {' / '.join(c.status_max)} %, change {' / '.join(c.change_max)} pp; "
+              f"source: {c.source}")
+    print(f"  {levels.CUT_SET_NOTES}")
 
 
 def _print_reconciliation(target: Path) -> None:

@@ -80,10 +80,11 @@ tooltip, map, slide, export and download reads them; none decides on its own.
   counted only in groups of {codes.MIN_N} or more.
 """)
 cuts = pl.DataFrame([{"cut set": c.label, "status upper bounds (%)": " / ".join(c.status_max),
-                      "change upper bounds (pp)": " / ".join(c.change_max), "source": c.source}
+                      "change upper bounds (pp)": " / ".join(c.change_max)}
                      for c in levels.CUT_SETS.values()])
 show.dataframe(cuts, hide_index=True, key="cut_sets")
-st.caption(levels.CUT_SET_NOTES)
+# Which sets are confirmed, and from where, is the operator's (`python -m csi_metrics info`, the README):
+# a colour computed from an unconfirmed set says so on its own card, chart and tooltip.
 
 st.subheader("Computed colours checked against CDE's")
 summary, diffs = data.load(placement.reconcile)

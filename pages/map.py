@@ -9,10 +9,6 @@ from csi_app import data, show, state
 from csi_metrics.figures import maps
 from csi_metrics.vocabulary import codes
 
-HOW_TO_GET = ("Get the official boundaries with `python -m csi_metrics fetch-boundaries`, or set `CSI_BOUNDARIES` "
-              "to a boundary file (LA County eGIS *Service Planning Areas*, 2022 or 2012, GeoJSON or shapefile).")
-
-
 def _on_click() -> None:
     selection = st.session_state.get("chart_map")
     n = maps.selected_spa(selection)
@@ -30,20 +26,23 @@ st.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
 with c1:
     choice = state.chart_choices("map", skip=["color_by"])
-with c2:
-    choice |= state.chart_choices("map", skip=["measure"])
+if data.boundaries_drawn():  # the tile map draws no school points: nothing to colour
+    with c2:
+        choice |= state.chart_choices("map", skip=["measure"])
 drawn = data.draw("map", f, choice)
 if drawn.extra["missing_spas"]:
     st.warning(f"The boundary file `{drawn.extra['boundary_source']}` has no shape for "
                + ", ".join(codes.spa_label(n) for n in drawn.extra["missing_spas"]) + ".")
 if drawn.extra["tiles"]:
-    error = drawn.extra["boundary_error"]
-    if error:
-        st.warning(error)
-    st.info(("The SPA boundary file could not be read" if error else "The official LA County SPA boundaries "
-             "are not installed") + ", so the SPAs are drawn as tiles laid out like the county. " + HOW_TO_GET)
+    # What a leader needs to read the map; how to install the boundaries is the operator's
+    # (`python -m csi_metrics info` and the README say it).
+    if drawn.extra["boundary_error"]:
+        st.warning("The SPA boundary file could not be read.")
+    st.info("The SPAs are drawn as tiles laid out like the county, with no school points: the SPA boundaries "
+            "are not installed on this server.")
 show.show(drawn, key="map", on_select=_on_click,
-          caption="Click an SPA's name to filter the dashboard to it, or a school to open it.")
+          caption="Click an SPA's name to filter the dashboard to it"
+                  + ("." if drawn.extra["tiles"] else ", or a school to open it."))
 schools = drawn.extra["schools"]
 if not schools.is_empty():
     show.table_and_csv(schools.select("cds_code", "school_name", "district_name", "spa_n", "cohort", "rate",

@@ -117,10 +117,22 @@ def test_every_measure_draws_all_spas(monkeypatch, map_db, tmp_path, measure):
     assert geo.MEASURES[measure].label in fig["layout"]["title"]["text"]
 
 
-def test_no_boundary_file_shows_tile_map_and_how_to_get_one(monkeypatch, map_db, tmp_path):
+def _everything(at: AppTest) -> str:
+    return " ".join([str(e.value) for kind in ("info", "warning", "caption", "markdown") for e in at.get(kind)]
+                    + [str(e.label) for kind in ("selectbox", "radio", "segmented_control", "button_group")
+                       for e in at.get(kind)])
+
+
+def test_no_boundary_file_shows_tile_map_without_operator_instructions(monkeypatch, map_db, tmp_path):
+    """Issue 17 #5: the tile map says it draws no school points, offers no control for them,
+    and leaves the operator's commands to `python -m csi_metrics info`."""
     at = _app(monkeypatch, map_db, None, tmp_path)
     info = " ".join(i.value for i in at.info)
-    assert "python -m csi_metrics fetch-boundaries" in info and "CSI_BOUNDARIES" in info
+    assert "tiles" in info and "no school points" in info
+    page = _everything(at)
+    for operator_words in ("fetch-boundaries", "CSI_BOUNDARIES", "python -m"):
+        assert operator_words not in page, operator_words
+    assert "Colour schools by" not in page and "a school to open it" not in page and "Points:" not in page
     fig = _figure(at)
     assert all(t["type"] == "scatter" for t in fig["data"])
     assert len(fig["layout"]["shapes"]) == 8
@@ -129,13 +141,13 @@ def test_no_boundary_file_shows_tile_map_and_how_to_get_one(monkeypatch, map_db,
     assert not at.warning or all("boundary" not in w.value for w in at.warning)
 
 
-def test_unreadable_boundary_file_warns_naming_it_and_shows_tile_map(monkeypatch, map_db, tmp_path):
+def test_unreadable_boundary_file_warns_and_shows_tile_map(monkeypatch, map_db, tmp_path):
     bad = tmp_path / "spa_corrupt.geojson"
     bad.write_bytes(b'{"type": "FeatureCollection", "features": [ {"type": "Feat')
     at = _app(monkeypatch, map_db, bad, tmp_path)
     warnings = [w.value for w in at.warning]
-    assert any("spa_corrupt.geojson" in w and "cannot read boundary file" in w for w in warnings), warnings
-    assert any("fetch-boundaries" in i.value for i in at.info)
+    assert any("boundary file could not be read" in w for w in warnings), warnings
+    assert "fetch-boundaries" not in _everything(at)
     fig = _figure(at)
     assert all(t["type"] == "scatter" for t in fig["data"]) and len(fig["layout"]["shapes"]) == 8
 

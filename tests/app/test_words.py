@@ -109,3 +109,11 @@ def test_about_the_data_has_the_glossary(app_env):
     text = _page_text(at)
     for term, definition in words.GLOSSARY.items():
         assert f"**{term}**" in text and definition in text, term
+
+
+def test_about_the_data_leaves_the_operator_notes_to_info(app_env):
+    from csi_metrics.rules import levels
+
+    text = _page_text(_run("pages/about.py"))
+    assert levels.CUT_SET_NOTES not in text
+    assert not any(c.source in text for c in levels.CUT_SETS.values())

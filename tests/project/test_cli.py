@@ -263,3 +263,14 @@ class socket_closed_port:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+def test_info_carries_the_operator_notes_the_pages_no_longer_show(demo_db, tmp_path):
+    """Issue 17 #5: how to install the SPA boundaries and which cut scores are unconfirmed
+    (with each set's source) are the operator's: `info` prints them, About the data does not."""
+    from csi_metrics.rules import levels
+
+    out = run("info", "--db", str(demo_db), env={"CSI_BOUNDARIES": str(tmp_path / "missing.geojson")}).stdout
+    assert "fetch-boundaries" in out and "CSI_BOUNDARIES" in out
+    assert levels.CUT_SET_NOTES in out
+    assert all(c.source in out for c in levels.CUT_SETS.values())
