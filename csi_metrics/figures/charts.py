@@ -453,8 +453,16 @@ def bar_by_group(
     if left_out:
         notes.append(f"The largest {top_n} shown; {left_out} more in the table.")
     if not hidden.is_empty():
-        names = [chart_label(category_col, v) for v in hidden[category_col].to_list()]
-        notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(names)}.")
+        # Say which privacy rule hid each group where the frame knows (hidden_reason).
+        by_subtraction = hidden["hidden_reason"].fill_null("") == "complementary" \
+            if "hidden_reason" in hidden.columns else pl.Series([False] * hidden.height)
+        small = [chart_label(category_col, v) for v in hidden.filter(~by_subtraction)[category_col].to_list()]
+        other = [chart_label(category_col, v) for v in hidden.filter(by_subtraction)[category_col].to_list()]
+        if small:
+            notes.append(f"Not shown, {SUPPRESSED_NOTE}: {_summarise(small)}.")
+        if other:
+            notes.append(f"Not shown, hidden so a suppressed group cannot be worked out by subtraction: "
+                         f"{_summarise(other)}.")
     _note(fig, notes)
     fig.update_layout(margin=dict(t=90))
     return apply_theme(fig)

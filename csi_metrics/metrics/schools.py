@@ -123,4 +123,15 @@ def school_profile(con: duckdb.DuckDBPyConnection, cds_code: str) -> dict[str, p
                    on="student_group", how="left")
         groups.append(g.select(pl.lit(metric).alias("metric"), pl.lit(year).alias("year"), *g.columns))
     out["student_groups"] = pl.concat(groups, how="vertical") if groups else pl.DataFrame()
+    if groups:
+        # Which privacy rule hid each hidden group (rules.privacy decided it at build time), so the
+        # profile can say "hidden so another cannot be worked out" instead of "fewer than 11".
+        reasons = query.fetch(
+            con,
+            """SELECT metric, reporting_category AS student_group, min(hidden_reason) AS hidden_reason
+               FROM outcomes WHERE cds_code = ? AND academic_year = ? AND aggregate_level = 'S'
+                 AND NOT visible GROUP BY ALL""",
+            [cds_code, year],
+        ).cast({"metric": pl.String, "student_group": pl.String, "hidden_reason": pl.String})
+        out["student_groups"] = out["student_groups"].join(reasons, on=["metric", "student_group"], how="left")
     return out

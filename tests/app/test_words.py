@@ -117,3 +117,28 @@ def test_about_the_data_leaves_the_operator_notes_to_info(app_env):
     text = _page_text(_run("pages/about.py"))
     assert levels.CUT_SET_NOTES not in text
     assert not any(c.source in text for c in levels.CUT_SETS.values())
+
+
+def test_a_school_profile_says_a_group_was_hidden_by_subtraction_not_small(demo_db):
+    """Issue 17 #16: 'suppressed (<11 students): Male' where Male was hidden by complementary
+    suppression; the chart says which rule hid each group."""
+    import duckdb
+
+    from csi_metrics.metrics import headline
+    from csi_metrics.views import catalogue
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    year = headline.latest_year(con)
+    cds, group = con.execute(
+        "SELECT cds_code, reporting_category FROM outcomes WHERE hidden_reason = 'complementary' "
+        "AND aggregate_level = 'S' AND academic_year = ? AND metric = 'chronic_absenteeism' "
+        "AND reporting_category IN ('GM', 'GF', 'RB', 'RH', 'RW', 'RA') ORDER BY cds_code LIMIT 1",
+        [year]).fetchall()[0]
+    from csi_metrics.vocabulary.filters import Filters
+    drawn = catalogue.render_on(con, "school_groups", Filters(), choices_={"metric": "chronic_absenteeism",
+                                                                           "school": cds})
+    notes = " ".join(a.text for a in drawn.fig.layout.annotations).replace("<br>", " ")
+    from csi_metrics.vocabulary.words import group_label
+    name = group_label("student_group", group)
+    assert "subtraction" in notes and name in notes.split("subtraction", 1)[1], notes
+    con.close()
