@@ -21,10 +21,10 @@ c1.metric(f"Awarded {when}", formats.format_value(total["amount_usd"].sum() if n
                                                   compact=True))
 c2.metric(f"Grants {when}", formats.format_value(total["grants_n"].sum() if not total.is_empty() else 0, "count"))
 if not share.is_empty() and share["la_share_rate"][0] is not None:
-    c3.metric(f"{registry.get('la_share_rate').label} (all years)",
+    c3.metric(registry.get("la_share_rate").label,  # every award year: said in the help, the label fits
               formats.format_value(share["la_share_rate"][0], "share"),
               help=f"{formats.format_value(share['la_usd'][0], 'usd', compact=True)} of "
-                   f"{formats.format_value(share['state_usd'][0], 'usd', compact=True)} awarded statewide. "
+                   f"{formats.format_value(share['state_usd'][0], 'usd', compact=True)} awarded statewide, all award years. "
                    f"{registry.get('la_share_rate').definition} {words.define('LEA-wide')}")
 
 by = state.chart_choices("awards_by", awards=awards)["awards_by"]
