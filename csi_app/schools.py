@@ -10,7 +10,7 @@ import polars as pl
 import streamlit as st
 
 from csi_app import data, show, state
-from csi_metrics.metrics import trends
+from csi_metrics.metrics import placement, trends
 from csi_metrics.vocabulary import formats, registry
 from csi_metrics.vocabulary.filters import Filters
 
@@ -114,3 +114,31 @@ def school_picker(table: pl.DataFrame) -> str | None:
         del st.query_params["school"]
     return cds
 
+
+
+BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
+
+
+def dashboard_level(frame: pl.DataFrame, metric: str, year: str | None) -> None:
+    """The school's own Dashboard level for `year` (its profile's placement, the one the
+    Overview and the map use): colour, status and change, and whether CDE's official
+    Dashboard file gave it or it is computed here, Dashboard-style."""
+    m = registry.get(metric)
+    rows = frame.filter(pl.col("year") == year) if year else frame.tail(1)
+    row = rows.row(0, named=True) if rows.height else {}
+    st.markdown(f"**{m.label}, Dashboard {row.get('year') or year or ''}**", help=m.definition)
+    if row.get("color"):
+        kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else "Dashboard-style colour"
+        st.badge(f"{kind}: {row['color']}", color=BADGE.get(row["color"], "gray"))
+    else:
+        st.badge(f"No Dashboard colour: {row.get('level_note') or 'not placed'}", color="gray")
+    if row.get("status_level"):
+        placed = ""
+        if row.get("placed_rate") is not None and not row.get("suppressed"):
+            on = "TK-8 " if row.get("placed_group") == placement.TK8 else ""
+            placed = f" ({on}{formats.format_value(row['placed_rate'], 'rate')})"
+        parts = [f"Status {row['status_level']}{placed}"]
+        if row.get("change_level"):
+            parts.append(f"change {row['change_level']}")
+        parts.append(placement.label(row.get("level_source")))
+        st.caption(" · ".join(parts))

@@ -34,8 +34,10 @@ if cds:
                f"{words.SCHOOL_TYPE_LABELS.get(info['school_type'], info['school_type'])} · CDS {info['cds_code']}"
                + (f" · community school, cohort {info['ccspp_cohort']} ({info['grant_type']})"
                   if info["is_community"] else " · not a community school"))
+    profile = data.load(schools.school_profile, cds)
     for col, metric in zip(st.columns(2, gap="large"), registry.OUTCOMES):
         with col:
+            page.dashboard_level(profile[metric], metric, f.year)
             show.chart("school_trend", f, key=f"school_{metric}", metric=metric, school=cds)
     metric = state.metric_picker("school_metric")
     show.chart("school_groups", f, key=f"school_groups_{metric}", metric=metric, school=cds)
