@@ -322,12 +322,19 @@ def _equity(ctx: Context) -> Drawn:
     kind_of = {code: kind for code, (_, kind) in codes.REPORTING_CATEGORIES.items()}
     shown = df.filter(pl.col("student_group").is_in([c for c, k in kind_of.items() if k in kinds or c == "TA"]))
     title = f"{_label(metric)} by student group, {f.year}"
+    lead = f"{ctx.describe(f)}. Every student group is shown: the student group filter does not apply."
+    return _group_bars(shown, metric, title, lead)
+
+
+def _group_bars(shown: pl.DataFrame, metric: str, title: str, lead: str) -> Drawn:
+    """Student groups as the Equity page draws them (its bars, colours and words), for
+    the county's groups or one school's."""
     fig = charts.equity_bars(shown, title=title)
-    note = (f"{ctx.describe(f)}. Every student group is shown: the student group filter does not apply. Bar: each "
-            "group's rate; colour and label: its Dashboard level from this year's rate and its change from last "
-            f"year. {placement.colour_sentence(shown['level_source'], metric)} Groups under 30 students get no "
-            "colour; figures of fewer than 11 students are not shown. Dashed line: All students.")
-    return Drawn(fig, shown.select([c for c in EQUITY_COLUMNS if c in shown.columns]), title, note, metric)
+    note = (f"{lead} Bar: each group's rate; colour and label: its Dashboard level from this year's rate and its "
+            f"change from last year. {placement.colour_sentence(shown['level_source'], metric)} Groups under 30 "
+            "students get no colour; figures of fewer than 11 students are not shown. Dashed line: All students.")
+    return Drawn(fig, shown.select([c for c in (*EQUITY_COLUMNS, "hidden_reason") if c in shown.columns]),
+                 title, note, metric)
 
 
 # --------------------------------------------------------------------------- the money
@@ -426,8 +433,7 @@ def _school_groups(ctx: Context) -> Drawn:
     df = profile["student_groups"].filter(pl.col("student_group").is_in(kinds) & (pl.col("metric") == metric))
     year = df["year"][0] if df.height else ""
     title = f"{_label(metric)} by student group, {year}"
-    note = f"This school's student groups in {year}; figures of fewer than 11 students are not shown."
-    return Drawn(charts.equity_bars(df, title=title), df, title, note, metric)
+    return _group_bars(df, metric, title, f"This school's student groups in {year}; the filters do not apply.")
 
 
 # --------------------------------------------------------------------------- the headline's small trends

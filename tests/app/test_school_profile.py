@@ -34,9 +34,11 @@ def lib(demo_db):
     con.close()
 
 
-def _open(cds: str) -> AppTest:
+def _open(cds: str, **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.query_params["school"] = cds
+    for k, v in params.items():
+        at.query_params[k] = v
     at.switch_page("pages/schools.py").run()
     assert [e.value for e in at.exception] + [e.value for e in at.error] == []
     return at
@@ -82,3 +84,40 @@ def test_profile_shows_the_schools_own_dashboard_level(app_env, lib, source, tmp
         else:
             assert any("No Dashboard colour" in t for t in texts)
     assert any(placement.label(source) in t for t in texts)
+
+
+def _bars(at: AppTest, title_part: str) -> tuple[dict, dict]:
+    """{bar label: colour hex} and the figure of the chart whose title has `title_part`."""
+    import json
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        title = fig["layout"].get("title", {}).get("text", "")
+        if title_part in title:
+            colours = {}
+            for trace in fig["data"]:
+                if trace.get("type") == "bar":
+                    for y in trace["y"]:
+                        colours[y] = trace["marker"]["color"]
+            return colours, fig
+    raise AssertionError(f"no chart titled {title_part!r}")
+
+
+def test_profile_groups_are_coloured_like_the_equity_page(app_env, lib):
+    from csi_metrics.figures import charts
+    from csi_metrics.vocabulary import words
+    cds = _school_with(lib, "suspension", placement.SOURCE_OFFICIAL)
+    at = _open(cds, school_metric="suspension")
+    groups = schools.school_profile(lib, cds)["student_groups"].filter(
+        (pl.col("metric") == "suspension") & (pl.col("student_group") != "TA") & ~pl.col("suppressed")
+        & pl.col("rate").is_not_null())
+    colours, _ = _bars(at, "Suspension rate by student group")
+    assert groups.height and colours
+    for r in groups.iter_rows(named=True):
+        label = words.group_label("student_group", r["student_group"])
+        if label in colours:
+            assert colours[label] == charts.dashboard_color_hex(r["color"]), label
+    # The caption says where the colours come from, in the Equity page's words.
+    caption = next(c.value for c in at.main.caption if "This school's student groups" in c.value)
+    every = schools.school_profile(lib, cds)["student_groups"].filter(pl.col("metric") == "suspension")
+    assert placement.colour_sentence(every["level_source"], "suspension") in caption
+    assert "Groups under 30 students get no colour" in caption
