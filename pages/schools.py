@@ -40,4 +40,5 @@ if cds:
             page.dashboard_level(profile[metric], metric, f.year)
             show.chart("school_trend", f, key=f"school_{metric}", metric=metric, school=cds)
     metric = state.metric_picker("school_metric")
+    show.chart("school_compare", f, key=f"school_compare_{metric}", metric=metric, school=cds)
     show.chart("school_groups", f, key=f"school_groups_{metric}", metric=metric, school=cds)

@@ -22,6 +22,7 @@ import polars as pl
 
 from csi_metrics.vocabulary import codes
 from csi_metrics.metrics import placement, rates, trends
+from csi_metrics.rules import privacy
 from csi_metrics.vocabulary.filters import Filters
 from csi_metrics.metrics import query
 
@@ -135,3 +136,58 @@ def school_profile(con: duckdb.DuckDBPyConnection, cds_code: str) -> dict[str, p
         ).cast({"metric": pl.String, "student_group": pl.String, "hidden_reason": pl.String})
         out["student_groups"] = out["student_groups"].join(reasons, on=["metric", "student_group"], how="left")
     return out
+
+
+COMPARISON_COLUMNS = {"year": pl.String, "comparison": pl.String, "numerator_n": pl.Int64, "denominator_n": pl.Int64,
+                      "rate": pl.Float64, "schools_n": pl.Int64, "suppressed": pl.Boolean}
+
+
+def school_comparison(con: duckdb.DuckDBPyConnection, cds_code: str, metric: str) -> pl.DataFrame:
+    """One school beside its district and its matched comparison schools, every year
+    (all students). Each is pooled: sum of the visible school numerators over the sum
+    of their denominators (rates.pooled_rates' rule; the district's figure includes the
+    school). The matched schools are the school's comparison schools in impact_matches
+    (csi_metrics.ingest.matching), none for a school that is not a community school.
+    Columns COMPARISON_COLUMNS; `comparison` is "school", "district" or "matched";
+    a figure of fewer than 11 students is null with suppressed=True."""
+    rates.check_metric(metric)
+    info = query.fetch(con, "SELECT district_code FROM schools WHERE cds_code = ?", [cds_code])
+    if info.height == 0:
+        raise ValueError(f"no school with CDS code {cds_code}")
+    parts = []
+    for name, f in (("school", Filters(school=cds_code)), ("district", Filters(district=info["district_code"][0]))):
+        p = rates.pooled_rates(con, metric, ["year"], f)
+        parts.append(p.select(pl.col("year"), pl.lit(name).alias("comparison"), *[c for c in COMPARISON_COLUMNS
+                                                                                    if c not in ("year", "comparison")]))
+    # Pooled over the matched schools' visible figures only, as every pooled rate is; a
+    # match table may repeat a school (several grant types or baselines): counted once.
+    matched = query.fetch(con, """
+        SELECT o.academic_year AS year, 'matched' AS comparison,
+               CAST(sum(o.numerator_n) AS BIGINT) AS numerator_n, CAST(sum(o.denominator_n) AS BIGINT) AS denominator_n,
+               CAST(count(*) AS BIGINT) AS schools_n
+        FROM outcomes o
+        WHERE o.metric = ? AND o.aggregate_level = 'S' AND o.reporting_category = 'TA'
+          AND o.visible AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL
+          AND o.cds_code IN (SELECT DISTINCT control_cds FROM impact_matches WHERE treated_cds = ? AND metric = ?)
+        GROUP BY 1 ORDER BY 1""", [metric, cds_code, metric]) if _has_matches(con) else pl.DataFrame()
+    if matched.height:
+        matched = matched.with_columns(
+            pl.when(pl.col("denominator_n") > 0).then(pl.col("numerator_n") / pl.col("denominator_n"))
+            .cast(pl.Float64).alias("rate"))
+        matched = privacy.suppress(matched).select(list(COMPARISON_COLUMNS))
+        parts.append(matched)
+    out = pl.concat([p.cast(COMPARISON_COLUMNS) for p in parts], how="vertical")  # type: ignore[arg-type]
+    return out.with_columns(pl.col("suppressed").fill_null(False))
+
+
+def matched_schools_n(con: duckdb.DuckDBPyConnection, cds_code: str, metric: str) -> int:
+    """How many comparison schools impact_matches matched to this school for `metric`."""
+    if not _has_matches(con):
+        return 0
+    return con.execute("SELECT count(DISTINCT control_cds) FROM impact_matches WHERE treated_cds = ? AND metric = ?",
+                       [cds_code, metric]).fetchall()[0][0]
+
+
+def _has_matches(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'impact_matches'")
+                .fetchall()[0][0])

@@ -426,6 +426,27 @@ def _school_trend(ctx: Context) -> Drawn:
     return Drawn(fig, df, title, f"Every year of this school. {COUNTY_LINE}", metric)
 
 
+def _school_compare(ctx: Context) -> Drawn:
+    metric = ctx["metric"]
+    profile = _profile(ctx)
+    info = profile["school"].row(0, named=True)
+    df = ctx.load(schools.school_comparison, info["cds_code"], metric)
+    matched_n = ctx.load(schools.matched_schools_n, info["cds_code"], metric)
+    names = {"school": info["school_name"], "district": f"{info['district_name']} (district, pooled)",
+             "matched": f"Matched comparison schools ({matched_n}, pooled)"}
+    df = df.with_columns(pl.col("comparison").replace_strict(names, return_dtype=pl.String))
+    title = f"{_label(metric)}, {for_plotly(info['school_name'])} beside its district and matched schools"
+    fig = charts.trend_lines(df, title=title, group_col="comparison", metric=metric, y_title=_label(metric),
+                             years=df["year"].unique().sort().to_list())
+    matched = (f"its {matched_n} matched comparison school{'s' if matched_n != 1 else ''} (the impact analysis's "
+               "matches), pooled" if matched_n else "no matched comparison schools (only community schools are "
+               "matched)")
+    note = (f"Every year of this school, all students, beside its district pooled (every school of the district, "
+            f"sum of students counted over sum enrolled) and {matched}. Figures of fewer than 11 students are not "
+            "shown; the filters do not apply.")
+    return Drawn(fig, df, title, note, metric)
+
+
 def _school_groups(ctx: Context) -> Drawn:
     metric = ctx["metric"]
     profile = _profile(ctx)
@@ -488,6 +509,8 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
           _activities_by("spa", "Activities by SPA")),
     Chart("school_trend", "schools", "One school over time", {"metric": METRIC, "school": SCHOOL},
           _school_trend, "metric"),
+    Chart("school_compare", "schools", "One school beside its district and matched schools",
+          {"metric": METRIC, "school": SCHOOL}, _school_compare, "metric"),
     Chart("school_groups", "schools", "One school by student group", {"metric": METRIC, "school": SCHOOL},
           _school_groups, "metric"),
     Chart("headline_spark", "overview", "A headline figure's small trend",

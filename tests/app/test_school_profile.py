@@ -121,3 +121,55 @@ def test_profile_groups_are_coloured_like_the_equity_page(app_env, lib):
     every = schools.school_profile(lib, cds)["student_groups"].filter(pl.col("metric") == "suspension")
     assert placement.colour_sentence(every["level_source"], "suspension") in caption
     assert "Groups under 30 students get no colour" in caption
+
+
+def _pooled(lib, metric: str, where: str, params: list) -> dict[str, float | None]:
+    """Sum of visible numerators over sum of visible denominators, by year; None under 11 students."""
+    rows = lib.execute(f"""
+        SELECT o.academic_year, sum(o.numerator_n), sum(o.denominator_n)
+        FROM outcomes o JOIN schools s USING (cds_code)
+        WHERE o.metric = ? AND o.aggregate_level = 'S' AND o.reporting_category = 'TA' AND o.visible
+          AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL AND {where}
+        GROUP BY 1""", [metric, *params]).fetchall()
+    return {y: (n / d if d >= 11 else None) for y, n, d in rows}
+
+
+def _lines(fig: dict) -> dict[str, dict[str, float | None]]:
+    return {t["name"]: dict(zip(t["x"], t["y"])) for t in fig["data"] if t.get("type") == "scatter"}
+
+
+def test_profile_compares_the_school_with_its_district_and_matched_schools(app_env, lib):
+    metric = "suspension"
+    cds, district, district_name = lib.execute(
+        """SELECT s.cds_code, s.district_code, s.district_name FROM schools s
+           WHERE s.is_community AND s.cds_code IN (SELECT treated_cds FROM impact_matches WHERE metric = ?)
+           ORDER BY s.cds_code LIMIT 1""", [metric]).fetchall()[0]
+    at = _open(cds, school_metric=metric)
+    _, fig = _bars(at, "Suspension rate by student group")  # the page's charts are there
+    import json
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    compare = next((f for f in figs if "district and matched" in f["layout"].get("title", {}).get("text", "")), None)
+    assert compare is not None, "no comparison chart on the profile"
+    lines = _lines(compare)
+    district_line = next(v for k, v in lines.items() if district_name in k)
+    matched_line = next(v for k, v in lines.items() if k.startswith("Matched comparison schools"))
+    expected_d = _pooled(lib, metric, "s.district_code = ?", [district])
+    expected_m = _pooled(lib, metric, "o.cds_code IN (SELECT control_cds FROM impact_matches "
+                                      "WHERE treated_cds = ? AND metric = ?)", [cds, metric])
+    for got, expected in ((district_line, expected_d), (matched_line, expected_m)):
+        assert any(v is not None for v in got.values())
+        for year, v in got.items():
+            e = expected.get(year)
+            assert (v is None) if e is None else v == pytest.approx(e), year
+    caption = next(c.value for c in at.main.caption if "pooled" in c.value and "matched" in c.value)
+    assert "fewer than 11" in caption
+
+
+def test_profile_of_a_school_without_matches_says_so(app_env, lib):
+    cds = lib.execute("SELECT cds_code FROM schools WHERE NOT is_community ORDER BY cds_code LIMIT 1").fetchall()[0][0]
+    at = _open(cds, school_metric="suspension")
+    import json
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    compare = next(f for f in figs if "district" in f["layout"].get("title", {}).get("text", ""))
+    assert not any(k.startswith("Matched comparison schools") for k in _lines(compare))
+    assert any("no matched comparison schools" in c.value for c in at.main.caption)
