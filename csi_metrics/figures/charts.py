@@ -151,8 +151,10 @@ def trend_lines(
     years: list[str] | None = None,
     name: str = "All schools in filter",
     metric: str | None = None,
+    keep_order: bool = False,
 ) -> go.Figure:
-    """One line per group over academic years; rates 0-1 drawn as percentages.
+    """One line per group over academic years; rates 0-1 drawn as percentages
+    (groups sorted, or in the frame's order with `keep_order`).
 
     `df` is a trends.trend frame: year, [group_col], rate, suppressed. A null
     rate is a gap (connectgaps off), never a zero; suppressed points are named
@@ -165,7 +167,8 @@ def trend_lines(
                        | (set(county["year"].to_list()) if county is not None and "year" in county.columns else set()))
     if df.is_empty() or "rate" not in df.columns:
         return apply_theme(_empty(fig, "No data for these filters"))
-    groups = [None] if not group_col else df[group_col].unique(maintain_order=True).sort(nulls_last=True).to_list()
+    groups = [None] if not group_col else df[group_col].unique(maintain_order=True).to_list() if keep_order \
+        else df[group_col].unique(maintain_order=True).sort(nulls_last=True).to_list()
     suppressed_notes: list[str] = []
     for i, g in enumerate(groups):
         part = df if group_col is None else df.filter(pl.col(group_col).is_null() if g is None else pl.col(group_col) == g)

@@ -435,9 +435,10 @@ def _school_compare(ctx: Context) -> Drawn:
     names = {"school": info["school_name"], "district": f"{info['district_name']} (district, pooled)",
              "matched": f"Matched comparison schools ({matched_n}, pooled)"}
     df = df.with_columns(pl.col("comparison").replace_strict(names, return_dtype=pl.String))
-    title = f"{_label(metric)}, {for_plotly(info['school_name'])} beside its district and matched schools"
+    title = f"{_label(metric)}: the school beside its district and matched schools"
+    # The school first (the blue of its own chart above), then its district, then its matches.
     fig = charts.trend_lines(df, title=title, group_col="comparison", metric=metric, y_title=_label(metric),
-                             years=df["year"].unique().sort().to_list())
+                             years=df["year"].unique().sort().to_list(), keep_order=True)
     matched = (f"its {matched_n} matched comparison school{'s' if matched_n != 1 else ''} (the impact analysis's "
                "matches), pooled" if matched_n else "no matched comparison schools (only community schools are "
                "matched)")
