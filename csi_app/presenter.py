@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from csi_app import data
-from csi_metrics.figures import charts, export
+from csi_metrics.figures import charts, export, maps
 from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
 from csi_metrics.storage.db import SignInRequired
 from csi_metrics.views import deck
@@ -24,6 +24,8 @@ from csi_metrics.vocabulary import safe_text
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
 _STATE = "_presenting"
+VALUE_PX = 56                 # a headline value on a projector
+DEMO_MARK = "**DEMO DATA — fictional schools.**"
 
 # Streamlit's chrome by its test ids: header, toolbar, menu, deploy button,
 # running-man status, the sidebar and the button that re-opens it.
@@ -46,9 +48,30 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] h1 {{ font-size: 52px !important; }}
 [data-testid="stMainBlockContainer"] h2 {{ font-size: 40px !important; }}
 [data-testid="stMainBlockContainer"] h3 {{ font-size: 32px !important; }}
-[data-testid="stMetricValue"] * {{ font-size: 56px !important; }}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMetricValue"] * {{ font-size: {VALUE_PX}px !important; line-height: 1.15; }}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMainBlockContainer"] .stMarkdownBadge {{ font-size: {MIN_TEXT_PX}px !important; }}
+[data-testid="stMainBlockContainer"] .stMarkdownBadge {{ color: #1f1f1f !important; padding: 0.1em 0.45em; }}
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"],
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] * {{ color: #2f2d2b !important; }}
 [data-testid="stAlert"] [data-testid="stMarkdownContainer"] p {{ font-size: {MIN_TEXT_PX}px !important; }}
 [data-testid="stAlertContainer"] {{ padding: 0.4rem 1rem !important; }}
+/* A projector shows the chart: the page title, the page's own controls, the tables
+   and their CSVs stay in the normal view (the link keeps the choices). */
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(h1),
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stButtonGroup"]),
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stSelectbox"]):not(.st-key-deck_tools *),
+[data-testid="stMainBlockContainer"] [data-testid="stLayoutWrapper"]:has(> [data-testid="stExpander"]):not(.st-key-deck_tools):not(:has(.st-key-deck_tools)) {{ display: none !important; }}
+/* Long captions: two lines on a projector (the full text is in the normal view and the exports). */
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {{
+  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }}
+/* The way out of presenter mode stays, out of the slide's way. */
+.st-key-present_exit {{ position: fixed; top: 0.25rem; right: 0.5rem; z-index: 999990; width: auto !important; opacity: 0.55; }}
+.st-key-present_exit:hover {{ opacity: 1; }}
+/* The demo mark: one short line, on every page and slide. */
+.st-key-demo_mark [data-testid="stAlertContainer"] {{ padding: 0.1rem 0.75rem !important; }}
+.st-key-demo_mark [data-testid="stAlert"] [data-testid="stMarkdownContainer"] p {{ margin: 0; }}
 </style>
 """
 
@@ -75,6 +98,14 @@ def _set(on: bool) -> None:
 
 def _toggled() -> None:
     _set(bool(st.session_state.get("present_toggle")))
+
+
+def demo_mark() -> None:
+    """The demo label in presenter mode: one short line instead of the banner (every
+    page and slide still says the data are fictional)."""
+    if data.is_demo():
+        with st.container(key="demo_mark"):
+            st.warning(DEMO_MARK, icon=":material/science:")
 
 
 def inject_css() -> None:
@@ -106,6 +137,23 @@ def apply_presenter_mode(*, force: bool = False) -> bool:
 def for_display(fig: go.Figure) -> go.Figure:
     """What a page draws: `fig` itself, or its presenter version in presenter mode."""
     return presenter_figure(fig) if is_presenting() else fig
+
+
+# Everything on a deck slide that is not its chart: padding, the demo mark, a two-line
+# caption, the step buttons and the gaps between them.
+SLIDE_CHROME_PX = 250
+# The size a slide's map is zoomed for: the smallest projector it must fit (1440x900).
+FIT_FOR_PX = (1360, 900 - SLIDE_CHROME_PX)
+
+
+def fitted_slide(fig: go.Figure) -> go.Figure:
+    """A deck slide that takes its height from the page (one chart per screen at any
+    size): the slide figure with no fixed height; a map zoomed for the smallest screen."""
+    out = slide_figure(fig)
+    if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
+        maps.refit_view(out, *FIT_FOR_PX)
+    out.update_layout(height=None, autosize=True)
+    return out
 
 
 # --------------------------------------------------------------------------- export

@@ -24,7 +24,12 @@ from csi_app import auth, presenter, state
 state.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
 # The exit button from the shared sidebar call means nothing on a page that always presents.
-st.html("<style>.st-key-present_exit { display: none !important; }</style>")
+# One slide per screen: the chart takes what the demo mark, a two-line caption and the step
+# buttons leave of the viewport, at any projector size.
+st.html(f"<style>.st-key-present_exit {{ display: none !important; }} "
+        f".st-key-slide_box {{ flex: 0 0 auto !important; height: calc(100vh - {presenter.SLIDE_CHROME_PX}px) !important; min-height: 360px; }} "
+        ".st-key-slide_box > div, .st-key-slide_box [data-testid='stFullScreenFrame'], "
+        ".st-key-slide_box [data-testid='stPlotlyChart'] { flex: 1 1 auto !important; height: 100% !important; }</style>")
 
 notices: list[str] = []
 current = None
@@ -69,8 +74,9 @@ except Exception as exc:  # a slide that cannot be drawn must not take the deck 
     slide = None
 
 if slide is not None:
-    st.plotly_chart(presenter.slide_figure(slide.fig),
-                    key="slide_chart", config={"displaylogo": False, "displayModeBar": False}, theme=None)
+    with st.container(key="slide_box"):
+        st.plotly_chart(presenter.fitted_slide(slide.fig), key="slide_chart", height="stretch",
+                        config={"displaylogo": False, "displayModeBar": False, "responsive": True}, theme=None)
     st.caption(f"{slide.caption} *Source:* {slide.source}")
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
@@ -81,7 +87,7 @@ next_col.button("Next", key="deck_next", icon=":material/arrow_forward:", disabl
                 on_click=_go, args=(step + 1,), width="stretch")
 presenter.keyboard_navigation()
 
-with st.expander("Deck: open, save, share, export"):
+with st.expander("Deck: open, save, share, export", key="deck_tools"):
     uploaded = st.file_uploader("Open a deck file (.json)", type=["json"], key="deck_upload")
     if uploaded is not None and st.session_state.get("_deck_upload_id") != uploaded.file_id:
         try:
