@@ -9,6 +9,7 @@ exactly as its page draws it; nothing here reads the page state."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -17,9 +18,11 @@ from csi_app import data
 from csi_metrics.figures import charts, export, maps
 from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
 from csi_metrics.storage.db import SignInRequired
-from csi_metrics.views import deck
+from csi_metrics.views import catalogue, deck
 from csi_metrics.views.catalogue import Drawn
 from csi_metrics.vocabulary import safe_text
+from csi_metrics.vocabulary.errors import InputError
+from csi_metrics.vocabulary.filters import Filters
 
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
@@ -214,6 +217,71 @@ def export_items(views: list[deck.View]) -> list[export.ExportItem]:
             continue
         items.append(export.ExportItem(s.fig, s.title, s.caption, s.source))
     return items
+
+
+# --------------------------------------------------------------------------- the deck being built
+
+DECK_KEY = "_deck"            # the session's deck (csi_metrics.views.deck.Deck)
+
+
+def current_deck() -> deck.Deck | None:
+    """The deck this session is building: a `?deck=` link read into the session (so a
+    link restores it on any page), else the one built so far, else none yet."""
+    raw = st.query_params.get(deck.LINK_PARAM)
+    held = st.session_state.get(DECK_KEY)
+    if raw and not (isinstance(held, deck.Deck) and deck.to_link_param(held) == raw):
+        try:
+            st.session_state[DECK_KEY] = deck.from_link_param(raw)
+        except InputError:
+            pass  # the Presenter page says why; an ordinary page keeps the deck it has
+    held = st.session_state.get(DECK_KEY)
+    return held if isinstance(held, deck.Deck) else None
+
+
+def keep_deck(d: deck.Deck) -> None:
+    """`d` becomes the session's deck and goes into the link (while it fits in one)."""
+    st.session_state[DECK_KEY] = d
+    link = deck.to_link_param(d)
+    if len(link) <= deck.MAX_LINK_CHARS:
+        st.query_params[deck.LINK_PARAM] = link
+    elif deck.LINK_PARAM in st.query_params:
+        del st.query_params[deck.LINK_PARAM]
+
+
+def _add(drawn: Drawn) -> None:
+    try:
+        d = deck.added(current_deck(), deck.view_of(drawn.chart_id, drawn.filters or Filters(), drawn.choices))
+    except InputError as exc:
+        st.toast(f"Not added: {safe_text.for_markdown(exc)}", icon=":material/error:")
+        return
+    keep_deck(d)
+    st.toast(f"Added to the deck: slide {len(d)}. Arrange it on the Presenter page.", icon=":material/slideshow:")
+
+
+def add_to_deck_button(drawn: Drawn, *, key: str) -> None:
+    """"Add this view to the deck" under a page's chart: the chart with the filters and
+    choices it was drawn with becomes the deck's last slide. Not shown while presenting."""
+    if is_presenting() or not drawn.chart_id or drawn.chart_id not in catalogue.CHARTS:
+        return
+    if catalogue.CHARTS[drawn.chart_id].page not in deck.PAGES:
+        return
+    st.button("Add this view to the deck", key=f"deck_add_{key}", icon=":material/add_to_queue:",
+              on_click=_add, args=(drawn,), type="tertiary",
+              help="The chart as shown here (filters and choices) becomes the next slide of your deck.")
+
+
+def share_link(d: deck.Deck, step: int) -> str:
+    """The whole link that opens `d` at slide `step`: this server's address when the
+    browser has told it (a copied link must work pasted anywhere), else the query alone."""
+    query = urlencode({deck.LINK_PARAM: deck.to_link_param(d), "step": step})
+    base = st.context.url
+    if not base:
+        return f"?{query}"
+    parts = urlsplit(base)
+    path = parts.path.rstrip("/")
+    if path.endswith("/present"):
+        path = path[: -len("/present")]
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/present", query, ""))
 
 
 # --------------------------------------------------------------------------- keyboard

@@ -15,6 +15,7 @@ line pass `direct_loader(con)`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,10 @@ class Drawn:
     note: str
     metric: str | None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # What it was drawn from (set by `render`), so a page's chart can become a deck slide.
+    chart_id: str = ""
+    filters: Filters | None = None
+    choices: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def definition(self) -> str:
@@ -515,7 +520,7 @@ def render(chart_id: str, *, filters: Filters, load: Loader, describe: Callable[
         own = for_plotly(title)
         drawn.fig.update_layout(title_text=own)
         drawn = Drawn(drawn.fig, drawn.table, own, drawn.note, drawn.metric, drawn.extra)
-    return drawn
+    return dataclasses.replace(drawn, chart_id=chart_id, filters=filters, choices=ctx.choices)
 
 
 def direct_loader(con: duckdb.DuckDBPyConnection) -> Loader:
