@@ -29,7 +29,7 @@ f = state.filters()
 st.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
 with c1:
-    choice = state.chart_choices("map", skip=["color_by"])
+    choice = state.chart_choices("map", skip=["color_by", "points"])
 with c2:
     choice |= state.chart_choices("map", skip=["measure"])
 drawn = data.draw("map", f, choice)

@@ -15,6 +15,7 @@ MIN_TEXT_PX = 24               # smallest type a presenter shows
 SLIDE_HEIGHT_PX = 720          # one chart, its caption and the step buttons on a 1080 px screen
 SLIDE_WIDTH_PX = 1840          # 1920 less the presenter page's side padding
 PAGE_CHART_MIN_HEIGHT_PX = 620
+MAP_TITLE_PX = 70              # a map's top margin on a projector: its title alone
 NOTE_OFFSET_PX = 96            # below two lines of presenter-size tick labels
 
 
@@ -58,12 +59,31 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
             _raise(out.layout[name].tickfont, MIN_TEXT_PX)
             _raise(out.layout[name].title.font, MIN_TEXT_PX)
     out.update_traces(marker=dict(size=14), selector=dict(type="scatter"))
+    if _is_map(out):
+        _projector_map(out)
     if height:
         out.update_layout(height=height)
     elif out.layout.height is None:
         # Only charts that left their height to Streamlit: a sparkline keeps its small size.
         out.update_layout(height=PAGE_CHART_MIN_HEIGHT_PX)
     return out
+
+
+def _is_map(fig: go.Figure) -> bool:
+    return any(getattr(t, "type", "") == "choroplethmap" for t in fig.data)
+
+
+def _projector_map(fig: go.Figure) -> None:
+    """A map at projector size: the school legend in a column at the left, where the
+    county leaves room (a row of six presenter-size entries wraps onto the title and
+    pushes the map down), and the label halos kept larger than the raised labels."""
+    if fig.layout.showlegend:
+        fig.update_layout(legend=dict(orientation="v", x=0, xanchor="left", y=0.5, yanchor="middle",
+                                      bgcolor="rgba(255,255,255,0.85)"),
+                          margin=dict(t=MAP_TITLE_PX if fig.layout.title.text else 10))
+    for t in fig.data:
+        if getattr(t, "name", "") == maps.HALO_NAME and t.textfont.size is not None:
+            t.textfont.size = max(t.textfont.size, MIN_TEXT_PX + maps.HALO_PX)
 
 
 def slide_figure(fig: go.Figure) -> go.Figure:

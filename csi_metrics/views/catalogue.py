@@ -127,6 +127,7 @@ GROUP_KINDS = ("race", "program", "gender", "grade")
 GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "district": "district"}
 AWARDED = {"to_date": "Awarded to date", "in_year": "Awarded in the year only"}  # a page may name the year
 COLOR_BY = {"dashboard_color": "Dashboard colour", "cohort": "CCSPP cohort"}
+POINT_WORDS = {"on": "On", "dim": "Dimmed", "off": "Off"}
 COUNTY_LINE = "Dashed black line: every LA County school pooled (year and student group filters only)."
 
 
@@ -279,11 +280,13 @@ def _map(ctx: Context) -> Drawn:
     geojson, error = ctx.boundaries()
     color_col = "color" if "color" in df.columns else None
     if geojson is not None:
-        points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome))
+        points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome), show=ctx["points"])
         fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
                                   color_col=color_col, points=points, highlight_spa=f.spa)
-        where = (f"Points: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, coloured "
-                 f"by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
+        dimmed = " (dimmed)" if ctx["points"] == "dim" else ""
+        where = ("School points switched off. " if ctx["points"] == "off" else
+                 f"Points{dimmed}: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, "
+                 f"coloured by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
     else:
         fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col)
         where = f"{ctx.describe(f.with_(spa=None))}. The SPAs are drawn as tiles laid out like the county. "
@@ -462,7 +465,8 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
           {**IMPACT_OPTIONS, "impact_by": Option("Estimate by", tuple(IMPACT_BY), IMPACT_BY)}, _impact_by, "metric"),
     Chart("map", "map", "The map by SPA, community schools as points",
           {"measure": Option("Measure", tuple(geo.MEASURES), {k: v.label for k, v in geo.MEASURES.items()}),
-           "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY)}, _map),
+           "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY),
+           "points": Option("School points", maps.POINTS, POINT_WORDS)}, _map),
     Chart("by_spa", "map", "By SPA, with Dashboard colours", {"metric": METRIC}, _by_spa, "metric"),
     Chart("equity", "equity", "By student group, with Dashboard colours",
           {"metric": METRIC, "kinds": Option("Groups", None, default=("race", "program"))}, _equity, "metric"),

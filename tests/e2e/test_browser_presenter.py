@@ -135,6 +135,30 @@ def test_share_box_gives_a_whole_link_that_opens_the_same_deck(new_context, serv
     assert page2.get_by_text("Slide 2 of 2").count() >= 1
 
 
+COUNTY_BOX_JS = """() => {
+  const g = document.querySelector('.st-key-slide_box .js-plotly-plot');
+  const map = g._fullLayout.map._subplot.map; const b = g.layout.meta.fit_bounds;
+  const c = map.getCanvas().getBoundingClientRect();
+  const p0 = map.project([b[0], b[1]]), p1 = map.project([b[2], b[3]]);
+  return {left: c.left + Math.min(p0.x, p1.x), right: c.left + Math.max(p0.x, p1.x),
+          top: c.top + Math.min(p0.y, p1.y), bottom: c.top + Math.max(p0.y, p1.y), canvas_h: c.height};
+}"""
+
+
+@pytest.mark.parametrize("w,h", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_map_slide_fits_the_county_to_the_screen(new_context, server, artifacts, w, h):
+    d = deck.Deck("Map", (deck.make_view("map", "chronic_absenteeism_map"),))
+    ctx, page = _page(new_context, f"{server}/present?deck={deck.to_link_param(d)}", w, h)
+    page.wait_for_timeout(1500)  # the browser's fit runs on its next tick
+    screenshot(page, artifacts, f"map-slide-fit-{w}x{h}")
+    box = page.evaluate(COUNTY_BOX_JS)
+    # The whole county on screen, using the map's height (not a zoom chosen for a smaller screen).
+    assert box["top"] >= 0 and box["bottom"] <= h and box["left"] >= 0 and box["right"] <= w, box
+    assert box["bottom"] - box["top"] >= 0.85 * box["canvas_h"], box
+    share = (box["right"] - box["left"]) * (box["bottom"] - box["top"]) / (w * h)
+    assert share >= 0.18, f"the county fills {share:.0%} of the screen"  # a tall county on a wide screen
+
+
 def test_map_slide_fills_the_slide_with_labels_above_the_points(new_context, server, artifacts):
     d = deck.Deck("Map", (deck.make_view("map", "chronic_absenteeism_map"),))
     ctx, page = _page(new_context, f"{server}/present?deck={deck.to_link_param(d)}", 1920, 1080)
@@ -151,3 +175,23 @@ def test_map_slide_fills_the_slide_with_labels_above_the_points(new_context, ser
     share = info["area"] / (1920 * 1080)
     assert share >= 0.45, f"map canvas is {share:.0%} of the slide"
     assert info["labels"] > info["points"] >= 0, f"labels are not drawn above the points: {info['order']}"
+    page.wait_for_timeout(1500)  # the halos are set on the browser's next tick
+    halos = page.evaluate("""() => { const m = document.querySelector('.st-key-slide_box .js-plotly-plot')
+      ._fullLayout.map._subplot.map; return m.getStyle().layers.filter(l => l.type === 'symbol')
+      .map(l => [m.getPaintProperty(l.id, 'text-halo-width'), m.getPaintProperty(l.id, 'text-halo-color')]); }""")
+    assert halos and all(w_ and w_ >= 2 for w_, _ in halos), halos  # MapLibre's own halo under every label
+    names = [o[2] for o in info["order"]]
+    assert names.index("SPA label halo") < names.index("SPA labels"), names  # each label on a halo
+
+
+@pytest.mark.parametrize("points", ["dim", "off"])
+def test_map_slide_points_can_be_dimmed_or_switched_off(new_context, server, artifacts, points):
+    d = deck.Deck("Map", (deck.make_view("map", "chronic_absenteeism_map", options={"points": points}),))
+    ctx, page = _page(new_context, f"{server}/present?deck={deck.to_link_param(d)}", 1920, 1080)
+    screenshot(page, artifacts, f"map-slide-points-{points}")
+    opacities = page.evaluate("""() => document.querySelector('.st-key-slide_box .js-plotly-plot').data
+      .filter(t => (t.name || '').startsWith('Schools: ')).map(t => t.marker.opacity)""")
+    if points == "off":
+        assert opacities == []
+    else:
+        assert opacities and max(opacities) <= 0.5, opacities
