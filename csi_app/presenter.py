@@ -250,9 +250,9 @@ def keep_deck(d: deck.Deck) -> None:
         del st.query_params[deck.LINK_PARAM]
 
 
-def _add(drawn: Drawn) -> None:
+def _add(chart_id: str, filters: Filters, choices: dict) -> None:
     try:
-        d = deck.added(current_deck(), deck.view_of(drawn.chart_id, drawn.filters or Filters(), drawn.choices))
+        d = deck.added(current_deck(), deck.view_of(chart_id, filters, choices))
     except InputError as exc:
         st.toast(f"Not added: {safe_text.for_markdown(exc)}", icon=":material/error:")
         return
@@ -260,16 +260,20 @@ def _add(drawn: Drawn) -> None:
     st.toast(f"Added to the deck: slide {len(d)}. Arrange it on the Presenter page.", icon=":material/slideshow:")
 
 
-def add_to_deck_button(drawn: Drawn, *, key: str) -> None:
-    """"Add this view to the deck" under a page's chart: the chart with the filters and
-    choices it was drawn with becomes the deck's last slide. Not shown while presenting."""
-    if is_presenting() or not drawn.chart_id or drawn.chart_id not in catalogue.CHARTS:
-        return
-    if catalogue.CHARTS[drawn.chart_id].page not in deck.PAGES:
+def add_view_button(chart_id: str, filters: Filters, choices: dict | None = None, *, key: str) -> None:
+    """"Add this view to the deck": catalogue chart `chart_id` under these filters and
+    choices becomes the deck's last slide. Not shown while presenting."""
+    if is_presenting() or chart_id not in catalogue.CHARTS or catalogue.CHARTS[chart_id].page not in deck.PAGES:
         return
     st.button("Add this view to the deck", key=f"deck_add_{key}", icon=":material/add_to_queue:",
-              on_click=_add, args=(drawn,), type="tertiary",
+              on_click=_add, args=(chart_id, filters, dict(choices or {})), type="tertiary",
               help="The chart as shown here (filters and choices) becomes the next slide of your deck.")
+
+
+def add_to_deck_button(drawn: Drawn, *, key: str) -> None:
+    """The add button under a drawn catalogue chart, with what it was drawn from."""
+    if drawn.chart_id:
+        add_view_button(drawn.chart_id, drawn.filters or Filters(), dict(drawn.choices), key=key)
 
 
 def share_link(d: deck.Deck, step: int) -> str:

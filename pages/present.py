@@ -102,7 +102,7 @@ if slide is not None:
     with st.container(key="slide_box"):
         st.plotly_chart(presenter.fitted_slide(slide.fig), key="slide_chart", height="stretch",
                         config={"displaylogo": False, "displayModeBar": False, "responsive": True}, theme=None)
-    st.caption(f"{slide.caption} *Source:* {slide.source}")
+    st.caption(f"{slide.caption} *Source:* {slide.source}" if slide.source else slide.caption)
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
 prev_col.button("Previous", key="deck_prev", icon=":material/arrow_back:", disabled=step <= 1,

@@ -92,3 +92,39 @@ def slide_figure(fig: go.Figure) -> go.Figure:
     if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
         maps.refit_view(out, SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX)
     return out
+
+
+# --------------------------------------------------------------------------- headline cards as a slide
+
+CARD_VALUE_PX = 56
+
+
+def headline_cards(rows: list[list[dict]], *, title: str) -> go.Figure:
+    """The Overview's headline figures as one slide: a row of cards per group (counts,
+    then rates), each with its title (up to two lines), the value at projector size,
+    its change and its Dashboard colour in words. `rows` hold text already formatted
+    (vocabulary.formats: one formatter); a suppressed value arrives as the formatter's
+    word for it, never a number."""
+    fig = go.Figure()
+    rows = [r for r in rows if r] or [[]]
+    gap = 0.015
+    h = (1 - gap * (len(rows) - 1)) / len(rows)
+    for r, cards in enumerate(rows):
+        w = (1 - gap * (len(cards) - 1)) / max(len(cards), 1)
+        y1 = 1 - r * (h + gap)
+        for k, c in enumerate(cards):
+            x0 = k * (w + gap)
+            fig.add_shape(type="rect", xref="paper", yref="paper", x0=x0, x1=x0 + w, y0=y1 - h, y1=y1,
+                          line=dict(color="#BDBDBD", width=2), fillcolor="white", layer="below")
+            lines = [(c["title"], MIN_TEXT_PX, 0.06, "bold", "top"),
+                     (c["value"], CARD_VALUE_PX, 0.52, "normal", "middle"),
+                     (c.get("delta") or "", MIN_TEXT_PX, 0.74, "normal", "middle"),
+                     (c.get("colour") or "", MIN_TEXT_PX, 0.89, "normal", "middle")]
+            for text, size, at, weight, anchor in lines:
+                if text:
+                    fig.add_annotation(text=text, xref="paper", yref="paper", x=x0 + 0.01, y=y1 - at * h,
+                                       xanchor="left", yanchor=anchor, showarrow=False, align="left",
+                                       font=dict(size=size, color=charts.TEXT_COLOR, weight=weight))
+    fig.update_layout(title=title, xaxis=dict(visible=False), yaxis=dict(visible=False),
+                      margin=dict(l=10, r=10, t=70, b=10), plot_bgcolor="white", paper_bgcolor="white")
+    return fig

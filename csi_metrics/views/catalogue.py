@@ -23,7 +23,7 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from csi_metrics.figures import charts, maps
+from csi_metrics.figures import charts, maps, projector
 from csi_metrics.ingest import boundaries
 from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, impact, placement, query,
                                  rates, schools, trends)
@@ -446,6 +446,35 @@ def _headline_spark(ctx: Context) -> Drawn:
     return Drawn(charts.sparkline(spark, kind=m.unit), spark, m.label, "Every year to the one chosen.", mid)
 
 
+def _headline_cards(ctx: Context) -> Drawn:
+    head = ctx.load(headline.headline, filters=ctx.filters)
+    counts: list[dict] = []
+    rates: list[dict] = []
+    for r in head.iter_rows(named=True):
+        m = registry.get(r["metric_id"])
+        # Dollars compact on a slide: a nine-digit figure does not fit a quarter of a projector.
+        value = formats.format_value(r["value"], m.unit, suppressed=r["suppressed"], compact=m.unit == "usd")
+        delta = None
+        if r["change"] is not None and not r["suppressed"]:
+            delta = formats.format_value(r["change"], "pp" if r["change_unit"] == "pp" else m.unit,
+                                         compact=m.unit == "usd")
+            delta = f"{'+' if r['change_unit'] != 'pp' and r['change'] > 0 else ''}{delta} vs {r['prior_year']}"
+        card = {"value": value, "delta": delta}
+        if r["unit"] == "rate":
+            kind = "Dashboard" if r["level_source"] == placement.SOURCE_OFFICIAL else "Dashboard-style"
+            card["colour"] = f"{r['color']} ({kind})" if r["color"] else "No Dashboard colour"
+            card["title"] = f"{for_plotly(m.label)}<br>{for_plotly(r['scope_label'])}"
+            rates.append(card)
+        else:
+            card["title"] = for_plotly(m.label)
+            counts.append(card)
+    f = ctx.one_year()
+    title = f"Community Schools Initiative: headline figures, {f.year}" if f.year else \
+        "Community Schools Initiative: headline figures"
+    return Drawn(projector.headline_cards([counts, rates], title=title), head, title,
+                 f"{ctx.describe(f)}. Change from the year before; a suppressed figure is not shown.", None)
+
+
 HEADLINE_IDS = ("community_schools_n", "students_served_n", "ccspp_usd", *registry.OUTCOMES)
 SCHOOL = Option("School", None)
 IMPACT_OPTIONS = {"metric": METRIC, "grant_type": Option("Grants", tuple(GRANT_TYPES), GRANT_TYPES),
@@ -486,6 +515,7 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
           _school_trend, "metric"),
     Chart("school_groups", "schools", "One school by student group", {"metric": METRIC, "school": SCHOOL},
           _school_groups, "metric"),
+    Chart("headline_cards", "overview", "The headline figures as cards", {}, _headline_cards),
     Chart("headline_spark", "overview", "A headline figure's small trend",
           {"metric_id": Option("Figure", HEADLINE_IDS), "scope": Option("Scope", ("selected", "county"))},
           _headline_spark),

@@ -295,3 +295,38 @@ def test_a_deck_is_built_on_the_pages_and_arranged_on_the_presenter_page(demo_fi
 def charts_title_of(view: deck.View) -> str:
     from csi_app import presenter  # noqa: PLC0415  (needs the demo database the app fixture set)
     return presenter.build_slide(view).title
+
+
+def test_the_headline_cards_and_a_school_profile_become_slides(app, demo_file):
+    # The Overview's cards, added from the Overview.
+    app.switch_page("pages/overview.py").run()
+    app.button(key="deck_add_headline_cards").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    # A school's trend, added from its profile.
+    con = duckdb.connect(str(demo_file), read_only=True)
+    cds = con.execute("SELECT cds_code FROM schools WHERE is_community ORDER BY cds_code LIMIT 1").fetchall()[0][0]
+    con.close()
+    app.query_params.clear()
+    app.switch_page("pages/schools.py").run()
+    app.selectbox(key="school_pick").set_value(cds).run()
+    assert not app.exception, [e.value for e in app.exception]
+    add = next((b for b in app.button if (b.key or "").startswith("deck_add_school_")), None)
+    assert add is not None, [b.key for b in app.button]
+    add.click().run()
+    d = deck.from_link_param(app.query_params["deck"])
+    assert [v.chart for v in d.views] == ["headline_cards", d.views[1].chart]
+    assert d.views[1].page == "schools" and dict(d.views[1].options)["school"] == cds
+
+    app.query_params.clear()
+    app.switch_page("pages/present.py").run()
+    spec = _charts(app)[0]
+    texts = {a["text"]: a["font"]["size"] for a in spec["layout"]["annotations"]}
+    head = app.session_state["_deck"]
+    assert len(head) == 2
+    # Every value at projector size, every other line at least 24 px; the values are the Overview's.
+    values = [t for t, px in texts.items() if px >= 56]
+    assert "520" in values or any(v.replace(",", "").isdigit() for v in values), texts
+    assert min(texts.values()) >= 24
+    app.button(key="deck_next").click().run()
+    assert not app.exception
+    assert _charts(app), "the school slide draws"
