@@ -125,6 +125,15 @@ def headline_cards(rows: list[list[dict]], *, title: str) -> go.Figure:
                     fig.add_annotation(text=text, xref="paper", yref="paper", x=x0 + 0.01, y=y1 - at * h,
                                        xanchor="left", yanchor=anchor, showarrow=False, align="left",
                                        font=dict(size=size, color=charts.TEXT_COLOR, weight=weight))
-    fig.update_layout(title=title, xaxis=dict(visible=False), yaxis=dict(visible=False),
+    # Each card's words again as the hover at its centre (the figure's data: a reader's
+    # hover, an exporter's or a test's view of what the cards say).
+    centres = [((k + 0.5) * (1 - gap * (len(cards) - 1)) / len(cards) + k * gap, 1 - r * (h + gap) - h / 2, c)
+               for r, cards in enumerate(rows) for k, c in enumerate(cards)]
+    fig.add_trace(go.Scatter(
+        x=[x for x, _, _ in centres], y=[y for _, y, _ in centres], mode="markers", marker=dict(opacity=0, size=40),
+        hovertext=["<br>".join(t for t in (c["title"], c["value"], c.get("delta"), c.get("colour")) if t)
+                   for _, _, c in centres], hoverinfo="text", showlegend=False, name="Headline figures"))
+    fig.update_layout(title=title, xaxis=dict(visible=False, range=[0, 1], fixedrange=True),
+                      yaxis=dict(visible=False, range=[0, 1], fixedrange=True),
                       margin=dict(l=10, r=10, t=70, b=10), plot_bgcolor="white", paper_bgcolor="white")
     return fig
