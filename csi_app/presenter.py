@@ -354,8 +354,12 @@ FIT_MAP_JS = """
       const box = el => el ? el.getBoundingClientRect().width : 0;
       const left = box(gd.querySelector(".legend")) + 24, right = box(gd.querySelector(".colorbar")) + 24;
       const size = c.clientWidth + "x" + c.clientHeight + ":" + left + ":" + right + ":" + b.join(",");
-      if (gd.__csiFitted === size || !c.clientWidth || !c.clientHeight) { continue; }
+      // A redraw (new _fullData) puts the server's zoom back: fit again then, too.
+      if ((gd.__csiFitted === size && gd.__csiFitData === gd._fullData) || !c.clientWidth || !c.clientHeight) {
+        continue;
+      }
       gd.__csiFitted = size;
+      gd.__csiFitData = gd._fullData;
       map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: {top: 16, bottom: 16, left: left, right: right},
                                                      animate: false});
     }

@@ -149,7 +149,12 @@ COUNTY_BOX_JS = """() => {
 def test_map_slide_fits_the_county_to_the_screen(new_context, server, artifacts, w, h):
     d = deck.Deck("Map", (deck.make_view("map", "chronic_absenteeism_map"),))
     ctx, page = _page(new_context, f"{server}/present?deck={deck.to_link_param(d)}", w, h)
-    page.wait_for_timeout(1500)  # the browser's fit runs on its next tick
+    # The browser's fit runs on its next tick (later on a loaded machine).
+    try:
+        page.wait_for_function(f"() => {{ const b = ({COUNTY_BOX_JS})(); "
+                               "return b.bottom - b.top >= 0.85 * b.canvas_h; }", timeout=20_000)
+    except Exception:  # noqa: BLE001  (the assertions below say what was measured)
+        pass
     screenshot(page, artifacts, f"map-slide-fit-{w}x{h}")
     box = page.evaluate(COUNTY_BOX_JS)
     # The whole county on screen, using the map's height (not a zoom chosen for a smaller screen).
