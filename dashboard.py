@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from csi_metrics.storage.db import SignInRequired
-from csi_app import auth, data, show, state
+from csi_app import auth, data, presenter, show, state
 
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
@@ -31,7 +31,10 @@ PAGES = [
 
 page = st.navigation(PAGES)
 data.pin_database()  # every query this run reads the same database file, even mid-rebuild
-show.demo_banner()
+if presenter.is_presenting() or page.url_path == "present":
+    presenter.demo_mark()  # a projector gets one short line, not the banner
+else:
+    show.demo_banner()
 state.sidebar_filters(page.url_path)
 try:
     page.run()

@@ -9,21 +9,26 @@ exactly as its page draws it; nothing here reads the page state."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from csi_app import data
-from csi_metrics.figures import charts, export
+from csi_metrics.figures import charts, export, maps
 from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
 from csi_metrics.storage.db import SignInRequired
-from csi_metrics.views import deck
+from csi_metrics.views import catalogue, deck
 from csi_metrics.views.catalogue import Drawn
 from csi_metrics.vocabulary import safe_text
+from csi_metrics.vocabulary.errors import InputError
+from csi_metrics.vocabulary.filters import Filters
 
 PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
 _STATE = "_presenting"
+VALUE_PX = 56                 # a headline value on a projector
+DEMO_MARK = "**DEMO DATA — fictional schools.**"
 
 # Streamlit's chrome by its test ids: header, toolbar, menu, deploy button,
 # running-man status, the sidebar and the button that re-opens it.
@@ -46,9 +51,30 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] h1 {{ font-size: 52px !important; }}
 [data-testid="stMainBlockContainer"] h2 {{ font-size: 40px !important; }}
 [data-testid="stMainBlockContainer"] h3 {{ font-size: 32px !important; }}
-[data-testid="stMetricValue"] * {{ font-size: 56px !important; }}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMetricValue"] * {{ font-size: {VALUE_PX}px !important; line-height: 1.15; }}
+[data-testid="stMainBlockContainer"] [data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMainBlockContainer"] .stMarkdownBadge {{ font-size: {MIN_TEXT_PX}px !important; }}
+[data-testid="stMainBlockContainer"] .stMarkdownBadge {{ color: #1f1f1f !important; padding: 0.1em 0.45em; }}
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"],
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] * {{ color: #2f2d2b !important; }}
 [data-testid="stAlert"] [data-testid="stMarkdownContainer"] p {{ font-size: {MIN_TEXT_PX}px !important; }}
 [data-testid="stAlertContainer"] {{ padding: 0.4rem 1rem !important; }}
+/* A projector shows the chart: the page title, the page's own controls, the tables
+   and their CSVs stay in the normal view (the link keeps the choices). */
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(h1),
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stButtonGroup"]),
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stSelectbox"]):not(.st-key-deck_tools *),
+[data-testid="stMainBlockContainer"] [data-testid="stLayoutWrapper"]:has(> [data-testid="stExpander"]):not(.st-key-deck_tools):not(:has(.st-key-deck_tools)) {{ display: none !important; }}
+/* Long captions: two lines on a projector (the full text is in the normal view and the exports). */
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {{
+  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }}
+/* The way out of presenter mode stays, out of the slide's way. */
+.st-key-present_exit {{ position: fixed; top: 0.25rem; right: 0.5rem; z-index: 999990; width: auto !important; opacity: 0.55; }}
+.st-key-present_exit:hover {{ opacity: 1; }}
+/* The demo mark: one short line, on every page and slide. */
+.st-key-demo_mark [data-testid="stAlertContainer"] {{ padding: 0.1rem 0.75rem !important; }}
+.st-key-demo_mark [data-testid="stAlert"] [data-testid="stMarkdownContainer"] p {{ margin: 0; }}
 </style>
 """
 
@@ -77,6 +103,14 @@ def _toggled() -> None:
     _set(bool(st.session_state.get("present_toggle")))
 
 
+def demo_mark() -> None:
+    """The demo label in presenter mode: one short line instead of the banner (every
+    page and slide still says the data are fictional)."""
+    if data.is_demo():
+        with st.container(key="demo_mark"):
+            st.warning(DEMO_MARK, icon=":material/science:")
+
+
 def inject_css() -> None:
     st.html(_PRESENT_CSS)
 
@@ -89,6 +123,7 @@ def apply_presenter_mode(*, force: bool = False) -> bool:
         _set(on)
     if on:
         inject_css()
+        fit_slide_maps()  # label halos on a projector's maps, and a slide's map fitted to its screen
         if not force:
             st.button("Exit presenter mode", key="present_exit", icon=":material/close_fullscreen:",
                       on_click=_set, args=(False,), type="tertiary")
@@ -106,6 +141,24 @@ def apply_presenter_mode(*, force: bool = False) -> bool:
 def for_display(fig: go.Figure) -> go.Figure:
     """What a page draws: `fig` itself, or its presenter version in presenter mode."""
     return presenter_figure(fig) if is_presenting() else fig
+
+
+# Everything on a deck slide that is not its chart: padding, the demo mark, a two-line
+# caption, the step buttons and the gaps between them.
+SLIDE_CHROME_PX = 250
+# The size a slide's map is zoomed for: the smallest projector it must fit (1440x900).
+FIT_FOR_PX = (1360, 900 - SLIDE_CHROME_PX)
+
+
+def fitted_slide(fig: go.Figure) -> go.Figure:
+    """A deck slide that takes its height from the page (one chart per screen at any
+    size): the slide figure with no fixed height; a map zoomed for the smallest screen."""
+    out = slide_figure(fig)
+    if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
+        maps.refit_view(out, *FIT_FOR_PX)  # the view until the browser fits it (fit_slide_maps)
+        out.update_layout(meta={"fit_bounds": maps.view_bounds(out)})
+    out.update_layout(height=None, autosize=True)
+    return out
 
 
 # --------------------------------------------------------------------------- export
@@ -168,6 +221,75 @@ def export_items(views: list[deck.View]) -> list[export.ExportItem]:
     return items
 
 
+# --------------------------------------------------------------------------- the deck being built
+
+DECK_KEY = "_deck"            # the session's deck (csi_metrics.views.deck.Deck)
+
+
+def current_deck() -> deck.Deck | None:
+    """The deck this session is building: a `?deck=` link read into the session (so a
+    link restores it on any page), else the one built so far, else none yet."""
+    raw = st.query_params.get(deck.LINK_PARAM)
+    held = st.session_state.get(DECK_KEY)
+    if raw and not (isinstance(held, deck.Deck) and deck.to_link_param(held) == raw):
+        try:
+            st.session_state[DECK_KEY] = deck.from_link_param(raw)
+        except InputError:
+            pass  # the Presenter page says why; an ordinary page keeps the deck it has
+    held = st.session_state.get(DECK_KEY)
+    return held if isinstance(held, deck.Deck) else None
+
+
+def keep_deck(d: deck.Deck) -> None:
+    """`d` becomes the session's deck and goes into the link (while it fits in one)."""
+    st.session_state[DECK_KEY] = d
+    link = deck.to_link_param(d)
+    if len(link) <= deck.MAX_LINK_CHARS:
+        st.query_params[deck.LINK_PARAM] = link
+    elif deck.LINK_PARAM in st.query_params:
+        del st.query_params[deck.LINK_PARAM]
+
+
+def _add(chart_id: str, filters: Filters, choices: dict) -> None:
+    try:
+        d = deck.added(current_deck(), deck.view_of(chart_id, filters, choices))
+    except InputError as exc:
+        st.toast(f"Not added: {safe_text.for_markdown(exc)}", icon=":material/error:")
+        return
+    keep_deck(d)
+    st.toast(f"Added to the deck: slide {len(d)}. Arrange it on the Presenter page.", icon=":material/slideshow:")
+
+
+def add_view_button(chart_id: str, filters: Filters, choices: dict | None = None, *, key: str) -> None:
+    """"Add this view to the deck": catalogue chart `chart_id` under these filters and
+    choices becomes the deck's last slide. Not shown while presenting."""
+    if is_presenting() or chart_id not in catalogue.CHARTS or catalogue.CHARTS[chart_id].page not in deck.PAGES:
+        return
+    st.button("Add this view to the deck", key=f"deck_add_{key}", icon=":material/add_to_queue:",
+              on_click=_add, args=(chart_id, filters, dict(choices or {})), type="tertiary",
+              help="The chart as shown here (filters and choices) becomes the next slide of your deck.")
+
+
+def add_to_deck_button(drawn: Drawn, *, key: str) -> None:
+    """The add button under a drawn catalogue chart, with what it was drawn from."""
+    if drawn.chart_id:
+        add_view_button(drawn.chart_id, drawn.filters or Filters(), dict(drawn.choices), key=key)
+
+
+def share_link(d: deck.Deck, step: int) -> str:
+    """The whole link that opens `d` at slide `step`: this server's address when the
+    browser has told it (a copied link must work pasted anywhere), else the query alone."""
+    query = urlencode({deck.LINK_PARAM: deck.to_link_param(d), "step": step})
+    base = st.context.url
+    if not base:
+        return f"?{query}"
+    parts = urlsplit(base)
+    path = parts.path.rstrip("/")
+    if path.endswith("/present"):
+        path = path[: -len("/present")]
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/present", query, ""))
+
+
 # --------------------------------------------------------------------------- keyboard
 
 # Arrow keys and a presenter's clicker (PageUp/PageDown) press the step buttons,
@@ -196,3 +318,56 @@ KEYBOARD_JS = """
 
 def keyboard_navigation() -> None:
     st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
+
+
+# A slide's map takes its height from the screen, which the server does not know: the
+# browser fits the county to the map's own canvas (MapLibre's fitBounds, padded clear of
+# the colour bar) whenever that canvas changes size. The bounds travel in layout.meta.
+FIT_MAP_JS = """
+<script>
+(function () {
+  const w = window.parent && window.parent.document ? window.parent : window;
+  if (w.__csiFitMaps) { return; }
+  w.__csiFitMaps = true;
+  const halo = function (map) {
+    // A true halo under every label (plotly.js does not expose MapLibre's text halo):
+    // white under dark words, dark under white ones, so labels read over the points.
+    for (const layer of (map.getStyle().layers || [])) {
+      if (layer.type !== "symbol" || !map.getLayer(layer.id)) { continue; }
+      const ink = String(map.getPaintProperty(layer.id, "text-color") || "");
+      const light = /^(white|#fff|#ffffff|rgb\(255, ?255, ?255)/i.test(ink);
+      map.setPaintProperty(layer.id, "text-halo-color", light ? "#1f1f1f" : "#ffffff");
+      map.setPaintProperty(layer.id, "text-halo-width", 3);
+    }
+  };
+  w.setInterval(function () {
+    for (const gd of w.document.querySelectorAll(".js-plotly-plot")) {
+      const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+      const map = sub && sub.map;
+      if (!map || !map.getStyle()) { continue; }
+      if (gd.__csiHalo !== gd._fullData) {
+        try { halo(map); gd.__csiHalo = gd._fullData; } catch (e) { /* style still loading: next tick */ }
+      }
+      const b = gd.layout && gd.layout.meta && gd.layout.meta.fit_bounds;
+      if (!b || !gd.closest(".st-key-slide_box")) { continue; }
+      const c = map.getCanvas();
+      const box = el => el ? el.getBoundingClientRect().width : 0;
+      const left = box(gd.querySelector(".legend")) + 24, right = box(gd.querySelector(".colorbar")) + 24;
+      const size = c.clientWidth + "x" + c.clientHeight + ":" + left + ":" + right + ":" + b.join(",");
+      // A redraw (new _fullData) puts the server's zoom back: fit again then, too.
+      if ((gd.__csiFitted === size && gd.__csiFitData === gd._fullData) || !c.clientWidth || !c.clientHeight) {
+        continue;
+      }
+      gd.__csiFitted = size;
+      gd.__csiFitData = gd._fullData;
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: {top: 16, bottom: 16, left: left, right: right},
+                                                     animate: false});
+    }
+  }, 400);
+})();
+</script>
+"""
+
+
+def fit_slide_maps() -> None:
+    st.html(FIT_MAP_JS, unsafe_allow_javascript=True)

@@ -120,6 +120,7 @@ def show(drawn: Drawn, *, key: str, caption: str | None = None,
     if text:
         st.caption(text)
     presenter.export_buttons(drawn.fig, key=key, caption=text)  # PNG / SVG at 1920x1080
+    presenter.add_to_deck_button(drawn, key=key)
     table_and_csv(readable(drawn.table), key=key)
 
 

@@ -25,8 +25,8 @@ f = state.filters()
 st.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
 with c1:
-    choice = state.chart_choices("map", skip=["color_by"])
-if data.boundaries_drawn():  # the tile map draws no school points: nothing to colour
+    choice = state.chart_choices("map", skip=["color_by", "points"])
+if data.boundaries_drawn():  # the tile map draws no school points: nothing to colour, dim or switch off
     with c2:
         choice |= state.chart_choices("map", skip=["measure"])
 drawn = data.draw("map", f, choice)

@@ -93,6 +93,7 @@ for (mid, scope), box in boxes.items():
     with box:
         st.plotly_chart(presenter.for_display(fig), config=SPARK_CONFIG, theme=None, key=f"spark_{mid}_{scope}")
 
+presenter.add_view_button("headline_cards", f, key="headline_cards")  # the cards as one slide
 show.table_and_csv(head, key="headline", label="Table and CSV: headline figures")
 st.caption("Dashboard colours: CDE's official colour where its Dashboard file was loaded, otherwise Dashboard-style, "
            "computed from DataQuest with CDE's five-by-five tables (chronic absenteeism placed on grades TK-8; "

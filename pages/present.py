@@ -11,6 +11,7 @@ opening, saving, sharing and exporting the deck. Each slide itself is a catalogu
 chart (csi_app.presenter.build_slide)."""
 
 import re
+from urllib.parse import parse_qsl, urlencode
 
 import streamlit as st
 
@@ -24,22 +25,29 @@ from csi_app import auth, presenter, state
 state.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
 # The exit button from the shared sidebar call means nothing on a page that always presents.
-st.html("<style>.st-key-present_exit { display: none !important; }</style>")
+# One slide per screen: the chart takes what the demo mark, a two-line caption and the step
+# buttons leave of the viewport, at any projector size.
+st.html(f"<style>.st-key-present_exit {{ display: none !important; }} "
+        f".st-key-slide_box {{ flex: 0 0 auto !important; height: calc(100vh - {presenter.SLIDE_CHROME_PX}px) !important; min-height: 360px; }} "
+        ".st-key-slide_box > div, .st-key-slide_box [data-testid='stFullScreenFrame'], "
+        ".st-key-slide_box [data-testid='stPlotlyChart'] { flex: 1 1 auto !important; height: 100% !important; }</style>")
 
 notices: list[str] = []
 current = None
+held = st.session_state.get(presenter.DECK_KEY)
+held = held if isinstance(held, deck.Deck) else None
 raw = st.query_params.get(deck.LINK_PARAM)
 if raw:
     try:
         current = deck.from_link_param(raw)
     except InputError as exc:
-        notices.append(f"This link's deck could not be read ({safe_text.for_markdown(exc)}). "
-                       "Showing the standard deck instead.")
-if current is None and isinstance(st.session_state.get("_deck"), deck.Deck):
-    current = st.session_state["_deck"]
-if current is None:
-    current = deck.default_deck()
-st.session_state["_deck"] = current
+        notices.append(f"This link's deck could not be read ({safe_text.for_markdown(exc)}). Showing "
+                       + ("the deck built so far" if held else "the standard deck") + " instead.")
+current = current or held or deck.default_deck()
+if current is held or raw:
+    presenter.keep_deck(current)  # a deck built on the pages goes into the link, so the address restores it
+else:
+    st.session_state[presenter.DECK_KEY] = current
 
 n = len(current)
 raw_step = st.query_params.get("step", "1")
@@ -53,6 +61,28 @@ st.query_params["step"] = str(step)
 
 def _go(to: int) -> None:
     st.query_params["step"] = str(min(max(to, 1), n))
+
+
+def _edit(change, *args) -> None:
+    """One edit of the deck: a new deck into the session and the link, the step kept inside it."""
+    try:
+        new = change(st.session_state[presenter.DECK_KEY], *args)
+    except InputError as exc:
+        st.session_state["_deck_edit_error"] = f"Not changed: {safe_text.for_markdown(exc)}"
+        return
+    presenter.keep_deck(new)
+    st.session_state["_deck_rev"] = st.session_state.get("_deck_rev", 0) + 1
+    st.query_params["step"] = str(min(step, len(new)))
+
+
+def _edit_text(change, index, key: str) -> None:
+    text = st.session_state.get(key, "")
+    if change is deck.refiltered:
+        _edit(change, index, dict(parse_qsl(text.strip().lstrip("?"))))
+    elif index is None:
+        _edit(change, text)
+    else:
+        _edit(change, index, text)
 
 
 for msg in notices:
@@ -69,9 +99,10 @@ except Exception as exc:  # a slide that cannot be drawn must not take the deck 
     slide = None
 
 if slide is not None:
-    st.plotly_chart(presenter.slide_figure(slide.fig),
-                    key="slide_chart", config={"displaylogo": False, "displayModeBar": False}, theme=None)
-    st.caption(f"{slide.caption} *Source:* {slide.source}")
+    with st.container(key="slide_box"):
+        st.plotly_chart(presenter.fitted_slide(slide.fig), key="slide_chart", height="stretch",
+                        config={"displaylogo": False, "displayModeBar": False, "responsive": True}, theme=None)
+    st.caption(f"{slide.caption} *Source:* {slide.source}" if slide.source else slide.caption)
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
 prev_col.button("Previous", key="deck_prev", icon=":material/arrow_back:", disabled=step <= 1,
@@ -81,7 +112,7 @@ next_col.button("Next", key="deck_next", icon=":material/arrow_forward:", disabl
                 on_click=_go, args=(step + 1,), width="stretch")
 presenter.keyboard_navigation()
 
-with st.expander("Deck: open, save, share, export"):
+with st.expander("Deck: open, save, share, export", key="deck_tools"):
     uploaded = st.file_uploader("Open a deck file (.json)", type=["json"], key="deck_upload")
     if uploaded is not None and st.session_state.get("_deck_upload_id") != uploaded.file_id:
         try:
@@ -90,17 +121,12 @@ with st.expander("Deck: open, save, share, export"):
             st.error(f"That deck file could not be read: {safe_text.for_markdown(exc)}")
         else:
             st.session_state["_deck_upload_id"] = uploaded.file_id
-            st.session_state["_deck"] = loaded
-            link = deck.to_link_param(loaded)
-            if len(link) <= deck.MAX_LINK_CHARS:
-                st.query_params[deck.LINK_PARAM] = link
-            elif deck.LINK_PARAM in st.query_params:
-                del st.query_params[deck.LINK_PARAM]
+            presenter.keep_deck(loaded)
+            st.session_state["_deck_rev"] = st.session_state.get("_deck_rev", 0) + 1
             st.query_params["step"] = "1"
             st.rerun()
-    link = deck.to_link_param(current)
     st.markdown("**Share this slide**: the link opens this deck at this slide, offline too.")
-    st.code(f"?{deck.LINK_PARAM}={link}&step={step}", language=None, wrap_lines=True)
+    st.code(presenter.share_link(current, step), language=None, wrap_lines=True)
     st.download_button("Save deck file", deck.to_json(current).encode("utf-8"), file_name=f"{export.slug(current.title)}.json",
                        mime="application/json", key="deck_save", icon=":material/save:", on_click="ignore")
     a, b, c = st.columns(3)
@@ -116,9 +142,30 @@ with st.expander("Deck: open, save, share, export"):
         with c:
             presenter.export_buttons(slide.fig, key="slide", caption=slide.caption, source=slide.source,
                                      title=slide.title, always=True)
-    st.markdown("**Slides**")
-    for i, v in enumerate(current.views, start=1):
-        st.markdown(f"{i}. {safe_text.for_markdown(v.title or deck.chart_label(v.chart))} · *{v.page}*"
-                    + (f" · {safe_text.for_markdown(', '.join(f'{k}={val}' for k, val in v.filters))}"
-                       if v.filters else ""))
+    st.markdown("**Slides**: retitle, re-filter (as in a link: `spa=6&year=2024-25`), move or remove. "
+                "Add more with *Add this view to the deck* under any chart.")
+    error = st.session_state.pop("_deck_edit_error", None)
+    if error:
+        st.error(error, icon=":material/error:")
+    rev = st.session_state.get("_deck_rev", 0)  # new widget keys after each edit: rows move
+    st.text_input("Deck title", current.title, key=f"deck_name_{rev}", on_change=_edit_text,
+                  args=(deck.renamed, None, f"deck_name_{rev}"))
+    for i, v in enumerate(current.views):
+        num, title_col, filt_col, up, down, out = st.columns([0.5, 5, 4, 0.8, 0.8, 0.8], vertical_alignment="bottom")
+        num.markdown(f"**{i + 1}.**")
+        title_col.text_input(f"Slide {i + 1} title", v.title or "", key=f"deck_title_{rev}_{i}",
+                             placeholder=deck.chart_label(v.chart), on_change=_edit_text,
+                             args=(deck.retitled, i, f"deck_title_{rev}_{i}"),
+                             help=f"{deck.chart_label(v.chart)} (page: {v.page}). Blank: the chart's own title.")
+        filt_col.text_input(f"Slide {i + 1} filters", urlencode(v.filters), key=f"deck_filters_{rev}_{i}",
+                            placeholder="every school, every year", on_change=_edit_text,
+                            args=(deck.refiltered, i, f"deck_filters_{rev}_{i}"))
+        up.button("", key=f"deck_up_{i}", icon=":material/arrow_upward:", help="Move up", disabled=i == 0,
+                  on_click=_edit, args=(deck.moved, i, -1))
+        down.button("", key=f"deck_down_{i}", icon=":material/arrow_downward:", help="Move down",
+                    disabled=i == n - 1, on_click=_edit, args=(deck.moved, i, 1))
+        out.button("", key=f"deck_remove_{i}", icon=":material/delete:", help="Remove this slide",
+                   disabled=n == 1, on_click=_edit, args=(deck.removed, i))
+    st.button("Start again from the standard deck", key="deck_reset", icon=":material/restart_alt:",
+              on_click=_edit, args=(lambda _d: deck.default_deck(),))
     st.page_link("pages/overview.py", label="Leave presenter: back to the dashboard", icon=":material/home:")

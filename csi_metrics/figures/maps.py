@@ -280,6 +280,8 @@ def _features_bounds(features: Any) -> list[float]:
 # collide and MapLibre silently drops one, so Metro's reads upward, South's
 # downward and West's to the left (into the Santa Monica Mountains).
 LABEL_POSITION = {4: "top center", 6: "bottom center", 5: "middle left"}
+HALO_NAME = "SPA label halo"
+HALO_PX = 3                    # how much larger the halo's type is than the label's
 SPA_HOVER = "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]}<br>%{customdata[4]}<extra></extra>"
 
 
@@ -304,6 +306,15 @@ def _add_spa_labels(fig: go.Figure, feats: dict[int, dict], shown: dict[int, dic
         is_dark = unit == "pp" and abs(pos - 0.5) > 0.4
         groups.setdefault(("white" if is_dark else TEXT_COLOR, LABEL_POSITION.get(n, "middle center")), []).append(entry)
     for (colour, position), group in groups.items():
+        # A halo: the same words a little larger in the opposite colour, under them, so a
+        # label reads over the school points and the polygon edges.
+        fig.add_trace(go.Scattermap(
+            lon=[g[0] for g in group], lat=[g[1] for g in group], text=[g[2] for g in group],
+            mode="markers+text", textposition=position,
+            textfont=dict(size=BASE_FONT_PX - 5 + HALO_PX, color=TEXT_COLOR if colour == "white" else "white",
+                          weight="bold"),
+            marker=dict(size=28, opacity=0), hoverinfo="skip", showlegend=False, name=HALO_NAME,
+        ))
         fig.add_trace(go.Scattermap(
             lon=[g[0] for g in group], lat=[g[1] for g in group], text=[g[2] for g in group],
             mode="markers+text", textposition=position,
@@ -328,6 +339,10 @@ def _map_notes(geojson: dict, hidden: dict[int, dict], shown: dict[int, dict], f
 
 # Cohorts: Okabe-Ito, which stays distinguishable under colour-vision deficiencies.
 COHORT_COLORS = OKABE_ITO[:7]
+# School points on, dimmed (the SPAs and their labels read through them: a projector)
+# or off.
+POINTS = ("on", "dim", "off")
+DIM_OPACITY = 0.3
 POINT_MIN_PX, POINT_MAX_PX = 8, 24
 
 
@@ -351,6 +366,7 @@ def school_points(
     value_col: str | None = "rate",
     label: str = "Rate",
     unit: str = "rate",
+    show: str = "on",
 ) -> list[go.Scattermap]:
     """Schools as map points: an outline layer, then one trace per colour group (so
     the legend names each Dashboard colour or cohort in words).
@@ -362,8 +378,11 @@ def school_points(
     (<11 students)" and the smallest marker: its enrolment is not revealed."""
     if color_by not in ("dashboard_color", "cohort"):
         raise ValueError("color_by must be 'dashboard_color' or 'cohort'")
-    if df.is_empty():
+    if show not in POINTS:
+        raise ValueError(f"show must be one of {', '.join(POINTS)}, not {show!r}")
+    if df.is_empty() or show == "off":
         return []
+    opacity = DIM_OPACITY if show == "dim" else 1.0
     d = df.filter(pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null())
     rows = list(d.iter_rows(named=True))
     if not rows:
@@ -390,7 +409,8 @@ def school_points(
     custom = [hover_row(r, h) for r, h in zip(rows, hidden)]
     traces: list[go.Scattermap] = [go.Scattermap(
         lon=[r["longitude"] for r in rows], lat=[r["latitude"] for r in rows], mode="markers",
-        marker=dict(size=[s + (3 if len(rows) <= 60 else 2) for s in sizes], color=TEXT_COLOR), hoverinfo="skip",
+        marker=dict(size=[s + (3 if len(rows) <= 60 else 2) for s in sizes], color=TEXT_COLOR, opacity=opacity),
+        hoverinfo="skip",
         showlegend=False,
         name="School outline",
     )]
@@ -408,7 +428,7 @@ def school_points(
             continue
         traces.append(go.Scattermap(
             lon=[rows[i]["longitude"] for i in idx], lat=[rows[i]["latitude"] for i in idx], mode="markers",
-            marker=dict(size=[sizes[i] for i in idx], color=colour, opacity=1.0),
+            marker=dict(size=[sizes[i] for i in idx], color=colour, opacity=opacity),
             name=f"Schools: {name}", customdata=[custom[i] for i in idx],
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<extra></extra>",
         ))
@@ -558,6 +578,11 @@ def refit_view(fig: go.Figure, width: int, height: int) -> go.Figure:
     if bounds:
         _fit(fig, bounds, width, height)
     return fig
+
+
+def view_bounds(fig: go.Figure) -> list[float] | None:
+    """[min lon, min lat, max lon, max lat] a map figure is fitted to (the mainland), or None."""
+    return _figure_view_bounds(fig)
 
 
 def _figure_view_bounds(fig: go.Figure) -> list[float] | None:

@@ -15,6 +15,7 @@ line pass `direct_loader(con)`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from csi_metrics.figures import charts, maps
+from csi_metrics.figures import charts, maps, projector
 from csi_metrics.ingest import boundaries
 from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, impact, placement, query,
                                  rates, schools, trends)
@@ -83,6 +84,10 @@ class Drawn:
     note: str
     metric: str | None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # What it was drawn from (set by `render`), so a page's chart can become a deck slide.
+    chart_id: str = ""
+    filters: Filters | None = None
+    choices: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def definition(self) -> str:
@@ -122,6 +127,7 @@ GROUP_KINDS = ("race", "program", "gender", "grade")
 GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "district": "district"}
 AWARDED = {"to_date": "Awarded to date", "in_year": "Awarded in the year only"}  # a page may name the year
 COLOR_BY = {"dashboard_color": "Dashboard colour", "cohort": "CCSPP cohort"}
+POINT_WORDS = {"on": "On", "dim": "Dimmed", "off": "Off"}
 COUNTY_LINE = "Dashed black line: every LA County school pooled (year and student group filters only)."
 
 
@@ -276,11 +282,13 @@ def _map(ctx: Context) -> Drawn:
     # A year CDE never published reads "not published" on every SPA, not "no data" or "suppressed".
     missing = formats.NOT_PUBLISHED_TEXT if m.outcome and not codes.is_published(m.outcome, f.year) else "no data"
     if geojson is not None:
-        points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome))
+        points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome), show=ctx["points"])
         fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
                                   color_col=color_col, points=points, highlight_spa=f.spa, missing_text=missing)
-        where = (f"Points: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, coloured "
-                 f"by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
+        dimmed = " (dimmed)" if ctx["points"] == "dim" else ""
+        where = ("School points switched off. " if ctx["points"] == "off" else
+                 f"Points{dimmed}: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, "
+                 f"coloured by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
     else:
         fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col,
                                 missing_text=missing)
@@ -473,6 +481,35 @@ def _headline_spark(ctx: Context) -> Drawn:
     return Drawn(charts.sparkline(spark, kind=m.unit), spark, m.label, "Every year to the one chosen.", mid)
 
 
+def _headline_cards(ctx: Context) -> Drawn:
+    head = ctx.load(headline.headline, filters=ctx.filters)
+    counts: list[dict] = []
+    rates: list[dict] = []
+    for r in head.iter_rows(named=True):
+        m = registry.get(r["metric_id"])
+        # Dollars compact on a slide: a nine-digit figure does not fit a quarter of a projector.
+        value = formats.format_value(r["value"], m.unit, suppressed=r["suppressed"], compact=m.unit == "usd")
+        delta = None
+        if r["change"] is not None and not r["suppressed"]:
+            delta = formats.format_value(r["change"], "pp" if r["change_unit"] == "pp" else m.unit,
+                                         compact=m.unit == "usd")
+            delta = f"{'+' if r['change_unit'] != 'pp' and r['change'] > 0 else ''}{delta} vs {r['prior_year']}"
+        card = {"value": value, "delta": delta}
+        if r["unit"] == "rate":
+            kind = "Dashboard" if r["level_source"] == placement.SOURCE_OFFICIAL else "Dashboard-style"
+            card["colour"] = f"{r['color']} ({kind})" if r["color"] else "No Dashboard colour"
+            card["title"] = f"{for_plotly(m.label)}<br>{for_plotly(r['scope_label'])}"
+            rates.append(card)
+        else:
+            card["title"] = for_plotly(m.label)
+            counts.append(card)
+    f = ctx.one_year()
+    title = f"Community Schools Initiative: headline figures, {f.year}" if f.year else \
+        "Community Schools Initiative: headline figures"
+    return Drawn(projector.headline_cards([counts, rates], title=title), head, title,
+                 f"{ctx.describe(f)}. Change from the year before; a suppressed figure is not shown.", None)
+
+
 HEADLINE_IDS = ("community_schools_n", "students_served_n", "ccspp_usd", *registry.OUTCOMES)
 SCHOOL = Option("School", None)
 IMPACT_OPTIONS = {"metric": METRIC, "grant_type": Option("Grants", tuple(GRANT_TYPES), GRANT_TYPES),
@@ -492,7 +529,8 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
           {**IMPACT_OPTIONS, "impact_by": Option("Estimate by", tuple(IMPACT_BY), IMPACT_BY)}, _impact_by, "metric"),
     Chart("map", "map", "The map by SPA, community schools as points",
           {"measure": Option("Measure", tuple(geo.MEASURES), {k: v.label for k, v in geo.MEASURES.items()}),
-           "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY)}, _map),
+           "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY),
+           "points": Option("School points", maps.POINTS, POINT_WORDS)}, _map),
     Chart("by_spa", "map", "By SPA, with Dashboard colours", {"metric": METRIC}, _by_spa, "metric"),
     Chart("equity", "equity", "By student group, with Dashboard colours",
           {"metric": METRIC, "kinds": Option("Groups", None, default=("race", "program"))}, _equity, "metric"),
@@ -514,6 +552,7 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
           {"metric": METRIC, "school": SCHOOL}, _school_compare, "metric"),
     Chart("school_groups", "schools", "One school by student group", {"metric": METRIC, "school": SCHOOL},
           _school_groups, "metric"),
+    Chart("headline_cards", "overview", "The headline figures as cards", {}, _headline_cards),
     Chart("headline_spark", "overview", "A headline figure's small trend",
           {"metric_id": Option("Figure", HEADLINE_IDS), "scope": Option("Scope", ("selected", "county"))},
           _headline_spark),
@@ -552,7 +591,7 @@ def render(chart_id: str, *, filters: Filters, load: Loader, describe: Callable[
         own = for_plotly(title)
         drawn.fig.update_layout(title_text=own)
         drawn = Drawn(drawn.fig, drawn.table, own, drawn.note, drawn.metric, drawn.extra)
-    return drawn
+    return dataclasses.replace(drawn, chart_id=chart_id, filters=filters, choices=ctx.choices)
 
 
 def direct_loader(con: duckdb.DuckDBPyConnection) -> Loader:

@@ -253,3 +253,66 @@ def default_deck(year: str | None = None) -> Deck:
             make_view("activities", "activities_by_month"),
         ),
     )
+
+
+# --------------------------------------------------------------------------- building a deck
+# A deck is built in the dashboard: each chart adds its view, and the Presenter page
+# reorders, retitles, re-filters and removes slides. Every edit is a new Deck (a frozen
+# value), validated as a loaded deck is, so a link or file made from it reads back.
+
+BUILT_TITLE = "My deck"
+
+
+def view_of(chart_id: str, filters: Filters, choices: Mapping[str, object] | None = None,
+            title: str | None = None) -> View:
+    """The deck view of a catalogue chart as a page drew it: its page, its filters as a
+    link writes them, and the choices that differ from the chart's defaults."""
+    defaults = catalogue.choices(chart_id)
+    given = catalogue.choices(chart_id, choices or {})
+    options = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v != defaults.get(k)}
+    return make_view(catalogue.CHARTS[chart_id].page, chart_id, filters.to_params(Filters()), title, options)
+
+
+def _with_views(d: Deck, views: list[View]) -> Deck:
+    if not views:
+        raise InputError("deck", "a deck needs at least one slide", column="views")
+    if len(views) > MAX_VIEWS:
+        raise InputError("deck", f"a deck holds at most {MAX_VIEWS} views", column="views")
+    return Deck(d.title, tuple(views))
+
+
+def added(d: Deck | None, view: View) -> Deck:
+    """`d` with `view` as its last slide; a new deck of that one slide when there is none."""
+    return Deck(BUILT_TITLE, (view,)) if d is None else _with_views(d, [*d.views, view])
+
+
+def moved(d: Deck, index: int, by: int) -> Deck:
+    """Slide `index` (0-based) moved `by` places, kept inside the deck."""
+    views = list(d.views)
+    to = min(max(index + by, 0), len(views) - 1)
+    views.insert(to, views.pop(index))
+    return _with_views(d, views)
+
+
+def removed(d: Deck, index: int) -> Deck:
+    return _with_views(d, [v for i, v in enumerate(d.views) if i != index])
+
+
+def retitled(d: Deck, index: int, title: str | None) -> Deck:
+    """Slide `index` with its own title; blank gives it back the chart's."""
+    v = d.views[index]
+    return _with_views(d, [*d.views[:index], make_view(v.page, v.chart, v.filter_dict, title, dict(v.options)),
+                           *d.views[index + 1:]])
+
+
+def refiltered(d: Deck, index: int, filters: Mapping[str, object]) -> Deck:
+    """Slide `index` under other filters (URL-style values); InputError naming the bad one."""
+    v = d.views[index]
+    new = _view_from_json({"page": v.page, "chart": v.chart, "filters": dict(filters), "title": v.title,
+                           "options": {k: list(x) if isinstance(x, tuple) else x for k, x in v.options}},
+                          source="slide filters", where=f"slide {index + 1}")
+    return _with_views(d, [*d.views[:index], new, *d.views[index + 1:]])
+
+
+def renamed(d: Deck, title: str) -> Deck:
+    return Deck((title or "").strip() or d.title, d.views)

@@ -220,3 +220,113 @@ def test_presenter_figure_pins_notes_under_the_plot_below_the_ticks():
     assert (pinned.y, pinned.yanchor, pinned.yshift) == (0, "top", -projector.NOTE_OFFSET_PX)
     lines = note[0].text.count("<br>") + 1
     assert out.layout.margin.b == projector.NOTE_OFFSET_PX + lines * (projector.MIN_TEXT_PX + 8) + 12
+
+
+def _keyed(at: AppTest, kind: str, prefix: str, i: int):
+    """The widget of slide row `i` whose key starts `prefix` (row keys change after each edit)."""
+    found = [w for w in getattr(at, kind) if (w.key or "").startswith(prefix) and w.key.endswith(f"_{i}")]
+    assert found, f"no {kind} {prefix}*_{i}"
+    return found[0]
+
+
+def test_a_deck_is_built_on_the_pages_and_arranged_on_the_presenter_page(demo_file, monkeypatch):
+    # Two views added from two pages, under the filters the page shows (a link's SPA 6).
+    monkeypatch.setenv("CSI_DB", str(demo_file))
+    app = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=TIMEOUT_S)
+    app.query_params["spa"] = "6"
+    app.run()
+    app.switch_page("pages/trends.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    adds = [b for b in app.button if (b.key or "").startswith("deck_add_")]
+    assert adds and all(b.label == "Add this view to the deck" for b in adds)
+    app.button(key=adds[0].key).click().run()
+    assert not app.exception
+    first = deck.from_link_param(app.query_params["deck"])
+    assert len(first) == 1 and first.views[0].page == "trends" and first.views[0].filter_dict.get("spa") == "6"
+    app.query_params.clear()
+    app.switch_page("pages/funding.py").run()
+    add = next(b for b in app.button if (b.key or "").startswith("deck_add_awards_by"))
+    add.click().run()
+    assert not app.exception
+
+    # The Presenter page opens the deck built so far, and its link carries it.
+    app.query_params.clear()
+    app.switch_page("pages/present.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    d = deck.from_link_param(app.query_params["deck"])
+    assert [v.page for v in d.views] == ["trends", "funding"]
+    assert any("Slide **1** of 2" in m.value for m in app.markdown)
+
+    # Reorder: the funding slide first.
+    app.button(key="deck_up_1").click().run()
+    d = deck.from_link_param(app.query_params["deck"])
+    assert [v.page for v in d.views] == ["funding", "trends"]
+    assert _title(_charts(app)[0]) == charts_title_of(d.views[0])
+
+    # Retitle: the slide and the link take the new title.
+    _keyed(app, "text_input", "deck_title_", 0).input("Where the money went").run()
+    d = deck.from_link_param(app.query_params["deck"])
+    assert d.views[0].title == "Where the money went"
+    assert _title(_charts(app)[0]) == "Where the money went"
+
+    # Re-filter slide 2 to SPA 3; a filter the dashboard does not know is refused, naming it.
+    _keyed(app, "text_input", "deck_filters_", 1).input("spa=3").run()
+    d = deck.from_link_param(app.query_params["deck"])
+    assert d.views[1].filter_dict == {"spa": "3"}
+    _keyed(app, "text_input", "deck_filters_", 1).input("colour=red").run()
+    assert any("colour" in e.value for e in app.error)
+    assert deck.from_link_param(app.query_params["deck"]).views[1].filter_dict == {"spa": "3"}
+
+    # Remove the first: one slide left, the one re-filtered.
+    app.button(key="deck_remove_0").click().run()
+    d = deck.from_link_param(app.query_params["deck"])
+    assert len(d) == 1 and d.views[0].page == "trends" and d.views[0].filter_dict == {"spa": "3"}
+    assert app.button(key="deck_remove_0").disabled
+
+    # The link alone (a new session) restores that deck.
+    fresh = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=TIMEOUT_S)
+    fresh.run()
+    fresh.query_params["deck"] = app.query_params["deck"]
+    fresh.switch_page("pages/present.py").run()
+    assert not fresh.exception
+    assert deck.from_link_param(fresh.query_params["deck"]) == d
+
+
+def charts_title_of(view: deck.View) -> str:
+    from csi_app import presenter  # noqa: PLC0415  (needs the demo database the app fixture set)
+    return presenter.build_slide(view).title
+
+
+def test_the_headline_cards_and_a_school_profile_become_slides(app, demo_file):
+    # The Overview's cards, added from the Overview.
+    app.switch_page("pages/overview.py").run()
+    app.button(key="deck_add_headline_cards").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    # A school's trend, added from its profile.
+    con = duckdb.connect(str(demo_file), read_only=True)
+    cds = con.execute("SELECT cds_code FROM schools WHERE is_community ORDER BY cds_code LIMIT 1").fetchall()[0][0]
+    con.close()
+    app.query_params.clear()
+    app.switch_page("pages/schools.py").run()
+    app.selectbox(key="school_pick").set_value(cds).run()
+    assert not app.exception, [e.value for e in app.exception]
+    add = next((b for b in app.button if (b.key or "").startswith("deck_add_school_")), None)
+    assert add is not None, [b.key for b in app.button]
+    add.click().run()
+    d = deck.from_link_param(app.query_params["deck"])
+    assert [v.chart for v in d.views] == ["headline_cards", d.views[1].chart]
+    assert d.views[1].page == "schools" and dict(d.views[1].options)["school"] == cds
+
+    app.query_params.clear()
+    app.switch_page("pages/present.py").run()
+    spec = _charts(app)[0]
+    texts = {a["text"]: a["font"]["size"] for a in spec["layout"]["annotations"]}
+    head = app.session_state["_deck"]
+    assert len(head) == 2
+    # Every value at projector size, every other line at least 24 px; the values are the Overview's.
+    values = [t for t, px in texts.items() if px >= 56]
+    assert "520" in values or any(v.replace(",", "").isdigit() for v in values), texts
+    assert min(texts.values()) >= 24
+    app.button(key="deck_next").click().run()
+    assert not app.exception
+    assert _charts(app), "the school slide draws"

@@ -487,3 +487,54 @@ def test_a_map_exports_at_presentation_size_through_the_one_exporter():
     data = export.figure_bytes(fig, "png", title="Rate by SPA")
     assert support.png_size(data) == (1920, 1080)
     assert export.figure_bytes(fig, "png", title="Rate by SPA") == data  # cached per figure spec
+
+
+def _projector_map(show: str = "on"):
+    from csi_metrics.figures import projector  # noqa: PLC0415
+    gj = boundaries.display_boundaries(SPA_2022)
+    fig = maps.spa_choropleth(gj, _spa_frame(), "rate", label="Rate", unit="rate", title="Rate by SPA",
+                              points=maps.school_points(_schools(), show=show))
+    return projector.slide_figure(fig)
+
+
+def test_projector_map_draws_labels_above_the_points_on_a_halo():
+    fig = _projector_map()
+    names = [t.name for t in fig.data]
+    last_point = max(i for i, n in enumerate(names) if (n or "").startswith("School"))
+    halos = [i for i, n in enumerate(names) if n == maps.HALO_NAME]
+    labels = [i for i, n in enumerate(names) if n == "SPA labels"]
+    assert halos and labels and last_point < min(halos) and max(halos) < max(labels)
+    for h, lab in zip(halos, labels):  # each label group sits on its own halo, just under it
+        assert lab == h + 1
+        halo, label = fig.data[h], fig.data[lab]
+        assert list(halo.text) == list(label.text) and halo.textposition == label.textposition
+        assert halo.textfont.color == "white" and label.textfont.color == maps.TEXT_COLOR
+        assert halo.textfont.size > label.textfont.size >= 24
+        assert halo.hoverinfo == "skip"  # the hover and click stay on the label
+
+
+def test_projector_map_keeps_the_legend_off_the_title_and_the_map_large():
+    from csi_metrics.figures import projector  # noqa: PLC0415
+    fig = _projector_map()
+    assert fig.layout.legend.orientation == "v" and fig.layout.legend.x == 0
+    assert fig.layout.margin.t <= projector.MAP_TITLE_PX
+    # The county's mainland extent in pixels at the slide's zoom, against the slide.
+    bounds = maps._figure_view_bounds(fig)
+    scale = 512 * 2 ** fig.layout.map.zoom / 360      # MapLibre: 512 px tiles
+    width_px = (bounds[2] - bounds[0]) * scale
+    import math  # noqa: PLC0415
+    merc = lambda lat: math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))  # noqa: E731
+    height_px = (merc(bounds[3]) - merc(bounds[1])) * scale
+    # The county is about as tall as wide: on a wide slide its height is what can grow. It
+    # takes the slide's height under the title (a legend row above it took 40 px more).
+    assert height_px >= 0.85 * (projector.SLIDE_HEIGHT_PX - projector.MAP_TITLE_PX), height_px
+    assert width_px * height_px / (projector.SLIDE_WIDTH_PX * projector.SLIDE_HEIGHT_PX) >= 0.22
+
+
+@pytest.mark.parametrize("show,opacity", [("on", 1.0), ("dim", maps.DIM_OPACITY)])
+def test_school_points_can_be_dimmed_or_switched_off(show, opacity):
+    traces = maps.school_points(_schools(), show=show)
+    assert traces and {t.marker.opacity for t in traces} == {opacity}
+    assert maps.school_points(_schools(), show="off") == []
+    with pytest.raises(ValueError, match="show must be one of"):
+        maps.school_points(_schools(), show="faint")

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from csi_metrics.metrics import breakdown, funding, trends
+from csi_metrics.figures import maps
 from csi_metrics.views import catalogue, deck
 from csi_metrics.vocabulary import registry
 from csi_metrics.vocabulary.filters import Filters
@@ -120,3 +121,13 @@ def test_impact_by_cohort_with_a_baseline_only_one_cohort_allows(con):
     own = impact.impact_estimate(con, "chronic_absenteeism", f.with_(cohort=3), baseline="2022-23")["effect_pp"][0]
     assert got[3] == pytest.approx(own) and got[1] is None and got[2] is None
     assert "No estimate" in drawn.fig.layout.annotations[-1].text
+
+
+@pytest.mark.parametrize("points", ["on", "dim", "off"])
+def test_the_map_points_choice_reaches_the_figure(con, points):
+    drawn = catalogue.render_on(con, "map", Filters(year="2023-24"), choices_={"points": points})
+    school = [t for t in drawn.fig.data if (t.name or "").startswith("Schools: ")]
+    if points == "off":
+        assert not school and "switched off" in drawn.note
+    else:
+        assert school and {t.marker.opacity for t in school} == {1.0 if points == "on" else maps.DIM_OPACITY}
