@@ -105,6 +105,7 @@ def school_picker(table: pl.DataFrame) -> str | None:
     listed = table["cds_code"].to_list()
     current = st.session_state.get(_PICK)
     options = [None, *listed] + ([current] if current and current not in listed else [])
+    state.register_control(_PICK, options, "school")
     cds = st.selectbox("School", options, key=_PICK, placeholder="Choose a school",
                        format_func=lambda c: "Choose a school" if c is None else f"{names.get(c, c)} ({c})")
     if cds:

@@ -12,7 +12,7 @@ f = state.filters()
 st.title("Schools")
 page.school_selection_sync()
 table = data.load(schools.school_table, filters=f)
-search = st.text_input("Search by school, district or CDS code", key="school_search", placeholder="e.g. Maple")
+search = state.page_text("Search by school, district or CDS code", key="school_search", placeholder="e.g. Maple")
 if search:
     needle = search.strip().lower()
     table = table.filter(pl.concat_str("school_name", "district_name", "cds_code", separator=" ")

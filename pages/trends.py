@@ -16,9 +16,9 @@ st.title("Trends")
 choice = state.chart_choices("trend", skip=["groups"])
 if choice["by"] == "student_group":
     groups = dict(data.filter_options().student_groups)
-    choice["groups"] = st.multiselect("Student groups", list(groups), format_func=groups.get, key="groups",
-                                      default=[g for g in catalogue.GROUP_DEFAULT if g in groups],
-                                      max_selections=6)
+    choice["groups"] = state.page_choices("Student groups", list(groups), format_func=groups.get, key="groups",
+                                          default=[g for g in catalogue.GROUP_DEFAULT if g in groups],
+                                          widget="multiselect", max_selections=6)
 
 # Many lines need the full width for their legend; two or three sit beside the difference-in-differences.
 wide = choice["by"] in ("spa", "school_type", "student_group")
