@@ -24,7 +24,8 @@ show.dataframe(shown, hide_index=True, key="school_table", on_select=page.on_sch
                selection_mode="single-row", column_config=page.school_columns(shown), height=380,
                placeholder=show.EMPTY)
 st.session_state["_school_rows"] = shown["cds_code"].to_list()
-show.csv_button(shown, key="schools")
+show.csv_button(shown, key="schools", filters=f, choices={"search": search},
+                source=registry.get("chronic_absenteeism").source)
 
 cds = page.school_picker(table)
 if cds:

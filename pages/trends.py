@@ -53,7 +53,7 @@ c3.metric("Community schools", formats.format_value(est["treated_schools_n"], "c
 c4.metric("Matched comparison schools", formats.format_value(est["control_schools_n"], "count"))
 if data.is_demo():
     st.caption(demo.IMPACT_NOTE)
-show.show(drawn, key=f"impact_event_{choice['metric']}")
+show.show(drawn, key=f"impact_event_{choice['metric']}", filters=f, choices=impact)
 # Full width each: the balance chart's variable names and the SPA names need the room.
 show.chart("impact_balance", f, key=f"impact_balance_{choice['metric']}", metric=impact["metric"],
            grant_type=impact["grant_type"])
