@@ -11,10 +11,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from csi_app import data, presenter
+from csi_app import data, phone, presenter
 from csi_metrics.figures import downloads
+from csi_metrics.figures.narrow import phone_figure
 from csi_metrics.views.catalogue import Drawn
-from csi_metrics.vocabulary import codes, formats, registry, words
+from csi_metrics.vocabulary import codes, formats, registry, safe_text, words
 from csi_metrics.vocabulary.filters import Filters
 
 DEMO_BANNER = ("**DEMO DATA — fictional schools.** Every school, grant, activity and rate here was "
@@ -101,9 +102,9 @@ def csv_notes(filters: Filters | None, *, choices: Mapping[str, Any] | None = No
               source: str | None = None) -> list[str]:
     """The lines above a CSV's header: filters (and the page's choices), source, DEMO."""
     said = filters.describe(data.filter_options().district_names) if filters is not None else None
-    picked = "; ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+    picked = " · ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
                        for k, v in (choices or {}).items() if v not in (None, ""))
-    text = "; ".join(x for x in (said, picked) if x) or None
+    text = " · ".join(x for x in (said, picked) if x) or None
     return downloads.header_lines(filters=text, source=source, demo=data.is_demo())
 
 
@@ -152,7 +153,16 @@ def show(drawn: Drawn, *, key: str, caption: str | None = None,
     config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
     select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
     # theme=None: Streamlit's own chart theme would override the dashboard's projector type sizes.
-    st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
+    fig, notes = presenter.for_display(drawn.fig), []
+    if phone.is_phone() and not presenter.is_presenting():
+        # The title and notes as page text, which wraps (csi_metrics.figures.narrow); no toolbar.
+        narrow = phone_figure(fig)
+        fig, notes, config_ = narrow.fig, narrow.notes, {**config_, "displayModeBar": False}
+        if narrow.title:
+            st.markdown(f"**{safe_text.for_markdown(narrow.title)}**")
+    st.plotly_chart(fig, key=f"chart_{key}", config=config_, theme=None, **select)
+    if notes:
+        st.caption(" ".join(safe_text.for_markdown(n) for n in notes))
     text = " ".join(x.rstrip(".") + "." for x in (metric_caption(drawn.metric) if drawn.metric else "",
                                                    drawn.note, caption or "") if x)
     if text:
