@@ -13,9 +13,8 @@ import streamlit as st
 
 from csi_app import data, phone, presenter
 from csi_metrics.figures import downloads
-from csi_metrics.figures.narrow import phone_figure
 from csi_metrics.views.catalogue import Drawn
-from csi_metrics.vocabulary import codes, formats, registry, safe_text, words
+from csi_metrics.vocabulary import codes, formats, registry, words
 from csi_metrics.vocabulary.filters import Filters
 
 DEMO_BANNER = ("**DEMO DATA — fictional schools.** Every school, grant, activity and rate here was "
@@ -153,16 +152,10 @@ def show(drawn: Drawn, *, key: str, caption: str | None = None,
     config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
     select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
     # theme=None: Streamlit's own chart theme would override the dashboard's projector type sizes.
-    fig, notes = presenter.for_display(drawn.fig), []
-    if phone.is_phone() and not presenter.is_presenting():
-        # The title and notes as page text, which wraps (csi_metrics.figures.narrow); no toolbar.
-        narrow = phone_figure(fig)
-        fig, notes, config_ = narrow.fig, narrow.notes, {**config_, "displayModeBar": False}
-        if narrow.title:
-            st.markdown(f"**{safe_text.for_markdown(narrow.title)}**")
-    st.plotly_chart(fig, key=f"chart_{key}", config=config_, theme=None, **select)
-    if notes:
-        st.caption(" ".join(safe_text.for_markdown(n) for n in notes))
+    if presenter.is_presenting():
+        st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
+    else:  # on a phone, the narrow layout
+        phone.plotly_chart(drawn.fig, key=f"chart_{key}", config=config_, theme=None, **select)
     text = " ".join(x.rstrip(".") + "." for x in (metric_caption(drawn.metric) if drawn.metric else "",
                                                    drawn.note, caption or "") if x)
     if text:

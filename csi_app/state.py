@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from csi_app import data, presenter
+from csi_app import data, phone, presenter
 from csi_app.show import demo_banner
 from csi_metrics.views import catalogue
 from csi_metrics.vocabulary import codes, filters as filters_mod, registry, words
@@ -137,6 +137,7 @@ def sidebar_filters(page_path: str | None = None) -> Filters:
         elif name in st.query_params:
             del st.query_params[name]
     presenter.apply_presenter_mode()  # ?present=1 / sidebar toggle: hide chrome, enlarge type
+    phone.inject_css()  # under 640 px: no chart toolbar, nothing wider than the screen
     return filters
 
 

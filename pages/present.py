@@ -19,7 +19,7 @@ from csi_metrics.views import deck
 from csi_metrics.vocabulary import safe_text
 from csi_metrics.storage.db import SignInRequired
 from csi_metrics.vocabulary.errors import InputError
-from csi_app import auth, presenter, state
+from csi_app import auth, phone, presenter, state
 
 state.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
@@ -69,8 +69,8 @@ except Exception as exc:  # a slide that cannot be drawn must not take the deck 
     slide = None
 
 if slide is not None:
-    st.plotly_chart(presenter.slide_figure(slide.fig),
-                    key="slide_chart", config={"displaylogo": False, "displayModeBar": False}, theme=None)
+    phone.plotly_chart(presenter.slide_figure(slide.fig),
+                       key="slide_chart", config={"displaylogo": False, "displayModeBar": False}, theme=None)
     st.caption(f"{slide.caption} *Source:* {slide.source}")
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
