@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
+from csi_metrics.figures import maps
+
 TEXT_PX = 12          # tick labels, legend, bar labels: the smallest type iOS and Android body text use
 SMALL_PX = 11         # annotations inside the plot
 TITLE_CHARS = 36      # an axis title wrapped to lines of this many characters
 LABEL_CHARS = 16      # a horizontal bar's category label wrapped to lines of this many characters
 TOP_MARGIN_PX = 12    # the legend above the plot pushes the margin itself (Plotly's automargin)
+PAGE_PX = 366         # a chart's width on a 390 px phone (the page's padding either side)
+MAP_PX = 360          # a map's own height on a phone
+MAP_LEGEND_PX = 130   # a map's legend above it on a phone (its schools' six colours)
 BAR_RANGE = 1.8       # a horizontal bar chart's value axis to 1.8 x its largest bar: its label fits beside it
 
 
@@ -99,4 +104,9 @@ def phone_figure(fig: go.Figure) -> Narrow:
                 _lower(colorbar.tickfont, TEXT_PX)
                 _lower(colorbar.title.font, TEXT_PX)
                 colorbar.thickness = 12
+    if any(isinstance(t, go.Choroplethmap) for t in out.data):
+        # A MapLibre zoom is in pixels: the desktop zoom crops a phone's map. The county is about
+        # as tall as it is wide: a phone's map is that tall, under its legend.
+        out.update_layout(height=MAP_LEGEND_PX + MAP_PX)
+        maps.refit_view(out, PAGE_PX, MAP_PX)
     return Narrow(out, title, [n for n in notes if n])
