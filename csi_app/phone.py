@@ -2,7 +2,8 @@
 
 Two parts. CSS (`inject_css`, every run) that needs no knowledge of the device:
 under 640 px Plotly's toolbar is hidden (it sat over every chart's title; a phone
-zooms with its fingers) and nothing may widen the page. And a narrow figure
+zooms with its fingers) and the page's side padding is narrower
+(csi_metrics.figures.narrow.PAGE_PX counts on it). And a narrow figure
 layout (csi_metrics.figures.narrow) for a session whose browser says it is a
 phone (the User-Agent's "Mobi", or the Sec-CH-UA-Mobile client hint): Streamlit
 tells the server nothing about the window's width, and the browser's own
@@ -28,8 +29,6 @@ _CSS = f"""
 @media (max-width: {NARROW_PX}px) {{
   .js-plotly-plot .modebar-container {{ display: none !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-left: 0.75rem; padding-right: 0.75rem; max-width: 100vw; }}
-  [data-testid="stMain"] {{ overflow-x: hidden; }}
-  .chart-title p {{ font-weight: 600; font-size: 1.05rem; margin-bottom: 0; }}
 }}
 </style>
 """
