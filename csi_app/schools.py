@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from csi_app import data, show, state
+from csi_app import data, phone, show, state
 from csi_metrics.metrics import placement, trends
 from csi_metrics.vocabulary import formats, registry
 from csi_metrics.vocabulary.filters import Filters
@@ -64,7 +64,20 @@ def school_columns(df: pl.DataFrame) -> dict[str, Any]:
             cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
     if "ca_trend" in df.columns:
         cfg["ca_trend"] = st.column_config.LineChartColumn(SCHOOL_DISPLAY["ca_trend"])  # own scale: the shape
+    if phone.is_phone():  # the compact set fits 390 px: the name wide, each rate narrow
+        for c in PHONE_COLUMNS:
+            if c in cfg:
+                cfg[c].update(width=170 if c == "school_name" else "small")
     return cfg
+
+
+# On a phone the table shows what fits 390 px: the school and its two rates (a row opens the rest).
+PHONE_COLUMNS = ("school_name", "chronic_absenteeism_pct", "suspension_pct")
+
+
+def school_column_order(df: pl.DataFrame) -> list[str] | None:
+    """The columns the table shows: all of them, or on a phone the compact set."""
+    return [c for c in PHONE_COLUMNS if c in df.columns] if phone.is_phone() else None
 
 
 _PICK = "school_pick"
@@ -105,6 +118,7 @@ def school_picker(table: pl.DataFrame) -> str | None:
     listed = table["cds_code"].to_list()
     current = st.session_state.get(_PICK)
     options = [None, *listed] + ([current] if current and current not in listed else [])
+    state.register_control(_PICK, options, "school")
     cds = st.selectbox("School", options, key=_PICK, placeholder="Choose a school",
                        format_func=lambda c: "Choose a school" if c is None else f"{names.get(c, c)} ({c})")
     if cds:

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from csi_app import data, presenter
+from csi_app import data, phone, presenter
 from csi_metrics.figures import downloads
 from csi_metrics.views.catalogue import Drawn
 from csi_metrics.vocabulary import codes, formats, registry, words
@@ -58,6 +58,19 @@ def readable(df: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
+def headline_table(head: pl.DataFrame) -> pl.DataFrame:
+    """The headline figures as a person reads them: label, scope, year, the value and its
+    change written by the one formatter, then the raw values with their units named."""
+    text = [(formats.format_value(r["value"], r["unit"], suppressed=bool(r["suppressed"])),
+             formats.format_value(r["change"], r["change_unit"]) if r["change"] is not None else EMPTY)
+            for r in head.iter_rows(named=True)]
+    shown = pl.DataFrame({"value_text": [t[0] for t in text], "change_text": [t[1] for t in text]},
+                         schema={"value_text": pl.String, "change_text": pl.String})
+    out = pl.concat([head, shown], how="horizontal")
+    first = ["label", "scope_label", "year", "value_text", "prior_year", "change_text"]
+    return out.select([c for c in first if c in out.columns] + [c for c in out.columns if c not in first])
+
+
 def rounded_for_reading(df: pl.DataFrame) -> pl.DataFrame:
     """The table a person reads: rates (0-1) to 0.1 point and pp to 0.1, rounded half up
     as the one formatter rounds; the CSV keeps the unrounded values."""
@@ -84,19 +97,45 @@ def dataframe(df: pl.DataFrame, **kwargs: Any) -> Any:
     return st.dataframe(df.to_arrow() if isinstance(df, pl.DataFrame) else df, **kwargs)
 
 
-def csv_button(table: pl.DataFrame, *, key: str, file_name: str | None = None) -> None:
-    """A download of exactly `table` as CSV (csi_metrics.figures.downloads, the one CSV writer)."""
-    st.download_button("Download CSV", downloads.csv_bytes(table), file_name=file_name or f"{key}.csv",
-                       mime="text/csv", key=f"csv_{key}", on_click="ignore")
+def csv_notes(filters: Filters | None, *, choices: Mapping[str, Any] | None = None,
+              source: str | None = None) -> list[str]:
+    """The lines above a CSV's header: filters (and the page's choices), source, DEMO."""
+    said = filters.describe(data.filter_options().district_names) if filters is not None else None
+    picked = " · ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+                       for k, v in (choices or {}).items() if v not in (None, ""))
+    text = " · ".join(x for x in (said, picked) if x) or None
+    return downloads.header_lines(filters=text, source=source, demo=data.is_demo())
+
+
+def csv_name(key: str, filters: Filters | None) -> str:
+    """A file name naming the view: page control key, year, SPA, district, group (if not all)."""
+    f = filters
+    if f is None:
+        return downloads.file_name(key)
+    return downloads.file_name(key, f.year, f"spa{f.spa}" if f.spa else None, f.district,
+                               f.community if f.community != "all" else None,
+                               f"cohort{f.cohort}" if f.cohort else None, f.school_type,
+                               f.student_group if f.student_group != "TA" else None)
+
+
+def csv_button(table: pl.DataFrame, *, key: str, file_name: str | None = None, filters: Filters | None = None,
+               choices: Mapping[str, Any] | None = None, source: str | None = None) -> None:
+    """A download of exactly `table` as CSV (csi_metrics.figures.downloads, the one CSV writer),
+    headed by the filters, the source and DEMO DATA, named for the view."""
+    st.download_button("Download CSV", downloads.csv_bytes(table, notes=csv_notes(filters, choices=choices,
+                                                                                   source=source)),
+                       file_name=file_name or csv_name(key, filters), mime="text/csv", key=f"csv_{key}",
+                       on_click="ignore")
 
 
 def table_and_csv(table: pl.DataFrame, *, key: str, label: str = "Table and CSV",
-                  config: Mapping[str, Any] | None = None) -> None:
+                  config: Mapping[str, Any] | None = None, filters: Filters | None = None,
+                  choices: Mapping[str, Any] | None = None, source: str | None = None) -> None:
     """A table in an expander, with a CSV download of exactly that table above it."""
     with st.expander(label):
         # The button above the table: the grid sizes itself after the expander opens, and a
         # button below it would move under the pointer of someone reaching for it.
-        csv_button(table, key=key)
+        csv_button(table, key=key, filters=filters, choices=choices, source=source)
         dataframe(rounded_for_reading(table), hide_index=True, key=f"table_{key}", placeholder=EMPTY,
                   column_config=dict(config) if config is not None else column_config(table))
         if "suppressed" in table.columns:
@@ -107,26 +146,31 @@ def table_and_csv(table: pl.DataFrame, *, key: str, label: str = "Table and CSV"
 
 
 def show(drawn: Drawn, *, key: str, caption: str | None = None,
-         on_select: Callable[[], None] | None = None) -> None:
+         on_select: Callable[[], None] | None = None, filters: Filters | None = None,
+         choices: Mapping[str, Any] | None = None) -> None:
     """Draw a catalogue chart: the figure, its definition, source and note, PNG/SVG
     export, and the table behind it with its CSV. With `on_select`, a click on a point
     calls it (selection in st.session_state[f"chart_{key}"])."""
     config_ = {**PLOTLY_CONFIG, "toImageButtonOptions": {**PLOTLY_CONFIG["toImageButtonOptions"], "filename": key}}
     select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
     # theme=None: Streamlit's own chart theme would override the dashboard's projector type sizes.
-    st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
+    if presenter.is_presenting():
+        st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
+    else:  # on a phone, the narrow layout
+        phone.plotly_chart(drawn.fig, key=f"chart_{key}", config=config_, theme=None, **select)
     text = " ".join(x.rstrip(".") + "." for x in (metric_caption(drawn.metric) if drawn.metric else "",
                                                    drawn.note, caption or "") if x)
     if text:
         st.caption(text)
     presenter.export_buttons(drawn.fig, key=key, caption=text)  # PNG / SVG at 1920x1080
     presenter.add_to_deck_button(drawn, key=key)
-    table_and_csv(readable(drawn.table), key=key)
+    source = registry.METRICS[drawn.metric].source if drawn.metric in registry.METRICS else None
+    table_and_csv(readable(drawn.table), key=key, filters=filters, choices=choices, source=source)
 
 
 def chart(chart_id: str, filters: Filters, *, key: str | None = None, caption: str | None = None,
           on_select: Callable[[], None] | None = None, **choices: Any) -> Drawn:
     """Catalogue chart `chart_id` drawn through data.draw and shown; returns what was drawn."""
     drawn = data.draw(chart_id, filters, choices)
-    show(drawn, key=key or chart_id, caption=caption, on_select=on_select)
+    show(drawn, key=key or chart_id, caption=caption, on_select=on_select, filters=filters, choices=choices)
     return drawn

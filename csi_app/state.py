@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from csi_app import data, presenter
+from csi_app import data, phone, presenter
 from csi_app.show import demo_banner
 from csi_metrics.views import catalogue
 from csi_metrics.vocabulary import codes, filters as filters_mod, registry, words
@@ -99,6 +99,10 @@ def sidebar_filters(page_path: str | None = None) -> Filters:
         ss[_KEY + "year"] = default_filters(options).year
     groups = dict(options.student_groups)
     names = options.district_names
+    for name, offered in (("year", options.years), ("spa", [ALL, *options.spas]), ("community", COMMUNITY_CHOICES),
+                          ("cohort", [ALL, *options.cohorts]), ("school_type", [ALL, *options.school_types]),
+                          ("student_group", groups)):
+        register_control(_KEY + name, offered, name)
     with st.sidebar:
         st.header("Filters")
         kw = dict(on_change=_clear_url_warnings)
@@ -108,6 +112,7 @@ def sidebar_filters(page_path: str | None = None) -> Filters:
         district_choices = options.districts_in(None if spa == ALL else spa)
         if ss[_KEY + "district"] not in (ALL, *district_choices):
             ss[_KEY + "district"] = ALL
+        register_control(_KEY + "district", [ALL, *district_choices], "district")
         district = st.selectbox("District", [ALL, *district_choices], key=_KEY + "district",
                                 format_func=lambda v: "All districts" if v == ALL else names.get(v, v), **kw)
         community = st.radio("Schools", list(COMMUNITY_CHOICES), key=_KEY + "community",
@@ -132,6 +137,7 @@ def sidebar_filters(page_path: str | None = None) -> Filters:
         elif name in st.query_params:
             del st.query_params[name]
     presenter.apply_presenter_mode()  # ?present=1 / sidebar toggle: hide chrome, enlarge type
+    phone.inject_css()  # under 640 px: no chart toolbar, nothing wider than the screen
     return filters
 
 
@@ -198,36 +204,103 @@ def filters() -> Filters:
     return f if isinstance(f, Filters) else data.filter_options().default()
 
 
+def _match(raw: str, options: Sequence[Any], format_func: Callable[[Any], str]) -> list[Any]:
+    """The option a URL value names: its code, or (older links) its label, any case."""
+    by_code = [o for o in options if str(o) == raw]
+    return by_code or [o for o in options if format_func(o).strip().lower() == raw.strip().lower()]
+
+
+def _ignored(key: str, raw: str, options: Sequence[Any], instead: str) -> None:
+    st.warning(f"Ignored URL parameter `{key}={shown(raw)}`: must be one of "
+               f"{', '.join(map(str, options))}. Showing {instead} instead.", icon=":material/link_off:")
+
+
+CONTROLS = "_url_controls"  # session key: widget key -> (URL parameter, its options), for tests and tools
+
+
+def register_control(key: str, options: Sequence[Any] | None, param: str | None = None) -> None:
+    """Note a control kept in the URL: its widget key, the parameter it writes and the
+    options it offers (None: free text)."""
+    st.session_state.setdefault(CONTROLS, {})[key] = (param or key, None if options is None else list(options))
+
+
+def _write_url(key: str, value: str | None) -> None:
+    """?key=value, or no ?key when the control shows its default (None)."""
+    if value is None:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
 def page_choice(label: str, options: Sequence[Any], *, key: str, default: Any,
                 format_func: Callable[[Any], str] = str, widget: str = "segmented",
                 help: str | None = None) -> Any:
     """A page control kept in the URL as ?key=value: segmented buttons for a few
     options, or widget="select" for a longer list.
 
-    The URL holds the option itself (a code), not its label; a value that is not
-    an option falls back to `default` with a warning naming the parameter.
-    (Streamlit's own query-param binding keys the URL on the label and drops a
-    bad value silently.)"""
+    The URL holds the option itself (a code), not its label; an older link's label
+    is read as its code; a value that is neither falls back to `default` with a
+    warning naming the parameter. (Streamlit's own query-param binding keys the URL
+    on the label and drops a bad value silently.)"""
     ss = st.session_state
     if key not in ss:
         raw = st.query_params.get(key)
-        match = [o for o in options if str(o) == raw]
+        match = _match(raw, options, format_func) if raw is not None else []
         if raw is not None and not match:
-            st.warning(f"Ignored URL parameter `{key}={shown(raw)}`: must be one of "
-                       f"{', '.join(map(str, options))}. Showing {format_func(default)} instead.",
-                       icon=":material/link_off:")
+            _ignored(key, raw, options, format_func(default))
         ss[key] = match[0] if match else default
+    register_control(key, options)
     if widget == "select":
         value = st.selectbox(label, list(options), key=key, format_func=format_func, help=help)
     else:
         value = st.segmented_control(label, list(options), key=key, format_func=format_func, required=True,
                                      help=help)
     value = default if value is None else value
-    if value == default:
-        if key in st.query_params:
-            del st.query_params[key]
-    elif st.query_params.get(key) != str(value):
-        st.query_params[key] = str(value)
+    _write_url(key, None if value == default else str(value))
+    return value
+
+
+MULTI_SEP = ","  # ?groups=TA,SE,SD: codes never hold a comma
+
+
+def page_choices(label: str, options: Sequence[Any], *, key: str, default: Sequence[Any],
+                 format_func: Callable[[Any], str] = str, widget: str = "pills",
+                 max_selections: int | None = None) -> list[Any]:
+    """A control choosing several options (widget="pills" or "multiselect"), kept in
+    the URL as ?key=code,code (none chosen: ?key= ; the default: no ?key). Labels
+    are read as their codes; a value matching no option is dropped with a warning."""
+    ss = st.session_state
+    if key not in ss:
+        raw = st.query_params.get(key)
+        picked: list[Any] = list(default)
+        if raw is not None:
+            parts = [p for p in raw.split(MULTI_SEP) if p.strip()]
+            found = [m[0] for p in parts if (m := _match(p, options, format_func))]
+            bad = [p for p in parts if not _match(p, options, format_func)]
+            if bad:
+                _ignored(key, MULTI_SEP.join(bad), options, "the rest" if found else "the default")
+            picked = found if found or not bad else list(default)
+            picked = list(dict.fromkeys(picked))[:max_selections]
+        ss[key] = picked
+    register_control(key, options)
+    if widget == "multiselect":
+        value = st.multiselect(label, list(options), key=key, format_func=format_func, max_selections=max_selections)
+    else:
+        value = st.pills(label, list(options), key=key, format_func=format_func, selection_mode="multi")
+    value = list(value or [])
+    _write_url(key, None if value == list(default) else MULTI_SEP.join(map(str, value)))
+    return value
+
+
+def page_text(label: str, *, key: str, placeholder: str = "", max_chars: int = 80) -> str:
+    """A text box kept in the URL as ?key=text (empty: no ?key)."""
+    ss = st.session_state
+    if key not in ss:
+        ss[key] = (st.query_params.get(key) or "")[:max_chars]
+    register_control(key, None)
+    value = st.text_input(label, key=key, placeholder=placeholder, max_chars=max_chars) or ""
+    _write_url(key, value or None)
     return value
 
 

@@ -9,6 +9,7 @@ from csi_metrics.views import catalogue
 f = state.filters()
 st.title("Equity")
 choice = state.chart_choices("equity", skip=["kinds"])
-choice["kinds"] = st.pills("Groups", list(catalogue.GROUP_KINDS), default=["race", "program"],
-                           selection_mode="multi", key="kinds", format_func=str.capitalize)
+choice["kinds"] = state.page_choices("Groups", list(catalogue.GROUP_KINDS), key="kinds",
+                                     default=catalogue.CHARTS["equity"].options["kinds"].default,
+                                     format_func=str.capitalize)
 show.chart("equity", f, key=f"equity_{choice['metric']}", **choice)

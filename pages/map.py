@@ -40,11 +40,11 @@ if drawn.extra["tiles"]:
         st.warning("The SPA boundary file could not be read.")
     st.info("The SPAs are drawn as tiles laid out like the county, with no school points: the SPA boundaries "
             "are not installed on this server.")
-show.show(drawn, key="map", on_select=_on_click,
+show.show(drawn, key="map", on_select=_on_click, filters=f, choices=choice,
           caption="Click an SPA's name to filter the dashboard to it"
                   + ("." if drawn.extra["tiles"] else ", or a school to open it."))
 schools = drawn.extra["schools"]
 if not schools.is_empty():
     show.table_and_csv(schools.select("cds_code", "school_name", "district_name", "spa_n", "cohort", "rate",
                                       "enrolled_n", "dashboard_color", "suppressed"),
-                       key="map_schools", label="Schools on the map")
+                       key="map_schools", label="Schools on the map", filters=f, choices=choice)

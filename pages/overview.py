@@ -94,7 +94,8 @@ for (mid, scope), box in boxes.items():
         st.plotly_chart(presenter.for_display(fig), config=SPARK_CONFIG, theme=None, key=f"spark_{mid}_{scope}")
 
 presenter.add_view_button("headline_cards", f, key="headline_cards")  # the cards as one slide
-show.table_and_csv(head, key="headline", label="Table and CSV: headline figures")
+show.table_and_csv(show.headline_table(head), key="headline", label="Table and CSV: headline figures", filters=f,
+                   source="CDE DataQuest and Dashboard files; the initiative's grant records")
 st.caption("Dashboard colours: CDE's official colour where its Dashboard file was loaded, otherwise Dashboard-style, "
            "computed from DataQuest with CDE's five-by-five tables (chronic absenteeism placed on grades TK-8; "
            "CDE never colours pooled groups such as all community schools). Groups under 30 students get none. "

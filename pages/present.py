@@ -20,7 +20,7 @@ from csi_metrics.views import deck
 from csi_metrics.vocabulary import safe_text
 from csi_metrics.storage.db import SignInRequired
 from csi_metrics.vocabulary.errors import InputError
-from csi_app import auth, presenter, state
+from csi_app import auth, phone, presenter, state
 
 state.require_entry()  # a first visit by deep link must still run through dashboard.py
 presenter.apply_presenter_mode(force=True)
@@ -100,8 +100,8 @@ except Exception as exc:  # a slide that cannot be drawn must not take the deck 
 
 if slide is not None:
     with st.container(key="slide_box"):
-        st.plotly_chart(presenter.fitted_slide(slide.fig), key="slide_chart", height="stretch",
-                        config={"displaylogo": False, "displayModeBar": False, "responsive": True}, theme=None)
+        phone.plotly_chart(presenter.fitted_slide(slide.fig), key="slide_chart", height="stretch",
+                           config={"displaylogo": False, "displayModeBar": False, "responsive": True}, theme=None)
     st.caption(f"{slide.caption} *Source:* {slide.source}" if slide.source else slide.caption)
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")

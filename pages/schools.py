@@ -12,7 +12,7 @@ f = state.filters()
 st.title("Schools")
 page.school_selection_sync()
 table = data.load(schools.school_table, filters=f)
-search = st.text_input("Search by school, district or CDS code", key="school_search", placeholder="e.g. Maple")
+search = state.page_text("Search by school, district or CDS code", key="school_search", placeholder="e.g. Maple")
 if search:
     needle = search.strip().lower()
     table = table.filter(pl.concat_str("school_name", "district_name", "cds_code", separator=" ")
@@ -21,10 +21,12 @@ shown = page.school_display(table, f)
 st.caption(f"{shown.height:,} schools · {data.describe(f)}. Rates and colours for {f.year}; {show.EMPTY} = "
            "suppressed (fewer than 11 students), not published or no colour. Select a row to open the school.")
 show.dataframe(shown, hide_index=True, key="school_table", on_select=page.on_school_row,
-               selection_mode="single-row", column_config=page.school_columns(shown), height=380,
+               selection_mode="single-row", column_config=page.school_columns(shown),
+               column_order=page.school_column_order(shown), height=380,
                placeholder=show.EMPTY)
 st.session_state["_school_rows"] = shown["cds_code"].to_list()
-show.csv_button(shown, key="schools")
+show.csv_button(shown, key="schools", filters=f, choices={"search": search},
+                source=registry.get("chronic_absenteeism").source)
 
 cds = page.school_picker(table)
 if cds:

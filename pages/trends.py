@@ -16,9 +16,9 @@ st.title("Trends")
 choice = state.chart_choices("trend", skip=["groups"])
 if choice["by"] == "student_group":
     groups = dict(data.filter_options().student_groups)
-    choice["groups"] = st.multiselect("Student groups", list(groups), format_func=groups.get, key="groups",
-                                      default=[g for g in catalogue.GROUP_DEFAULT if g in groups],
-                                      max_selections=6)
+    choice["groups"] = state.page_choices("Student groups", list(groups), format_func=groups.get, key="groups",
+                                          default=[g for g in catalogue.GROUP_DEFAULT if g in groups],
+                                          widget="multiselect", max_selections=6)
 
 # Many lines need the full width for their legend; two or three sit beside the difference-in-differences.
 wide = choice["by"] in ("spa", "school_type", "student_group")
@@ -54,7 +54,7 @@ c3.metric("Community schools", formats.format_value(est["treated_schools_n"], "c
 c4.metric("Matched comparison schools", formats.format_value(est["control_schools_n"], "count"))
 if data.is_demo():
     st.caption(demo.IMPACT_NOTE)
-show.show(drawn, key=f"impact_event_{choice['metric']}")
+show.show(drawn, key=f"impact_event_{choice['metric']}", filters=f, choices=impact)
 # Full width each: the balance chart's variable names and the SPA names need the room.
 show.chart("impact_balance", f, key=f"impact_balance_{choice['metric']}", metric=impact["metric"],
            grant_type=impact["grant_type"])

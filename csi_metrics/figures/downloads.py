@@ -10,6 +10,7 @@ and leaves numbers (including negative ones) alone."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 import polars as pl
@@ -35,6 +36,31 @@ def csv_text(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buf.getvalue()
 
 
-def csv_bytes(df: pl.DataFrame) -> bytes:
-    """`df` as UTF-8 CSV, every text cell neutralised (see the module docstring)."""
-    return csv_text(df.columns, df.rows()).encode("utf-8")
+def _one_cell(note: object) -> str:
+    """A note as one line and one cell: no separator (comma, semicolon, tab) or quote a
+    spreadsheet would split on, so no later cell can start with a formula; it starts with #."""
+    return " ".join(re.sub(r'[,;\t"]', " ", str(note)).split())
+
+
+def header_lines(*, filters: str | None = None, source: str | None = None, demo: bool = False) -> list[str]:
+    """What a CSV says about itself above its header: the filters and choices it was
+    drawn with, its source, and DEMO DATA for the demo (a file travels without the page)."""
+    out = ["DEMO DATA: fictional schools, not real students"] if demo else []
+    out += [f"Filters: {filters}"] if filters else []
+    out += [f"Source: {source}"] if source else []
+    return out
+
+
+def csv_bytes(df: pl.DataFrame, *, notes: Sequence[str] = ()) -> bytes:
+    """`df` as UTF-8 CSV, every text cell neutralised (see the module docstring),
+    after one `# note` line per note (read back with a comment prefix of #)."""
+    head = "".join("# " + _one_cell(n) + "\n" for n in notes)
+    return (head + csv_text(df.columns, df.rows())).encode("utf-8")
+
+
+def file_name(*parts: object, ext: str = "csv") -> str:
+    """csi-trends-chronic-absenteeism-2023-24-spa4.csv: the view in the name, so two
+    downloads never collide; blank parts left out."""
+    from csi_metrics.figures.export import slug
+
+    return "-".join(["csi", *(slug(str(p), 80) for p in parts if p not in (None, ""))]) + f".{ext}"

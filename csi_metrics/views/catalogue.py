@@ -147,7 +147,11 @@ def _trend(ctx: Context) -> Drawn:
     fig = charts.trend_lines(df, title=title, group_col=by[0] if by else None, county=county, metric=metric,
                              y_title=_label(metric))
     note = f"{ctx.describe(every)}. Every year is shown: the year filter does not narrow this chart. {COUNTY_LINE}"
-    return Drawn(fig, df, title, note, metric, {"county": county})
+    # The table (and so the CSV) holds every plotted series: the chosen schools and the county line.
+    table = pl.concat([df.with_columns(pl.lit("chosen schools").alias("series")),
+                       county.with_columns(pl.lit("LA County, every school").alias("series"))], how="diagonal_relaxed")
+    table = table.select("series", *[c for c in table.columns if c != "series"])
+    return Drawn(fig, table, title, note, metric, {"county": county})
 
 
 def _did(ctx: Context) -> Drawn:

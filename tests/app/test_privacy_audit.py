@@ -254,7 +254,7 @@ def test_page_shows_and_downloads_nothing_under_eleven(page, demo_db, options, c
             problems += school_rates_against_counts(frame, f, demo_db, f"{where} table {i}")
             AUDIT["tables"] += 1
         for name, data in capture_downloads.downloads:
-            problems += audit_frame(pl.read_csv(io.BytesIO(data), infer_schema_length=None), f"{where} {name}")
+            problems += audit_frame(pl.read_csv(io.BytesIO(data), comment_prefix="#", infer_schema_length=None), f"{where} {name}")
             AUDIT["downloads"] += 1
         problems += metric_problems(at, where)
         AUDIT["metrics"] += len(at.metric)

@@ -209,9 +209,9 @@ def test_page_loader_sql_is_read_only_too(live_db):
 
 
 @pytest.mark.parametrize("name,value,default_label", [
-    ("measure", "Activities", "Chronic absenteeism rate"),  # a label, not the code: also refused, with the codes
+    ("measure", "Attendance", "Chronic absenteeism rate"),  # neither a code nor a label (labels are read as codes)
     ("measure", "<script>", "Chronic absenteeism rate"),
-    ("color_by", "CCSPP cohort", "Dashboard colour"),
+    ("color_by", "grant size", "Dashboard colour"),
 ])
 def test_map_controls_warn_on_a_bad_url_value_like_every_other_parameter(live_db, name, value, default_label):
     at = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=120)

@@ -94,8 +94,14 @@ def test_csv_download_matches_its_table_and_hides_small_counts(context, server, 
                              f"button enabled {button.is_enabled()}; /media/ requests {media}") from exc
     target = artifacts / f"download-{dl.suggested_filename}"
     dl.save_as(str(target))
-    assert dl.suggested_filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(Path(target).read_text(encoding="utf-8"))))
+    # The file names its view and says, above its header, the filters, the source and DEMO DATA.
+    name = dl.suggested_filename
+    assert name.startswith("csi-equity-chronic-absenteeism-") and "-spa1" in name and name.endswith(".csv"), name
+    lines = Path(target).read_text(encoding="utf-8").splitlines()
+    notes = [line for line in lines if line.startswith("# ")]
+    assert any(n.startswith("# Filters: ") for n in notes) and any(n.startswith("# Source: ") for n in notes), notes
+    assert any(n.startswith("# DEMO DATA") for n in notes), notes
+    rows = list(csv.DictReader(io.StringIO("\n".join(line for line in lines if not line.startswith("# ")))))
     assert rows, "the CSV has no rows"
     header = list(rows[0])
     assert {"student_group", "rate"} <= set(header), header

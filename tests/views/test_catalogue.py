@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from csi_metrics.metrics import breakdown, funding, trends
+from csi_metrics.metrics import rates, breakdown, funding, trends
 from csi_metrics.figures import maps
 from csi_metrics.views import catalogue, deck
 from csi_metrics.vocabulary import registry
@@ -73,7 +73,13 @@ def test_the_table_is_the_metric_functions_result(con):
     assert got["color"].to_list() == want["color"].to_list()
 
     trend = catalogue.render_on(con, "trend", f, choices_={"metric": "chronic_absenteeism", "by": "none"})
-    assert trend.table.equals(trends.trend(con, "chronic_absenteeism", [], f.with_(year=None)))
+    # every plotted series: the chosen schools' trend, then the county line
+    chosen = trend.table.filter(pl.col("series") == "chosen schools").drop("series")
+    want_trend = trends.trend(con, "chronic_absenteeism", [], f.with_(year=None))
+    assert chosen.select(want_trend.columns).equals(want_trend)
+    county = trend.table.filter(pl.col("series") == "LA County, every school")
+    want_county = rates.county_rate(con, "chronic_absenteeism", f.with_(year=None))
+    assert county.select(want_county.columns).equals(want_county)
 
     awards = catalogue.render_on(con, "awards_by", f, choices_={"awards_by": "cohort", "awards": "in_year"})
     assert awards.table.equals(funding.awards(con, ["cohort"], f))

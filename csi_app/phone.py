@@ -1,0 +1,63 @@
+"""Phones: a page read on a screen about 390 px wide.
+
+Two parts. CSS (`inject_css`, every run) that needs no knowledge of the device:
+under 640 px Plotly's toolbar is hidden (it sat over every chart's title; a phone
+zooms with its fingers) and the page's side padding is narrower
+(csi_metrics.figures.narrow.PAGE_PX counts on it). And a narrow figure
+layout (csi_metrics.figures.narrow) for a session whose browser says it is a
+phone (the User-Agent's "Mobi", or the Sec-CH-UA-Mobile client hint): Streamlit
+tells the server nothing about the window's width, and the browser's own
+word for "phone" is what every phone sends. A narrow desktop window gets the
+CSS only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from csi_metrics.figures.narrow import phone_figure
+from csi_metrics.vocabulary import safe_text
+
+NARROW_PX = 640
+_MOBILE = re.compile(r"Mobi|Android|iPhone|iPod", re.I)
+
+_CSS = f"""
+<style>
+@media (max-width: {NARROW_PX}px) {{
+  .js-plotly-plot .modebar-container {{ display: none !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding-left: 0.75rem; padding-right: 0.75rem; max-width: 100vw; }}
+}}
+</style>
+"""
+
+
+def is_phone() -> bool:
+    """This session's browser says it is a phone."""
+    try:
+        headers = st.context.headers
+    except Exception:  # noqa: BLE001 - no browser (a test harness, bare mode): not a phone
+        return False
+    if (headers.get("Sec-CH-UA-Mobile") or "").strip() == "?1":
+        return True
+    return bool(_MOBILE.search(headers.get("User-Agent") or ""))
+
+
+def inject_css() -> None:
+    st.html(_CSS)
+
+
+def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """st.plotly_chart, on a phone (unless not `adapt`) with the narrow layout: its title above
+    and its notes below as page text, which wraps, and no toolbar."""
+    if not (adapt and is_phone()):
+        return st.plotly_chart(fig, config=config, **kwargs)
+    narrow = phone_figure(fig)
+    if narrow.title:
+        st.markdown(f"**{safe_text.for_markdown(narrow.title)}**")
+    shown = st.plotly_chart(narrow.fig, config={**(config or {}), "displayModeBar": False}, **kwargs)
+    if narrow.notes:
+        st.caption(" ".join(safe_text.for_markdown(n) for n in narrow.notes))
+    return shown
