@@ -17,8 +17,10 @@ pytestmark = pytest.mark.app
 APP = str(fixture_paths.REPO / "dashboard.py")
 TIMEOUT = 240
 # Controls whose state lives elsewhere: the presenter toggle (?present=1, tested with the presenter),
-# the deck's file upload and buttons (?deck=, ?step=, tested on the Presenter page).
+# the deck's file upload, buttons and slide editor (all held in ?deck= and ?step=, tested on the
+# Presenter page: tests/app/test_present_page.py).
 NOT_URL = {"present_toggle", "deck_upload"}
+NOT_URL_PREFIX = "deck_"
 # A value that makes more of the page appear (the Trends student-group picker).
 PREFER = {"by": "student_group"}
 PAGES = ["pages/overview.py", "pages/map.py", "pages/trends.py", "pages/equity.py", "pages/funding.py",
@@ -35,7 +37,8 @@ def app_env(demo_db, monkeypatch):
 
 def _widgets(at: AppTest, *, sidebar: bool) -> dict[str, Any]:
     tree = at.sidebar if sidebar else at.main
-    return {w.key: w for kind in KINDS for w in getattr(tree, kind) if w.key and w.key not in NOT_URL}
+    return {w.key: w for kind in KINDS for w in getattr(tree, kind) if w.key and w.key not in NOT_URL
+            and not w.key.startswith(NOT_URL_PREFIX)}
 
 
 def _param(at: AppTest, name: str) -> str | None:
