@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from csi_metrics.figures import ticks
 from csi_metrics.vocabulary.formats import format_interval, format_value
 from csi_metrics.vocabulary.safe_text import for_plotly
 from csi_metrics.vocabulary.words import group_label
@@ -87,7 +88,8 @@ def apply_theme(fig: go.Figure, *, present: bool = False) -> go.Figure:
     fig.update_layout(template=pio.templates[name])
     if present:
         fig.update_traces(line=dict(width=PRESENT_LINE_WIDTH_PX), selector=dict(type="scatter"))
-    return fig
+    # Every figure passes here (charts, maps, slides, exports): tick labels that differ at any size.
+    return ticks.distinct_ticks(fig)
 
 
 def dashboard_color_hex(label: str | None) -> str:
@@ -217,21 +219,9 @@ def trend_lines(
     fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest", legend=legend,
                       margin=dict(t=80 if many else 110))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=all_years, title=None)
-    plotted = [v for t in fig.data for v in (t.y or ()) if v is not None]
-    fig.update_yaxes(tickformat=rate_tickformat(plotted), title=y_title, rangemode="tozero")
+    fig.update_yaxes(tickformat=".0%", title=y_title, rangemode="tozero")  # decimals: ticks.distinct_ticks
     _note(fig, notes)
     return apply_theme(fig)
-
-
-def rate_tickformat(values: list[float]) -> str:
-    """A percent tick format with enough decimals that no two ticks read the same
-    (suspension rates of 1-3% read 3%, 3%, 2%, 2% with whole percents): about five
-    ticks over 0..max, so a step under 1 point needs one decimal, under 0.1 two."""
-    top = max((abs(v) for v in values), default=0.0)
-    step = top / 5
-    if step >= 0.01 or top == 0:
-        return ".0%"
-    return ".1%" if step >= 0.001 else ".2%"
 
 
 def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> go.Figure:
@@ -440,7 +430,7 @@ def bar_by_group(
         ))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)
     fig.update_xaxes(title=x_title, showgrid=True, gridcolor=GRID_COLOR, rangemode="tozero",
-                     tickformat=rate_tickformat([v for v in values if v is not None]) if kind == "rate" else None,
+                     tickformat=".0%" if kind == "rate" else None,
                      tickprefix="$" if kind == "usd" else None)
     if values:
         fig.update_xaxes(range=[0, max(values) * 1.3])

@@ -29,7 +29,6 @@ from csi_metrics.figures.charts import (
     SUPPRESSED_NOTE,
     TEXT_COLOR,
     apply_theme,
-    rate_tickformat,
     value_text,
 )
 from csi_metrics.vocabulary.safe_text import for_plotly
@@ -62,8 +61,8 @@ UNITS = ("rate", "pp", "usd", "usd_per_student", "count")
 
 
 def _colorbar(label: str, unit: str, zmin: float = 0.0, zmax: float = 1.0) -> dict[str, Any]:
-    # Ticks with enough decimals to differ (a narrow range read 34%, 34%, 35%).
-    fmt = {"rate": dict(tickformat=rate_tickformat([zmax - zmin])), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
+    # Decimals enough to differ come from ticks.distinct_ticks (through apply_theme).
+    fmt = {"rate": dict(tickformat=".0%"), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
            "usd": dict(tickformat="$~s"), "usd_per_student": dict(tickformat="$,.0f"),
            "count": dict(tickformat=",d")}[unit]
     return dict(title=dict(text=label, side="right", font=dict(size=BASE_FONT_PX)), thickness=18, len=0.75,
