@@ -25,10 +25,10 @@ from csi_metrics.figures.charts import (
     DASHBOARD_ORDER,
     NO_COLOR,
     NO_COLOR_LABEL,
-    OKABE_ITO,
     SUPPRESSED_NOTE,
     TEXT_COLOR,
     apply_theme,
+    category_color,
     value_text,
 )
 from csi_metrics.vocabulary.safe_text import for_plotly
@@ -323,8 +323,6 @@ def _map_notes(geojson: dict, hidden: dict[int, dict], shown: dict[int, dict], f
 
 # --------------------------------------------------------------------------- school points
 
-# Cohorts: Okabe-Ito, which stays distinguishable under colour-vision deficiencies.
-COHORT_COLORS = OKABE_ITO[:7]
 POINT_MIN_PX, POINT_MAX_PX = 8, 24
 
 
@@ -396,7 +394,7 @@ def school_points(
         key = [r.get("dashboard_color") if r.get("dashboard_color") in DASHBOARD_COLORS else None for r in rows]
     else:
         cohorts = sorted({r.get("cohort") for r in rows if r.get("cohort") is not None})
-        groups = [(c, f"Cohort {c}", COHORT_COLORS[i % len(COHORT_COLORS)]) for i, c in enumerate(cohorts)]
+        groups = [(c, f"Cohort {c}", category_color("cohort", c)) for c in cohorts]
         groups.append((None, "No cohort", NO_COLOR))
         key = [r.get("cohort") for r in rows]
     for value, name, colour in groups:
