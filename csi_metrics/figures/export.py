@@ -70,6 +70,7 @@ def _wrap(text: str) -> list[str]:
 
 DEMO_MARK = "DEMO DATA · fictional schools, not real results"
 _NOTE_LINE_PX = 34  # presenter notes are 24 px type
+_DEMO_BAND_PX = 50
 
 
 def _under_plot(ann: object) -> bool:
@@ -161,9 +162,13 @@ def prepare(
             font=dict(size=_CAPTION_FONT_PX, color="#333"),
         )
     if demo:
-        # Top right inside the plot (the title and legend own the band above), and faintly across it: a forwarded image cannot pass for real results.
-        out.add_annotation(text=f"<b>{DEMO_MARK}</b>", xref="paper", yref="paper", x=1, y=1, xanchor="right",
-                           yanchor="top", showarrow=False,
+        # A line of its own at the very top (the title moves down under it), and faintly
+        # across the plot: a forwarded image cannot pass for real results.
+        top = _margin(out, "t") + _DEMO_BAND_PX
+        out.update_layout(margin=dict(t=top), title=dict(yref="container", y=1 - _DEMO_BAND_PX / height,
+                                                         yanchor="top"))
+        out.add_annotation(text=f"<b>{DEMO_MARK}</b>", xref="paper", yref="paper", x=0, y=1, xanchor="left",
+                           yanchor="top", yshift=top - 8, showarrow=False,
                            font=dict(size=_CAPTION_FONT_PX + 2, color="#8B0000"), bgcolor="#FFF3CD",
                            bordercolor="#8B0000", borderwidth=1, borderpad=4)
         out.add_annotation(text="DEMO DATA", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,

@@ -147,7 +147,7 @@ def _trend(ctx: Context) -> Drawn:
 def _did(ctx: Context) -> Drawn:
     metric = ctx["metric"]
     df = ctx.load(compare.diff_in_diff, metric, filters=ctx.filters)
-    title = f"{_label(metric)}: change, community vs comparison schools (difference-in-differences)"
+    title = f"{_label(metric)}: change vs comparison schools (difference-in-differences)"
     # The figure's own title is short: it sits in the narrow column beside the trend, and its
     # bars name both sides (exports and slides print the full title, with its measure, above it).
     fig = charts.did_bars(df, title=f"{_label(metric)}: change")
