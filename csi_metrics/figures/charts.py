@@ -517,20 +517,40 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
     return base
 
 
+# The least a sparkline's y range spans, by unit: a 0.3-point dip in a rate must look
+# like 0.3 points, not a collapse. Counts and dollars: a share of the value.
+SPARK_MIN_SPAN = {"rate": 0.05, "pct": 5.0, "pp": 5.0}
+SPARK_MIN_SHARE = 0.2
+
+
 def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str = "rate") -> go.Figure:
-    """A small trend for a headline card: no axes, the last value labelled, gaps kept."""
+    """A small trend for a headline card: no axes, its first and last values written on
+    it, and a y range of at least a minimum span (SPARK_MIN_SPAN) so its shape is to
+    scale; gaps kept."""
     fig = go.Figure()
     if df.is_empty() or y not in df.columns:
         return apply_theme(_empty(fig, "no trend"))
     xs, ys = df[x].to_list(), df[y].to_list()
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, showlegend=False,
+    known = [i for i, v in enumerate(ys) if v is not None]
+    labelled = {known[0], known[-1]} if known else set()
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", connectgaps=False, showlegend=False,
                              line=dict(width=LINE_WIDTH_PX, color=SERIES_COLOR), marker=dict(size=6),
+                             text=[value_text(v, kind) if i in labelled else "" for i, v in enumerate(ys)],
+                             textposition=["top right" if i == 0 else "top left" for i in range(len(ys))],
+                             textfont=dict(size=13, color=TEXT_COLOR), cliponaxis=False,
                              customdata=[value_text(v, kind) for v in ys],
                              hovertemplate="%{x}: %{customdata}<extra></extra>"))
     fig.update_layout(height=110, margin=dict(l=4, r=4, t=8, b=24))
     fig.update_xaxes(type="category", showline=False, ticks="", tickfont=dict(size=12),
                      tickvals=[xs[0], xs[-1]] if xs else None)
-    fig.update_yaxes(visible=False, rangemode="tozero")
+    vals = [ys[i] for i in known]
+    if vals:
+        lo, hi = min(vals), max(vals)
+        span = max(hi - lo, SPARK_MIN_SPAN.get(kind, SPARK_MIN_SHARE * max(abs(hi), abs(lo), 1)))
+        mid = (hi + lo) / 2
+        # Padded so the value labels above the line stay inside the card.
+        fig.update_yaxes(range=[mid - span * 0.6, mid + span * 0.9])
+    fig.update_yaxes(visible=False)
     apply_theme(fig)
     fig.update_xaxes(tickfont=dict(size=13))
     return fig
