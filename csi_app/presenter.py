@@ -177,7 +177,7 @@ def export_buttons(fig: go.Figure, *, key: str, caption: str | None = None, sour
     if is_presenting() and not always:
         return
     name = export.slug(title or (fig.layout.title.text if fig.layout.title and fig.layout.title.text else key))
-    words = dict(title=title, caption=plain(caption) if caption else None, source=source)
+    words = dict(title=title, caption=plain(caption) if caption else None, source=source, demo=data.is_demo())
     row = st.container(horizontal=True, gap="small")
     for fmt in ("png", "svg"):
         row.download_button(
@@ -215,9 +215,9 @@ def export_items(views: list[deck.View]) -> list[export.ExportItem]:
         except SignInRequired:
             items.append(export.ExportItem(charts.message_figure(
                 f"Slide {i} shows the initiative's internal records:<br>sign in to include it."),
-                v.title or deck.chart_label(v.chart), "", ""))
+                v.title or deck.chart_label(v.chart), "", "", data.is_demo()))
             continue
-        items.append(export.ExportItem(s.fig, s.title, s.caption, s.source))
+        items.append(export.ExportItem(s.fig, s.title, s.caption, s.source, data.is_demo()))
     return items
 
 

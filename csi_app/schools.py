@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from csi_app import data, phone, show, state
+from csi_metrics.figures import charts
 from csi_metrics.metrics import placement, trends
 from csi_metrics.vocabulary import formats, registry
 from csi_metrics.vocabulary.filters import Filters
@@ -17,7 +18,7 @@ from csi_metrics.vocabulary.filters import Filters
 SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
-    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Chronic absenteeism trend (years with data)",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Chronic absenteeism trend (every year; gap: no data)",
     "chronic_absenteeism_change_pp": "Chronic absenteeism change (pp)", "chronic_absenteeism_placed_pct": "Chronic absenteeism TK-8 % (placed)",
     "chronic_absenteeism_color": "Chronic absenteeism colour", "chronic_absenteeism_level_source": "Chronic absenteeism colour source",
     "chronic_absenteeism_level_note": "Chronic absenteeism no-colour reason",
@@ -25,6 +26,9 @@ SCHOOL_DISPLAY = {
     "suspension_color": "Suspension colour", "suspension_level_source": "Suspension colour source",
     "suspension_level_note": "Suspension no-colour reason", "cds_code": "CDS code",
 }
+
+TREND_HELP = ("Chronic absenteeism, one bar per school year from the first to the latest; an empty slot is a "
+              "year with no published rate (2019-20) or fewer than 11 students.")
 
 
 def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
@@ -46,10 +50,16 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
                 return_dtype=pl.String))
     tr = data.load(trends.trend, "chronic_absenteeism", ["school"], filters=f.with_(year=None))
     if not tr.is_empty():
-        # The table's sparkline cannot draw a gap (a blank makes the whole cell text), so it
-        # holds the years with a published, unsuppressed rate; the school's own chart shows the gaps.
-        lists = tr.sort("year").filter(~pl.col("suppressed") & pl.col("rate").is_not_null()) \
-            .group_by("school").agg(pl.col("rate").alias("ca_trend"))
+        # One bar per year, in year order, unsmoothed; a year with no published (or a
+        # suppressed) rate is an empty slot, so the 2019-20 gap shows as a gap. (A line
+        # column smooths, joins across the gap and colours by direction, red for a rise.)
+        years = sorted(tr["year"].unique().to_list())
+        shown = tr.filter(~pl.col("suppressed") & pl.col("rate").is_not_null())
+        grid = pl.DataFrame({"school": tr["school"].unique().to_list()}).join(
+            pl.DataFrame({"year": years}), how="cross")
+        lists = grid.join(shown.select("school", "year", "rate"), on=["school", "year"], how="left") \
+            .sort("school", "year").group_by("school", maintain_order=True) \
+            .agg(pl.col("rate").alias("ca_trend"))
         t = t.join(lists.rename({"school": "cds_code"}), on="cds_code", how="left")
     return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
 
@@ -63,7 +73,9 @@ def school_columns(df: pl.DataFrame) -> dict[str, Any]:
         if c in df.columns:
             cfg[c] = st.column_config.NumberColumn(SCHOOL_DISPLAY[c], format="%+.1f")
     if "ca_trend" in df.columns:
-        cfg["ca_trend"] = st.column_config.LineChartColumn(SCHOOL_DISPLAY["ca_trend"])  # own scale: the shape
+        # From zero, in a neutral colour: bars to scale, and no hue that says good or bad.
+        cfg["ca_trend"] = st.column_config.BarChartColumn(SCHOOL_DISPLAY["ca_trend"], y_min=0,
+                                                          color=charts.SERIES_COLOR, help=TREND_HELP)
     if phone.is_phone():  # the compact set fits 390 px: the name wide, each rate narrow
         for c in PHONE_COLUMNS:
             if c in cfg:

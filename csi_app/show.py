@@ -162,10 +162,17 @@ def show(drawn: Drawn, *, key: str, caption: str | None = None,
                                                    drawn.note, caption or "") if x)
     if text:
         st.caption(text)
-    presenter.export_buttons(drawn.fig, key=key, caption=text)  # PNG / SVG at 1920x1080
+    presenter.export_buttons(drawn.fig, key=key, caption=export_caption(drawn), title=drawn.title)
     presenter.add_to_deck_button(drawn, key=key)
     source = registry.METRICS[drawn.metric].source if drawn.metric in registry.METRICS else None
     table_and_csv(readable(drawn.table), key=key, filters=filters, choices=choices, source=source)
+
+
+def export_caption(drawn: Drawn) -> str:
+    """What an exported image prints under a chart: its definition, source and note. The
+    image travels alone, so never the page's instructions ("Click an SPA's name...")."""
+    return " ".join(x.rstrip(".") + "." for x in (metric_caption(drawn.metric) if drawn.metric else "",
+                                                   drawn.note) if x)
 
 
 def chart(chart_id: str, filters: Filters, *, key: str | None = None, caption: str | None = None,

@@ -1,8 +1,9 @@
 """Chart builders: data in, Plotly figure out, one theme. No Streamlit here.
 
 The theme is for a projector at the back of a hall as much as a laptop: large
-type, a colour-blind-safe palette (Okabe-Ito), and Dashboard colours that are
-always drawn together with their text label, never by hue alone."""
+type, one neutral palette for categories keyed by their codes (never a Dashboard
+hue), and Dashboard colours, kept for levels, always drawn together with their
+text label, never by hue alone."""
 
 from __future__ import annotations
 
@@ -10,23 +11,30 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 
+from csi_metrics.figures import ticks
 from csi_metrics.vocabulary.codes import is_published
 from csi_metrics.vocabulary.formats import format_interval, format_value
 from csi_metrics.vocabulary.safe_text import for_plotly
 from csi_metrics.vocabulary.words import group_label
 
-# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common
-# colour-vision deficiencies. Black last: it is kept for the county reference.
-OKABE_ITO: list[str] = [
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow
-    "#000000",  # black
+# Categories (SPAs, cohorts, grant and activity types, student groups, school types):
+# one neutral palette, each colour at least 40 CIE76 units from every Dashboard
+# colour so no category reads as a performance level (Okabe-Ito, used before, has
+# blue, orange, green and yellow that do; tests/figures/test_palette.py).
+CATEGORY_PALETTE: list[str] = [
+    "#01665E",  # dark teal
+    "#CC79A7",  # pink
+    "#8E7F5A",  # khaki
+    "#882255",  # wine
+    "#88CCEE",  # pale cyan
+    "#2D004B",  # deep purple
+    "#44AA99",  # teal
+    "#E7298A",  # magenta
+    "#C2A5CF",  # lilac
+    "#3F2A14",  # dark brown
 ]
+# One series with no category (a single bar set, a sparkline): the palette's first.
+SERIES_COLOR = CATEGORY_PALETTE[0]
 
 # CDE California School Dashboard hues. Hue alone must never carry the meaning:
 # every use pairs the colour with its name (legend, hover, or text on the mark).
@@ -43,7 +51,7 @@ NO_COLOR_LABEL = "No colour (fewer than 30 students)"
 COUNTY_COLOR = "#000000"
 TEXT_COLOR = "#1A1A1A"
 GRID_COLOR = "#D9D9D9"
-COMMUNITY_COLORS = {"community": OKABE_ITO[0], "comparison": OKABE_ITO[1]}
+COMMUNITY_COLORS = {"community": CATEGORY_PALETTE[0], "comparison": CATEGORY_PALETTE[1]}
 
 FONT_FAMILY = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
 BASE_FONT_PX = 18     # readable on a projector from the middle of a room
@@ -64,7 +72,7 @@ def _template(base_px: int, title_px: int) -> go.layout.Template:
         layout=go.Layout(
             font=dict(family=FONT_FAMILY, size=base_px, color=TEXT_COLOR),
             title=dict(font=dict(size=title_px), x=0, xanchor="left", y=0.98, yanchor="top"),
-            colorway=OKABE_ITO,
+            colorway=CATEGORY_PALETTE,
             paper_bgcolor="white",
             plot_bgcolor="white",
             hoverlabel=dict(font=dict(size=base_px)),
@@ -88,7 +96,39 @@ def apply_theme(fig: go.Figure, *, present: bool = False) -> go.Figure:
     fig.update_layout(template=pio.templates[name])
     if present:
         fig.update_traces(line=dict(width=PRESENT_LINE_WIDTH_PX), selector=dict(type="scatter"))
-    return fig
+    # Every figure passes here (charts, maps, slides, exports): tick labels that differ at any size.
+    return ticks.distinct_ticks(fig)
+
+
+def _category_orders() -> dict[str, list[str]]:
+    from csi_metrics.vocabulary import codes
+
+    return {"spa": [str(n) for n, _, _ in codes.SPAS], "activity_type": list(codes.ACTIVITY_TYPES),
+            "grant_type": list(codes.GRANT_TYPES), "school_type": list(codes.SCHOOL_TYPES),
+            "student_group": list(codes.REPORTING_CATEGORIES), "community": ["community", "comparison"]}
+
+
+def category_color(col: str, value: object) -> str:
+    """The colour of one category, keyed by its code so it is the same on every page
+    and under every filter (Referral is the same hue whatever else is shown). Known
+    codes take their place in the vocabulary's list; others a stable hash."""
+    import re
+    import zlib
+
+    if value is None:
+        return NO_COLOR
+    key = str(value)
+    if col in ("spa", "spa_n", "spa_label"):
+        m = re.match(r"(?:SPA\s*)?(\d+)", key)
+        col, key = "spa", (m.group(1) if m else key)
+    if col == "cohort":
+        try:
+            return CATEGORY_PALETTE[(int(float(key)) - 1) % len(CATEGORY_PALETTE)]
+        except ValueError:
+            pass
+    order = _category_orders().get(col, [])
+    n = order.index(key) if key in order else zlib.crc32(f"{col}={key}".encode())
+    return CATEGORY_PALETTE[n % len(CATEGORY_PALETTE)]
 
 
 def dashboard_color_hex(label: str | None) -> str:
@@ -170,16 +210,19 @@ def trend_lines(
     groups = [None] if not group_col else df[group_col].unique(maintain_order=True).to_list() if keep_order \
         else df[group_col].unique(maintain_order=True).sort(nulls_last=True).to_list()
     suppressed_notes: list[str] = []
-    for i, g in enumerate(groups):
+    used: set[str] = set()
+    for g in groups:
         part = df if group_col is None else df.filter(pl.col(group_col).is_null() if g is None else pl.col(group_col) == g)
         by_year = {r["year"]: r for r in part.iter_rows(named=True)}
         # A suppressed point is never drawn, even if a value slipped through upstream.
         y = [by_year[yr]["rate"] if yr in by_year and not by_year[yr].get("suppressed") else None
              for yr in all_years]
         trace_name = chart_label("name", name) if group_col is None else chart_label(group_col, g)
-        # Seven colours (black is the county's); past seven, dotted lines tell groups apart.
-        colour = (COMMUNITY_COLORS.get(str(g)) if group_col == "community" else None) or OKABE_ITO[i % 7]
-        dash = "solid" if i < 7 else "dot"
+        # A group's colour follows its code (the same under any filter); a second group
+        # on the same colour is dotted.
+        colour = SERIES_COLOR if group_col is None else category_color(group_col, g)
+        dash = "dot" if colour in used else "solid"
+        used.add(colour)
         if group_col and g is None:
             colour, dash = NO_COLOR, "dot"
         fig.add_trace(go.Scatter(
@@ -223,21 +266,9 @@ def trend_lines(
     fig.update_layout(title=title, hovermode="x unified" if len(groups) > 1 else "closest", legend=legend,
                       margin=dict(t=80 if many else 110))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=all_years, title=None)
-    plotted = [v for t in fig.data for v in (t.y or ()) if v is not None]
-    fig.update_yaxes(tickformat=rate_tickformat(plotted), title=y_title, rangemode="tozero")
+    fig.update_yaxes(tickformat=".0%", title=y_title, rangemode="tozero")  # decimals: ticks.distinct_ticks
     _note(fig, notes)
     return apply_theme(fig)
-
-
-def rate_tickformat(values: list[float]) -> str:
-    """A percent tick format with enough decimals that no two ticks read the same
-    (suspension rates of 1-3% read 3%, 3%, 2%, 2% with whole percents): about five
-    ticks over 0..max, so a step under 1 point needs one decimal, under 0.1 two."""
-    top = max((abs(v) for v in values), default=0.0)
-    step = top / 5
-    if step >= 0.01 or top == 0:
-        return ".0%"
-    return ".1%" if step >= 0.001 else ".2%"
 
 
 def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> go.Figure:
@@ -251,7 +282,7 @@ def did_bars(did: pl.DataFrame, *, title: str = "Difference-in-differences") -> 
     row = did.row(0, named=True)
     parts = [("Community<br>schools", row.get("community_change_pp"), COMMUNITY_COLORS["community"]),
              ("Comparison<br>schools", row.get("comparison_change_pp"), COMMUNITY_COLORS["comparison"]),
-             ("Difference", row.get("did_pp"), OKABE_ITO[3])]
+             ("Difference", row.get("did_pp"), CATEGORY_PALETTE[5])]
     fig.add_trace(go.Bar(
         x=[p[0] for p in parts], y=[p[1] for p in parts], marker_color=[p[2] for p in parts],
         text=[format_value(p[1], "pp") if p[1] is not None else "not enough data" for p in parts], textposition="outside",
@@ -295,13 +326,13 @@ def event_study(df: pl.DataFrame, *, title: str) -> go.Figure:
             x=[_relative_label(e) for e in rows["relative_year"].to_list()], y=eff, mode="markers",
             name={"effect": "Community minus matched schools", "pandemic": "Pandemic year",
                   "reference": "Baseline year (0 by construction)"}[kind],
-            marker=dict(size=MARKER_PX + 3, color=OKABE_ITO[0] if kind != "reference" else TEXT_COLOR,
+            marker=dict(size=MARKER_PX + 3, color=SERIES_COLOR if kind != "reference" else TEXT_COLOR,
                         symbol={"effect": "circle", "pandemic": "circle-open", "reference": "diamond"}[kind],
-                        line=dict(width=2, color=OKABE_ITO[0] if kind != "reference" else TEXT_COLOR)),
+                        line=dict(width=2, color=SERIES_COLOR if kind != "reference" else TEXT_COLOR)),
             error_y=None if kind == "reference" else dict(
                 type="data", symmetric=False, array=[(b - v) if b is not None else None for v, b in zip(eff, hi)],
                 arrayminus=[(v - a) if a is not None else None for v, a in zip(eff, lo)],
-                thickness=LINE_WIDTH_PX, width=8, color=OKABE_ITO[0]),
+                thickness=LINE_WIDTH_PX, width=8, color=SERIES_COLOR),
             customdata=[for_plotly(y) for y in rows["years"].to_list()], text=text,
             hovertemplate="%{x} (%{customdata}): %{text}<extra></extra>",
         ))
@@ -334,10 +365,10 @@ def estimates_by_group(df: pl.DataFrame, *, category_col: str, title: str) -> go
     labels = [chart_label(category_col, v) for v in shown[category_col].to_list()]
     eff, lo, hi = shown["effect_pp"].to_list(), shown["ci_low_pp"].to_list(), shown["ci_high_pp"].to_list()
     fig.add_trace(go.Scatter(
-        x=eff, y=labels, mode="markers", showlegend=False, marker=dict(size=MARKER_PX + 4, color=OKABE_ITO[0]),
+        x=eff, y=labels, mode="markers", showlegend=False, marker=dict(size=MARKER_PX + 4, color=SERIES_COLOR),
         error_x=dict(type="data", symmetric=False, array=[b - v for v, b in zip(eff, hi)],
                      arrayminus=[v - a for v, a in zip(eff, lo)], thickness=LINE_WIDTH_PX, width=8,
-                     color=OKABE_ITO[0]),
+                     color=SERIES_COLOR),
         text=[f"{format_value(v, 'pp')} (95% interval {format_interval(a, b, 'pp')}), "
               f"{format_value(n, 'count')} community schools" for v, a, b, n in
               zip(eff, lo, hi, shown["treated_schools_n"].to_list())],
@@ -363,7 +394,7 @@ def balance_chart(df: pl.DataFrame, *, title: str) -> go.Figure:
         return apply_theme(_empty(fig.update_layout(title=title), "No matched schools to compare"))
     labels = [for_plotly(v) for v in rows["label"].to_list()]
     for col, name, symbol, color in (("smd_before", "Before matching", "circle-open", NO_COLOR),
-                                     ("smd_after", "After matching", "circle", OKABE_ITO[0])):
+                                     ("smd_after", "After matching", "circle", SERIES_COLOR)):
         vals = rows[col].to_list()
         fig.add_trace(go.Scatter(
             x=vals, y=labels, mode="markers", name=name,
@@ -440,13 +471,13 @@ def bar_by_group(
             ))
     else:
         fig.add_trace(go.Bar(
-            y=labels, x=values, orientation="h", marker_color=OKABE_ITO[0], showlegend=False,
+            y=labels, x=values, orientation="h", marker_color=SERIES_COLOR, showlegend=False,
             text=hover_text, textposition="outside", cliponaxis=False, customdata=hover_text,
             hovertemplate="%{y}: %{customdata}<extra></extra>",
         ))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)
     fig.update_xaxes(title=x_title, showgrid=True, gridcolor=GRID_COLOR, rangemode="tozero",
-                     tickformat=rate_tickformat([v for v in values if v is not None]) if kind == "rate" else None,
+                     tickformat=".0%" if kind == "rate" else None,
                      tickprefix="$" if kind == "usd" else None)
     if values:
         fig.update_xaxes(range=[0, max(values) * 1.3])
@@ -500,14 +531,27 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
     return base
 
 
+# The least a sparkline's y range spans, by unit: a 0.3-point dip in a rate must look
+# like 0.3 points, not a collapse. Counts and dollars: a share of the value.
+SPARK_MIN_SPAN = {"rate": 0.05, "pct": 5.0, "pp": 5.0}
+SPARK_MIN_SHARE = 0.2
+
+
 def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str = "rate") -> go.Figure:
-    """A small trend for a headline card: no axes, the last value labelled, gaps kept."""
+    """A small trend for a headline card: no axes, its first and last values written on
+    it, and a y range of at least a minimum span (SPARK_MIN_SPAN) so its shape is to
+    scale; gaps kept."""
     fig = go.Figure()
     if df.is_empty() or y not in df.columns:
         return apply_theme(_empty(fig, "no trend"))
     xs, ys = df[x].to_list(), df[y].to_list()
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, showlegend=False,
-                             line=dict(width=LINE_WIDTH_PX, color=OKABE_ITO[0]), marker=dict(size=6),
+    known = [i for i, v in enumerate(ys) if v is not None]
+    labelled = {known[0], known[-1]} if known else set()
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", connectgaps=False, showlegend=False,
+                             line=dict(width=LINE_WIDTH_PX, color=SERIES_COLOR), marker=dict(size=6),
+                             text=[value_text(v, kind) if i in labelled else "" for i, v in enumerate(ys)],
+                             textposition=["top right" if i == 0 else "top left" for i in range(len(ys))],
+                             textfont=dict(size=13, color=TEXT_COLOR), cliponaxis=False,
                              # the frame's own words when it has them ("not published", "suppressed")
                              customdata=df["text"].to_list() if "text" in df.columns
                              else [value_text(v, kind) for v in ys],
@@ -515,7 +559,14 @@ def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str 
     fig.update_layout(height=110, margin=dict(l=4, r=4, t=8, b=24))
     fig.update_xaxes(type="category", showline=False, ticks="", tickfont=dict(size=12),
                      tickvals=[xs[0], xs[-1]] if xs else None)
-    fig.update_yaxes(visible=False, rangemode="tozero")
+    vals = [ys[i] for i in known]
+    if vals:
+        lo, hi = min(vals), max(vals)
+        span = max(hi - lo, SPARK_MIN_SPAN.get(kind, SPARK_MIN_SHARE * max(abs(hi), abs(lo), 1)))
+        mid = (hi + lo) / 2
+        # Padded so the value labels above the line stay inside the card.
+        fig.update_yaxes(range=[mid - span * 0.6, mid + span * 0.9])
+    fig.update_yaxes(visible=False)
     apply_theme(fig)
     fig.update_xaxes(tickfont=dict(size=13))
     return fig
@@ -542,7 +593,8 @@ def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amou
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
         texttemplate="<b>%{label}</b><br>%{customdata}", customdata=[format_value(v, "usd", compact=True) for v in values],
         hovertemplate="<b>%{label}</b><br>$%{value:,.0f}<br>%{percentRoot:.0%} of the total<extra></extra>",
-        marker=dict(colors=[OKABE_ITO[i % 7] if not p else None for i, p in enumerate(parents)]),
+        # Top-level boxes by their own code (an SPA keeps its colour whatever is filtered).
+        marker=dict(colors=[category_color(path[0], k) if not p else None for k, p in zip(ids, parents)]),
         textfont=dict(size=BASE_FONT_PX), tiling=dict(pad=2),
     ))
     fig.update_layout(title=title, margin=dict(t=70, l=8, r=8, b=8), height=520)
@@ -569,12 +621,12 @@ def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activ
     months = sorted({str(m)[:7] for m in df["month"].to_list() if m is not None})
     keyed = df.with_columns(pl.col("month").cast(pl.Utf8).str.slice(0, 7).alias("_m"))
     stacks = [None] if stack_col not in df.columns else sorted(keyed[stack_col].unique().to_list(), key=str)
-    for i, s in enumerate(stacks):
+    for s in stacks:
         part = keyed if s is None else keyed.filter(pl.col(stack_col) == s)
         by_m = dict(part.group_by("_m").agg(pl.col(value_col).sum()).iter_rows())
         name = "Activities" if s is None else group_label(stack_col, s)
         fig.add_trace(go.Bar(x=months, y=[by_m.get(m, 0) for m in months], name=name,
-                             marker_color=OKABE_ITO[i % 7],
+                             marker_color=SERIES_COLOR if s is None else category_color(stack_col, s),
                              hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:,}}<extra></extra>"))
     fig.update_layout(title=title, barmode="stack", margin=dict(t=110),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from csi_metrics.figures import charts
+from csi_metrics.figures import charts, projector
 from csi_metrics.vocabulary import safe_text
 
 WIDTH_PX = 1920
@@ -51,6 +51,7 @@ class ExportItem:
     title: str | None = None
     caption: str | None = None
     source: str | None = None
+    demo: bool = False   # the database is the demo: the image carries a DEMO DATA mark
 
 
 def ensure_browser_path() -> None:
@@ -67,6 +68,50 @@ def _wrap(text: str) -> list[str]:
     return lines
 
 
+DEMO_MARK = "DEMO DATA · fictional schools, not real results"
+_NOTE_LINE_PX = 34  # presenter notes are 24 px type
+_DEMO_BAND_PX = 50
+
+
+def _under_plot(ann: object) -> bool:
+    return getattr(ann, "yref", None) == "paper" and getattr(ann, "y", None) == 0 \
+        and getattr(ann, "yanchor", None) == "top" and (getattr(ann, "yshift", None) or 0) < 0
+
+
+def _x_labels(fig: go.Figure) -> list[str]:
+    ax = fig.layout.xaxis
+    if ax.ticktext is not None:
+        return [str(t) for t in ax.ticktext]
+    if ax.categoryarray is not None:
+        return [str(t) for t in ax.categoryarray]
+    return [str(v) for t in fig.data if getattr(t, "orientation", None) != "h" and hasattr(t, "x")
+            for v in (t.x or ()) if isinstance(v, str)]
+
+
+def _tick_band_px(fig: go.Figure, width: int) -> int:
+    """Room under a cartesian plot for its x tick labels and axis title at slide size, as
+    Plotly lays them out: labels too wide for their slots are turned 45 degrees here (a
+    fixed angle, so the room they take is known and nothing runs into the caption)."""
+    if not any(getattr(t, "type", "") in ("bar", "scatter", "box", "histogram") for t in fig.data) \
+            or fig.layout.xaxis.visible is False:
+        return 0
+    import math
+
+    font = fig.layout.xaxis.tickfont.size or charts.PRESENT_BASE_FONT_PX
+    labels = _x_labels(fig)
+    lines = max([lab.count("<br>") + 1 for lab in labels] or [1])
+    widest = max([max(len(part) for part in lab.split("<br>")) for lab in labels] or [6]) * font * 0.58
+    plot_w = width - _margin(fig, "l") - _margin(fig, "r") - 160  # y tick labels and title
+    band = lines * font * 1.3 + 16
+    if labels and widest + 12 > plot_w / len(labels):
+        fig.update_xaxes(tickangle=-45)
+        band = (widest + font) * math.sin(math.radians(45)) + 20
+    title = fig.layout.xaxis.title
+    if title is not None and title.text:
+        band += (title.font.size or font) * 1.6 + 8
+    return int(band)
+
+
 def prepare(
     fig: go.Figure,
     *,
@@ -75,12 +120,14 @@ def prepare(
     source: str | None = None,
     width: int = WIDTH_PX,
     height: int = HEIGHT_PX,
+    demo: bool = False,
 ) -> go.Figure:
-    """A copy of `fig` laid out for a 1920x1080 slide: presenter theme, the title
-    on top, and caption and source in a band at the bottom of the image itself
-    (so the words survive when the file is forwarded on its own)."""
-    out = go.Figure(fig)
-    charts.apply_theme(out, present=True)
+    """A copy of `fig` laid out for a 1920x1080 slide: the presenter figure (no type
+    under 24 px), the title on top, then under the plot its tick labels, its notes and
+    a band with caption and source, each in room of its own (so the words survive
+    when the file is forwarded on its own, and none runs into another). With `demo`,
+    a DEMO DATA mark sits inside the image."""
+    out = projector.presenter_figure(fig)
     # Slide margins: the theme's 20 px edges are for a browser pane, not a projector.
     out.update_layout(width=width, height=height, autosize=False, title=dict(xref="paper", x=0),
                       margin=dict(l=max(_margin(out, "l"), 60), r=max(_margin(out, "r"), 60)))
@@ -92,10 +139,21 @@ def prepare(
     if source:
         lines.extend(_wrap(f"Source: {source}"))
     lines = [safe_text.for_plotly(line) for line in lines]  # words, never Plotly markup
+    tick_px = _tick_band_px(out, width)
+    notes_px = 0
+    if tick_px:
+        out.update_xaxes(automargin=False)  # the room below is reserved here: the caption stays put
+        for ann in out.layout.annotations or ():
+            if _under_plot(ann):
+                ann.update(yshift=-tick_px - 4)
+                notes_px = max(notes_px, ((ann.text or "").count("<br>") + 1) * _NOTE_LINE_PX + 12)
+        below = tick_px + notes_px + 8
+    else:
+        below = _margin(out, "b")
+    band_px = (24 + _CAPTION_LINE_PX * len(lines)) if lines else 0
+    bottom_px = below + band_px
+    out.update_layout(margin=dict(b=bottom_px))
     if lines:
-        band_px = 24 + _CAPTION_LINE_PX * len(lines)
-        bottom_px = _margin(out, "b") + band_px
-        out.update_layout(margin=dict(b=bottom_px))
         # Anchored to the plot's bottom edge and pushed down in pixels: annotations
         # cannot be placed relative to the whole image.
         out.add_annotation(
@@ -103,6 +161,18 @@ def prepare(
             yshift=-bottom_px + 12, showarrow=False, align="left",
             font=dict(size=_CAPTION_FONT_PX, color="#333"),
         )
+    if demo:
+        # A line of its own at the very top (the title moves down under it), and faintly
+        # across the plot: a forwarded image cannot pass for real results.
+        top = _margin(out, "t") + _DEMO_BAND_PX
+        out.update_layout(margin=dict(t=top), title=dict(yref="container", y=1 - _DEMO_BAND_PX / height,
+                                                         yanchor="top"))
+        out.add_annotation(text=f"<b>{DEMO_MARK}</b>", xref="paper", yref="paper", x=0, y=1, xanchor="left",
+                           yanchor="top", yshift=top - 8, showarrow=False,
+                           font=dict(size=_CAPTION_FONT_PX + 2, color="#8B0000"), bgcolor="#FFF3CD",
+                           bordercolor="#8B0000", borderwidth=1, borderpad=4)
+        out.add_annotation(text="DEMO DATA", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           textangle=-20, font=dict(size=140, color="rgba(139,0,0,0.10)"))
     if any(t.type == "choroplethmap" for t in out.data):
         from csi_metrics.figures.maps import refit_view  # a map's zoom is in pixels: refit it to the slide
 
@@ -156,16 +226,18 @@ def figure_bytes(
     title: str | None = None,
     caption: str | None = None,
     source: str | None = None,
+    demo: bool = False,
 ) -> bytes:
-    """`fig` as PNG, SVG or PDF bytes at 1920x1080 with title, caption and source baked in."""
-    return render_many([ExportItem(fig, title, caption, source)], fmt)[0]
+    """`fig` as PNG, SVG or PDF bytes at 1920x1080 with title, caption and source baked
+    in (and the DEMO DATA mark with `demo`)."""
+    return render_many([ExportItem(fig, title, caption, source, demo)], fmt)[0]
 
 
 def render_many(items: list[ExportItem], fmt: str) -> list[bytes]:
     """Every item rendered in `fmt`, in order; cached slides are reused and the rest
     are rendered together in one browser."""
     fmt = _check_format(fmt)
-    prepared = [prepare(i.fig, title=i.title, caption=i.caption, source=i.source) for i in items]
+    prepared = [prepare(i.fig, title=i.title, caption=i.caption, source=i.source, demo=i.demo) for i in items]
     keys = [spec_key(f, fmt) for f in prepared]
     out: list[bytes | None] = [_cache_get(k) for k in keys]
     todo = [n for n, data in enumerate(out) if data is None]

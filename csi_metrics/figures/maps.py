@@ -25,11 +25,10 @@ from csi_metrics.figures.charts import (
     DASHBOARD_ORDER,
     NO_COLOR,
     NO_COLOR_LABEL,
-    OKABE_ITO,
     SUPPRESSED_NOTE,
     TEXT_COLOR,
     apply_theme,
-    rate_tickformat,
+    category_color,
     value_text,
 )
 from csi_metrics.vocabulary.safe_text import for_plotly
@@ -62,8 +61,8 @@ UNITS = ("rate", "pp", "usd", "usd_per_student", "count")
 
 
 def _colorbar(label: str, unit: str, zmin: float = 0.0, zmax: float = 1.0) -> dict[str, Any]:
-    # Ticks with enough decimals to differ (a narrow range read 34%, 34%, 35%).
-    fmt = {"rate": dict(tickformat=rate_tickformat([zmax - zmin])), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
+    # Decimals enough to differ come from ticks.distinct_ticks (through apply_theme).
+    fmt = {"rate": dict(tickformat=".0%"), "pp": dict(tickformat="+.1f", ticksuffix=" pp"),
            "usd": dict(tickformat="$~s"), "usd_per_student": dict(tickformat="$,.0f"),
            "count": dict(tickformat=",d")}[unit]
     return dict(title=dict(text=label, side="right", font=dict(size=BASE_FONT_PX)), thickness=18, len=0.75,
@@ -337,8 +336,6 @@ def _map_notes(geojson: dict, hidden: dict[int, dict], shown: dict[int, dict], f
 
 # --------------------------------------------------------------------------- school points
 
-# Cohorts: Okabe-Ito, which stays distinguishable under colour-vision deficiencies.
-COHORT_COLORS = OKABE_ITO[:7]
 # School points on, dimmed (the SPAs and their labels read through them: a projector)
 # or off.
 POINTS = ("on", "dim", "off")
@@ -419,7 +416,7 @@ def school_points(
         key = [r.get("dashboard_color") if r.get("dashboard_color") in DASHBOARD_COLORS else None for r in rows]
     else:
         cohorts = sorted({r.get("cohort") for r in rows if r.get("cohort") is not None})
-        groups = [(c, f"Cohort {c}", COHORT_COLORS[i % len(COHORT_COLORS)]) for i, c in enumerate(cohorts)]
+        groups = [(c, f"Cohort {c}", category_color("cohort", c)) for c in cohorts]
         groups.append((None, "No cohort", NO_COLOR))
         key = [r.get("cohort") for r in rows]
     for value, name, colour in groups:

@@ -157,10 +157,10 @@ def _trend(ctx: Context) -> Drawn:
 def _did(ctx: Context) -> Drawn:
     metric = ctx["metric"]
     df = ctx.load(compare.diff_in_diff, metric, filters=ctx.filters)
-    title = f"{registry.get(metric).name}: change vs comparison schools"
+    title = f"{_label(metric)}: change vs comparison schools (difference-in-differences)"
     # The figure's own title is short: it sits in the narrow column beside the trend, and its
-    # bars name both sides (exports and slides print the full title above it).
-    fig = charts.did_bars(df, title=f"{registry.get(metric).name}: change")
+    # bars name both sides (exports and slides print the full title, with its measure, above it).
+    fig = charts.did_bars(df, title=f"{_label(metric)}: change")
     note = (f"{ctx.describe(ctx.filters.with_(year=None, community='all'))}. Difference-in-differences: the "
             "community schools' change minus the comparison schools' change over the same years, from the year "
             "before each school's first grant to the latest year (the year and schools filters do not apply). "

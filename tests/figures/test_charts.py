@@ -23,7 +23,7 @@ def test_theme_is_projector_readable_and_colour_blind_safe():
     t = pio.templates[charts.TEMPLATE_NAME].layout
     assert t.font.size >= 18
     assert t.title.font.size > t.font.size
-    assert list(t.colorway) == charts.OKABE_ITO
+    assert list(t.colorway) == charts.CATEGORY_PALETTE
     assert pio.templates[charts.TEMPLATE_NAME + "_present"].layout.font.size >= 24
 
 

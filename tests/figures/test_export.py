@@ -35,9 +35,10 @@ def test_prepare_bakes_title_caption_source_at_slide_size_without_touching_the_o
     note = out.layout.annotations[-1].text
     assert CAPTION in note.replace("<br>", " ")
     assert note.endswith(f"Source: {SOURCE}")
-    # Two lines (caption, source): the band is 24 + 2*28 px over the theme's 40 px margin.
-    assert out.layout.margin.b == 40 + 24 + 2 * 28
-    assert out.layout.annotations[-1].yshift == -(40 + 24 + 2 * 28) + 12
+    # Two lines (caption, source): a band of 24 + 2*28 px under the room kept for the tick labels.
+    band = 24 + 2 * 28
+    assert out.layout.margin.b > band
+    assert out.layout.annotations[-1].yshift == -out.layout.margin.b + 12
     # Presenter type on a slide.
     assert out.layout.template.layout.font.size == charts.PRESENT_BASE_FONT_PX
 
