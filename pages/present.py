@@ -63,8 +63,9 @@ def _go(to: int) -> None:
     st.query_params["step"] = str(min(max(to, 1), n))
 
 
-def _edit(change, *args) -> None:
-    """One edit of the deck: a new deck into the session and the link, the step kept inside it."""
+def _edit(change, *args, follow: int = 0) -> None:
+    """One edit of the deck: a new deck into the session and the link, the step kept inside it
+    (`follow`: a moved slide stays the one shown, so its editor follows it)."""
     try:
         new = change(st.session_state[presenter.DECK_KEY], *args)
     except InputError as exc:
@@ -72,7 +73,7 @@ def _edit(change, *args) -> None:
         return
     presenter.keep_deck(new)
     st.session_state["_deck_rev"] = st.session_state.get("_deck_rev", 0) + 1
-    st.query_params["step"] = str(min(step, len(new)))
+    st.query_params["step"] = str(min(max(step + follow, 1), len(new)))
 
 
 def _edit_text(change, index, key: str) -> None:
@@ -142,30 +143,34 @@ with st.expander("Deck: open, save, share, export", key="deck_tools"):
         with c:
             presenter.export_buttons(slide.fig, key="slide", caption=slide.caption, source=slide.source,
                                      title=slide.title, always=True)
-    st.markdown("**Slides**: retitle, re-filter (as in a link: `spa=6&year=2024-25`), move or remove. "
+    # The slide on screen is the one edited: one row of controls, not one per slide (a 9-slide deck
+    # made 54 controls, every one a rerun; the load test stopped at 40).
+    st.markdown("**This slide**: retitle, re-filter (as in a link: `spa=6&year=2024-25`), move or remove. "
                 "Add more with *Add this view to the deck* under any chart.")
     error = st.session_state.pop("_deck_edit_error", None)
     if error:
         st.error(error, icon=":material/error:")
-    rev = st.session_state.get("_deck_rev", 0)  # new widget keys after each edit: rows move
+    rev = st.session_state.get("_deck_rev", 0)  # new widget keys after each edit: the slide under them moved
+    i, v = step - 1, current.views[step - 1]
+    title_col, filt_col, up, down, out = st.columns([5, 4, 0.8, 0.8, 0.8], vertical_alignment="bottom")
+    title_col.text_input(f"Slide {i + 1} title", v.title or "", key=f"deck_title_{rev}_{i}",
+                         placeholder=deck.chart_label(v.chart), on_change=_edit_text,
+                         args=(deck.retitled, i, f"deck_title_{rev}_{i}"),
+                         help=f"{deck.chart_label(v.chart)} (page: {v.page}). Blank: the chart's own title.")
+    filt_col.text_input(f"Slide {i + 1} filters", urlencode(v.filters), key=f"deck_filters_{rev}_{i}",
+                        placeholder="every school, every year", on_change=_edit_text,
+                        args=(deck.refiltered, i, f"deck_filters_{rev}_{i}"))
+    up.button("", key=f"deck_up_{i}", icon=":material/arrow_upward:", help="Move earlier", disabled=i == 0,
+              on_click=_edit, args=(deck.moved, i, -1), kwargs={"follow": -1})
+    down.button("", key=f"deck_down_{i}", icon=":material/arrow_downward:", help="Move later",
+                disabled=i == n - 1, on_click=_edit, args=(deck.moved, i, 1), kwargs={"follow": 1})
+    out.button("", key=f"deck_remove_{i}", icon=":material/delete:", help="Remove this slide",
+               disabled=n == 1, on_click=_edit, args=(deck.removed, i))
     st.text_input("Deck title", current.title, key=f"deck_name_{rev}", on_change=_edit_text,
                   args=(deck.renamed, None, f"deck_name_{rev}"))
-    for i, v in enumerate(current.views):
-        num, title_col, filt_col, up, down, out = st.columns([0.5, 5, 4, 0.8, 0.8, 0.8], vertical_alignment="bottom")
-        num.markdown(f"**{i + 1}.**")
-        title_col.text_input(f"Slide {i + 1} title", v.title or "", key=f"deck_title_{rev}_{i}",
-                             placeholder=deck.chart_label(v.chart), on_change=_edit_text,
-                             args=(deck.retitled, i, f"deck_title_{rev}_{i}"),
-                             help=f"{deck.chart_label(v.chart)} (page: {v.page}). Blank: the chart's own title.")
-        filt_col.text_input(f"Slide {i + 1} filters", urlencode(v.filters), key=f"deck_filters_{rev}_{i}",
-                            placeholder="every school, every year", on_change=_edit_text,
-                            args=(deck.refiltered, i, f"deck_filters_{rev}_{i}"))
-        up.button("", key=f"deck_up_{i}", icon=":material/arrow_upward:", help="Move up", disabled=i == 0,
-                  on_click=_edit, args=(deck.moved, i, -1))
-        down.button("", key=f"deck_down_{i}", icon=":material/arrow_downward:", help="Move down",
-                    disabled=i == n - 1, on_click=_edit, args=(deck.moved, i, 1))
-        out.button("", key=f"deck_remove_{i}", icon=":material/delete:", help="Remove this slide",
-                   disabled=n == 1, on_click=_edit, args=(deck.removed, i))
+    st.markdown("**The deck**: " + " · ".join(
+        f"{'**' if k == i else ''}{k + 1}. {safe_text.for_markdown(w.title or deck.chart_label(w.chart))}"
+        f"{'**' if k == i else ''}" for k, w in enumerate(current.views)))
     st.button("Start again from the standard deck", key="deck_reset", icon=":material/restart_alt:",
               on_click=_edit, args=(lambda _d: deck.default_deck(),))
     st.page_link("pages/overview.py", label="Leave presenter: back to the dashboard", icon=":material/home:")

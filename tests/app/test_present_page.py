@@ -257,8 +257,11 @@ def test_a_deck_is_built_on_the_pages_and_arranged_on_the_presenter_page(demo_fi
     assert [v.page for v in d.views] == ["trends", "funding"]
     assert any("Slide **1** of 2" in m.value for m in app.markdown)
 
-    # Reorder: the funding slide first.
+    # Reorder: the funding slide first. The slide on screen is the one edited; a moved slide stays on screen.
+    assert not [b for b in app.button if (b.key or "").startswith("deck_up_") and b.key != "deck_up_0"]
+    app.button(key="deck_next").click().run()
     app.button(key="deck_up_1").click().run()
+    assert app.query_params["step"] in ("1", ["1"])
     d = deck.from_link_param(app.query_params["deck"])
     assert [v.page for v in d.views] == ["funding", "trends"]
     assert _title(_charts(app)[0]) == charts_title_of(d.views[0])
@@ -270,6 +273,7 @@ def test_a_deck_is_built_on_the_pages_and_arranged_on_the_presenter_page(demo_fi
     assert _title(_charts(app)[0]) == "Where the money went"
 
     # Re-filter slide 2 to SPA 3; a filter the dashboard does not know is refused, naming it.
+    app.button(key="deck_next").click().run()
     _keyed(app, "text_input", "deck_filters_", 1).input("spa=3").run()
     d = deck.from_link_param(app.query_params["deck"])
     assert d.views[1].filter_dict == {"spa": "3"}
@@ -278,6 +282,7 @@ def test_a_deck_is_built_on_the_pages_and_arranged_on_the_presenter_page(demo_fi
     assert deck.from_link_param(app.query_params["deck"]).views[1].filter_dict == {"spa": "3"}
 
     # Remove the first: one slide left, the one re-filtered.
+    app.button(key="deck_prev").click().run()
     app.button(key="deck_remove_0").click().run()
     d = deck.from_link_param(app.query_params["deck"])
     assert len(d) == 1 and d.views[0].page == "trends" and d.views[0].filter_dict == {"spa": "3"}
