@@ -150,24 +150,25 @@ with st.expander("Deck: open, save, share, export", key="deck_tools"):
     error = st.session_state.pop("_deck_edit_error", None)
     if error:
         st.error(error, icon=":material/error:")
-    rev = st.session_state.get("_deck_rev", 0)  # new widget keys after each edit: the slide under them moved
-    i, v = step - 1, current.views[step - 1]
+    # Stable keys (a load test or a screen reader meets the same controls on every slide), refilled
+    # from the deck whenever the slide under them or the deck itself changes.
+    rev, i, v = st.session_state.get("_deck_rev", 0), step - 1, current.views[step - 1]
+    if st.session_state.get("_deck_editing") != (rev, i, current):
+        st.session_state.update({"_deck_editing": (rev, i, current), "deck_name": current.title,
+                                 "deck_title": v.title or "", "deck_filters": urlencode(v.filters)})
     title_col, filt_col, up, down, out = st.columns([5, 4, 0.8, 0.8, 0.8], vertical_alignment="bottom")
-    title_col.text_input(f"Slide {i + 1} title", v.title or "", key=f"deck_title_{rev}_{i}",
-                         placeholder=deck.chart_label(v.chart), on_change=_edit_text,
-                         args=(deck.retitled, i, f"deck_title_{rev}_{i}"),
+    title_col.text_input(f"Slide {i + 1} title", key="deck_title", placeholder=deck.chart_label(v.chart),
+                         on_change=_edit_text, args=(deck.retitled, i, "deck_title"),
                          help=f"{deck.chart_label(v.chart)} (page: {v.page}). Blank: the chart's own title.")
-    filt_col.text_input(f"Slide {i + 1} filters", urlencode(v.filters), key=f"deck_filters_{rev}_{i}",
-                        placeholder="every school, every year", on_change=_edit_text,
-                        args=(deck.refiltered, i, f"deck_filters_{rev}_{i}"))
-    up.button("", key=f"deck_up_{i}", icon=":material/arrow_upward:", help="Move earlier", disabled=i == 0,
+    filt_col.text_input(f"Slide {i + 1} filters", key="deck_filters", placeholder="every school, every year",
+                        on_change=_edit_text, args=(deck.refiltered, i, "deck_filters"))
+    up.button("", key="deck_up", icon=":material/arrow_upward:", help="Move earlier", disabled=i == 0,
               on_click=_edit, args=(deck.moved, i, -1), kwargs={"follow": -1})
-    down.button("", key=f"deck_down_{i}", icon=":material/arrow_downward:", help="Move later",
+    down.button("", key="deck_down", icon=":material/arrow_downward:", help="Move later",
                 disabled=i == n - 1, on_click=_edit, args=(deck.moved, i, 1), kwargs={"follow": 1})
-    out.button("", key=f"deck_remove_{i}", icon=":material/delete:", help="Remove this slide",
+    out.button("", key="deck_remove", icon=":material/delete:", help="Remove this slide",
                disabled=n == 1, on_click=_edit, args=(deck.removed, i))
-    st.text_input("Deck title", current.title, key=f"deck_name_{rev}", on_change=_edit_text,
-                  args=(deck.renamed, None, f"deck_name_{rev}"))
+    st.text_input("Deck title", key="deck_name", on_change=_edit_text, args=(deck.renamed, None, "deck_name"))
     st.markdown("**The deck**: " + " · ".join(
         f"{'**' if k == i else ''}{k + 1}. {safe_text.for_markdown(w.title or deck.chart_label(w.chart))}"
         f"{'**' if k == i else ''}" for k, w in enumerate(current.views)))
