@@ -12,7 +12,7 @@ import re
 import pytest
 
 from csi_metrics.views import deck
-from e2e_helpers import assert_no_exception, chart_summary, open_page, screenshot, wait_ready
+from e2e_helpers import assert_no_exception, chart_summary, screenshot, wait_ready
 
 pytestmark = pytest.mark.browser
 
