@@ -47,7 +47,7 @@ DASHBOARD_COLORS: dict[str, str] = {
 }
 DASHBOARD_ORDER = ["Red", "Orange", "Yellow", "Green", "Blue"]
 NO_COLOR = "#9E9E9E"          # fewer than 30 students: the Dashboard gives no colour
-NO_COLOR_LABEL = "No colour (fewer than 30 students)"
+NO_COLOR_LABEL = "No colour (the note says why)"  # several reasons: under 30 students, placed on TK-8 only, no Dashboard that year
 COUNTY_COLOR = "#000000"
 TEXT_COLOR = "#1A1A1A"
 GRID_COLOR = "#D9D9D9"

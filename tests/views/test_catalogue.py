@@ -137,3 +137,14 @@ def test_the_map_points_choice_reaches_the_figure(con, points):
         assert not school and "switched off" in drawn.note
     else:
         assert school and {t.marker.opacity for t in school} == {1.0 if points == "on" else maps.DIM_OPACITY}
+
+
+def test_a_grey_bar_legend_names_no_reason_the_bars_do_not_share(con):
+    # Chronic absenteeism by student group is never coloured (the Dashboard places it on TK-8
+    # rows, which DataQuest does not break down by group), so the grey legend must not say
+    # "fewer than 30 students" of groups that have hundreds.
+    drawn = catalogue.render_on(con, "equity", Filters(year="2024-25"), choices_={"metric": "chronic_absenteeism"})
+    shown = drawn.table
+    assert not shown.is_empty()
+    names = {t.name for t in drawn.fig.data if t.name}
+    assert not any("fewer than 30" in n for n in names), names
