@@ -142,7 +142,6 @@ def school_picker(table: pl.DataFrame) -> str | None:
 
 
 
-BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
 
 
 def dashboard_level(frame: pl.DataFrame, metric: str, year: str | None) -> None:
@@ -155,7 +154,7 @@ def dashboard_level(frame: pl.DataFrame, metric: str, year: str | None) -> None:
     st.markdown(f"**{m.label}, Dashboard {row.get('year') or year or ''}**", help=m.definition)
     if row.get("color"):
         kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else "Dashboard-style colour"
-        st.badge(f"{kind}: {row['color']}", color=BADGE.get(row["color"], "gray"))
+        st.badge(f"{kind}: {row['color']}", color=show.BADGE.get(row["color"], "gray"))
     else:
         st.badge(f"No Dashboard colour: {row.get('level_note') or 'not placed'}", color="gray")
     if row.get("status_level"):

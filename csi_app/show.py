@@ -29,6 +29,10 @@ LABEL_COLUMNS = (("spa", "spa_name"), ("student_group", "student_group_name"), (
                  ("activity_type", "activity_type_name"), ("grant_type", "grant_type_name"))
 
 
+# A Dashboard colour as st.badge names it: the Overview cards and the school profile badge alike.
+BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
+
+
 def demo_banner() -> None:
     if data.is_demo():
         st.warning(DEMO_BANNER, icon=":material/science:")

@@ -13,7 +13,6 @@ from csi_app import data, presenter, show, state
 from csi_metrics.metrics import headline, placement
 from csi_metrics.vocabulary import formats, registry, words
 
-BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
 SPARK_CONFIG = {"displayModeBar": False}
 COUNTS = ["community_schools_n", "students_served_n", "ccspp_usd"]
 COUNT_TITLES = {"students_served_n": "Students served", "ccspp_usd": "CCSPP dollars awarded to date"}
@@ -52,7 +51,7 @@ def card(row: dict, title: str, short: str | None = None):
             if row["color"]:
                 kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else \
                     "Dashboard-style colour"
-                st.badge(f"{kind}: {row['color']}", color=BADGE[row["color"]])
+                st.badge(f"{kind}: {row['color']}", color=show.BADGE[row["color"]])
             else:
                 st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
             if row["status_level"]:
