@@ -63,6 +63,23 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def demo_con(demo_db):
+    """A read-only connection to the demo, for tests that call the library directly."""
+    import duckdb
+
+    con = duckdb.connect(str(demo_db), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def app_env(demo_db, monkeypatch):
+    """The app under AppTest reads the demo (CSI_DB)."""
+    monkeypatch.setenv("CSI_DB", str(demo_db))
+    return demo_db
+
+
 # The slower tiers are the folders they live in: the mark follows the folder.
 FOLDER_MARKS = {"app": "app", "server": "server", "e2e": "browser"}
 

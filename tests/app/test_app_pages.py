@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -24,19 +23,6 @@ APP = str(REPO / "dashboard.py")
 TIMEOUT = 180  # a loaded 2-core machine; the first run of a page fills the caches
 PAGES = ["pages/overview.py", "pages/map.py", "pages/trends.py", "pages/equity.py", "pages/funding.py",
          "pages/activities.py", "pages/schools.py", "pages/about.py"]
-
-
-@pytest.fixture
-def app_env(demo_db, monkeypatch):
-    monkeypatch.setenv("CSI_DB", str(demo_db))
-    return demo_db
-
-
-@pytest.fixture(scope="module")
-def lib(demo_db):
-    con = duckdb.connect(str(demo_db), read_only=True)
-    yield con
-    con.close()
 
 
 def _app(**params: str) -> AppTest:
@@ -86,32 +72,32 @@ def test_every_page_renders_with_the_demo_banner(app_env, page):
     assert len(at.title) >= 1
 
 
-def test_overview_headline_equals_the_library(app_env, lib):
+def test_overview_headline_equals_the_library(app_env, demo_con):
     at = _app()
     assert _problems(at) == []
     shown = _metrics(at)
-    expected = _expected_cards(lib, Filters(year=_latest(lib)))
+    expected = _expected_cards(demo_con, Filters(year=_latest(demo_con)))
     assert len(expected) == 7
     for title, value in expected.items():
         assert shown[title] == value, title
     # the sentence is the library's own
-    f = Filters(year=_latest(lib))
+    f = Filters(year=_latest(demo_con))
     assert at.subheader[0].value == headline.what_moved(
-        headline.headline(lib, f), group_label="All students",
-        comparison=headline.headline(lib, f.with_(community="comparison")))
+        headline.headline(demo_con, f), group_label="All students",
+        comparison=headline.headline(demo_con, f.with_(community="comparison")))
     assert "comparison schools" in at.subheader[0].value and " pp" not in at.subheader[0].value
 
 
-def test_changing_filters_changes_the_headline(app_env, lib):
+def test_changing_filters_changes_the_headline(app_env, demo_con):
     at = _app()
     before = _metrics(at)
     # the SPA with the most community schools, so its figures are not suppressed
-    spa = lib.sql("SELECT spa_n FROM schools WHERE is_community AND spa_n IS NOT NULL "
+    spa = demo_con.sql("SELECT spa_n FROM schools WHERE is_community AND spa_n IS NOT NULL "
                   "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]
     at.selectbox(key="f_spa").set_value(spa).run()
     assert _problems(at) == []
     after = _metrics(at)
-    expected = _expected_cards(lib, Filters(year=_latest(lib), spa=spa))
+    expected = _expected_cards(demo_con, Filters(year=_latest(demo_con), spa=spa))
     for title, value in expected.items():
         assert after[title] == value, title
     assert after["Community schools"] != before["Community schools"]
@@ -120,28 +106,28 @@ def test_changing_filters_changes_the_headline(app_env, lib):
     assert after["Suspension rate, LA County, all schools"] == before["Suspension rate, LA County, all schools"]
 
 
-def test_year_filter_changes_the_headline(app_env, lib):
-    years = [r[0] for r in lib.sql("SELECT DISTINCT academic_year FROM outcomes ORDER BY 1").fetchall()]
+def test_year_filter_changes_the_headline(app_env, demo_con):
+    years = [r[0] for r in demo_con.sql("SELECT DISTINCT academic_year FROM outcomes ORDER BY 1").fetchall()]
     at = _app(year=years[-2])
     assert _problems(at) == [] and not [w for w in at.warning if "Ignored" in w.value]
-    expected = _expected_cards(lib, Filters(year=years[-2]))
+    expected = _expected_cards(demo_con, Filters(year=years[-2]))
     assert _metrics(at)["Chronic absenteeism rate, Community schools"] == expected["Chronic absenteeism rate, Community schools"]
-    assert expected != _expected_cards(lib, Filters(year=years[-1]))
+    assert expected != _expected_cards(demo_con, Filters(year=years[-1]))
 
 
 @pytest.mark.parametrize("name,raw", [("spa", "99"), ("year", "abc"), ("student_group", "<script>alert(1)</script>"),
                                       ("cohort", "x"), ("community", "nope"), ("district", "1")])
-def test_bad_url_value_warns_and_falls_back(app_env, lib, name, raw):
+def test_bad_url_value_warns_and_falls_back(app_env, demo_con, name, raw):
     at = _app(**{name: raw})
     assert _problems(at) == []
     warnings = [w.value for w in at.warning if "Ignored URL parameter" in w.value]
     assert len(warnings) == 1 and f"`{name}=" in warnings[0]
     assert "<script>" not in warnings[0]
     # the page still shows the default view's numbers
-    assert _metrics(at)["Community schools"] == _expected_cards(lib, Filters(year=_latest(lib)))["Community schools"]
+    assert _metrics(at)["Community schools"] == _expected_cards(demo_con, Filters(year=_latest(demo_con)))["Community schools"]
 
 
-def test_url_values_are_read_into_the_sidebar(app_env, lib):
+def test_url_values_are_read_into_the_sidebar(app_env, demo_con):
     at = _app(spa="4", community="community", student_group="SE")
     assert _problems(at) == []
     assert at.selectbox(key="f_spa").value == 4
@@ -153,7 +139,7 @@ def test_url_values_are_read_into_the_sidebar(app_env, lib):
     assert _problems(at) == []
 
 
-def test_trends_table_is_the_library_trend(app_env, lib):
+def test_trends_table_is_the_library_trend(app_env, demo_con):
     from csi_metrics.metrics import trends
 
     at = _app()
@@ -162,7 +148,7 @@ def test_trends_table_is_the_library_trend(app_env, lib):
     table = at.dataframe[0].value
     assert set(table["series"]) == {"chosen schools", "LA County, every school"}  # the county line is in it too
     table = table[table["series"] == "chosen schools"]
-    expected = trends.trend(lib, "chronic_absenteeism", ["community"], Filters())
+    expected = trends.trend(demo_con, "chronic_absenteeism", ["community"], Filters())
     expected = expected.filter(expected["community"].is_in(["community", "comparison"]))
     assert len(table) == expected.height
     got = {(r["year"], r["community"]): r["rate"] for r in table.to_dict("records")}
@@ -171,8 +157,8 @@ def test_trends_table_is_the_library_trend(app_env, lib):
         assert (g is None or g != g) if r["rate"] is None else g == pytest.approx(_as_read(r["rate"]))
 
 
-def test_schools_page_opens_a_school_from_the_url(app_env, lib):
-    table = schools.school_table(lib, Filters(year=_latest(lib)))
+def test_schools_page_opens_a_school_from_the_url(app_env, demo_con):
+    table = schools.school_table(demo_con, Filters(year=_latest(demo_con)))
     cds, name = table.filter(table["is_community"]).select("cds_code", "school_name").row(0)
     at = _app()
     at.query_params["school"] = cds
@@ -191,12 +177,12 @@ def test_schools_bad_code_warns(app_env):
     assert any("`school=" in w.value for w in at.warning)
 
 
-def test_equity_rates_are_the_library_rates(app_env, lib):
+def test_equity_rates_are_the_library_rates(app_env, demo_con):
     at = _app()
     at.switch_page("pages/equity.py").run()
     assert _problems(at) == []
     table = at.dataframe[0].value
-    expected = rates.pooled_rates(lib, "chronic_absenteeism", ["student_group"], Filters(year=_latest(lib)))
+    expected = rates.pooled_rates(demo_con, "chronic_absenteeism", ["student_group"], Filters(year=_latest(demo_con)))
     exp = {r["student_group"]: r["rate"] for r in expected.iter_rows(named=True)}
     for r in table.to_dict("records"):
         want = exp[r["student_group"]]
@@ -205,7 +191,7 @@ def test_equity_rates_are_the_library_rates(app_env, lib):
 
 
 @pytest.mark.parametrize("metric", ["chronic_absenteeism", "suspension"])
-def test_equity_figures_and_colours_equal_the_report_command(app_env, lib, metric):
+def test_equity_figures_and_colours_equal_the_report_command(app_env, demo_con, metric):
     import argparse
     import io
     import json
@@ -220,7 +206,7 @@ def test_equity_figures_and_colours_equal_the_report_command(app_env, lib, metri
     parser = argparse.ArgumentParser()
     report.add_arguments(parser)
     out = io.StringIO()
-    year = _latest(lib)
+    year = _latest(demo_con)
     assert report.run(parser.parse_args(["--db", str(app_env), "--metric", metric, "--by", "student_group",
                                          "--year", year, "--format", "json"]), out=out) == 0
     want = {r["student_group"]: r for r in json.loads(out.getvalue())}
@@ -248,14 +234,14 @@ def test_missing_database_says_how_to_build_one(tmp_path, monkeypatch):
     assert any("python -m csi_metrics build --demo" in e.value for e in at.error)
 
 
-def test_funding_to_date_equals_the_headline_dollars(app_env, lib):
+def test_funding_to_date_equals_the_headline_dollars(app_env, demo_con):
     at = _app()
     at.switch_page("pages/funding.py").run()
     assert _problems(at) == []
     # The Funding page offers the award years (its own data's), latest first.
-    year = lib.sql("SELECT max(award_year) FROM grants WHERE county_code = '19'").fetchall()[0][0]
+    year = demo_con.sql("SELECT max(award_year) FROM grants WHERE county_code = '19'").fetchall()[0][0]
     assert at.sidebar.selectbox(key="f_year").value == year
-    head = headline.headline(lib, Filters(year=year))
+    head = headline.headline(demo_con, Filters(year=year))
     usd = head.filter(head["metric_id"] == "ccspp_usd")["value"][0]
 
     assert _metrics(at)[f"Awarded through {year}"] == formats.format_value(usd, "usd", compact=True)
@@ -263,17 +249,17 @@ def test_funding_to_date_equals_the_headline_dollars(app_env, lib):
     at.segmented_control(key="awards").set_value("in_year").run()
     from csi_metrics.metrics import funding
 
-    in_year = funding.awards(lib, [], Filters(year=year))
+    in_year = funding.awards(demo_con, [], Filters(year=year))
     assert _metrics(at)[f"Grants in {year}"] == f"{int(in_year['grants_n'].sum()):,}"
 
 
-def test_activities_totals_equal_the_library(app_env, lib):
+def test_activities_totals_equal_the_library(app_env, demo_con):
     from csi_metrics.metrics import activities
 
     at = _app()
     at.switch_page("pages/activities.py").run()
     assert _problems(at) == []
-    total = activities.activity_counts(lib, [], Filters(year=_latest(lib))).row(0, named=True)
+    total = activities.activity_counts(demo_con, [], Filters(year=_latest(demo_con))).row(0, named=True)
     shown = _metrics(at)
     assert shown["Activities"] == f"{total['activities_n']:,}"
     assert shown["Attendances"] == f"{total['attendees_n']:,}"
@@ -288,7 +274,7 @@ def test_csv_of_a_trend_column_keeps_gaps_blank():
     assert csv_bytes(df).decode() == "school,ca_trend\na,0.25;;;0.5\n"
 
 
-def test_page_controls_are_read_from_the_url(app_env, lib):
+def test_page_controls_are_read_from_the_url(app_env, demo_con):
     from csi_metrics.metrics import trends
 
     at = _app()
@@ -299,7 +285,7 @@ def test_page_controls_are_read_from_the_url(app_env, lib):
     assert at.segmented_control(key="metric").value == "suspension"
     table = at.dataframe[0].value
     table = table[table["series"] == "chosen schools"]
-    expected = trends.trend(lib, "suspension", ["spa"], Filters())
+    expected = trends.trend(demo_con, "suspension", ["spa"], Filters())
     assert len(table) == expected.height
     got = {(r["year"], r["spa"]): r["rate"] for r in table.to_dict("records")}
     r = expected.filter(expected["rate"].is_not_null()).row(0, named=True)
@@ -365,7 +351,7 @@ def test_about_page_shows_the_reconciliation_with_cde_colours(app_env):
     assert table["different colour"].sum() == diffs.height
 
 
-def test_overview_cards_say_what_a_pooled_rate_left_out_and_an_unconfirmed_cut_set(app_env, lib):
+def test_overview_cards_say_what_a_pooled_rate_left_out_and_an_unconfirmed_cut_set(app_env, demo_con):
     from csi_metrics.storage import db
 
     con = db.open_for_display(app_env)
@@ -386,13 +372,13 @@ def test_overview_cards_say_what_a_pooled_rate_left_out_and_an_unconfirmed_cut_s
     assert all("cut scores " + n.split(" cut scores ", 1)[1] in captions for n in notes)
 
 
-def test_trends_shows_the_matched_estimate_the_library_computes(app_env, lib):
+def test_trends_shows_the_matched_estimate_the_library_computes(app_env, demo_con):
     from csi_metrics.metrics import impact
 
     at = _app(metric="suspension", grant_type="all", spa="6")
     at.switch_page("pages/trends.py").run()
     assert not _problems(at), _problems(at)
-    est = impact.impact_estimate(lib, "suspension", Filters(spa=6), "all").row(0, named=True)
+    est = impact.impact_estimate(demo_con, "suspension", Filters(spa=6), "all").row(0, named=True)
     shown = _metrics(at)
     assert shown["Community minus matched schools"] == formats.format_value(est["effect_pp"], "pp")
     assert shown["95% interval"] == (f"{formats.format_value(est['ci_low_pp'], 'pp').removesuffix(' pp')} to "
@@ -405,16 +391,16 @@ def test_trends_shows_the_matched_estimate_the_library_computes(app_env, lib):
     assert any("not proof of cause" in c.value for c in at.caption)
 
 
-def test_trends_baseline_is_kept_in_the_url_and_a_late_one_falls_back(app_env, lib):
+def test_trends_baseline_is_kept_in_the_url_and_a_late_one_falls_back(app_env, demo_con):
     from csi_metrics.metrics import impact
 
     at = _app(baseline="2018-19")
     at.switch_page("pages/trends.py").run()
     assert not _problems(at)
     assert at.selectbox(key="baseline").value == "2018-19" and at.query_params["baseline"] == "2018-19"
-    est = impact.impact_estimate(lib, "chronic_absenteeism", Filters(), baseline="2018-19").row(0, named=True)
+    est = impact.impact_estimate(demo_con, "chronic_absenteeism", Filters(), baseline="2018-19").row(0, named=True)
     assert _metrics(at)["Community minus matched schools"] == formats.format_value(est["effect_pp"], "pp")
     at.selectbox(key="baseline").set_value("2023-24").run()  # after the first grants: refused, with why
     assert any("is not before the first grant year" in w.value for w in at.warning)
-    default = impact.impact_estimate(lib, "chronic_absenteeism", Filters()).row(0, named=True)
+    default = impact.impact_estimate(demo_con, "chronic_absenteeism", Filters()).row(0, named=True)
     assert _metrics(at)["Community minus matched schools"] == formats.format_value(default["effect_pp"], "pp")

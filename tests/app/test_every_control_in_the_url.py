@@ -29,12 +29,6 @@ KINDS = ("selectbox", "radio", "multiselect", "text_input", "button_group", "tog
          "number_input", "date_input")
 
 
-@pytest.fixture
-def app_env(demo_db, monkeypatch):
-    monkeypatch.setenv("CSI_DB", str(demo_db))
-    return demo_db
-
-
 def _widgets(at: AppTest, *, sidebar: bool) -> dict[str, Any]:
     tree = at.sidebar if sidebar else at.main
     return {w.key: w for kind in KINDS for w in getattr(tree, kind) if w.key and w.key not in NOT_URL

@@ -24,12 +24,6 @@ FILTERS = {"year": ("f_year", r"year"), "spa": ("f_spa", r"SPA"), "district": ("
            "cohort": ("f_cohort", r"cohort"), "student_group": ("f_student_group", r"student group")}
 
 
-@pytest.fixture
-def app_env(demo_db, monkeypatch):
-    monkeypatch.setenv("CSI_DB", str(demo_db))
-    return demo_db
-
-
 @pytest.fixture(scope="module")
 def other_values(demo_db) -> dict:
     """For each filter, a value other than its default (AppTest's select_index breaks on a format_func)."""

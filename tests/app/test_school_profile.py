@@ -21,19 +21,6 @@ APP = str(fixture_paths.REPO / "dashboard.py")
 TIMEOUT = 180
 
 
-@pytest.fixture
-def app_env(demo_db, monkeypatch):
-    monkeypatch.setenv("CSI_DB", str(demo_db))
-    return demo_db
-
-
-@pytest.fixture(scope="module")
-def lib(demo_db):
-    con = duckdb.connect(str(demo_db), read_only=True)
-    yield con
-    con.close()
-
-
 def _open(cds: str, **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.query_params["school"] = cds
@@ -48,17 +35,17 @@ def _texts(at: AppTest) -> list[str]:
     return [m.value for m in at.main.markdown] + [c.value for c in at.main.caption]
 
 
-def _school_with(lib, metric: str, source: str) -> str:
-    table = schools.school_table(lib, Filters(year=headline.latest_year(lib)))
+def _school_with(demo_con, metric: str, source: str) -> str:
+    table = schools.school_table(demo_con, Filters(year=headline.latest_year(demo_con)))
     rows = table.filter((pl.col(f"{metric}_level_source") == source) & pl.col(f"{metric}_color").is_not_null())
     assert rows.height, f"the demo has a school with a {source} {metric} colour"
     return rows["cds_code"][0]
 
 
 @pytest.mark.parametrize("source", [placement.SOURCE_OFFICIAL, placement.SOURCE_COMPUTED])
-def test_profile_shows_the_schools_own_dashboard_level(app_env, lib, source, tmp_path, monkeypatch):
-    cds = _school_with(lib, "suspension", placement.SOURCE_OFFICIAL)
-    year = headline.latest_year(lib)
+def test_profile_shows_the_schools_own_dashboard_level(app_env, demo_con, source, tmp_path, monkeypatch):
+    cds = _school_with(demo_con, "suspension", placement.SOURCE_OFFICIAL)
+    year = headline.latest_year(demo_con)
     db = app_env
     if source == placement.SOURCE_COMPUTED:
         # The demo gives every school CDE's file; without it for this school, the placement is computed.
@@ -102,12 +89,12 @@ def _bars(at: AppTest, title_part: str) -> tuple[dict, dict]:
     raise AssertionError(f"no chart titled {title_part!r}")
 
 
-def test_profile_groups_are_coloured_like_the_equity_page(app_env, lib):
+def test_profile_groups_are_coloured_like_the_equity_page(app_env, demo_con):
     from csi_metrics.figures import charts
     from csi_metrics.vocabulary import words
-    cds = _school_with(lib, "suspension", placement.SOURCE_OFFICIAL)
+    cds = _school_with(demo_con, "suspension", placement.SOURCE_OFFICIAL)
     at = _open(cds, school_metric="suspension")
-    groups = schools.school_profile(lib, cds)["student_groups"].filter(
+    groups = schools.school_profile(demo_con, cds)["student_groups"].filter(
         (pl.col("metric") == "suspension") & (pl.col("student_group") != "TA") & ~pl.col("suppressed")
         & pl.col("rate").is_not_null())
     colours, _ = _bars(at, "Suspension rate by student group")
@@ -118,14 +105,14 @@ def test_profile_groups_are_coloured_like_the_equity_page(app_env, lib):
             assert colours[label] == charts.dashboard_color_hex(r["color"]), label
     # The caption says where the colours come from, in the Equity page's words.
     caption = next(c.value for c in at.main.caption if "This school's student groups" in c.value)
-    every = schools.school_profile(lib, cds)["student_groups"].filter(pl.col("metric") == "suspension")
+    every = schools.school_profile(demo_con, cds)["student_groups"].filter(pl.col("metric") == "suspension")
     assert placement.colour_sentence(every["level_source"], "suspension") in caption
     assert "Groups under 30 students get no colour" in caption
 
 
-def _pooled(lib, metric: str, where: str, params: list) -> dict[str, float | None]:
+def _pooled(demo_con, metric: str, where: str, params: list) -> dict[str, float | None]:
     """Sum of visible numerators over sum of visible denominators, by year; None under 11 students."""
-    rows = lib.execute(f"""
+    rows = demo_con.execute(f"""
         SELECT o.academic_year, sum(o.numerator_n), sum(o.denominator_n)
         FROM outcomes o JOIN schools s USING (cds_code)
         WHERE o.metric = ? AND o.aggregate_level = 'S' AND o.reporting_category = 'TA' AND o.visible
@@ -138,9 +125,9 @@ def _lines(fig: dict) -> dict[str, dict[str, float | None]]:
     return {t["name"]: dict(zip(t["x"], t["y"])) for t in fig["data"] if t.get("type") == "scatter"}
 
 
-def test_profile_compares_the_school_with_its_district_and_matched_schools(app_env, lib):
+def test_profile_compares_the_school_with_its_district_and_matched_schools(app_env, demo_con):
     metric = "suspension"
-    cds, district, district_name = lib.execute(
+    cds, district, district_name = demo_con.execute(
         """SELECT s.cds_code, s.district_code, s.district_name FROM schools s
            WHERE s.is_community AND s.cds_code IN (SELECT treated_cds FROM impact_matches WHERE metric = ?)
            ORDER BY s.cds_code LIMIT 1""", [metric]).fetchall()[0]
@@ -153,8 +140,8 @@ def test_profile_compares_the_school_with_its_district_and_matched_schools(app_e
     lines = _lines(compare)
     district_line = next(v for k, v in lines.items() if district_name in k)
     matched_line = next(v for k, v in lines.items() if k.startswith("Matched comparison schools"))
-    expected_d = _pooled(lib, metric, "s.district_code = ?", [district])
-    expected_m = _pooled(lib, metric, "o.cds_code IN (SELECT control_cds FROM impact_matches "
+    expected_d = _pooled(demo_con, metric, "s.district_code = ?", [district])
+    expected_m = _pooled(demo_con, metric, "o.cds_code IN (SELECT control_cds FROM impact_matches "
                                       "WHERE treated_cds = ? AND metric = ?)", [cds, metric])
     for got, expected in ((district_line, expected_d), (matched_line, expected_m)):
         assert any(v is not None for v in got.values())
@@ -165,8 +152,8 @@ def test_profile_compares_the_school_with_its_district_and_matched_schools(app_e
     assert "fewer than 11" in caption
 
 
-def test_profile_of_a_school_without_matches_says_so(app_env, lib):
-    cds = lib.execute("SELECT cds_code FROM schools WHERE NOT is_community ORDER BY cds_code LIMIT 1").fetchall()[0][0]
+def test_profile_of_a_school_without_matches_says_so(app_env, demo_con):
+    cds = demo_con.execute("SELECT cds_code FROM schools WHERE NOT is_community ORDER BY cds_code LIMIT 1").fetchall()[0][0]
     at = _open(cds, school_metric="suspension")
     import json
     figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

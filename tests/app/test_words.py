@@ -15,12 +15,6 @@ pytestmark = pytest.mark.app
 APP = str(fixture_paths.REPO / "dashboard.py")
 
 
-@pytest.fixture
-def app_env(demo_db, monkeypatch):
-    monkeypatch.setenv("CSI_DB", str(demo_db))
-    return demo_db
-
-
 def _run(page: str, **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     for k, v in params.items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from csi_metrics.figures import export
@@ -21,15 +20,8 @@ pytestmark = pytest.mark.skipif(not Path(localserver.CHROMIUM).exists(), reason=
 MIN_TEXT_PX = 20
 
 
-@pytest.fixture(scope="module")
-def con(demo_db):
-    c = duckdb.connect(str(demo_db), read_only=True)
-    yield c
-    c.close()
-
-
-def _item(con, chart_id, **given) -> export.ExportItem:
-    d = catalogue.render_on(con, chart_id, Filters(year="2023-24"), choices_=given)
+def _item(demo_con, chart_id, **given) -> export.ExportItem:
+    d = catalogue.render_on(demo_con, chart_id, Filters(year="2023-24"), choices_=given)
     return export.ExportItem(d.fig, d.title, d.caption, d.source, demo=True)
 
 
@@ -62,10 +54,10 @@ def _measure(svgs: list[bytes]) -> list[dict]:
 
 
 @pytest.mark.browser
-def test_exported_words_are_large_inside_the_image_and_run_into_nothing(con):
-    items = [_item(con, "activities_by_month"), _item(con, "trend", metric="suspension"),
-             _item(con, "did", metric="suspension"), _item(con, "by_spa", metric="suspension"),
-             _item(con, "equity", metric="suspension")]
+def test_exported_words_are_large_inside_the_image_and_run_into_nothing(demo_con):
+    items = [_item(demo_con, "activities_by_month"), _item(demo_con, "trend", metric="suspension"),
+             _item(demo_con, "did", metric="suspension"), _item(demo_con, "by_spa", metric="suspension"),
+             _item(demo_con, "equity", metric="suspension")]
     svgs = export.render_many(items, "svg")
     for item, m in zip(items, _measure(svgs)):
         words = m["notes"] + m["title"]
@@ -83,10 +75,10 @@ def test_exported_words_are_large_inside_the_image_and_run_into_nothing(con):
 
 
 @pytest.mark.browser
-def test_a_demo_pdf_carries_the_mark_and_the_did_title_names_its_measure(con):
+def test_a_demo_pdf_carries_the_mark_and_the_did_title_names_its_measure(demo_con):
     from pypdf import PdfReader
 
-    items = [_item(con, "did", metric="suspension"), _item(con, "activities_by_month")]
+    items = [_item(demo_con, "did", metric="suspension"), _item(demo_con, "activities_by_month")]
     text = [p.extract_text() for p in PdfReader(io.BytesIO(export.deck_pdf(items))).pages]
     assert all("DEMO DATA" in t for t in text)
     assert "Suspension rate" in text[0].split("\n")[0] or "Suspension rate: change" in text[0]
@@ -94,9 +86,9 @@ def test_a_demo_pdf_carries_the_mark_and_the_did_title_names_its_measure(con):
     assert "DEMO DATA" not in real  # the mark is for the demo only
 
 
-def test_the_map_export_words_leave_out_the_page_instructions(con):
+def test_the_map_export_words_leave_out_the_page_instructions(demo_con):
     from csi_app import show
 
-    d = catalogue.render_on(con, "map", Filters(year="2023-24"))
+    d = catalogue.render_on(demo_con, "map", Filters(year="2023-24"))
     words = show.export_caption(d)
     assert words and "Click" not in words and d.note.split(".")[0] in words

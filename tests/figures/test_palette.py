@@ -4,7 +4,6 @@ Dashboard colours, and a category's colour follows its code, never the filters."
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -49,13 +48,6 @@ def _colours(fig) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def con(demo_db):
-    c = duckdb.connect(str(demo_db), read_only=True)
-    yield c
-    c.close()
-
-
 CATEGORICAL = [("trend", {"by": b}) for b in ("none", "community", "spa", "cohort", "school_type", "student_group")] + [
     ("did", {}), ("awards_treemap", {}), ("awards_by", {}), ("usd_per_student", {}), ("activities_by_month", {}),
     ("activities_by_type", {}), ("activities_by_spa", {}), ("map", {"color_by": "cohort"}), ("headline_spark",
@@ -63,8 +55,8 @@ CATEGORICAL = [("trend", {"by": b}) for b in ("none", "community", "spa", "cohor
 
 
 @pytest.mark.parametrize("chart_id,given", CATEGORICAL)
-def test_no_category_is_drawn_in_a_dashboard_colour(con, chart_id, given):
-    drawn = catalogue.render_on(con, chart_id, Filters(year="2023-24"), choices_=given)
+def test_no_category_is_drawn_in_a_dashboard_colour(demo_con, chart_id, given):
+    drawn = catalogue.render_on(demo_con, chart_id, Filters(year="2023-24"), choices_=given)
     colours = [(n, c) for n, c in _colours(drawn.fig) if c.upper() not in ("#000000", "#333333", charts.NO_COLOR,
                                                                           charts.TEXT_COLOR, "#FFFFFF")]
     assert colours, chart_id
@@ -86,19 +78,19 @@ def test_an_activity_type_keeps_its_colour_when_the_filter_changes_what_else_is_
     assert len(set(a.values())) == 5
 
 
-def test_an_spa_keeps_its_colour_in_the_treemap_under_an_spa_filter(con):
-    whole = catalogue.render_on(con, "awards_treemap", Filters(year="2023-24")).fig.data[0]
+def test_an_spa_keeps_its_colour_in_the_treemap_under_an_spa_filter(demo_con):
+    whole = catalogue.render_on(demo_con, "awards_treemap", Filters(year="2023-24")).fig.data[0]
     colours = dict(zip(whole.labels, whole.marker.colors))
     for spa in (3, 6):
-        one = catalogue.render_on(con, "awards_treemap", Filters(year="2023-24", spa=spa)).fig.data[0]
+        one = catalogue.render_on(demo_con, "awards_treemap", Filters(year="2023-24", spa=spa)).fig.data[0]
         for label, colour in zip(one.labels, one.marker.colors):
             if colour is not None:
                 assert colours[label] == colour, (spa, label)
 
 
-def test_a_trend_group_keeps_its_colour_under_a_filter(con):
-    whole = catalogue.render_on(con, "trend", Filters(), choices_={"by": "spa"}).fig
-    one = catalogue.render_on(con, "trend", Filters(spa=5), choices_={"by": "spa"}).fig
+def test_a_trend_group_keeps_its_colour_under_a_filter(demo_con):
+    whole = catalogue.render_on(demo_con, "trend", Filters(), choices_={"by": "spa"}).fig
+    one = catalogue.render_on(demo_con, "trend", Filters(spa=5), choices_={"by": "spa"}).fig
     a = {t.name: t.line.color for t in whole.data}
     b = {t.name: t.line.color for t in one.data}
     shared = set(a) & set(b) - {"LA County (all schools)"}

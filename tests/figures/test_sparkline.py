@@ -5,7 +5,6 @@ year with no data, in a colour that does not mean bad."""
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -25,16 +24,9 @@ def test_a_small_dip_looks_small_and_the_ends_carry_their_values():
     assert texts[1] == ""
 
 
-@pytest.fixture(scope="module")
-def con(demo_db):
-    c = duckdb.connect(str(demo_db), read_only=True)
-    yield c
-    c.close()
-
-
 @pytest.mark.parametrize("metric_id", ["chronic_absenteeism", "suspension", "community_schools_n", "ccspp_usd"])
-def test_every_headline_sparkline_is_labelled_and_to_scale(con, metric_id):
-    d = catalogue.render_on(con, "headline_spark", Filters(year="2023-24"),
+def test_every_headline_sparkline_is_labelled_and_to_scale(demo_con, metric_id):
+    d = catalogue.render_on(demo_con, "headline_spark", Filters(year="2023-24"),
                             choices_={"metric_id": metric_id, "scope": "selected"})
     trace = d.fig.data[0]
     labels = [t for t in trace.text if t]

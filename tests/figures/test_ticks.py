@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 import re
 
-import duckdb
-import pytest
 
 from csi_metrics.figures import export, projector
 from csi_metrics.views import catalogue
@@ -79,15 +77,8 @@ def axes_and_bars(fig) -> list[tuple[str, list[str]]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def con(demo_db):
-    c = duckdb.connect(str(demo_db), read_only=True)
-    yield c
-    c.close()
-
-
-def _cases(con):
-    school = con.execute("SELECT min(cds_code) FROM schools WHERE is_community").fetchall()[0][0]
+def _cases(demo_con):
+    school = demo_con.execute("SELECT min(cds_code) FROM schools WHERE is_community").fetchall()[0][0]
     for chart_id, chart in catalogue.CHARTS.items():
         base = {"school": school} if "school" in chart.options else {}
         choices = [base]
@@ -99,11 +90,11 @@ def _cases(con):
             yield chart_id, given
 
 
-def test_every_percentage_axis_and_colour_bar_has_distinct_tick_labels(con):
+def test_every_percentage_axis_and_colour_bar_has_distinct_tick_labels(demo_con):
     seen, repeated = 0, []
-    for chart_id, given in _cases(con):
+    for chart_id, given in _cases(demo_con):
         try:
-            drawn = catalogue.render_on(con, chart_id, Filters(year="2023-24"), choices_=given)
+            drawn = catalogue.render_on(demo_con, chart_id, Filters(year="2023-24"), choices_=given)
         except ValueError:
             continue  # a choice the demo cannot serve (e.g. a baseline); the catalogue test covers it
         for where, fig in (("page", drawn.fig), ("slide", projector.slide_figure(drawn.fig)),
