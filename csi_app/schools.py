@@ -141,9 +141,6 @@ def school_picker(table: pl.DataFrame) -> str | None:
     return cds
 
 
-
-
-
 def dashboard_level(frame: pl.DataFrame, metric: str, year: str | None) -> None:
     """The school's own Dashboard level for `year` (its profile's placement, the one the
     Overview and the map use): colour, status and change, and whether CDE's official
@@ -152,11 +149,7 @@ def dashboard_level(frame: pl.DataFrame, metric: str, year: str | None) -> None:
     rows = frame.filter(pl.col("year") == year) if year else frame.tail(1)
     row = rows.row(0, named=True) if rows.height else {}
     st.markdown(f"**{m.label}, Dashboard {row.get('year') or year or ''}**", help=m.definition)
-    if row.get("color"):
-        kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else "Dashboard-style colour"
-        st.badge(f"{kind}: {row['color']}", color=show.BADGE.get(row["color"], "gray"))
-    else:
-        st.badge(f"No Dashboard colour: {row.get('level_note') or 'not placed'}", color="gray")
+    show.level_badge(row.get("color"), row.get("level_source"), row.get("level_note"))
     if row.get("status_level"):
         placed = ""
         if row.get("placed_rate") is not None and not row.get("suppressed"):

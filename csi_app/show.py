@@ -13,6 +13,7 @@ import streamlit as st
 
 from csi_app import data, phone, presenter
 from csi_metrics.figures import downloads
+from csi_metrics.metrics import placement
 from csi_metrics.views.catalogue import Drawn
 from csi_metrics.vocabulary import codes, formats, registry, words
 from csi_metrics.vocabulary.filters import Filters
@@ -29,8 +30,19 @@ LABEL_COLUMNS = (("spa", "spa_name"), ("student_group", "student_group_name"), (
                  ("activity_type", "activity_type_name"), ("grant_type", "grant_type_name"))
 
 
-# A Dashboard colour as st.badge names it: the Overview cards and the school profile badge alike.
+# A Dashboard colour as st.badge names it.
 BADGE = {"Red": "red", "Orange": "orange", "Yellow": "yellow", "Green": "green", "Blue": "blue"}
+
+
+def level_badge(color: str | None, level_source: str | None, note: str | None) -> None:
+    """A Dashboard colour as a badge, saying whether CDE's official file gave it or it was
+    computed Dashboard-style; grey with the reason when there is none. The Overview's cards
+    and a school's profile both show it this way."""
+    if color:
+        kind = "Dashboard colour" if level_source == placement.SOURCE_OFFICIAL else "Dashboard-style colour"
+        st.badge(f"{kind}: {color}", color=BADGE.get(color, "gray"))
+    else:
+        st.badge(f"No Dashboard colour: {note or 'not placed'}", color="gray")
 
 
 def demo_banner() -> None:
@@ -162,11 +174,11 @@ def show(drawn: Drawn, *, key: str, caption: str | None = None,
         st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
     else:  # on a phone, the narrow layout
         phone.plotly_chart(drawn.fig, key=f"chart_{key}", config=config_, theme=None, **select)
-    text = " ".join(x.rstrip(".") + "." for x in (metric_caption(drawn.metric) if drawn.metric else "",
-                                                   drawn.note, caption or "") if x)
+    exported = export_caption(drawn)  # the page's own words (caption) stay on the page
+    text = " ".join(x for x in (exported, caption.rstrip(".") + "." if caption else "") if x)
     if text:
         st.caption(text)
-    presenter.export_buttons(drawn.fig, key=key, caption=export_caption(drawn), title=drawn.title)
+    presenter.export_buttons(drawn.fig, key=key, caption=exported, title=drawn.title)
     presenter.add_to_deck_button(drawn, key=key)
     source = registry.METRICS[drawn.metric].source if drawn.metric in registry.METRICS else None
     table_and_csv(readable(drawn.table), key=key, filters=filters, choices=choices, source=source)

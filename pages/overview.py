@@ -48,12 +48,7 @@ def card(row: dict, title: str, short: str | None = None):
             placed = ""
             if row["placed_value"] is not None and row["placed_group"] == placement.TK8:
                 placed = f" · placed on TK-8 {formats.format_value(row['placed_value'], 'rate')}"
-            if row["color"]:
-                kind = "Dashboard colour" if row["level_source"] == placement.SOURCE_OFFICIAL else \
-                    "Dashboard-style colour"
-                st.badge(f"{kind}: {row['color']}", color=show.BADGE[row["color"]])
-            else:
-                st.badge(f"No Dashboard colour: {row['note'] or 'not placed'}", color="gray")
+            show.level_badge(row["color"], row["level_source"], row["note"])
             if row["status_level"]:
                 # The card names its measure already: the note without the cut set's label.
                 unconfirmed = f" · cut scores {row['cut_set_note'].split(' cut scores ', 1)[-1]}" \

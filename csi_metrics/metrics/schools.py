@@ -169,7 +169,7 @@ def school_comparison(con: duckdb.DuckDBPyConnection, cds_code: str, metric: str
         WHERE o.metric = ? AND o.aggregate_level = 'S' AND o.reporting_category = 'TA'
           AND o.visible AND o.numerator_n IS NOT NULL AND o.denominator_n IS NOT NULL
           AND o.cds_code IN (SELECT DISTINCT control_cds FROM impact_matches WHERE treated_cds = ? AND metric = ?)
-        GROUP BY 1 ORDER BY 1""", [metric, cds_code, metric]) if _has_matches(con) else pl.DataFrame()
+        GROUP BY 1 ORDER BY 1""", [metric, cds_code, metric])
     if matched.height:
         matched = matched.with_columns(
             pl.when(pl.col("denominator_n") > 0).then(pl.col("numerator_n") / pl.col("denominator_n"))
@@ -182,12 +182,6 @@ def school_comparison(con: duckdb.DuckDBPyConnection, cds_code: str, metric: str
 
 def matched_schools_n(con: duckdb.DuckDBPyConnection, cds_code: str, metric: str) -> int:
     """How many comparison schools impact_matches matched to this school for `metric`."""
-    if not _has_matches(con):
-        return 0
     return con.execute("SELECT count(DISTINCT control_cds) FROM impact_matches WHERE treated_cds = ? AND metric = ?",
                        [cds_code, metric]).fetchall()[0][0]
 
-
-def _has_matches(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'impact_matches'")
-                .fetchall()[0][0])
