@@ -18,6 +18,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from csi_app import data
+from csi_metrics.figures import charts
 from csi_metrics.figures.narrow import phone_figure
 from csi_metrics.vocabulary import safe_text
 
@@ -49,15 +51,22 @@ def inject_css() -> None:
     st.html(_CSS)
 
 
+def _marked(fig: go.Figure) -> go.Figure:
+    """The demo's figure carries its DEMO DATA mark on the page itself (decided here, where
+    every catalogue chart and deck slide is drawn), so Plotly's own camera PNG has it too."""
+    return charts.mark_demo(fig) if data.is_demo() else fig
+
+
 def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """st.plotly_chart, on a phone (unless not `adapt`) with the narrow layout: its title above
-    and its notes below as page text, which wraps, and no toolbar."""
+    and its notes below as page text, which wraps, and no toolbar. The one way the app draws a
+    chart with a toolbar: the demo's carries its DEMO DATA mark."""
     if not (adapt and is_phone()):
-        return st.plotly_chart(fig, config=config, **kwargs)
+        return st.plotly_chart(_marked(fig), config=config, **kwargs)
     narrow = phone_figure(fig)
     if narrow.title:
         st.markdown(f"**{safe_text.for_markdown(narrow.title)}**")
-    shown = st.plotly_chart(narrow.fig, config={**(config or {}), "displayModeBar": False}, **kwargs)
+    shown = st.plotly_chart(_marked(narrow.fig), config={**(config or {}), "displayModeBar": False}, **kwargs)
     if narrow.notes:
         st.caption(" ".join(safe_text.for_markdown(n) for n in narrow.notes))
     return shown

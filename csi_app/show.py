@@ -171,7 +171,8 @@ def show(drawn: Drawn, *, key: str, caption: str | None = None,
     select: dict[str, Any] = dict(on_select=on_select, selection_mode="points") if on_select else {}
     # theme=None: Streamlit's own chart theme would override the dashboard's projector type sizes.
     if presenter.is_presenting():
-        st.plotly_chart(presenter.for_display(drawn.fig), key=f"chart_{key}", config=config_, theme=None, **select)
+        phone.plotly_chart(presenter.for_display(drawn.fig), adapt=False, key=f"chart_{key}", config=config_,
+                           theme=None, **select)
     else:  # on a phone, the narrow layout
         phone.plotly_chart(drawn.fig, key=f"chart_{key}", config=config_, theme=None, **select)
     exported = export_caption(drawn)  # the page's own words (caption) stay on the page

@@ -22,7 +22,7 @@ from csi_metrics.vocabulary.filters import COMMUNITY_CHOICES, FilterOptions, Fil
 # Each page offers the years its own data has (metrics.query.YEAR_SOURCES): CDE's
 # outcome files lag a year or more behind the initiative's awards and activities.
 PAGE_YEARS = {"funding": "grants", "activities": "activities"}  # url_path -> source; the rest: outcomes
-URL_PARAMS = ("year", "spa", "district", "community", "cohort", "school_type", "student_group")
+URL_PARAMS = filters_mod.SIDEBAR
 
 
 def year_source(page_path: str | None) -> str:

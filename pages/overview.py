@@ -58,7 +58,7 @@ def card(row: dict, title: str, short: str | None = None):
                 st.caption(f"Pools {row['schools_n'] or 0:,} school figures; {row['suppressed_schools_n']:,} hidden "
                            "ones left out.")
         if row["ignores"]:
-            st.caption(f"Ignores {row['ignores']}.")
+            st.caption(row["ignores"])  # headline says it in the words every chart uses
     return box
 
 

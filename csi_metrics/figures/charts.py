@@ -633,3 +633,28 @@ def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activ
     fig.update_xaxes(type="category", title=None, tickvals=months, ticktext=[_month_label(m) for m in months])
     fig.update_yaxes(title="Number of activities" if value_col == "activities_n" else value_col.replace("_n", ""))
     return apply_theme(fig)
+
+
+# --------------------------------------------------------------------------- the demo, on the live chart
+
+LIVE_DEMO_MARK = "DEMO DATA · fictional schools"
+LIVE_DEMO_NAME = "csi_demo_mark"  # the annotation's name: exports swap it for their own, larger mark
+
+
+def mark_demo(fig: go.Figure) -> go.Figure:
+    """`fig` itself with a small DEMO DATA mark in the plot's top right corner, so a PNG taken
+    with Plotly's own camera button (or a screenshot) cannot pass for real results. Changes
+    `fig` in place (a copy of a map costs most of a second) and only once."""
+    if not any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in fig.layout.annotations or ()):
+        fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=1,
+                           xanchor="right", yanchor="top", showarrow=False, font=dict(size=11, color="#8B0000"),
+                           bgcolor="rgba(255,243,205,0.85)", borderpad=2)
+    return fig
+
+
+def without_demo_mark(fig: go.Figure) -> go.Figure:
+    """`fig` with the live DEMO DATA mark taken off (in place)."""
+    anns = fig.layout.annotations or ()
+    if any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in anns):
+        fig.layout.annotations = [a for a in anns if getattr(a, "name", None) != LIVE_DEMO_NAME]
+    return fig

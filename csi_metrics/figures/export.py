@@ -127,7 +127,8 @@ def prepare(
     a band with caption and source, each in room of its own (so the words survive
     when the file is forwarded on its own, and none runs into another). With `demo`,
     a DEMO DATA mark sits inside the image."""
-    out = projector.presenter_figure(fig)
+    # The live chart's small mark gives way to the export's own (with `demo`).
+    out = charts.without_demo_mark(projector.presenter_figure(fig))
     # Slide margins: the theme's 20 px edges are for a browser pane, not a projector.
     out.update_layout(width=width, height=height, autosize=False, title=dict(xref="paper", x=0),
                       margin=dict(l=max(_margin(out, "l"), 60), r=max(_margin(out, "r"), 60)))

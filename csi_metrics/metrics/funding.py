@@ -193,15 +193,21 @@ def dollars_per_student(
     filters: Filters = Filters(),
     *,
     county_code: str | None = codes.LA_COUNTY_CODE,
+    to_date: bool = False,
 ) -> pl.DataFrame:
     """Dollars per enrolled student: amount of grants whose funded schools have
     a known enrolment, divided by enrolled_n (each funded school's enrolment in
     the award year, counted once per school and award year within a group).
+    With `to_date`, the grants of every award year up to and including
+    filters.year (as awards_to_date), not of that year alone.
     Columns: *by, [spa_label], amount_usd (all grants), enrolled_n,
     usd_per_student, unmatched_usd (dollars with no enrolment), schools_n,
     suppressed (enrolled_n under 11: enrolled_n and usd_per_student null)."""
     by = query.check_by(by, BY_COLUMNS)
-    conds, params = _where(filters, county_code)
+    conds, params = _where(filters.with_(year=None) if to_date else filters, county_code)
+    if to_date and filters.year is not None:
+        conds.append("g.award_year <= ?")
+        params.append(filters.year)
     keys = [BY_COLUMNS[b].replace("g.", "") for b in by]
     key_sel = ", ".join(f"{k} AS {b}" for k, b in zip(keys, by))
     key_sel_g = ", ".join(f"g.{k} AS {b}" for k, b in zip(keys, by))

@@ -30,7 +30,7 @@ import polars as pl
 
 from csi_metrics.vocabulary import codes, registry, formats
 from csi_metrics.metrics import funding, placement, rates
-from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.vocabulary.filters import Filters, not_applying
 from csi_metrics.metrics import query
 
 COLUMNS = {
@@ -62,20 +62,32 @@ def _selected(filters: Filters) -> Filters:
     return filters.with_(community=side(filters))
 
 
-def _ignores(filters: Filters, scope: str, metric_id: str) -> str | None:
-    """The filters a row does not follow, in words (None: it follows all)."""
-    out = []
+# The filters a row never follows: the county's figures are every LA County school; a count
+# of schools and a dollar have no student group.
+COUNTY_IGNORES = ("spa", "district", "community", "cohort", "school_type")
+NO_GROUP = ("community_schools_n", "ccspp_usd")
+
+
+def ignored_keys(scope: str, metric_id: str) -> tuple[str, ...]:
+    """The sidebar filters a headline figure of `scope` never follows (its small trend
+    neither)."""
     if scope == "county":
-        placed = [n for n, v in (("SPA", filters.spa), ("district", filters.district), ("school", filters.school),
-                                 ("cohort", filters.cohort), ("school type", filters.school_type)) if v is not None]
-        if placed or filters.community != "all":
-            out.append(", ".join(placed + (["schools"] if filters.community != "all" else []))
-                       + ": this is every LA County school")
-    elif filters.community == "all":
-        out.append("schools: community schools shown (choose comparison schools for the others)")
-    if scope == "selected" and metric_id == "ccspp_usd" and filters.student_group != "TA":
-        out.append("student group: dollars go to schools, not groups")
-    return "; ".join(out) or None
+        return COUNTY_IGNORES
+    return ("student_group",) if metric_id in NO_GROUP else ()
+
+
+def _ignores(filters: Filters, scope: str, metric_id: str) -> str | None:
+    """The filters a row does not follow, of those set, in the one sentence that says so
+    (filters.not_applying); None: it follows all."""
+    chosen = [k for k in ignored_keys(scope, metric_id)
+              if getattr(filters, k) not in (None, "all", Filters().student_group)]
+    why = {"county": "this is every LA County school", "selected": None}[scope]
+    if "student_group" in chosen:
+        why = "counts of schools and dollars have no student group"
+    out = [not_applying(chosen, why=why)] if chosen else []
+    if scope == "selected" and filters.community == "all":
+        out.append("All schools: community schools shown (choose comparison schools for the others).")
+    return " ".join(out) or None
 
 
 def _count_row(mid: str, filters: Filters, year: str, prior: str, value, prior_value, suppressed: bool, unit: str,

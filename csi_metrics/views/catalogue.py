@@ -29,7 +29,7 @@ from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, h
                                  rates, schools, trends)
 from csi_metrics.vocabulary import codes, config, formats, registry
 from csi_metrics.vocabulary.errors import InputError
-from csi_metrics.vocabulary.filters import Filters
+from csi_metrics.vocabulary.filters import SIDEBAR, Filters, not_applying
 from csi_metrics.vocabulary.safe_text import for_plotly
 
 Loader = Callable[..., Any]
@@ -75,8 +75,9 @@ class Context:
 class Drawn:
     """A drawn chart: the figure, the table behind it (suppressed upstream), its
     title, a note on what the filters do to it (markdown-safe text), the registry
-    metric whose definition and source go with it, and any frames a page shows
-    beside it (`extra`)."""
+    metric whose definition and source go with it, any frames a page shows beside
+    it (`extra`), and the sidebar filters it does not follow (`ignores`: `render`
+    ends the note with filters.not_applying's sentence naming them)."""
 
     fig: go.Figure
     table: pl.DataFrame
@@ -88,6 +89,7 @@ class Drawn:
     chart_id: str = ""
     filters: Filters | None = None
     choices: Mapping[str, Any] = field(default_factory=dict)
+    ignores: tuple[str, ...] = ()
 
     @property
     def definition(self) -> str:
@@ -128,7 +130,7 @@ GROUPINGS = {"spa": "SPA", "cohort": "cohort", "grant_type": "grant type", "dist
 AWARDED = {"to_date": "Awarded to date", "in_year": "Awarded in the year only"}  # a page may name the year
 COLOR_BY = {"dashboard_color": "Dashboard colour", "cohort": "CCSPP cohort"}
 POINT_WORDS = {"on": "On", "dim": "Dimmed", "off": "Off"}
-COUNTY_LINE = "Dashed black line: every LA County school pooled (year and student group filters only)."
+COUNTY_LINE = "Dashed black line: every LA County school pooled, every year, for the student group chosen."
 
 
 # --------------------------------------------------------------------------- outcomes over time
@@ -146,12 +148,12 @@ def _trend(ctx: Context) -> Drawn:
     title = f"{_label(metric)} by year" + (": community vs comparison schools" if by_key == "community" else "")
     fig = charts.trend_lines(df, title=title, group_col=by[0] if by else None, county=county, metric=metric,
                              y_title=_label(metric))
-    note = f"{ctx.describe(every)}. Every year is shown: the year filter does not narrow this chart. {COUNTY_LINE}"
+    note = f"{ctx.describe(every)}. Every year is shown. {COUNTY_LINE}"
     # The table (and so the CSV) holds every plotted series: the chosen schools and the county line.
     table = pl.concat([df.with_columns(pl.lit("chosen schools").alias("series")),
                        county.with_columns(pl.lit("LA County, every school").alias("series"))], how="diagonal_relaxed")
     table = table.select("series", *[c for c in table.columns if c != "series"])
-    return Drawn(fig, table, title, note, metric, {"county": county})
+    return Drawn(fig, table, title, note, metric, {"county": county}, ignores=("year",))
 
 
 def _did(ctx: Context) -> Drawn:
@@ -163,9 +165,9 @@ def _did(ctx: Context) -> Drawn:
     fig = charts.did_bars(df, title=f"{_label(metric)}: change")
     note = (f"{ctx.describe(ctx.filters.with_(year=None, community='all'))}. Difference-in-differences: the "
             "community schools' change minus the comparison schools' change over the same years, from the year "
-            "before each school's first grant to the latest year (the year and schools filters do not apply). "
+            "before each school's first grant to the latest year. "
             "It describes, it does not prove cause; the comparison with matched schools is the fairer test.")
-    return Drawn(fig, df, title, note, "did_pp")
+    return Drawn(fig, df, title, note, "did_pp", ignores=("year", "community"))
 
 
 # --------------------------------------------------------------------------- against matched schools
@@ -174,6 +176,8 @@ GRANT_TYPES = {"implementation": "Implementation grants", "planning": "Planning 
                "coordination": "Coordination grants", "all": "Every grant type"}
 IMPACT_BY = {"spa": "SPA", "cohort": "Cohort"}
 IMPACT_BY_WORD = {"spa": "SPA", "cohort": "cohort"}
+# The matched study is of whole schools: every year, all students, community schools against their matches.
+IMPACT_IGNORES = ("year", "community", "student_group")
 IMPACT_CAVEAT = ("An association with the grant, not proof of cause: matched schools resembled each community "
                  "school before its grant, but schools can differ in ways no file records.")
 BASELINE_WORDS = "each school's last year before its grant, never 2019-20 or 2020-21"
@@ -181,7 +185,6 @@ BASELINE_WORDS = "each school's last year before its grant, never 2019-20 or 202
 
 def _impact_args(ctx: Context) -> tuple[str, Filters, str, str | None]:
     baseline = ctx.choices.get("baseline") or None
-    # The matched study is of whole schools: every year, all students, community schools against their matches.
     return ctx["metric"], ctx.filters.with_(year=None, community="all", student_group="TA"), ctx["grant_type"], baseline
 
 
@@ -203,8 +206,7 @@ def impact_sentence(est: pl.DataFrame, metric: str) -> str:
 
 def _impact_words(ctx: Context, f: Filters, est: pl.DataFrame, base: str | None) -> str:
     return (f"{ctx.describe(f)}, {GRANT_TYPES[ctx['grant_type']].lower()}. {impact_sentence(est, ctx['metric'])} "
-            f"Baseline: {base + ' for every cohort' if base else BASELINE_WORDS}. {IMPACT_CAVEAT} Not narrowed by "
-            "year, schools or student group.")
+            f"Baseline: {base + ' for every cohort' if base else BASELINE_WORDS}. {IMPACT_CAVEAT}")
 
 
 def _impact_event(ctx: Context) -> Drawn:
@@ -219,7 +221,7 @@ def _impact_event(ctx: Context) -> Drawn:
     title = f"{registry.get(metric).name}: community vs matched schools, year by year"
     fig = charts.event_study(df, title=title)
     return Drawn(fig, df, title, _impact_words(ctx, f, est, baseline), "impact_pp",
-                 {"estimate": est, "baseline": baseline or "", "baseline_refused": refused})
+                 {"estimate": est, "baseline": baseline or "", "baseline_refused": refused}, ignores=IMPACT_IGNORES)
 
 
 def _impact_balance(ctx: Context) -> Drawn:
@@ -233,14 +235,16 @@ def _impact_balance(ctx: Context) -> Drawn:
             f"{formats.format_value(counts.get('control_schools_after_n') or 0, 'count')} comparison schools; "
             f"{formats.format_value(counts.get('unmatched_schools_n') or 0, 'count')} unmatched"
             + (f" ({counts['unmatched_reasons']})" if counts.get("unmatched_reasons") else "") + ".")
-    return Drawn(charts.balance_chart(df, title=title), df, title, note, "impact_pp")
+    return Drawn(charts.balance_chart(df, title=title), df, title, note, "impact_pp", ignores=IMPACT_IGNORES)
 
 
 def _impact_by(ctx: Context) -> Drawn:
     metric, f, grant_type, baseline = _impact_args(ctx)
     by = ctx["impact_by"]
     options = ctx.load(query.filter_options)
-    values = options.spas if by == "spa" else options.cohorts
+    # The SPA (or cohort) filter narrows the groups estimated to the one chosen, as the SPA bars do.
+    chosen = getattr(f, by)
+    values = [chosen] if chosen is not None else options.spas if by == "spa" else options.cohorts
     rows = []
     for v in values:
         try:
@@ -254,7 +258,7 @@ def _impact_by(ctx: Context) -> Drawn:
     note = (f"{ctx.describe(f)}, {GRANT_TYPES[grant_type].lower()}. Each {IMPACT_BY_WORD[by]}'s community schools "
             f"against their own matches. {IMPACT_CAVEAT}")
     fig = charts.estimates_by_group(df, category_col=by, title=title)
-    return Drawn(fig, df, title, note, "impact_pp")
+    return Drawn(fig, df, title, note, "impact_pp", ignores=IMPACT_IGNORES)
 
 
 # --------------------------------------------------------------------------- where: the map and SPAs
@@ -271,6 +275,16 @@ def default_boundaries() -> tuple[dict | None, str | None]:
         return None, str(exc)
 
 
+# What each map measure's SPA colours do not follow (geo.spa_measure): dollars and the roster
+# count every award year, for no side of the comparison and no student group; activities
+# serve everyone. The school points are always the roster's community schools.
+MAP_FILL_IGNORES = {"ccspp_usd": ("year", "community", "student_group"),
+                    "usd_per_student": ("year", "community", "student_group"),
+                    "community_schools_n": ("year", "community", "student_group"),
+                    "activities_n": ("student_group",)}
+MAP_POINTS_IGNORE = ("community",)
+
+
 def _map(ctx: Context) -> Drawn:
     measure_id, color_by = ctx["measure"], ctx["color_by"]
     m = geo.MEASURES[measure_id]
@@ -285,6 +299,7 @@ def _map(ctx: Context) -> Drawn:
     color_col = "color" if "color" in df.columns else None
     # A year CDE never published reads "not published" on every SPA, not "no data" or "suppressed".
     missing = formats.NOT_PUBLISHED_TEXT if m.outcome and not codes.is_published(m.outcome, f.year) else "no data"
+    fill_ignores = MAP_FILL_IGNORES.get(measure_id, ())
     if geojson is not None:
         points = maps.school_points(points_frame, color_by=color_by, label=_label(outcome), show=ctx["points"])
         fig = maps.spa_choropleth(geojson, df, m.value_col, label=m.label, unit=m.unit, title=title,
@@ -293,11 +308,20 @@ def _map(ctx: Context) -> Drawn:
         where = ("School points switched off. " if ctx["points"] == "off" else
                  f"Points{dimmed}: community schools for {ctx.describe(f.with_(spa=None))}, sized by enrolment, "
                  f"coloured by {COLOR_BY[color_by].lower()} ({registry.get(outcome).name.lower()}). ")
+        outline = "Every SPA is drawn; the SPA filter outlines one. "
+        # With points, the chart as a whole ignores only what both its layers ignore; each
+        # layer says what else it ignores.
+        points_ignore = () if ctx["points"] == "off" else MAP_POINTS_IGNORE
+        ignores = tuple(k for k in fill_ignores if k in points_ignore or ctx["points"] == "off")
+        where += " ".join(x for x in (
+            not_applying([k for k in fill_ignores if k not in ignores], to="the SPA colours"),
+            not_applying([k for k in points_ignore if k not in ignores], to="the school points")) if x) + " "
     else:
         fig = maps.spa_tile_map(df, m.value_col, label=m.label, unit=m.unit, title=title, color_col=color_col,
                                 missing_text=missing)
         where = f"{ctx.describe(f.with_(spa=None))}. The SPAs are drawn as tiles laid out like the county. "
-    note = ("Every SPA is drawn; the SPA filter outlines one. " + where
+        outline, ignores = "Every SPA is drawn. ", ("spa", *fill_ignores)  # a tile has no outline to draw
+    note = (outline + where
             + (placement.colour_sentence(df["level_source"], m.outcome) if m.unit == "rate" and "level_source"
                in df.columns else ""))
     shown = [c for c in ("spa", "year", "baseline_year", m.value_col, "schools_n", "suppressed_schools_n", "color",
@@ -306,7 +330,7 @@ def _map(ctx: Context) -> Drawn:
              "missing_spas": maps.missing_spas(geojson) if geojson is not None else [],
              "boundary_error": error, "tiles": geojson is None,
              "boundary_source": geojson["csi"]["source"] if geojson is not None else None}
-    return Drawn(fig, df.select(shown), title, note.strip(), m.registry_id, extra)
+    return Drawn(fig, df.select(shown), title, note.strip(), m.registry_id, extra, ignores=ignores)
 
 
 def _by_spa(ctx: Context) -> Drawn:
@@ -334,11 +358,11 @@ def _equity(ctx: Context) -> Drawn:
     kind_of = {code: kind for code, (_, kind) in codes.REPORTING_CATEGORIES.items()}
     shown = df.filter(pl.col("student_group").is_in([c for c, k in kind_of.items() if k in kinds or c == "TA"]))
     title = f"{_label(metric)} by student group, {f.year}"
-    lead = f"{ctx.describe(f)}. Every student group is shown: the student group filter does not apply."
-    return _group_bars(shown, metric, title, lead)
+    lead = f"{ctx.describe(f)}. Every student group is shown."
+    return _group_bars(shown, metric, title, lead, ("student_group",))
 
 
-def _group_bars(shown: pl.DataFrame, metric: str, title: str, lead: str) -> Drawn:
+def _group_bars(shown: pl.DataFrame, metric: str, title: str, lead: str, ignores: tuple[str, ...]) -> Drawn:
     """Student groups as the Equity page draws them (its bars, colours and words), for
     the county's groups or one school's."""
     fig = charts.equity_bars(shown, title=title)
@@ -346,10 +370,14 @@ def _group_bars(shown: pl.DataFrame, metric: str, title: str, lead: str) -> Draw
             f"change from last year. {placement.colour_sentence(shown['level_source'], metric)} Groups under 30 "
             "students get no colour; figures of fewer than 11 students are not shown. Dashed line: All students.")
     return Drawn(fig, shown.select([c for c in (*EQUITY_COLUMNS, "hidden_reason") if c in shown.columns]),
-                 title, note, metric)
+                 title, note, metric, ignores=ignores)
 
 
 # --------------------------------------------------------------------------- the money
+
+# Grants go to community schools and their LEAs: no side of the comparison, no student group.
+GRANT_IGNORES = ("community", "student_group")
+
 
 def _grant_filters(ctx: Context) -> tuple[Filters, bool]:
     return ctx.filters, ctx["awards"] == "in_year"
@@ -358,7 +386,7 @@ def _grant_filters(ctx: Context) -> tuple[Filters, bool]:
 def _grants_words(ctx: Context, f: Filters, in_year: bool) -> str:
     when = "" if in_year or f.year is None else ", every award year up to this one"
     return (f"CCSPP awards for {ctx.describe(f.with_(community='all', student_group='TA'))}{when}. Grants go to "
-            "community schools and their LEAs: the schools and student group filters do not apply.")
+            "community schools and their LEAs.")
 
 
 def _awards(ctx: Context, by: list[str]) -> pl.DataFrame:
@@ -374,7 +402,7 @@ def _awards_by(ctx: Context) -> Drawn:
     title = f"CCSPP awards by {GROUPINGS[by]}"
     fig = charts.bar_by_group(df, category_col=label if label in df.columns else by, value_col="amount_usd",
                               kind="usd", title=title, x_title="Dollars awarded", top_n=15)
-    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd")
+    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd", ignores=GRANT_IGNORES)
 
 
 def _awards_treemap(ctx: Context) -> Drawn:
@@ -383,30 +411,33 @@ def _awards_treemap(ctx: Context) -> Drawn:
     title = "CCSPP awards by SPA and grant type"
     fig = charts.funding_treemap(df, path=["spa_label" if "spa_label" in df.columns else "spa", "grant_type"],
                                  title=title)
-    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd")
+    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd", ignores=GRANT_IGNORES)
 
 
 def _usd_per_student(ctx: Context) -> Drawn:
     f, in_year = _grant_filters(ctx)
-    # Per student over the chosen award year, or over every award year (enrolment counted in each award year).
-    df = ctx.load(funding.dollars_per_student, ["spa"], filters=f if in_year else f.with_(year=None))
-    title = f"CCSPP dollars per enrolled student, by SPA ({f.year if in_year and f.year else 'all award years'})"
+    # Per student over the chosen award year, or over every award year up to it, as the other
+    # funding charts count (enrolment counted in each award year).
+    df = ctx.load(funding.dollars_per_student, ["spa"], filters=f, to_date=not in_year)
+    when = (f.year if in_year else f"award years through {f.year}") if f.year else "all award years"
+    title = f"CCSPP dollars per enrolled student, by SPA ({when})"
     fig = charts.bar_by_group(df, category_col="spa_label" if "spa_label" in df.columns else "spa",
                               value_col="usd_per_student", kind="usd", title=title, x_title="Dollars per student")
-    return Drawn(fig, df, title, _grants_words(ctx, f if in_year else f.with_(year=None), True), "usd_per_student")
+    return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "usd_per_student", ignores=GRANT_IGNORES)
 
 
 # --------------------------------------------------------------------------- the work
 
 def _activities_words(ctx: Context) -> str:
     return (f"R-TAC activities for {ctx.describe(ctx.filters.with_(student_group='TA'))}. An activity serves "
-            "everyone who comes: the student group filter does not apply.")
+            "everyone who comes.")
 
 
 def _activities_by_month(ctx: Context) -> Drawn:
     df = ctx.load(activities.activity_counts, ["month", "activity_type"], filters=ctx.filters)
     title = "R-TAC activities by month and type"
-    return Drawn(charts.activities_by_month(df, title=title), df, title, _activities_words(ctx), "activities_n")
+    return Drawn(charts.activities_by_month(df, title=title), df, title, _activities_words(ctx), "activities_n",
+                 ignores=("student_group",))
 
 
 def _activities_by(col: str, title: str) -> Callable[[Context], Drawn]:
@@ -414,7 +445,7 @@ def _activities_by(col: str, title: str) -> Callable[[Context], Drawn]:
         df = ctx.load(activities.activity_counts, [col], filters=ctx.filters)
         fig = charts.bar_by_group(df, category_col=col, value_col="activities_n", kind="count", title=title,
                                   x_title="Activities")
-        return Drawn(fig, df, title, _activities_words(ctx), "activities_n")
+        return Drawn(fig, df, title, _activities_words(ctx), "activities_n", ignores=("student_group",))
     return draw
 
 
@@ -435,7 +466,8 @@ def _school_trend(ctx: Context) -> Drawn:
     county = ctx.load(rates.county_rate, metric, filters=Filters())
     title = f"{_label(metric)}, {for_plotly(name)}"
     fig = charts.trend_lines(df, title=title, county=county, metric=metric, y_title=_label(metric), name=name)
-    return Drawn(fig, df, title, f"Every year of this school. {COUNTY_LINE}", metric)
+    return Drawn(fig, df, title, "Every year of this school, all students. Dashed black line: every LA County "
+                 "school pooled, all students.", metric, ignores=SIDEBAR)
 
 
 def _school_compare(ctx: Context) -> Drawn:
@@ -456,8 +488,8 @@ def _school_compare(ctx: Context) -> Drawn:
                "matched)")
     note = (f"Every year of this school, all students, beside its district pooled (every school of the district, "
             f"sum of students counted over sum enrolled) and {matched}. Figures of fewer than 11 students are not "
-            "shown; the filters do not apply.")
-    return Drawn(fig, df, title, note, metric)
+            "shown.")
+    return Drawn(fig, df, title, note, metric, ignores=SIDEBAR)
 
 
 def _school_groups(ctx: Context) -> Drawn:
@@ -467,7 +499,7 @@ def _school_groups(ctx: Context) -> Drawn:
     df = profile["student_groups"].filter(pl.col("student_group").is_in(kinds) & (pl.col("metric") == metric))
     year = df["year"][0] if df.height else ""
     title = f"{_label(metric)} by student group, {year}"
-    return _group_bars(df, metric, title, f"This school's student groups in {year}; the filters do not apply.")
+    return _group_bars(df, metric, title, f"This school's student groups in {year}, its latest year.", SIDEBAR)
 
 
 # --------------------------------------------------------------------------- the headline's small trends
@@ -482,7 +514,8 @@ def _headline_spark(ctx: Context) -> Drawn:
     spark = spark.with_columns(pl.Series("text", [
         formats.format_value(r["value"], m.unit, suppressed=r["suppressed"], not_published=r["not_published"])
         for r in spark.iter_rows(named=True)], dtype=pl.String)).drop("suppressed", "not_published")
-    return Drawn(charts.sparkline(spark, kind=m.unit), spark, m.label, "Every year to the one chosen.", mid)
+    return Drawn(charts.sparkline(spark, kind=m.unit), spark, m.label, "Every year to the one chosen.", mid,
+                 ignores=headline.ignored_keys(scope, mid))
 
 
 def _headline_cards(ctx: Context) -> Drawn:
@@ -511,7 +544,9 @@ def _headline_cards(ctx: Context) -> Drawn:
     title = f"Community Schools Initiative: headline figures, {f.year}" if f.year else \
         "Community Schools Initiative: headline figures"
     return Drawn(projector.headline_cards([counts, rates], title=title), head, title,
-                 f"{ctx.describe(f)}. Change from the year before; a suppressed figure is not shown.", None)
+                 f"{ctx.describe(f)}. Change from the year before; a suppressed figure is not shown. "
+                 + not_applying(headline.COUNTY_IGNORES, to="the LA County figures") + " "
+                 + not_applying(("student_group",), to="the counts of schools and the dollars"), None)
 
 
 HEADLINE_IDS = ("community_schools_n", "students_served_n", "ccspp_usd", *registry.OUTCOMES)
@@ -594,8 +629,10 @@ def render(chart_id: str, *, filters: Filters, load: Loader, describe: Callable[
     if title:
         own = for_plotly(title)
         drawn.fig.update_layout(title_text=own)
-        drawn = Drawn(drawn.fig, drawn.table, own, drawn.note, drawn.metric, drawn.extra)
-    return dataclasses.replace(drawn, chart_id=chart_id, filters=filters, choices=ctx.choices)
+        drawn = dataclasses.replace(drawn, title=own)
+    # Every chart says which filters it does not follow in the same words, at the end of its note.
+    note = " ".join(x for x in (drawn.note.strip(), not_applying(drawn.ignores)) if x)
+    return dataclasses.replace(drawn, note=note, chart_id=chart_id, filters=filters, choices=ctx.choices)
 
 
 def direct_loader(con: duckdb.DuckDBPyConnection) -> Loader:

@@ -7,7 +7,7 @@ csi_metrics.metrics.query (one per table)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 from csi_metrics.vocabulary import codes, words
@@ -62,6 +62,29 @@ class Filters:
 
 
 KEYS = tuple(f.name for f in fields(Filters))
+# The sidebar's filters as a sentence names them, in the sidebar's order.
+FILTER_WORDS = {"year": "year", "spa": "SPA", "district": "district", "community": "schools",
+                "cohort": "cohort", "school_type": "school type", "student_group": "student group"}
+SIDEBAR = tuple(FILTER_WORDS)  # the filters a page's sidebar and its URL carry (not `school`: a page's own)
+
+
+def not_applying(keys: Sequence[str], *, to: str | None = None, why: str | None = None) -> str:
+    """The one sentence saying which sidebar filters a chart (or a part of it, `to`) does
+    not follow, so every caption says it the same way and a reader (or a test) can find
+    it: 'The year and student group filters do not apply.' All of them: 'The filters do
+    not apply.' `why` follows a colon. '' for no keys."""
+    named = [FILTER_WORDS[k] for k in FILTER_WORDS if k in keys]
+    unknown = set(keys) - set(FILTER_WORDS) - {"school"}
+    if unknown:
+        raise ValueError(f"not sidebar filters: {', '.join(sorted(unknown))}")
+    if not named:
+        return ""
+    if len(named) == len(FILTER_WORDS):
+        said = "The filters do not apply"
+    else:
+        listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        said = f"The {listed} filter{'s do' if len(named) > 1 else ' does'} not apply"
+    return said + (f" to {to}" if to else "") + (f": {why}" if why else "") + "."
 # What each filter falls back to, in words, when a value is refused.
 DEFAULT_TEXT = {
     "year": "the latest year", "spa": "all SPAs", "district": "all districts", "school": "every school",

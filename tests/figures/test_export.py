@@ -119,3 +119,20 @@ def test_real_png_svg_pdf_and_cache(monkeypatch):
         assert abs(w / h - 1920 / 1080) < 0.01
     assert "Suspension" in reader.pages[1].extract_text()
     assert "Chronic absenteeism" in reader.pages[0].extract_text()
+
+
+def _demo_texts(fig: go.Figure) -> list[str]:
+    return [a.text for a in fig.layout.annotations or () if "DEMO" in (a.text or "")]
+
+
+def test_the_live_demo_mark_is_put_once_and_gives_way_to_the_exports_own():
+    """Issue 17, item 11: the live chart carries a small mark (for Plotly's camera PNG); an
+    export replaces it with its own, and a real database's export has none."""
+    fig = charts.mark_demo(charts.mark_demo(_fig()))
+    assert _demo_texts(fig) == [charts.LIVE_DEMO_MARK]
+    assert _demo_texts(_fig()) == []
+    demo = export.prepare(fig, title="t", caption=CAPTION, demo=True)
+    assert charts.LIVE_DEMO_MARK not in _demo_texts(demo)
+    assert f"<b>{export.DEMO_MARK}</b>" in _demo_texts(demo)
+    assert _demo_texts(export.prepare(_fig(), title="t", caption=CAPTION)) == []
+    assert _demo_texts(charts.without_demo_mark(fig)) == []
