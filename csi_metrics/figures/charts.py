@@ -642,12 +642,14 @@ LIVE_DEMO_NAME = "csi_demo_mark"  # the annotation's name: exports swap it for t
 
 
 def mark_demo(fig: go.Figure) -> go.Figure:
-    """`fig` itself with a small DEMO DATA mark in the plot's top right corner, so a PNG taken
-    with Plotly's own camera button (or a screenshot) cannot pass for real results. Changes
-    `fig` in place (a copy of a map costs most of a second) and only once."""
+    """`fig` itself with a small DEMO DATA mark just above the plot's top right corner (clear
+    of the title on the left and of the data), so a PNG taken with Plotly's own camera button
+    (or a screenshot) cannot pass for real results. Changes `fig` in place (a copy of a map
+    costs most of a second) and only once."""
     if not any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in fig.layout.annotations or ()):
         fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=1,
-                           xanchor="right", yanchor="top", showarrow=False, font=dict(size=11, color="#8B0000"),
+                           xanchor="right", yanchor="bottom", yshift=2, showarrow=False,
+                           font=dict(size=11, color="#8B0000"),
                            bgcolor="rgba(255,243,205,0.85)", borderpad=2)
     return fig
 

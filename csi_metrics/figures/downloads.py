@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import polars as pl
 from defusedcsv import csv as safe_csv
 
+from csi_metrics.vocabulary import words
+
 
 def _cell(value: object) -> object:
     if value is None:
@@ -51,10 +53,25 @@ def header_lines(*, filters: str | None = None, source: str | None = None, demo:
     return out
 
 
-def csv_bytes(df: pl.DataFrame, *, notes: Sequence[str] = ()) -> bytes:
+# Names from the data (a school called "... Community School") are not the dashboard's words.
+_NAMES = re.compile(r"(school|district|grantee|lea)_name$")
+
+
+def terms_used(df: pl.DataFrame, notes: Sequence[str] = ()) -> list[str]:
+    """The glossary terms a CSV uses: in its notes, its column names (did_pp, suppressed) or
+    the words in its text cells (SPA 4 Metro, Community schools), names from the data aside."""
+    cells = [v for c, t in df.schema.items() if t == pl.String and not _NAMES.search(c)
+             for v in df[c].unique().drop_nulls().to_list()]
+    return words.terms_in(*notes, *df.columns, *cells)
+
+
+def csv_bytes(df: pl.DataFrame, *, notes: Sequence[str] = (), terms: bool = True) -> bytes:
     """`df` as UTF-8 CSV, every text cell neutralised (see the module docstring),
-    after one `# note` line per note (read back with a comment prefix of #)."""
-    head = "".join("# " + _one_cell(n) + "\n" for n in notes)
+    after one `# note` line per note and (with `terms`) a `# Terms:` line defining each
+    glossary term the file uses (read back with a comment prefix of #): the file travels
+    without the About page."""
+    used = words.terms_line(terms_used(df, notes)) if terms else ""
+    head = "".join("# " + _one_cell(n) + "\n" for n in [*notes, *([used] if used else [])])
     return (head + csv_text(df.columns, df.rows())).encode("utf-8")
 
 

@@ -8,6 +8,7 @@ cached per figure spec and a deck renders all its slides in one browser."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from csi_metrics.figures import charts, projector
-from csi_metrics.vocabulary import safe_text
+from csi_metrics.vocabulary import safe_text, words
 
 WIDTH_PX = 1920
 HEIGHT_PX = 1080
@@ -52,6 +53,7 @@ class ExportItem:
     caption: str | None = None
     source: str | None = None
     demo: bool = False   # the database is the demo: the image carries a DEMO DATA mark
+    terms: bool = True   # define the glossary terms it uses under it (a deck PDF has a glossary page instead)
 
 
 def ensure_browser_path() -> None:
@@ -112,6 +114,30 @@ def _tick_band_px(fig: go.Figure, width: int) -> int:
     return int(band)
 
 
+def figure_words(fig: go.Figure) -> list[str]:
+    """The words a figure shows: its title, axis titles and tick labels, legend names,
+    labels on the marks and its notes (not hover text, which no file shows)."""
+    out: list[str] = [fig.layout.title.text or ""]
+    for ax in (fig.layout.xaxis, fig.layout.yaxis):
+        out += [ax.title.text or "", *map(str, ax.ticktext or ()), *map(str, ax.categoryarray or ())]
+    out += [a.text or "" for a in fig.layout.annotations or ()]
+    for t in fig.data:
+        if getattr(t, "showlegend", None) is not False:
+            out.append(getattr(t, "name", None) or "")
+        for attr in ("x", "y", "text", "labels", "parents"):
+            values = getattr(t, attr, None) if attr in t else None
+            if isinstance(values, str):
+                out.append(values)
+            elif values is not None:
+                out += [v for v in values if isinstance(v, str)]
+    return [w for w in out if w]
+
+
+def terms_used(fig: go.Figure, *texts: str | None) -> list[str]:
+    """The glossary terms a file made of `fig` and `texts` (title, caption, source) uses."""
+    return words.terms_in(*texts, *figure_words(fig))
+
+
 def prepare(
     fig: go.Figure,
     *,
@@ -121,12 +147,14 @@ def prepare(
     width: int = WIDTH_PX,
     height: int = HEIGHT_PX,
     demo: bool = False,
+    terms: bool = True,
 ) -> go.Figure:
     """A copy of `fig` laid out for a 1920x1080 slide: the presenter figure (no type
     under 24 px), the title on top, then under the plot its tick labels, its notes and
-    a band with caption and source, each in room of its own (so the words survive
-    when the file is forwarded on its own, and none runs into another). With `demo`,
-    a DEMO DATA mark sits inside the image."""
+    a band with caption, source and (with `terms`) the glossary's definition of each term
+    the image uses, each in room of its own (so the words survive when the file is
+    forwarded on its own, and none runs into another). With `demo`, a DEMO DATA mark
+    sits inside the image."""
     # The live chart's small mark gives way to the export's own (with `demo`).
     out = charts.without_demo_mark(projector.presenter_figure(fig))
     # Slide margins: the theme's 20 px edges are for a browser pane, not a projector.
@@ -137,6 +165,9 @@ def prepare(
     lines: list[str] = []
     if caption:
         lines.extend(_wrap(caption))
+    used = terms_used(out, title, caption, source) if terms else []
+    if used:
+        lines.extend(_wrap(words.terms_line(used)))
     if source:
         lines.extend(_wrap(f"Source: {source}"))
     lines = [safe_text.for_plotly(line) for line in lines]  # words, never Plotly markup
@@ -238,7 +269,8 @@ def render_many(items: list[ExportItem], fmt: str) -> list[bytes]:
     """Every item rendered in `fmt`, in order; cached slides are reused and the rest
     are rendered together in one browser."""
     fmt = _check_format(fmt)
-    prepared = [prepare(i.fig, title=i.title, caption=i.caption, source=i.source, demo=i.demo) for i in items]
+    prepared = [prepare(i.fig, title=i.title, caption=i.caption, source=i.source, demo=i.demo, terms=i.terms)
+                for i in items]
     keys = [spec_key(f, fmt) for f in prepared]
     out: list[bytes | None] = [_cache_get(k) for k in keys]
     todo = [n for n, data in enumerate(out) if data is None]
@@ -260,12 +292,43 @@ def render_many(items: list[ExportItem], fmt: str) -> list[bytes]:
     return [d for d in out if d is not None]
 
 
+def glossary_item(items: list[ExportItem]) -> ExportItem | None:
+    """A last page defining every glossary term the slides use (None if they use none):
+    a deck's slides keep their room for the chart, and the file still defines its words."""
+    used = sorted({t for i in items for t in terms_used(i.fig, i.title, i.caption, i.source)},
+                  key=list(words.GLOSSARY).index)
+    if not used:
+        return None
+    # Two columns at the projector's type: every term of the glossary fits one page.
+    blocks = [[safe_text.for_plotly(line) for line in textwrap.wrap(f"{t} — {words.GLOSSARY[t]}", 72)]
+              for t in used]
+    half = sum(map(len, blocks)) / 2
+    left: list[list[str]] = []
+    while blocks and (not left or sum(map(len, left)) + len(blocks[0]) <= half + 1):
+        left.append(blocks.pop(0))
+    fig = charts.message_figure("")
+    fig.update_layout(annotations=[], xaxis_visible=False, yaxis_visible=False)
+    for x, column in ((0, left), (0.52, blocks)):
+        if column:
+            fig.add_annotation(text="<br>".join("<br>".join(b) for b in column), xref="paper", yref="paper",
+                               x=x, y=1, xanchor="left", yanchor="top", showarrow=False, align="left",
+                               font=dict(size=projector.MIN_TEXT_PX, color="#333"))
+    return ExportItem(fig, "Terms used in this deck", demo=any(i.demo for i in items), terms=False)
+
+
+def _with_glossary(items: list[ExportItem]) -> list[ExportItem]:
+    """A deck's slides without their own terms lines, then the page defining them all."""
+    page = glossary_item(items)
+    slides = [dataclasses.replace(i, terms=False) for i in items]
+    return slides + ([page] if page is not None else [])
+
+
 def deck_pdf(items: list[ExportItem]) -> bytes:
-    """One PDF, one 1920x1080 page per slide, in order."""
+    """One PDF, one 1920x1080 page per slide, in order, then a page of the terms they use."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for page_pdf in render_many(items, "pdf"):
+    for page_pdf in render_many(_with_glossary(items), "pdf"):
         for page in PdfReader(io.BytesIO(page_pdf)).pages:
             writer.add_page(page)
     buf = io.BytesIO()
@@ -274,7 +337,8 @@ def deck_pdf(items: list[ExportItem]) -> bytes:
 
 
 def deck_png_zip(items: list[ExportItem], names: list[str] | None = None) -> bytes:
-    """A zip holding one PNG per slide, named 01-<name>.png so they sort in order."""
+    """A zip holding one PNG per slide, named 01-<name>.png so they sort in order. Each
+    PNG is a file of its own once unzipped, so each defines the terms it uses."""
     pngs = render_many(items, "png")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:

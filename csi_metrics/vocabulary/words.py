@@ -4,6 +4,8 @@ export and slide."""
 
 from __future__ import annotations
 
+import re
+
 from csi_metrics.vocabulary import codes
 
 # The one glossary: every abbreviation or term of art a page, slide or export uses, defined
@@ -41,6 +43,30 @@ GLOSSARY: dict[str, str] = {
 }
 # The short forms a test looks for on every page: each must be in GLOSSARY.
 ABBREVIATIONS = ("CCSPP", "LEA", "LEA-wide", "pp", "R-TAC", "SPA", "TK-8")
+
+
+def _term_pattern(term: str) -> re.Pattern[str]:
+    """A glossary term as a whole word: abbreviations (SPA, pp, TK-8) exactly as written,
+    phrases ("Community school") in any case and with a plural; an underscore separates
+    words (a CSV's did_pp column uses pp)."""
+    exact = term != term[:1] + term[1:].lower()
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(term)}s?(?![A-Za-z0-9-])" if exact else
+                      rf"(?<![A-Za-z0-9]){re.escape(term)}s?(?![A-Za-z0-9])", 0 if exact else re.I)
+
+
+_TERM_PATTERNS = {term: _term_pattern(term) for term in GLOSSARY}
+
+
+def terms_in(*texts: str | None) -> list[str]:
+    """The glossary terms the texts use, in the glossary's order: what an exported file
+    must define (it travels without the About page and the tooltips)."""
+    text = "\n".join(t for t in texts if t)
+    return [term for term, pattern in _TERM_PATTERNS.items() if pattern.search(text)]
+
+
+def terms_line(terms: list[str]) -> str:
+    """'Terms: SPA — Service Planning Area: ... · pp — Percentage points: ...' ('' for none)."""
+    return ("Terms: " + " · ".join(f"{t} — {GLOSSARY[t]}" for t in terms)) if terms else ""
 
 
 def define(term: str) -> str:

@@ -61,6 +61,12 @@ def test_trends_csv_has_the_county_line_the_filters_and_a_named_file(downloads):
     assert county["year"].n_unique() == county.height > 1  # one county point per year, as plotted
     assert any(n.startswith("# Filters: ") and "SPA 4" in n and "by=community" in n for n in notes), notes
     assert any(n.startswith("# Source: ") for n in notes) and "# DEMO DATA" in " ".join(notes), notes
+    # The glossary travels with the file: the terms it uses defined, none it does not use (issue 17, item 17).
+    from csi_metrics.figures.downloads import _one_cell
+    from csi_metrics.vocabulary.words import GLOSSARY
+    terms = [n for n in notes if n.startswith("# Terms: ")]
+    assert len(terms) == 1 and _one_cell(f"SPA — {GLOSSARY['SPA']}") in terms[0], notes
+    assert "R-TAC" not in terms[0] and "LEA" not in terms[0], terms
     # no two downloads on a page share a file name (each is a different view)
     assert len(downloads) == len(set(downloads))
 

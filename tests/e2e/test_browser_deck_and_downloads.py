@@ -137,3 +137,22 @@ def test_png_export_is_a_1920x1080_image(context, server, artifacts):
     assert len(data) > 20_000, "suspiciously small PNG: a blank image?"
     assert_no_exception(page)
     assert not context.watch.problems(), context.watch.problems()
+
+
+def test_plotly_own_camera_png_carries_the_demo_mark(context, server, artifacts):
+    """Issue 17, item 11: the toolbar's camera saves the live figure, past our export
+    buttons; on the demo that figure carries the DEMO DATA mark, so its PNG does."""
+    from csi_metrics.figures import charts
+
+    page = open_page(context, f"{server}/funding", charts=3)
+    marks = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .map(gd => (gd.layout.annotations || []).map(a => a.text).filter(t => t.includes('DEMO')))""")
+    assert marks and all(m == [charts.LIVE_DEMO_MARK] for m in marks), marks
+    chart = page.locator(".js-plotly-plot").first
+    chart.hover()
+    with page.expect_download(timeout=60_000) as got:
+        chart.locator('.modebar-btn[data-title^="Download"]').first.click()
+    path = artifacts / "camera-funding.png"
+    got.value.save_as(path)
+    assert png_size(path.read_bytes()) == (1920, 1080)  # the project's toImageButtonOptions
+    screenshot(page, artifacts, "camera-funding-page")

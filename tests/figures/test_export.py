@@ -44,7 +44,7 @@ def test_prepare_bakes_title_caption_source_at_slide_size_without_touching_the_o
 
 
 def test_prepare_wraps_a_long_caption():
-    out = export.prepare(_fig(), caption="word " * 100)
+    out = export.prepare(_fig(), caption="word " * 100, terms=False)
     lines = out.layout.annotations[-1].text.split("<br>")
     assert len(lines) == 4  # 500 characters at 140 a line
     assert all(len(line) <= 140 for line in lines)
@@ -54,7 +54,7 @@ def test_prepare_keeps_the_figure_title_when_none_given():
     fig = _fig()
     fig.update_layout(title_text="Own title")
     assert export.prepare(fig).layout.title.text == "Own title"
-    assert not export.prepare(fig).layout.annotations
+    assert not export.prepare(fig, terms=False).layout.annotations
 
 
 def test_spec_key_follows_content_and_format():
@@ -113,12 +113,17 @@ def test_real_png_svg_pdf_and_cache(monkeypatch):
 
     pdf = export.deck_pdf(items)
     reader = PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 2
+    assert len(reader.pages) == 3  # two slides, then the terms they use
     for page in reader.pages:
         w, h = float(page.mediabox.width), float(page.mediabox.height)
         assert abs(w / h - 1920 / 1080) < 0.01
     assert "Suspension" in reader.pages[1].extract_text()
     assert "Chronic absenteeism" in reader.pages[0].extract_text()
+    # The slides keep their room for the chart; the last page defines their terms.
+    assert "Terms:" not in reader.pages[0].extract_text()
+    last = " ".join(reader.pages[2].extract_text().split())
+    assert "Terms used in this deck" in last and "Chronic absenteeism — Students absent 10%" in last
+    assert "R-TAC" not in last
 
 
 def _demo_texts(fig: go.Figure) -> list[str]:
@@ -136,3 +141,40 @@ def test_the_live_demo_mark_is_put_once_and_gives_way_to_the_exports_own():
     assert f"<b>{export.DEMO_MARK}</b>" in _demo_texts(demo)
     assert _demo_texts(export.prepare(_fig(), title="t", caption=CAPTION)) == []
     assert _demo_texts(charts.without_demo_mark(fig)) == []
+
+
+def _band(fig: go.Figure) -> str:
+    return " ".join((a.text or "").replace("<br>", " ") for a in fig.layout.annotations or ())
+
+
+def test_an_export_defines_the_glossary_terms_it_uses_and_no_others():
+    """Issue 17, item 17: the glossary travels with an exported image."""
+    from csi_metrics.vocabulary.words import GLOSSARY
+
+    fig = _fig(name="Community schools")
+    out = export.prepare(fig, title="Chronic absenteeism by SPA", caption="Change in pp since 2021-22.",
+                         source=SOURCE)
+    band = " ".join(_band(out).split())
+    assert "Terms: " in band
+    for term in ("SPA", "pp", "Community school", "Chronic absenteeism"):
+        assert " ".join(f"{term} — {GLOSSARY[term]}".split()) in band, term
+    for term in ("R-TAC", "LEA", "TK-8", "CCSPP"):
+        assert GLOSSARY[term] not in band, term
+    assert band.index("Terms: ") < band.index("Source: ")  # the source stays the last line
+    plain = export.prepare(_fig(name="Schools"), title="Rate by year", caption="Pooled over the schools shown.")
+    assert "Terms:" not in _band(plain)
+    assert "Terms:" not in _band(export.prepare(fig, title="Chronic absenteeism by SPA", terms=False))
+
+
+def test_a_deck_ends_with_a_page_of_the_terms_its_slides_use():
+    from csi_metrics.vocabulary.words import GLOSSARY
+
+    slides = [export.ExportItem(_fig(name="Community schools"), "Chronic absenteeism by SPA", "In pp."),
+              export.ExportItem(_fig(name="x"), "R-TAC activities", None, demo=True)]
+    page = export.glossary_item(slides)
+    text = " ".join(_band(page.fig).split())
+    for term in ("SPA", "pp", "Community school", "Chronic absenteeism", "R-TAC"):
+        assert " ".join(f"{term} — {GLOSSARY[term]}".split()) in text, term
+    assert "LEA" not in text and GLOSSARY["CCSPP"] not in text
+    assert page.demo and page.title == "Terms used in this deck" and not page.terms
+    assert export.glossary_item([export.ExportItem(_fig(name="a"), "Rate by year")]) is None
