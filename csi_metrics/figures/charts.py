@@ -638,6 +638,8 @@ def activities_by_month(df: pl.DataFrame, *, title: str, value_col: str = "activ
 # --------------------------------------------------------------------------- the demo, on the live chart
 
 LIVE_DEMO_MARK = "DEMO DATA · fictional schools"
+LIVE_DEMO_PX = 11
+LIVE_DEMO_SLIDE_PX = 24  # projector.MIN_TEXT_PX
 LIVE_DEMO_NAME = "csi_demo_mark"  # the annotation's name: exports swap it for their own, larger mark
 
 
@@ -647,9 +649,12 @@ def mark_demo(fig: go.Figure) -> go.Figure:
     (or a screenshot) cannot pass for real results. Changes `fig` in place (a copy of a map
     costs most of a second) and only once."""
     if not any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in fig.layout.annotations or ()):
+        # Small beside a page's chart; on a slide, no smaller than a projector's smallest type.
+        template = fig.layout.template
+        present = template is not None and (template.layout.font.size or 0) >= PRESENT_BASE_FONT_PX
         fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=1,
                            xanchor="right", yanchor="bottom", yshift=2, showarrow=False,
-                           font=dict(size=11, color="#8B0000"),
+                           font=dict(size=LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX, color="#8B0000"),
                            bgcolor="rgba(255,243,205,0.85)", borderpad=2)
     return fig
 

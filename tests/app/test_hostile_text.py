@@ -45,7 +45,7 @@ def _is_formula(cell: str) -> bool:
 
 def test_downloads_module_neutralises_formulas_and_leaves_numbers():
     df = pl.DataFrame({"name": FORMULAS, "change_pp": [-1.5] * len(FORMULAS), "n": [-3] * len(FORMULAS)})
-    rows = list(csv.reader(io.StringIO(downloads.csv_bytes(df).decode())))
+    rows = list(csv.reader(io.StringIO(downloads.csv_bytes(df, terms=False).decode())))
     assert rows[0] == ["name", "change_pp", "n"]
     for (name, change, n), original in zip(rows[1:], FORMULAS):
         assert name == "'" + original.replace("|", "\\|") and not _is_formula(name)

@@ -178,3 +178,13 @@ def test_a_deck_ends_with_a_page_of_the_terms_its_slides_use():
     assert "LEA" not in text and GLOSSARY["CCSPP"] not in text
     assert page.demo and page.title == "Terms used in this deck" and not page.terms
     assert export.glossary_item([export.ExportItem(_fig(name="a"), "Rate by year")]) is None
+
+
+def test_the_live_demo_mark_is_projector_size_on_a_slide():
+    from csi_metrics.figures import projector
+
+    page = charts.mark_demo(_fig())
+    slide = charts.mark_demo(projector.presenter_figure(_fig()))
+    page_px, slide_px = ([a.font.size for a in f.layout.annotations if a.name == charts.LIVE_DEMO_NAME][0]
+                         for f in (page, slide))
+    assert page_px == charts.LIVE_DEMO_PX and slide_px >= projector.MIN_TEXT_PX
