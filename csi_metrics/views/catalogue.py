@@ -149,6 +149,8 @@ def _trend(ctx: Context) -> Drawn:
     fig = charts.trend_lines(df, title=title, group_col=by[0] if by else None, county=county, metric=metric,
                              y_title=_label(metric))
     note = f"{ctx.describe(every)}. Every year is shown. {COUNTY_LINE}"
+    if by_key == "student_group":  # the groups chosen for the chart, whatever the sidebar's group
+        note += " " + not_applying(["student_group"], to="the groups' lines", why="each group listed is drawn")
     # The table (and so the CSV) holds every plotted series: the chosen schools and the county line.
     table = pl.concat([df.with_columns(pl.lit("chosen schools").alias("series")),
                        county.with_columns(pl.lit("LA County, every school").alias("series"))], how="diagonal_relaxed")
