@@ -20,7 +20,7 @@ import streamlit as st
 
 from csi_app import data
 from csi_metrics.figures import charts
-from csi_metrics.figures.narrow import phone_figure
+from csi_metrics.figures.narrow import SMALL_PX, phone_figure
 from csi_metrics.vocabulary import safe_text
 
 NARROW_PX = 640
@@ -51,10 +51,10 @@ def inject_css() -> None:
     st.html(_CSS)
 
 
-def _marked(fig: go.Figure) -> go.Figure:
+def _marked(fig: go.Figure, size_px: int | None = None) -> go.Figure:
     """The demo's figure carries its DEMO DATA mark on the page itself (decided here, where
     every catalogue chart and deck slide is drawn), so Plotly's own camera PNG has it too."""
-    return charts.mark_demo(fig) if data.is_demo() else fig
+    return charts.mark_demo(fig, size_px=size_px) if data.is_demo() else fig
 
 
 def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -66,7 +66,7 @@ def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] |
     narrow = phone_figure(fig)
     if narrow.title:
         st.markdown(f"**{safe_text.for_markdown(narrow.title)}**")
-    shown = st.plotly_chart(_marked(narrow.fig), config={**(config or {}), "displayModeBar": False}, **kwargs)
+    shown = st.plotly_chart(_marked(narrow.fig, SMALL_PX), config={**(config or {}), "displayModeBar": False}, **kwargs)
     if narrow.notes:
         st.caption(" ".join(safe_text.for_markdown(n) for n in narrow.notes))
     return shown

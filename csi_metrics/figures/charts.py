@@ -643,18 +643,20 @@ LIVE_DEMO_SLIDE_PX = 24  # projector.MIN_TEXT_PX
 LIVE_DEMO_NAME = "csi_demo_mark"  # the annotation's name: exports swap it for their own, larger mark
 
 
-def mark_demo(fig: go.Figure) -> go.Figure:
+def mark_demo(fig: go.Figure, *, size_px: int | None = None) -> go.Figure:
     """`fig` itself with a small DEMO DATA mark just above the plot's top right corner (clear
     of the title on the left and of the data), so a PNG taken with Plotly's own camera button
     (or a screenshot) cannot pass for real results. Changes `fig` in place (a copy of a map
-    costs most of a second) and only once."""
+    costs most of a second) and only once. `size_px`: its type size (a phone's narrow layout
+    has no room for a slide's)."""
     if not any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in fig.layout.annotations or ()):
         # Small beside a page's chart; on a slide, no smaller than a projector's smallest type.
         template = fig.layout.template
         present = template is not None and (template.layout.font.size or 0) >= PRESENT_BASE_FONT_PX
         fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=1,
                            xanchor="right", yanchor="bottom", yshift=2, showarrow=False,
-                           font=dict(size=LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX, color="#8B0000"),
+                           font=dict(size=size_px or (LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX),
+                                     color="#8B0000"),
                            bgcolor="rgba(255,243,205,0.85)", borderpad=2)
     return fig
 

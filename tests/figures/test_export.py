@@ -188,3 +188,6 @@ def test_the_live_demo_mark_is_projector_size_on_a_slide():
     page_px, slide_px = ([a.font.size for a in f.layout.annotations if a.name == charts.LIVE_DEMO_NAME][0]
                          for f in (page, slide))
     assert page_px == charts.LIVE_DEMO_PX and slide_px >= projector.MIN_TEXT_PX
+    # A phone's narrow slide has no room for projector type: it says its own size.
+    phone = charts.mark_demo(projector.presenter_figure(_fig()), size_px=11)
+    assert [a.font.size for a in phone.layout.annotations if a.name == charts.LIVE_DEMO_NAME] == [11]
