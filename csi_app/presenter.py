@@ -312,7 +312,8 @@ def publish_for_attendees(d: deck.Deck) -> None:
     """Publish `d` where this server serves it (public data only, written atomically), then
     show its QR code and address on the slide. A button callback: errors become a message."""
     try:
-        done = publish.publish_from_db(config.db_path(), d, config.ATTENDEE_DIR)
+        with st.spinner("Publishing for attendees: every slide's images are drawn (about a minute)"):
+            done = publish.publish_from_db(config.db_path(), d, config.ATTENDEE_DIR)
     except Exception as exc:  # the deck and the slide stay; the presenter is told why
         st.session_state[ATTENDEE_KEY] = {"error": f"Not published: {safe_text.for_markdown(exc)}"}
         return
@@ -323,9 +324,13 @@ def publish_for_attendees(d: deck.Deck) -> None:
     }
 
 
-_SHARE_CSS = """<style>.st-key-attendee_share { position: fixed; right: 1.5rem; bottom: 5.5rem; z-index: 999980;
-width: 300px !important; background: #fff; border: 2px solid #1f1f1f; border-radius: 8px; padding: 0.6rem; }
-.st-key-attendee_share img { image-rendering: pixelated; }</style>"""
+# Fixed in the slide's lower right, clear of the step buttons under it; its captions in full (a
+# slide's caption is clamped to two lines in presenter mode).
+_SHARE_CSS = """<style>.st-key-attendee_share { position: fixed; right: 1.5rem; bottom: 9rem; z-index: 999980;
+width: 380px !important; background: #fff; border: 2px solid #1f1f1f; border-radius: 8px; padding: 0.6rem; }
+.st-key-attendee_share img { image-rendering: pixelated; }
+.st-key-attendee_share [data-testid="stCaptionContainer"] { display: block !important; -webkit-line-clamp: unset !important;
+overflow: visible !important; }</style>"""
 
 
 def attendee_box() -> None:
@@ -342,6 +347,9 @@ def attendee_box() -> None:
         st.image(publish.qr_png(shared["url"], scale=8), width=240)
         st.markdown(f"**The slides on your phone:** `{shared['url']}`")
         st.caption(shared["summary"])
+        if urlsplit(shared["url"]).hostname in ("localhost", "127.0.0.1", "::1", None):
+            st.caption("This is this computer's own address: open the dashboard by its network address "
+                       "(as the audience's phones reach it) and publish again for a code they can use.")
         st.button("Hide", key="attendee_hide", icon=":material/visibility_off:", type="tertiary",
                   on_click=lambda: st.session_state.pop(ATTENDEE_KEY, None))
 
