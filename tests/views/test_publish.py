@@ -1,4 +1,5 @@
-"""The attendee page (csi_metrics.views.publish): every slide of the standard deck
+"""The attendee page (csi_metrics.views.publish): every slide of the standard deck (and two with
+suppressed groups)
 published with its image, words and table; the tables exactly the suppressed
 frames the metric functions return; no number for a group under 11 students in any
 file; internal records never published; a failed publish never replaces a good one."""
@@ -86,11 +87,24 @@ def _small_groups_view(con) -> deck.View:
     raise AssertionError("the demo has no district with a suppressed student group")
 
 
+def _small_school_view(raw) -> tuple[deck.View, str]:
+    """One community school by student group, for a school with a group the build hid for
+    recovering a starred one by subtraction (its counts are in the file, never on a page), and the year."""
+    cds, year = raw.execute(
+        """SELECT o.cds_code, o.academic_year FROM outcomes o JOIN schools s USING (cds_code)
+           WHERE s.is_community AND o.metric = 'chronic_absenteeism' AND o.aggregate_level = 'S'
+             AND o.hidden_reason = 'complementary' AND o.denominator_n > 0
+             AND o.academic_year = (SELECT max(academic_year) FROM outcomes)
+           ORDER BY 1 LIMIT 1""").fetchone()
+    return deck.make_view("schools", "school_groups", options={"school": cds, "metric": "chronic_absenteeism"}), year
+
+
 @pytest.fixture(scope="module")
-def the_deck(public_con) -> deck.Deck:
-    """The standard deck and one slide with suppressed groups."""
+def the_deck(public_con, demo_con) -> deck.Deck:
+    """The standard deck, then two slides with suppressed groups: a district's community schools
+    (groups CDE starred) and one school (a group the build hid so no starred one can be subtracted out)."""
     d = deck.default_deck()
-    return deck.Deck(d.title, (*d.views, _small_groups_view(public_con)))
+    return deck.Deck(d.title, (*d.views, _small_groups_view(public_con), _small_school_view(demo_con)[0]))
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +269,36 @@ def test_qr_code_holds_the_address():
     assert svg.startswith("<svg") and re.search(r'd="M', svg)
     png = publish.qr_png("http://10.0.0.5:8501/attendees")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_true_values_of_suppressed_groups_appear_in_no_file(published, demo_con, public_con, the_deck):
+    """Ground truth from the database file itself (read raw, hidden cells and all): for each
+    suppressed student group on the small-groups slide, its rate pooled over the slide's schools
+    (over every cell, and over the visible ones) is in none of that slide's files: page section,
+    CSV, either image. A value that equals one the slide shows for another row is not evidence."""
+    n = len(the_deck)
+    view = the_deck.views[-1]
+    cds, year = view.catalogue_chart()[1]["school"], _small_school_view(demo_con)[1]
+    drawn = publish.public_drawer(public_con)(view)
+    shown = {formats.cell_text(c, v) for c in drawn.table.columns for v in drawn.table[c].to_list()}
+    truth = demo_con.execute(
+        """SELECT reporting_category, numerator_n, denominator_n, NULL, NULL FROM outcomes
+           WHERE cds_code = ? AND metric = 'chronic_absenteeism' AND academic_year = ? AND aggregate_level = 'S'
+             AND NOT visible AND denominator_n > 0""", [cds, year]).fetchall()
+    assert truth, "the raw file should hold the hidden groups' counts"
+    files = [f"assets/slide-{n:02d}.csv", f"assets/slide-{n:02d}.svg", f"assets/slide-{n:02d}-phone.svg"]
+    texts = [(published.out / rel).read_text(encoding="utf-8") for rel in files]
+    section = (published.out / "index.html").read_text(encoding="utf-8").split(f'id="slide-{n}"', 1)[1]
+    texts.append(section)
+    checked = 0
+    for group, num, den, vnum, vden in truth:
+        for a, b in ((num, den), (vnum, vden)):
+            if not b:
+                continue
+            rate = formats.format_value(a / b, "rate")
+            if rate in shown:
+                continue
+            checked += 1
+            assert not any(rate in t for t in texts), (group, rate)
+            assert not any(f">{a}<" in t or f">{b}<" in t for t in texts[-1:]), (group, a, b)  # the table
+    assert checked
