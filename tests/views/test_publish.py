@@ -1,8 +1,8 @@
-"""The attendee page (csi_metrics.views.publish): every slide of the standard deck (and two with
-suppressed groups)
-published with its image, words and table; the tables exactly the suppressed
-frames the metric functions return; no number for a group under 11 students in any
-file; internal records never published; a failed publish never replaces a good one."""
+"""The attendee page (csi_metrics.views.publish): every slide of the standard deck (and two
+with suppressed groups) published with its image, words and table; the tables exactly the
+suppressed frames the metric functions return; no number for a group under 11 students in
+any file, checked against the hidden cells' true counts in the database file; internal
+records never published; a failed publish never replaces a good one."""
 
 from __future__ import annotations
 
