@@ -18,9 +18,9 @@ from csi_app import data
 from csi_metrics.figures import charts, export, maps
 from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
 from csi_metrics.storage.db import SignInRequired
-from csi_metrics.views import catalogue, deck
+from csi_metrics.views import catalogue, deck, publish
 from csi_metrics.views.catalogue import Drawn
-from csi_metrics.vocabulary import safe_text
+from csi_metrics.vocabulary import config, safe_text
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
 
@@ -226,16 +226,19 @@ def export_items(views: list[deck.View]) -> list[export.ExportItem]:
 DECK_KEY = "_deck"            # the session's deck (csi_metrics.views.deck.Deck)
 
 
-def current_deck() -> deck.Deck | None:
+def current_deck(problems: list[str] | None = None) -> deck.Deck | None:
     """The deck this session is building: a `?deck=` link read into the session (so a
-    link restores it on any page), else the one built so far, else none yet."""
+    link restores it on any page), else the one built so far, else none yet. A link
+    that cannot be read leaves the session's deck as it was; with `problems`, why is
+    appended to it (the Presenter page says so; an ordinary page keeps quiet)."""
     raw = st.query_params.get(deck.LINK_PARAM)
     held = st.session_state.get(DECK_KEY)
     if raw and not (isinstance(held, deck.Deck) and deck.to_link_param(held) == raw):
         try:
             st.session_state[DECK_KEY] = deck.from_link_param(raw)
-        except InputError:
-            pass  # the Presenter page says why; an ordinary page keeps the deck it has
+        except InputError as exc:
+            if problems is not None:
+                problems.append(str(exc))
     held = st.session_state.get(DECK_KEY)
     return held if isinstance(held, deck.Deck) else None
 
@@ -288,6 +291,67 @@ def share_link(d: deck.Deck, step: int) -> str:
     if path.endswith("/present"):
         path = path[: -len("/present")]
     return urlunsplit((parts.scheme, parts.netloc, f"{path}/present", query, ""))
+
+
+# --------------------------------------------------------------------------- the attendee page
+
+ATTENDEE_KEY = "_attendee_share"   # {"url", "summary"} once this session has published
+
+
+def attendee_url() -> str:
+    """The attendee page's short address on this server (what the QR code holds): the
+    browser's own host when it has told the server, else the path alone."""
+    base = st.context.url
+    if not base:
+        return config.ATTENDEE_SHORT_PATH
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, config.ATTENDEE_SHORT_PATH, "", ""))
+
+
+def publish_for_attendees(d: deck.Deck) -> None:
+    """Publish `d` where this server serves it (public data only, written atomically), then
+    show its QR code and address on the slide. A button callback: errors become a message."""
+    try:
+        with st.spinner("Publishing for attendees: every slide's images are drawn (about a minute)"):
+            done = publish.publish_from_db(config.db_path(), d, config.ATTENDEE_DIR)
+    except Exception as exc:  # the deck and the slide stay; the presenter is told why
+        st.session_state[ATTENDEE_KEY] = {"error": f"Not published: {safe_text.for_markdown(exc)}"}
+        return
+    withheld = f", {done.withheld_n} left out (internal records)" if done.withheld_n else ""
+    st.session_state[ATTENDEE_KEY] = {
+        "url": attendee_url(),
+        "summary": f"{done.slides_n} slides{withheld}; a phone fetches {done.phone_bytes / 1e3:,.0f} kB.",
+    }
+
+
+# Fixed in the slide's lower right, clear of the step buttons under it; its captions in full (a
+# slide's caption is clamped to two lines in presenter mode).
+_SHARE_CSS = """<style>.st-key-attendee_share { position: fixed; right: 1.5rem; bottom: 9rem; z-index: 999980;
+width: 380px !important; background: #fff; border: 2px solid #1f1f1f; border-radius: 8px; padding: 0.6rem; }
+.st-key-attendee_share img { image-rendering: pixelated; }
+.st-key-attendee_share [data-testid="stCaptionContainer"] { display: block !important; -webkit-line-clamp: unset !important;
+overflow: visible !important; }</style>"""
+
+
+def attendee_box() -> None:
+    """The QR code and short address of the published attendee page, in a box on the slide
+    (audiences scan it from the screen), with a way to hide it; or why publishing failed."""
+    shared = st.session_state.get(ATTENDEE_KEY)
+    if not shared:
+        return
+    if "error" in shared:
+        st.error(shared["error"], icon=":material/error:")
+        return
+    st.html(_SHARE_CSS)
+    with st.container(key="attendee_share"):
+        st.image(publish.qr_png(shared["url"], scale=8), width=240)
+        st.markdown(f"**The slides on your phone:** `{shared['url']}`")
+        st.caption(shared["summary"])
+        if urlsplit(shared["url"]).hostname in ("localhost", "127.0.0.1", "::1", None):
+            st.caption("This is this computer's own address: open the dashboard by its network address "
+                       "(as the audience's phones reach it) and publish again for a code they can use.")
+        st.button("Hide", key="attendee_hide", icon=":material/visibility_off:", type="tertiary",
+                  on_click=lambda: st.session_state.pop(ATTENDEE_KEY, None))
 
 
 # --------------------------------------------------------------------------- keyboard

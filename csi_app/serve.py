@@ -9,6 +9,10 @@ parser's limit is raised and a small middleware answers any link whose query
 is longer than a deck link can be with a page that says so and how to share a
 deck as a file instead.
 
+It also answers the short address of the attendee page (`/attendees`, what the
+Presenter page's QR code holds) with a redirect to where Streamlit serves it
+(/app/static/attendees/index.html, static files: no session per attendee).
+
 Options are Streamlit's own dotted config names (`--server.port 8765`,
 `--server.headless true`, ...); with `.streamlit/config.toml` and the
 STREAMLIT_* environment variables they are loaded as `streamlit run` loads
@@ -21,6 +25,8 @@ import html
 import os
 import sys
 from pathlib import Path
+
+from csi_metrics.vocabulary import config
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "dashboard.py"
@@ -51,6 +57,11 @@ class LinkTooLong:
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        if scope.get("type") == "http" and scope.get("path", "").rstrip("/") == config.ATTENDEE_SHORT_PATH:
+            from starlette.responses import RedirectResponse
+
+            await RedirectResponse(config.ATTENDEE_URL_PATH, status_code=307)(scope, receive, send)
+            return
         query = scope.get("query_string", b"") if scope.get("type") == "http" else b""
         if len(query) > MAX_QUERY_BYTES:
             from csi_metrics.views.deck import MAX_LINK_CHARS

@@ -14,8 +14,9 @@ import streamlit as st
 from csi_app import data, phone, presenter
 from csi_metrics.figures import downloads
 from csi_metrics.metrics import placement
+from csi_metrics.views import catalogue
 from csi_metrics.views.catalogue import Drawn
-from csi_metrics.vocabulary import codes, formats, registry, words
+from csi_metrics.vocabulary import codes, formats, registry
 from csi_metrics.vocabulary.filters import Filters
 
 DEMO_BANNER = ("**DEMO DATA — fictional schools.** Every school, grant, activity and rate here was "
@@ -26,8 +27,6 @@ PLOTLY_CONFIG = {
     "displaylogo": False,
     "toImageButtonOptions": {"format": "png", "width": 1920, "height": 1080, "scale": 1},
 }
-LABEL_COLUMNS = (("spa", "spa_name"), ("student_group", "student_group_name"), ("school_type", "school_type_name"),
-                 ("activity_type", "activity_type_name"), ("grant_type", "grant_type_name"))
 
 
 # A Dashboard colour as st.badge names it.
@@ -57,21 +56,8 @@ def metric_caption(metric_id: str) -> str:
 
 
 def readable(df: pl.DataFrame) -> pl.DataFrame:
-    """The table behind a chart with names beside codes (SPA, student group, ...)."""
-    out = df
-    for col, label_col in LABEL_COLUMNS:
-        if col in out.columns and label_col not in out.columns:
-            # Labels for the few distinct values, looked up here, then mapped natively: no
-            # Python function runs inside Polars (its thread pool deadlocked under load).
-            labels = {v: words.group_label(col, v) for v in out[col].unique().to_list() if v is not None}
-            out = out.with_columns(
-                pl.col(col).replace_strict(labels, default=None, return_dtype=pl.Utf8)
-                .fill_null(words.group_label(col, None)).alias(label_col))
-            cols = out.columns
-            cols.remove(label_col)
-            cols.insert(cols.index(col) + 1, label_col)
-            out = out.select(cols)
-    return out
+    """The table behind a chart with names beside codes (catalogue.readable: the attendee page's too)."""
+    return catalogue.readable(df)
 
 
 def headline_table(head: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / simplify-boundaries / report / impact / bench`.
+"""`python -m csi_metrics build / info / fetch-cde / fetch-boundaries / simplify-boundaries / report / impact /
+publish / bench`.
 
 Exit codes: 0 done, 2 bad input (InputError; the database is untouched),
 1 anything else a user can act on (no database yet, download failed, and
@@ -94,6 +95,14 @@ def parser(with_report: bool = False) -> argparse.ArgumentParser:
     m.add_argument("--format", default="table", help="table (default), json or csv")
     m.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
 
+    pb = sub.add_parser("publish", help="publish a deck as a static attendee page (HTML, SVG, CSV; no JavaScript)")
+    which = pb.add_mutually_exclusive_group(required=True)
+    which.add_argument("--deck", type=Path, metavar="FILE", help="a deck file (.json, as the Presenter page saves)")
+    which.add_argument("--standard", action="store_true", help="the standard deck")
+    pb.add_argument("--out", type=Path, help=f"folder to write (replaced whole; default {config.ATTENDEE_DIR}, "
+                                             f"which the dashboard serves at {config.ATTENDEE_SHORT_PATH})")
+    pb.add_argument("--db", help="database file (default $CSI_DB or data/csi.duckdb)")
+
     # The benchmark is operations tooling (tools/bench): run as its own process, never imported.
     sub.add_parser("bench", add_help=False,
                    help="benchmark build, metrics, pages, browser and load (python -m tools.bench; docs/benchmarks.md)")
@@ -120,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_simplify_boundaries(args)
         if args.command == "impact":
             return cmd_impact(args)
+        if args.command == "publish":
+            return cmd_publish(args)
         if args.command == "report":
             if getattr(args, "_report_missing", False):
                 print("report: csi_metrics/report.py is not available", file=sys.stderr)
@@ -133,6 +144,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 1
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Write the attendee page (csi_metrics.views.publish): public data only, atomically."""
+    from csi_metrics.views import deck, publish
+
+    if args.deck is not None and not args.deck.is_file():
+        raise InputError(args.deck, "deck file not found")
+    d = deck.from_json(args.deck.read_bytes(), source=str(args.deck)) if args.deck else deck.default_deck()
+    out = args.out or config.ATTENDEE_DIR
+    try:
+        done = publish.publish_from_db(config.db_path(args.db), d, out)
+    except FileNotFoundError as exc:
+        print(f"error: --db: {exc}", file=sys.stderr)
+        return 1
+    _progress(f"{done.slides_n} slides ({done.withheld_n} not published: internal records) in {done.seconds:.1f} s; "
+              f"{done.total_bytes / 1e3:,.0f} kB in all, a phone fetches {done.phone_bytes / 1e3:,.0f} kB")
+    print(Path(out) / "index.html")
+    return 0
 
 
 class ImpactArgumentError(ValueError):

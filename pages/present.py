@@ -33,20 +33,16 @@ st.html(f"<style>.st-key-present_exit {{ display: none !important; }} "
         ".st-key-slide_box [data-testid='stPlotlyChart'] { flex: 1 1 auto !important; height: 100% !important; }</style>")
 
 notices: list[str] = []
-current = None
-held = st.session_state.get(presenter.DECK_KEY)
-held = held if isinstance(held, deck.Deck) else None
-raw = st.query_params.get(deck.LINK_PARAM)
-if raw:
-    try:
-        current = deck.from_link_param(raw)
-    except InputError as exc:
-        notices.append(f"This link's deck could not be read ({safe_text.for_markdown(exc)}). Showing "
-                       + ("the deck built so far" if held else "the standard deck") + " instead.")
-current = current or held or deck.default_deck()
-if current is held or raw:
+unread: list[str] = []
+current = presenter.current_deck(unread)  # the one reading of ?deck=, shared with every page
+for why in unread:
+    notices.append(f"This link's deck could not be read ({safe_text.for_markdown(why)}). Showing "
+                   + ("the deck built so far" if current else "the standard deck") + " instead.")
+if current is not None or unread:
+    current = current or deck.default_deck()
     presenter.keep_deck(current)  # a deck built on the pages goes into the link, so the address restores it
 else:
+    current = deck.default_deck()
     st.session_state[presenter.DECK_KEY] = current
 
 n = len(current)
@@ -104,6 +100,7 @@ if slide is not None:
         phone.plotly_chart(presenter.fitted_slide(slide.fig), key="slide_chart", height="stretch",
                            config={"displaylogo": False, "displayModeBar": False, "responsive": True}, theme=None)
     st.caption(f"{slide.caption} *Source:* {slide.source}" if slide.source else slide.caption)
+presenter.attendee_box()
 
 prev_col, pos_col, next_col = st.columns([2, 3, 2], vertical_alignment="center")
 prev_col.button("Previous", key="deck_prev", icon=":material/arrow_back:", disabled=step <= 1,
@@ -126,6 +123,10 @@ with st.expander("Deck: open, save, share, export", key="deck_tools"):
             st.session_state["_deck_rev"] = st.session_state.get("_deck_rev", 0) + 1
             st.query_params["step"] = "1"
             st.rerun()
+    st.button("Publish for attendees", key="deck_publish", icon=":material/qr_code_2:",
+              on_click=presenter.publish_for_attendees, args=(current,),
+              help="The whole deck as a plain web page on this server (images, captions, tables; no JavaScript), "
+                   "public data only; a QR code and short address then show on the slide. Takes about a minute.")
     st.markdown("**Share this slide**: the link opens this deck at this slide, offline too.")
     st.code(presenter.share_link(current, step), language=None, wrap_lines=True)
     st.download_button("Save deck file", deck.to_json(current).encode("utf-8"), file_name=f"{export.slug(current.title)}.json",

@@ -268,9 +268,15 @@ def figure_bytes(
 def render_many(items: list[ExportItem], fmt: str) -> list[bytes]:
     """Every item rendered in `fmt`, in order; cached slides are reused and the rest
     are rendered together in one browser."""
+    return render_figures([prepare(i.fig, title=i.title, caption=i.caption, source=i.source, demo=i.demo,
+                                   terms=i.terms) for i in items], fmt)
+
+
+def render_figures(prepared: list[go.Figure], fmt: str) -> list[bytes]:
+    """Figures already laid out for their image (`prepare`, `prepare_phone`) rendered in
+    `fmt` at their own layout width and height, in order; cached ones reused, the rest
+    rendered together in one browser."""
     fmt = _check_format(fmt)
-    prepared = [prepare(i.fig, title=i.title, caption=i.caption, source=i.source, demo=i.demo, terms=i.terms)
-                for i in items]
     keys = [spec_key(f, fmt) for f in prepared]
     out: list[bytes | None] = [_cache_get(k) for k in keys]
     todo = [n for n, data in enumerate(out) if data is None]
@@ -281,7 +287,8 @@ def render_many(items: list[ExportItem], fmt: str) -> list[bytes]:
         with _render_lock, tempfile.TemporaryDirectory(prefix="csi-export-") as tmp:
             jobs = [
                 dict(fig=prepared[n].to_plotly_json(), path=os.path.join(tmp, f"{n:03d}.{fmt}"),
-                     opts=dict(format=fmt, width=WIDTH_PX, height=HEIGHT_PX, scale=1))
+                     opts=dict(format=fmt, width=prepared[n].layout.width or WIDTH_PX,
+                               height=prepared[n].layout.height or HEIGHT_PX, scale=1))
                 for n in todo
             ]
             kaleido.write_fig_from_object_sync(jobs)
@@ -321,6 +328,24 @@ def _with_glossary(items: list[ExportItem]) -> list[ExportItem]:
     page = glossary_item(items)
     slides = [dataclasses.replace(i, terms=False) for i in items]
     return slides + ([page] if page is not None else [])
+
+
+PHONE_HEIGHT_PX = 440  # a phone's chart under its page title: most of a 390x844 screen's first view
+
+
+def prepare_phone(fig: go.Figure, *, demo: bool = False) -> tuple[go.Figure, list[str]]:
+    """A copy of `fig` laid out as a phone shows it (figures.narrow: smaller type, no title,
+    notes handed back as text for the page), at the phone's chart width; with `demo`, DEMO
+    DATA faintly across the plot (the page around it says so in words too)."""
+    from csi_metrics.figures import narrow
+
+    n = narrow.phone_figure(fig)
+    out = n.fig
+    out.update_layout(width=narrow.PAGE_PX, height=out.layout.height or PHONE_HEIGHT_PX, autosize=False)
+    if demo:
+        out.add_annotation(text="DEMO DATA", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+                           textangle=-20, font=dict(size=44, color="rgba(139,0,0,0.14)"))
+    return out, n.notes
 
 
 def deck_pdf(items: list[ExportItem]) -> bytes:

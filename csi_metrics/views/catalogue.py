@@ -27,7 +27,7 @@ from csi_metrics.figures import charts, maps, projector
 from csi_metrics.ingest import boundaries
 from csi_metrics.metrics import (activities, breakdown, compare, funding, geo, headline, impact, placement, query,
                                  rates, schools, trends)
-from csi_metrics.vocabulary import codes, config, formats, registry
+from csi_metrics.vocabulary import codes, config, formats, registry, words
 from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import SIDEBAR, Filters, not_applying
 from csi_metrics.vocabulary.safe_text import for_plotly
@@ -650,3 +650,25 @@ def render_on(con: duckdb.DuckDBPyConnection, chart_id: str, filters: Filters = 
     names = options.district_names
     return render(chart_id, filters=filters, load=direct_loader(con), describe=lambda f: f.describe(names),
                   latest_year=options.years[-1] if options.years else None, **kw)
+
+
+LABEL_COLUMNS = (("spa", "spa_name"), ("student_group", "student_group_name"), ("school_type", "school_type_name"),
+                 ("activity_type", "activity_type_name"), ("grant_type", "grant_type_name"))
+
+
+def readable(df: pl.DataFrame) -> pl.DataFrame:
+    """The table behind a chart with names beside codes (SPA, student group, ...)."""
+    out = df
+    for col, label_col in LABEL_COLUMNS:
+        if col in out.columns and label_col not in out.columns:
+            # Labels for the few distinct values, looked up here, then mapped natively: no
+            # Python function runs inside Polars (its thread pool deadlocked under load).
+            labels = {v: words.group_label(col, v) for v in out[col].unique().to_list() if v is not None}
+            out = out.with_columns(
+                pl.col(col).replace_strict(labels, default=None, return_dtype=pl.Utf8)
+                .fill_null(words.group_label(col, None)).alias(label_col))
+            cols = out.columns
+            cols.remove(label_col)
+            cols.insert(cols.index(col) + 1, label_col)
+            out = out.select(cols)
+    return out

@@ -22,6 +22,14 @@ DEFAULT_BOUNDARIES_URL = (
 )
 
 
+# The attendee page (csi_metrics.views.publish): Streamlit serves the folder `static/` next to
+# its entry script at /app/static/ (server.enableStaticServing), so a page published here is on
+# the live server at ATTENDEE_URL_PATH, and csi_app.serve answers the short /attendees with it.
+STATIC_DIR = PROJECT_ROOT / "static"
+ATTENDEE_DIR = STATIC_DIR / "attendees"
+ATTENDEE_URL_PATH = "/app/static/attendees/index.html"
+ATTENDEE_SHORT_PATH = "/attendees"
+
 DEFAULT_CDE_DIR = DATA_DIR / "cde"
 # Where CDE serves the outcome files (under attendance/ and discipline/) and the directory.
 DEFAULT_CDE_BASE_URL = "https://www3.cde.ca.gov/demo-downloads/"

@@ -85,3 +85,35 @@ def format_interval(low: float | None, high: float | None, unit: str, *, compact
     if compact and " " in b:
         a = a.removesuffix(" " + b.rsplit(" ", 1)[1])
     return f"{a} to {b}"
+
+
+def column_unit(column: str) -> str | None:
+    """The unit a table column holds, from the house naming rule (_rate 0-1, _pp, _usd, _n):
+    what a table written as text (the attendee page) formats it with."""
+    if column in ("rate", "share") or column.endswith("_rate"):
+        return "rate"
+    if column == "usd_per_student":
+        return "usd_per_student"
+    for suffix, unit in (("_pp", "pp"), ("_usd", "usd"), ("_n", "count"), ("_smd", "smd")):
+        if column.endswith(suffix):
+            return unit
+    return None
+
+
+def cell_text(column: str, value: object) -> str:
+    """One table cell as a person reads it: a number through format_value by its column's
+    unit, a blank (suppressed, unpublished, not applicable) as BLANK, as the live tables show it."""
+    if value is None or (isinstance(value, float) and value != value):
+        return BLANK
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    unit = column_unit(column)
+    if column.endswith("_pct") and isinstance(value, (int, float)):
+        return format_value(value / 100, "rate")
+    if unit is not None and isinstance(value, (int, float)):
+        return format_value(value, unit)
+    if isinstance(value, float):
+        return str(half_up(value, 3).normalize())
+    if isinstance(value, (list, tuple)):
+        return "; ".join(cell_text(column, v) for v in value)
+    return str(value)

@@ -332,3 +332,29 @@ def test_the_headline_cards_and_a_school_profile_become_slides(app, demo_file):
     app.button(key="deck_next").click().run()
     assert not app.exception
     assert _charts(app), "the school slide draws"
+
+
+def test_publish_for_attendees_writes_the_page_and_shows_its_qr_code(app, tmp_path, monkeypatch):
+    """The Presenter page's "Publish for attendees": the deck on screen is published where the
+    server serves it (here a temporary folder), then a QR code and the short address show on
+    the slide. The images are faked: the real renderer is tested in tests/views/test_publish.py."""
+    from csi_metrics.figures import export
+    from csi_metrics.vocabulary import config
+
+    out = tmp_path / "attendees"
+    monkeypatch.setattr(config, "ATTENDEE_DIR", out)
+    monkeypatch.setattr(export, "render_figures", lambda figs, fmt: [b"<svg>DEMO DATA</svg>"] * len(figs))
+    one = deck.Deck("Two slides", (deck.make_view("funding", "funding_by_spa"),
+                                   deck.make_view("trends", "suspension_trend")))
+    at = _present(app, deck=deck.to_link_param(one))
+    images = lambda: [e for e in at.main if type(e).__name__ == "Image"]  # noqa: E731
+    assert not images() and not (out / "index.html").exists()
+    at.button(key="deck_publish").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count('<section id="slide-') == 2 and "CCSPP awards by SPA" in page
+    assert len(images()) == 1  # the QR code
+    shown = " ".join(m.value for m in at.markdown)
+    assert config.ATTENDEE_SHORT_PATH in shown
+    at.button(key="attendee_hide").click().run()
+    assert not images()

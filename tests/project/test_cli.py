@@ -274,3 +274,30 @@ def test_info_carries_the_operator_notes_the_pages_no_longer_show(demo_db, tmp_p
     assert "fetch-boundaries" in out and "CSI_BOUNDARIES" in out
     assert levels.CUT_SET_NOTES in out
     assert all(c.source in out for c in levels.CUT_SETS.values())
+
+
+def test_publish_writes_the_attendee_page_and_a_bad_deck_leaves_it(demo_db, tmp_path):
+    """`publish --deck FILE --out DIR`: the page and its assets, exit 0; then a deck file that
+    cannot be read exits 2 naming it and leaves the published page as it was."""
+    from csi_metrics.views import deck
+
+    two = deck.Deck("Two slides", (deck.make_view("funding", "funding_by_spa"),
+                                   deck.make_view("activities", "activities_by_month")))
+    deck_file = tmp_path / "talk.json"
+    deck_file.write_text(deck.to_json(two))
+    out = tmp_path / "site"
+    proc = run("publish", "--deck", str(deck_file), "--out", str(out), "--db", str(demo_db))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(out / "index.html")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "CCSPP awards by SPA" in page and "internal records" in page  # the activities slide is withheld
+    assert sorted(p.name for p in (out / "assets").iterdir()) == [
+        "manifest.json", "slide-01-phone.svg", "slide-01.csv", "slide-01.svg"]
+    assert "a phone fetches" in proc.stderr
+    before = sha(out / "index.html")
+    deck_file.write_text('{"title": "x", "views": [{"page": "nowhere", "chart": "x"}]}')
+    bad = run("publish", "--deck", str(deck_file), "--out", str(out), "--db", str(demo_db))
+    assert bad.returncode == 2 and "views[0].page" in bad.stderr
+    assert sha(out / "index.html") == before
+    missing = run("publish", "--deck", str(tmp_path / "none.json"), "--out", str(out), "--db", str(demo_db))
+    assert missing.returncode == 2 and "not found" in missing.stderr

@@ -19,3 +19,20 @@ def test_a_year_cde_never_published_reads_not_published_not_suppressed():
     assert format_value(None, "rate", suppressed=True) == "suppressed"
     assert not codes.is_published("chronic_absenteeism", "2019-20")
     assert codes.is_published("suspension", "2019-20") and codes.is_published("chronic_absenteeism", "2020-21")
+
+
+def test_a_table_cell_is_written_by_its_columns_unit():
+    """The attendee page's tables: each number through format_value by the naming rule."""
+    from csi_metrics.vocabulary.formats import BLANK, cell_text, column_unit
+
+    assert column_unit("rate") == "rate" and column_unit("prior_rate") == "rate"
+    assert column_unit("did_pp") == "pp" and column_unit("amount_usd") == "usd"
+    assert column_unit("denominator_n") == "count" and column_unit("spa_name") is None
+    assert cell_text("rate", 0.1234) == "12.3%"
+    assert cell_text("change_pp", -1.25) == "-1.3 pp"
+    assert cell_text("amount_usd", 1234567) == "$1,234,567"
+    assert cell_text("denominator_n", 1234) == "1,234"
+    assert cell_text("rate", None) == BLANK and cell_text("rate", float("nan")) == BLANK
+    assert cell_text("suppressed", True) == "true"
+    assert cell_text("chronic_absenteeism_pct", 12.34) == "12.3%"
+    assert cell_text("spa_name", "Metro") == "Metro"
