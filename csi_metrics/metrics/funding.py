@@ -86,9 +86,19 @@ ENROLMENT_SQL = """
            coalesce(max(denominator_n) FILTER (WHERE metric = 'suspension' AND visible),
                     max(denominator_n) FILTER (WHERE metric = 'chronic_absenteeism' AND visible)) AS enrolled_n
     FROM outcomes
-    WHERE aggregate_level = 'S' AND reporting_category = ?
+    WHERE aggregate_level = 'S' AND reporting_category = ? {schools}
     GROUP BY cds_code, academic_year
 """
+
+
+def _enrolment_sql(school_conds: list[str] | None = None) -> str:
+    """ENROLMENT_SQL, for the schools matching `school_conds` (conditions on `schools s`;
+    their parameters follow the reporting category) when given: filtered before the
+    aggregation, so a state-scale table is not summed school by school to keep one county."""
+    if not school_conds:
+        return ENROLMENT_SQL.format(schools="")
+    return ENROLMENT_SQL.format(
+        schools=f"AND cds_code IN (SELECT s.cds_code FROM schools s WHERE {' AND '.join(school_conds)})")
 
 
 # Grants are made to community schools and their LEAs: the community filter and
@@ -209,7 +219,7 @@ def dollars_per_student(
     group_cols = ", ".join(list(by) + bucket)
     sql = f"""
         WITH g AS (SELECT * FROM ({_GRANTS_SQL}) g {'WHERE ' + ' AND '.join(conds) if conds else ''}),
-        enrol AS ({ENROLMENT_SQL}),
+        enrol AS ({_enrolment_sql()}),
         funded AS (
             SELECT g.grant_id, s.cds_code, g.award_year
             FROM g JOIN schools s
@@ -296,14 +306,16 @@ def school_enrolment(
     enrolled_students adds it up (null for a school whose cell is hidden).
     Columns: cds_code, enrolled_n."""
     conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
+    enrol = _enrolment_sql(conds)
+    inner = list(params) if conds else []
     conds.append("e.academic_year = ?")
     params.append(filters.year)
     return fetch(
         con,
-        f"""WITH e AS ({ENROLMENT_SQL})
+        f"""WITH e AS ({enrol})
             SELECT e.cds_code, CAST(e.enrolled_n AS BIGINT) AS enrolled_n
             FROM e JOIN schools s ON s.cds_code = e.cds_code WHERE {' AND '.join(conds)}""",
-        [filters.student_group, *params],
+        [filters.student_group, *inner, *params],
     )
 
 
@@ -322,18 +334,20 @@ def enrolled_students(
     are counted in hidden_schools_n. enrolled_n is null and suppressed true when
     no school's enrolment can be shown."""
     conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
+    enrol = _enrolment_sql(conds)
+    inner = list(params) if conds else []
     if filters.year is not None:
         conds.append("e.academic_year = ?")
         params.append(filters.year)
     df = fetch(
         con,
-        f"""WITH e AS ({ENROLMENT_SQL})
+        f"""WITH e AS ({enrol})
             SELECT e.academic_year AS year, CAST(sum(e.enrolled_n) AS BIGINT) AS enrolled_n,
                    CAST(count(e.enrolled_n) AS BIGINT) AS schools_n,
                    CAST(count(*) - count(e.enrolled_n) AS BIGINT) AS hidden_schools_n
             FROM e JOIN schools s ON s.cds_code = e.cds_code
             {'WHERE ' + ' AND '.join(conds) if conds else ''}
             GROUP BY 1 ORDER BY 1""",
-        [filters.student_group, *params],
+        [filters.student_group, *inner, *params],
     )
     return privacy.suppress(df, n_col="enrolled_n", value_cols=("enrolled_n",))

@@ -139,9 +139,9 @@ def _pooled_with_prior(con: duckdb.DuckDBPyConnection, metric: str, by: list[str
             *[c for c in by if c != "year"], pl.col("rate").alias("prior_rate"))
         cur = every
     else:
-        cur = rates.pooled_rates(con, metric, by, filters)
-        prior = rates.pooled_rates(con, metric, by, filters.with_(year=codes.previous_year(filters.year))).select(
-            *by, pl.col("rate").alias("prior_rate"))
+        prev = codes.previous_year(filters.year)
+        pair = rates.pooled_rates_in_years(con, metric, by, filters, [filters.year, prev])
+        cur, prior = pair[filters.year], pair[prev].select(*by, pl.col("rate").alias("prior_rate"))
     if group_col_rows is not None:
         # A by-group frame: All students and the TK-8 group itself are placed on the TK-8 row.
         def tk8_as_both(df: pl.DataFrame) -> pl.DataFrame:
@@ -176,10 +176,13 @@ def place(
     if filters.year is None and "year" not in by:
         latest = query.fetch(con, "SELECT max(academic_year) AS y FROM outcomes WHERE metric = ?", [metric]).item()
         filters = filters.with_(year=latest)
+    with rates.reuse():  # the figure shown and the one placed are often the same pooled frame
+        return _place(con, metric, by, filters, official)
+
+
+def _place(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], filters: Filters,
+           official: bool) -> pl.DataFrame:
     by_group = "student_group" in by
-    # The figure a person sees beside the level: its suppression decides whether a level may show.
-    shown_f = filters.with_(year=None) if "year" in by else filters
-    shown = rates.pooled_rates(con, metric, by, shown_f).select(*by, pl.col("suppressed").alias("__hidden"))
     if by_group:
         tk8_rows = TK8 if metric == "chronic_absenteeism" else None
         placed = _pooled_with_prior(con, metric, by, filters, tk8_rows)
@@ -188,6 +191,10 @@ def place(
     else:
         group = _placed_group(metric, filters.student_group)
         placed = _pooled_with_prior(con, metric, by, filters.with_(student_group=group), None) if group else None
+    # The figure a person sees beside the level: its suppression decides whether a level may show.
+    # (After the placed rows: when they are the shown group's, it is already pooled.)
+    shown_f = filters.with_(year=None) if "year" in by else filters
+    shown = rates.pooled_rates(con, metric, by, shown_f).select(*by, pl.col("suppressed").alias("__hidden"))
     out = shown
     if placed is not None and placed.height:
         out = _join(out, placed, by)
@@ -290,10 +297,18 @@ def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str]
     if entity is None or not _has_official(con):
         return result
     rtype, how = entity
-    off = query.fetch(con, """
+    # Only the years and groups the result has: the file holds every school of the state.
+    years = result["__year"].drop_nulls().unique().to_list()
+    groups = result["student_group"].drop_nulls().unique().to_list() if "student_group" in by \
+        else [filters.student_group]
+    if not years or not groups:
+        return result
+    off = query.fetch(con, f"""
         SELECT cds_code, academic_year AS __year, student_group AS __group, status_pct, prior_status_pct,
                change_pp, status_level, change_level, color, n_size_met
-        FROM dashboard_official WHERE indicator = ? AND rtype = ?""", [metric, rtype])
+        FROM dashboard_official WHERE indicator = ? AND rtype = ?
+          AND academic_year IN ({', '.join('?' for _ in years)})
+          AND student_group IN ({', '.join('?' for _ in groups)})""", [metric, rtype, *years, *groups])
     if off.is_empty():
         return result
     if how == "school":
