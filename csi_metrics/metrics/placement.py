@@ -287,8 +287,8 @@ def _entity(by: list[str], filters: Filters) -> tuple[str, str] | None:
 
 
 def _has_official(con: duckdb.DuckDBPyConnection) -> bool:
-    return query.fetch(con, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'dashboard_official'"
-                       ).item() > 0
+    return rates.remembered(("has_official", id(con)), lambda: query.fetch(
+        con, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'dashboard_official'").item() > 0)
 
 
 def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], filters: Filters,

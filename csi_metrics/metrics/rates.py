@@ -186,6 +186,16 @@ def reuse() -> Iterator[None]:
         _REUSE.reset(token)
 
 
+def remembered(key: tuple, compute):
+    """compute(), or inside a `reuse()` block the value it gave for `key` earlier in the block."""
+    memo = _REUSE.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def pooled_rates_in_years(
     con: duckdb.DuckDBPyConnection,
     metric: str,
