@@ -78,6 +78,21 @@ _GRANTS_SQL = """
            ON sd.district_code = substr(g.grantee_cds, 1, 7)
 """
 
+# The same rows when nothing asks for the attributed SPA, the grantee's school type or the
+# district name: planning the attribution's joins costs DuckDB more than the sum itself.
+_PLAIN_GRANTS_SQL = """
+    SELECT g.grant_id, g.grantee_cds, g.grantee_level, g.county_code, g.cohort, g.grant_type,
+           g.award_year, g.amount_usd, substr(g.grantee_cds, 1, 7) AS district_code
+    FROM grants g
+"""
+
+
+def _needs_attribution(by: Sequence[str], filters: Filters) -> bool:
+    """Whether a grant sum reads a column only _GRANTS_SQL has (spa_n, spa_bucket,
+    school_type, district_name): grouped by SPA or district, or filtered by SPA or school type."""
+    return "spa" in by or "district" in by or filters.spa is not None or filters.school_type is not None
+
+
 # School enrolment per year of one reporting category (bound as the first parameter):
 # suspension cumulative enrollment, else chronic eligible; null for a school whose
 # cells are hidden (it is kept, so a total can say it left one out, not drop it).
@@ -86,9 +101,19 @@ ENROLMENT_SQL = """
            coalesce(max(denominator_n) FILTER (WHERE metric = 'suspension' AND visible),
                     max(denominator_n) FILTER (WHERE metric = 'chronic_absenteeism' AND visible)) AS enrolled_n
     FROM outcomes
-    WHERE aggregate_level = 'S' AND reporting_category = ?
+    WHERE aggregate_level = 'S' AND reporting_category = ? {schools}
     GROUP BY cds_code, academic_year
 """
+
+
+def _enrolment_sql(school_conds: list[str] | None = None) -> str:
+    """ENROLMENT_SQL, for the schools matching `school_conds` (conditions on `schools s`;
+    their parameters follow the reporting category) when given: filtered before the
+    aggregation, so a state-scale table is not summed school by school to keep one county."""
+    if not school_conds:
+        return ENROLMENT_SQL.format(schools="")
+    return ENROLMENT_SQL.format(
+        schools=f"AND cds_code IN (SELECT s.cds_code FROM schools s WHERE {' AND '.join(school_conds)})")
 
 
 # Grants are made to community schools and their LEAs: the community filter and
@@ -135,7 +160,7 @@ def awards(
     [district_name], amount_usd, grants_n. SPA attribution as in the module docstring."""
     by = query.check_by(by, BY_COLUMNS)
     conds, params = _where(filters, county_code)
-    return _summed(con, by, conds, params)
+    return _summed(con, by, conds, params, _needs_attribution(by, filters))
 
 
 def awards_to_date(
@@ -156,16 +181,17 @@ def awards_to_date(
     if filters.year is not None:
         conds.append("g.award_year <= ?")
         params.append(filters.year)
-    return _summed(con, by, conds, params)
+    return _summed(con, by, conds, params, _needs_attribution(by, filters))
 
 
-def _summed(con: duckdb.DuckDBPyConnection, by: list[str], conds: list[str], params: list[object]) -> pl.DataFrame:
+def _summed(con: duckdb.DuckDBPyConnection, by: list[str], conds: list[str], params: list[object],
+            attributed: bool = True) -> pl.DataFrame:
     sel, group = _select_by(by)
     sql = f"""
         SELECT {sel + ',' if sel else ''}
                CAST(coalesce(sum(g.amount_usd), 0) AS BIGINT) AS amount_usd,
                CAST(count(*) AS BIGINT) AS grants_n
-        FROM ({_GRANTS_SQL}) g
+        FROM ({_GRANTS_SQL if attributed else _PLAIN_GRANTS_SQL}) g
         {'WHERE ' + ' AND '.join(conds) if conds else ''}
         {'GROUP BY ' + group if group else ''}
         {'ORDER BY ' + group if group else ''}
@@ -215,7 +241,7 @@ def dollars_per_student(
     group_cols = ", ".join(list(by) + bucket)
     sql = f"""
         WITH g AS (SELECT * FROM ({_GRANTS_SQL}) g {'WHERE ' + ' AND '.join(conds) if conds else ''}),
-        enrol AS ({ENROLMENT_SQL}),
+        enrol AS ({_enrolment_sql()}),
         funded AS (
             SELECT g.grant_id, s.cds_code, g.award_year
             FROM g JOIN schools s
@@ -302,14 +328,16 @@ def school_enrolment(
     enrolled_students adds it up (null for a school whose cell is hidden).
     Columns: cds_code, enrolled_n."""
     conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
+    enrol = _enrolment_sql(conds)
+    inner = list(params) if conds else []
     conds.append("e.academic_year = ?")
     params.append(filters.year)
     return fetch(
         con,
-        f"""WITH e AS ({ENROLMENT_SQL})
+        f"""WITH e AS ({enrol})
             SELECT e.cds_code, CAST(e.enrolled_n AS BIGINT) AS enrolled_n
             FROM e JOIN schools s ON s.cds_code = e.cds_code WHERE {' AND '.join(conds)}""",
-        [filters.student_group, *params],
+        [filters.student_group, *inner, *params],
     )
 
 
@@ -328,18 +356,20 @@ def enrolled_students(
     are counted in hidden_schools_n. enrolled_n is null and suppressed true when
     no school's enrolment can be shown."""
     conds, params = query.where(filters, query.SCHOOLS, skip=("year", "student_group"), county_code=county_code)
+    enrol = _enrolment_sql(conds)
+    inner = list(params) if conds else []
     if filters.year is not None:
         conds.append("e.academic_year = ?")
         params.append(filters.year)
     df = fetch(
         con,
-        f"""WITH e AS ({ENROLMENT_SQL})
+        f"""WITH e AS ({enrol})
             SELECT e.academic_year AS year, CAST(sum(e.enrolled_n) AS BIGINT) AS enrolled_n,
                    CAST(count(e.enrolled_n) AS BIGINT) AS schools_n,
                    CAST(count(*) - count(e.enrolled_n) AS BIGINT) AS hidden_schools_n
             FROM e JOIN schools s ON s.cds_code = e.cds_code
             {'WHERE ' + ' AND '.join(conds) if conds else ''}
             GROUP BY 1 ORDER BY 1""",
-        [filters.student_group, *params],
+        [filters.student_group, *inner, *params],
     )
     return privacy.suppress(df, n_col="enrolled_n", value_cols=("enrolled_n",))

@@ -117,15 +117,15 @@ def _rate_frames(con: duckdb.DuckDBPyConnection, metric: str, scope: str,
     return by_year, placed
 
 
-def _rate_row_from(frames: tuple[pl.DataFrame, pl.DataFrame], metric: str, scope: str, filters: Filters,
+def _by_year(df: pl.DataFrame) -> dict[str, dict]:
+    """Each year's row of a frame grouped by year (one row per year), read once."""
+    return {r["year"]: r for r in df.iter_rows(named=True)}
+
+
+def _rate_row_from(frames: tuple[dict[str, dict], dict[str, dict]], metric: str, scope: str, filters: Filters,
                    year: str, prior: str) -> dict[str, object]:
     by_year, placed = frames
-
-    def one(df: pl.DataFrame, y: str) -> dict:
-        hit = df.filter(pl.col("year") == y)
-        return hit.row(0, named=True) if hit.height else {}
-
-    cur, pre, p = one(by_year, year), one(by_year, prior), one(placed, year)
+    cur, pre, p = by_year.get(year, {}), by_year.get(prior, {}), placed.get(year, {})
     value, prior_value = cur.get("rate"), pre.get("rate")
     change = None if value is None or prior_value is None else (value - prior_value) * 100
     mid = metric
@@ -173,6 +173,12 @@ def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
     filters.year), stacked oldest first: the small trends on the Overview. A few
     queries over every year at once (grouped by year in DuckDB), not one
     headline per year."""
+    # A rate's card and its placement pool the same figures: each asked of the database once.
+    with rates.reuse():
+        return _headline_series(con, filters)
+
+
+def _headline_series(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     years = series_years(con, filters.year)
     if not years:
         return pl.DataFrame(schema=COLUMNS)
@@ -185,14 +191,16 @@ def headline_series(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()
 
     enrolled = funding.enrolled_students(con, _selected(filters).with_(year=None))
     served = {r["year"]: (r["enrolled_n"], bool(r["suppressed"])) for r in enrolled.iter_rows(named=True)}
-    by_award_year = funding.awards(con, ["award_year"], filters.with_(year=None))
+    by_award_year = funding.awards(con, ["award_year"], filters.with_(year=None)).select(
+        "award_year", "amount_usd").rows()
 
     def usd_to(y: str) -> int | None:
         if not community:
             return None
-        return int(by_award_year.filter(pl.col("award_year") <= y)["amount_usd"].sum())
+        return int(sum(usd for award_year, usd in by_award_year if award_year is not None and award_year <= y))
 
-    frames = {(m, sc): _rate_frames(con, m, sc, filters) for m in RATE_METRICS for sc in ("selected", "county")}
+    frames = {(m, sc): tuple(_by_year(df) for df in _rate_frames(con, m, sc, filters))
+              for m in RATE_METRICS for sc in ("selected", "county")}
     rows: list[dict[str, object]] = []
     for year in years:
         prior = codes.previous_year(year)

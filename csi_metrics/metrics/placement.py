@@ -139,9 +139,9 @@ def _pooled_with_prior(con: duckdb.DuckDBPyConnection, metric: str, by: list[str
             *[c for c in by if c != "year"], pl.col("rate").alias("prior_rate"))
         cur = every
     else:
-        cur = rates.pooled_rates(con, metric, by, filters)
-        prior = rates.pooled_rates(con, metric, by, filters.with_(year=codes.previous_year(filters.year))).select(
-            *by, pl.col("rate").alias("prior_rate"))
+        prev = codes.previous_year(filters.year)
+        pair = rates.pooled_rates_in_years(con, metric, by, filters, [filters.year, prev])
+        cur, prior = pair[filters.year], pair[prev].select(*by, pl.col("rate").alias("prior_rate"))
     if group_col_rows is not None:
         # A by-group frame: All students and the TK-8 group itself are placed on the TK-8 row.
         def tk8_as_both(df: pl.DataFrame) -> pl.DataFrame:
@@ -176,10 +176,13 @@ def place(
     if filters.year is None and "year" not in by:
         latest = query.fetch(con, "SELECT max(academic_year) AS y FROM outcomes WHERE metric = ?", [metric]).item()
         filters = filters.with_(year=latest)
+    with rates.reuse():  # the figure shown and the one placed are often the same pooled frame
+        return _place(con, metric, by, filters, official)
+
+
+def _place(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], filters: Filters,
+           official: bool) -> pl.DataFrame:
     by_group = "student_group" in by
-    # The figure a person sees beside the level: its suppression decides whether a level may show.
-    shown_f = filters.with_(year=None) if "year" in by else filters
-    shown = rates.pooled_rates(con, metric, by, shown_f).select(*by, pl.col("suppressed").alias("__hidden"))
     if by_group:
         tk8_rows = TK8 if metric == "chronic_absenteeism" else None
         placed = _pooled_with_prior(con, metric, by, filters, tk8_rows)
@@ -188,6 +191,10 @@ def place(
     else:
         group = _placed_group(metric, filters.student_group)
         placed = _pooled_with_prior(con, metric, by, filters.with_(student_group=group), None) if group else None
+    # The figure a person sees beside the level: its suppression decides whether a level may show.
+    # (After the placed rows: when they are the shown group's, it is already pooled.)
+    shown_f = filters.with_(year=None) if "year" in by else filters
+    shown = rates.pooled_rates(con, metric, by, shown_f).select(*by, pl.col("suppressed").alias("__hidden"))
     out = shown
     if placed is not None and placed.height:
         out = _join(out, placed, by)
@@ -204,47 +211,64 @@ def place(
     else:
         out = out.with_columns((pl.col("student_group") if by_group else pl.lit(filters.student_group))
                                .alias("placed_group"))
-    rows = [_row(metric, r) for r in out.iter_rows(named=True)]
-    placed_cols = pl.DataFrame(rows, schema={k: v for k, v in COLUMNS.items() if k not in ("placed_group", "cut_set")},
-                               orient="row") if rows else pl.DataFrame(
-        schema={k: v for k, v in COLUMNS.items() if k not in ("placed_group", "cut_set")})
+    placed_cols = _placed_columns(metric, out)
     result = pl.concat([out.select(*by, "placed_group", "cut_set", "__year"), placed_cols], how="horizontal")
     if official:
         result = _overlay_official(con, metric, by, filters, result, shown)
     return result.select(*by, *COLUMNS)
 
 
-def _row(metric: str, r: dict) -> dict:
-    """The placement columns of one group (see `place`)."""
-    empty = {"placed_rate": None, "placed_prior_rate": None, "placed_change_pp": None, "status_level": None,
-             "change_level": None, "color": None, "level_note": None, "level_source": None, "cut_set_note": None}
-    if r["__hidden"]:
-        return {**empty, "level_note": levels.NOTE_SUPPRESSED}
-    year = r["__year"]
-    rule = year_rule(year) if year else "full"
-    if rule == "none":
-        return {**empty, "level_note": NOTE_NO_DASHBOARD}
-    if r["placed_group"] is None:
-        return {**empty, "level_note": NOTE_NO_TK8_GROUP}
-    if r["denominator_n"] is None and not r["suppressed"]:
-        # no TK-8 row at all for a chronic absenteeism figure: no TK-8 students
-        note = NOTE_NOT_APPLICABLE if metric == "chronic_absenteeism" else levels.NOTE_SUPPRESSED
-        return {**empty, "level_note": note}
-    a = levels.assess(metric, r["rate"], r["denominator_n"], r["prior_rate"] if rule == "full" else None,
-                      r["cut_set"], bool(r["suppressed"]))
-    change = None if r["rate"] is None or r["prior_rate"] is None else (r["rate"] - r["prior_rate"]) * 100
-    out = {
-        "placed_rate": r["rate"] if not r["suppressed"] else None,
-        "placed_prior_rate": r["prior_rate"] if rule == "full" and not r["suppressed"] else None,
-        "placed_change_pp": change if rule == "full" and not r["suppressed"] else None,
-        "status_level": a["status_level"], "change_level": a["change_level"], "color": a["color"],
-        "level_note": a["level_note"], "level_source": SOURCE_COMPUTED if a["status_level"] else None,
-        "cut_set_note": levels.confirmation_note(r["cut_set"], dashboard_year(year)) if a["status_level"] and year
-        else None,
-    }
-    if rule == "status_only" and a["status_level"] is not None:
-        out["level_note"] = NOTE_STATUS_ONLY
-    return out
+def _placed_columns(metric: str, out: pl.DataFrame) -> pl.DataFrame:
+    """The placement columns of every group of `out` (see `place`), a whole column at
+    a time: which rule leaves a group without a level (hidden, no Dashboard that year,
+    no TK-8 group, no TK-8 row), then levels.assess_frame for the rest."""
+    names = {k: v for k, v in COLUMNS.items() if k not in ("placed_group", "cut_set")}
+    if out.height == 0:
+        return pl.DataFrame(schema=names)
+    year = pl.col("__year")
+    rule = (pl.when(year.is_null()).then(pl.lit("full"))
+            .otherwise(year.replace_strict(YEAR_RULES, default="full", return_dtype=pl.String)))
+    supp = pl.col("suppressed").fill_null(False)
+    # A group with no placement row reads as not suppressed (a row-by-row `not None`).
+    no_row_note = NOTE_NOT_APPLICABLE if metric == "chronic_absenteeism" else levels.NOTE_SUPPRESSED
+    w = out.select(
+        pl.col("__hidden").fill_null(False).alias("hidden"), rule.alias("rule"), year,
+        pl.col("placed_group").is_null().alias("no_group"),
+        (pl.col("denominator_n").is_null() & ~supp).alias("no_row"),
+        "rate", "denominator_n", "prior_rate", "cut_set", supp.alias("suppressed"),
+    )
+    skip_note = (pl.when(pl.col("hidden")).then(pl.lit(levels.NOTE_SUPPRESSED))
+                 .when(pl.col("rule") == "none").then(pl.lit(NOTE_NO_DASHBOARD))
+                 .when(pl.col("no_group")).then(pl.lit(NOTE_NO_TK8_GROUP))
+                 .when(pl.col("no_row")).then(pl.lit(no_row_note)))
+    w = w.with_columns(skip_note.alias("skip_note"))
+    full = pl.col("rule") == "full"
+    a = levels.assess_frame(metric, w.select(
+        "rate", "denominator_n", pl.when(full).then(pl.col("prior_rate")).alias("prior_rate"), "cut_set",
+        "suppressed"))
+    w = pl.concat([w, a], how="horizontal")
+    assessed = pl.col("skip_note").is_null()
+    shown = assessed & ~pl.col("suppressed")
+    placed = assessed & pl.col("status_level").is_not_null()
+    # Each cut set's note for each Dashboard year, worked out once per pair, not per row.
+    pairs = w.filter(placed & year.is_not_null()).select("cut_set", "__year").unique()
+    notes = pl.DataFrame(
+        [(c, y, levels.confirmation_note(c, dashboard_year(y))) for c, y in pairs.iter_rows()],
+        schema={"cut_set": pl.String, "__year": pl.String, "cut_set_note": pl.String}, orient="row")
+    w = w.join(notes, on=["cut_set", "__year"], how="left", maintain_order="left")
+    return w.select(
+        pl.when(shown).then(pl.col("rate")).alias("placed_rate"),
+        pl.when(shown & full).then(pl.col("prior_rate")).alias("placed_prior_rate"),
+        pl.when(shown & full).then((pl.col("rate") - pl.col("prior_rate")) * 100).alias("placed_change_pp"),
+        pl.when(assessed).then(pl.col("status_level")).alias("status_level"),
+        pl.when(assessed).then(pl.col("change_level")).alias("change_level"),
+        pl.when(assessed).then(pl.col("color")).alias("color"),
+        pl.when(~assessed).then(pl.col("skip_note"))
+        .when((pl.col("rule") == "status_only") & placed).then(pl.lit(NOTE_STATUS_ONLY))
+        .otherwise(pl.col("level_note")).alias("level_note"),
+        pl.when(placed).then(pl.lit(SOURCE_COMPUTED)).alias("level_source"),
+        pl.when(placed).then(pl.col("cut_set_note")).alias("cut_set_note"),
+    ).cast(names)
 
 
 def _entity(by: list[str], filters: Filters) -> tuple[str, str] | None:
@@ -263,8 +287,8 @@ def _entity(by: list[str], filters: Filters) -> tuple[str, str] | None:
 
 
 def _has_official(con: duckdb.DuckDBPyConnection) -> bool:
-    return query.fetch(con, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'dashboard_official'"
-                       ).item() > 0
+    return rates.remembered(("has_official", id(con)), lambda: query.fetch(
+        con, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'dashboard_official'").item() > 0)
 
 
 def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str], filters: Filters,
@@ -273,10 +297,18 @@ def _overlay_official(con: duckdb.DuckDBPyConnection, metric: str, by: list[str]
     if entity is None or not _has_official(con):
         return result
     rtype, how = entity
-    off = query.fetch(con, """
+    # Only the years and groups the result has: the file holds every school of the state.
+    years = result["__year"].drop_nulls().unique().to_list()
+    groups = result["student_group"].drop_nulls().unique().to_list() if "student_group" in by \
+        else [filters.student_group]
+    if not years or not groups:
+        return result
+    off = query.fetch(con, f"""
         SELECT cds_code, academic_year AS __year, student_group AS __group, status_pct, prior_status_pct,
                change_pp, status_level, change_level, color, n_size_met
-        FROM dashboard_official WHERE indicator = ? AND rtype = ?""", [metric, rtype])
+        FROM dashboard_official WHERE indicator = ? AND rtype = ?
+          AND academic_year IN ({', '.join('?' for _ in years)})
+          AND student_group IN ({', '.join('?' for _ in groups)})""", [metric, rtype, *years, *groups])
     if off.is_empty():
         return result
     if how == "school":

@@ -23,7 +23,9 @@ denominator_n are null and `suppressed` is True where the group has fewer than
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import polars as pl
@@ -72,13 +74,18 @@ def raw_pooled(
     filters: Filters,
     *,
     county_code: str | None = codes.LA_COUNTY_CODE,
+    years: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Pooled counts BEFORE suppression, for internal use (e.g. to compute a
-    change from unrounded rates). Never show this frame to a person."""
+    change from unrounded rates). Never show this frame to a person.
+    years: only these academic years (with filters.year None), for `pooled_rates_in_years`."""
     check_metric(metric)
     by = query.check_by(by, BY_COLUMNS)
     conds, params = query.where(filters, query.OUTCOMES, skip=("student_group",) if "student_group" in by else (),
                                 county_code=county_code)
+    if years is not None:
+        conds.append(f"o.academic_year IN ({', '.join('?' for _ in years)})")
+        params.extend(years)
     select = [f"{BY_COLUMNS[b]} AS {b}" for b in by]
     for b in by:
         select += [f"{expr} AS {name}" for name, expr in BY_LABELS.get(b, []) if name not in by]
@@ -147,8 +154,78 @@ def pooled_rates(
     denominator_n, rate, schools_n, suppressed_schools_n, suppressed.
     """
     by = query.check_by(by, BY_COLUMNS)
-    df = raw_pooled(con, metric, by, filters, county_code=county_code)
-    return _finish(df, by)
+    memo = _REUSE.get()
+    key = (id(con), metric, tuple(by), filters, county_code)
+    if memo is not None and key in memo:
+        return memo[key]
+    df = _finish(raw_pooled(con, metric, by, filters, county_code=county_code), by)
+    if memo is not None:
+        memo[key] = df
+    return df
+
+
+# Frames of pooled_rates already computed inside a `reuse()` block, by their arguments.
+_REUSE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("pooled_rates_reuse", default=None)
+
+
+@contextlib.contextmanager
+def reuse() -> Iterator[None]:
+    """Inside this block pooled_rates returns the frame it already computed for the same
+    arguments instead of asking the database again: one view (the school table, the
+    headline) asks for the same pooled figures several times over, for the values, the
+    change and the placement. Frames are never changed in place, so sharing one is safe;
+    the memo lives only as long as the block, in this thread's context (no cache
+    outlives a call, so a rebuilt database is always read afresh)."""
+    if _REUSE.get() is not None:
+        yield
+        return
+    token = _REUSE.set({})
+    try:
+        yield
+    finally:
+        _REUSE.reset(token)
+
+
+def remembered(key: tuple, compute):
+    """compute(), or inside a `reuse()` block the value it gave for `key` earlier in the block."""
+    memo = _REUSE.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def pooled_rates_in_years(
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    by: Sequence[str],
+    filters: Filters,
+    years: Sequence[str],
+    *,
+    county_code: str | None = codes.LA_COUNTY_CODE,
+) -> dict[str, pl.DataFrame]:
+    """{year: pooled_rates(con, metric, by, filters.with_(year=year))} for each of `years`,
+    from one query grouped by year as well. The same frames: year is never a partition
+    of a total (PARTITION_DIMS), so suppressing the years together is suppressing each
+    alone. Inside `reuse()` the frames are kept for the pooled_rates calls that follow."""
+    by = query.check_by(by, BY_COLUMNS)
+    if "year" in by:
+        raise ValueError("pooled_rates_in_years: by already has 'year'")
+    if not by:
+        # An ungrouped pool is one row even over no school; grouped by year, a year with none has no row.
+        return {y: pooled_rates(con, metric, by, filters.with_(year=y), county_code=county_code) for y in years}
+    memo = _REUSE.get()
+    if memo is None:
+        memo = {}
+    keys = {y: (id(con), metric, tuple(by), filters.with_(year=y), county_code) for y in years}
+    wanted = [y for y in dict.fromkeys(years) if keys[y] not in memo]
+    if wanted:
+        every = _finish(raw_pooled(con, metric, [*by, "year"], filters.with_(year=None), county_code=county_code,
+                                   years=wanted), [*by, "year"])
+        for y in wanted:
+            memo[keys[y]] = every.filter(pl.col("year") == y).drop("year")
+    return {y: memo[keys[y]] for y in years}
 
 
 def county_rate(

@@ -45,8 +45,7 @@ def _schools(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     )
 
 
-def _by_school(con, metric: str, filters: Filters, year: str, group: str) -> pl.DataFrame:
-    df = rates.pooled_rates(con, metric, ["school"], filters.with_(year=year, student_group=group))
+def _by_school(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(
         pl.col("school").alias("cds_code"), "rate", "numerator_n", "denominator_n", "suppressed"
     )
@@ -67,6 +66,13 @@ def school_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -
     {m}_level_note, {m}_level_source (official / computed), {m}_cut_set_note.
     filters.year None = latest year; filters.student_group is used for the rates
     and the placement."""
+    # The rates, their change and their placement pool the same school figures: each is asked
+    # of the database once (rates.reuse), the year and the prior year in one query.
+    with rates.reuse():
+        return _school_table(con, filters)
+
+
+def _school_table(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     year = filters.year or _latest_year(con)
     out = _schools(con, filters)
     if year is None:
@@ -75,9 +81,9 @@ def school_table(con: duckdb.DuckDBPyConnection, filters: Filters = Filters()) -
     prior = codes.previous_year(year)
     out = out.with_columns(pl.lit(year).alias("year"))
     for metric in OUTCOMES:
-        cur = _by_school(con, metric, filters, year, filters.student_group)
-        pre = _by_school(con, metric, filters, prior, filters.student_group).select(
-            "cds_code", pl.col("rate").alias("prior_rate"))
+        both = rates.pooled_rates_in_years(con, metric, ["school"], f, [year, prior])
+        cur = _by_school(both[year])
+        pre = _by_school(both[prior]).select("cds_code", pl.col("rate").alias("prior_rate"))
         shown = cur.join(pre, on="cds_code", how="left").with_columns(
             pl.when(pl.col("suppressed")).then(None).otherwise((pl.col("rate") - pl.col("prior_rate")) * 100)
             .alias("change_pp_exact"))

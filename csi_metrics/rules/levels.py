@@ -48,6 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import polars as pl
 from csi_metrics.vocabulary.formats import half_up
 
@@ -288,3 +289,73 @@ def assess(
     out["color"] = color(out["status_level"], out["change_level"], small)  # type: ignore[arg-type]
     out["level_note"] = NOTE_SMALL if small else None
     return out
+
+
+# --------------------------------------------------------------------------- a whole column at once
+
+ASSESS_COLUMNS = {"status_level": pl.String, "change_level": pl.String, "color": pl.String,
+                  "level_note": pl.String}
+
+
+def _tenths(pct: np.ndarray) -> np.ndarray:
+    """round1 of every value (percent or points), in tenths, as int64; the rounding
+    of `round1` exactly. The value is first written to nine decimals (what
+    format(x, '.9f') gives) by rounding x * 1e9: that float product is within
+    1.5e-5 of the exact one for |x| <= 100, so only a product within that of a half
+    could round the other way, and those few (flagged far wider, 1e-3) are written
+    by round1 itself. The nine-decimal integer is then rounded half up to tenths
+    exactly, in integers. NaN gives 0 (callers mask it)."""
+    finite = np.isfinite(pct)
+    x = np.where(finite, pct, 0.0)
+    scaled = x * 1e9
+    n9 = np.rint(scaled).astype(np.int64)
+    q = np.sign(n9) * ((np.abs(n9) + 50_000_000) // 100_000_000)
+    near_half = finite & (np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) < 1e-3)
+    for i in np.flatnonzero(near_half):
+        q[i] = int(round1(Decimal(format(float(x[i]), ".9f"))) * 10)
+    return q
+
+
+def _level_index(tenths: np.ndarray, bounds: tuple[str, str, str, str]) -> np.ndarray:
+    """`_place` for a column: the number of inclusive upper bounds a value is above."""
+    b = np.array([int(Decimal(v) * 10) for v in bounds], dtype=np.int64)
+    return (tenths[:, None] > b[None, :]).sum(axis=1)
+
+
+def assess_frame(metric: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """`assess` for every row of `frame` at once (columns rate, denominator_n,
+    prior_rate, cut_set, suppressed; nulls as assess's None), natively: the
+    columns status_level, change_level, color and level_note, row for row what
+    assess returns (tests/rules/test_levels.py holds the two together)."""
+    n = frame.height
+    if n == 0:
+        return pl.DataFrame(schema=ASSESS_COLUMNS)
+    rate = frame["rate"].cast(pl.Float64).to_numpy(allow_copy=True).astype(np.float64)
+    prior = frame["prior_rate"].cast(pl.Float64).to_numpy(allow_copy=True).astype(np.float64)
+    den = frame["denominator_n"].cast(pl.Float64).to_numpy(allow_copy=True).astype(np.float64)
+    hidden = frame["suppressed"].fill_null(False).to_numpy() | np.isnan(rate) | np.isnan(den)
+    few = ~hidden & (den < COLOR_MIN_N)
+    placed = ~hidden & ~few
+    small = placed & (den < SMALL_POPULATION_N)
+    has_prior = placed & ~np.isnan(prior)
+    status_t = _tenths(rate * 100)
+    change_t = _tenths((rate - prior) * 100)
+    status_i = np.zeros(n, dtype=np.int64)
+    change_i = np.zeros(n, dtype=np.int64)
+    cut_ids = frame["cut_set"].to_list() if metric != "chronic_absenteeism" else ["chronic_absenteeism"] * n
+    cut_arr = np.array([c if c is not None else default_cut_set(metric) for c in cut_ids], dtype=object)
+    for cid in set(cut_arr.tolist()):
+        cs = _cut_set(metric, cid)
+        rows = cut_arr == cid
+        status_i[rows] = _level_index(status_t[rows], cs.status_max)
+        change_i[rows] = _level_index(change_t[rows], cs.change_max)
+    # the 3x5 grid: a significant change counts as a plain one
+    grid_change = np.where(small, np.clip(change_i, 1, 3), change_i)
+    grid = np.array([_GRID[s] for s in STATUS_LEVELS], dtype=object)
+    status = np.where(placed, np.array(STATUS_LEVELS, dtype=object)[status_i], None)
+    change = np.where(has_prior, np.array(CHANGE_LEVELS, dtype=object)[change_i], None)
+    colour = np.where(has_prior, grid[status_i, grid_change], None)
+    note = np.select([hidden, few, placed & ~has_prior, small], [NOTE_SUPPRESSED, NOTE_FEWER_THAN_30, NOTE_NO_PRIOR,
+                                                                 NOTE_SMALL], default=None)
+    return pl.DataFrame({"status_level": status.tolist(), "change_level": change.tolist(),
+                         "color": colour.tolist(), "level_note": note.tolist()}, schema=ASSESS_COLUMNS)

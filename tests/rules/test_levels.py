@@ -140,3 +140,29 @@ def test_wrong_cut_set_for_metric():
         levels.status_level(SU, 1.0, "chronic_absenteeism")
     with pytest.raises(ValueError):
         levels.status_level(SU, 1.0, "suspension_nowhere")
+
+
+def test_assess_frame_gives_what_assess_gives_row_by_row():
+    """The columnar placement (every view's) is the scalar rule, value for value, at the
+    rounding edges too: rates that are exact halves of a tenth (51/2000 = 2.55%), changes
+    of a half tenth, every cut set, and the notes (suppressed, under 30, no prior, 3x5)."""
+    import random
+
+    import polars as pl
+
+    rng = random.Random(7)
+    for metric, cuts in ((CA, ["chronic_absenteeism"]), (SU, [c for c in levels.CUT_SETS if c.startswith("susp")])):
+        rows = []
+        for _ in range(4000):
+            den = rng.choice([None, 5, 29, 30, 149, 150, rng.randint(1, 5000)])
+            rate = rng.choice([None, rng.randint(0, 2000) / 2000, rng.random()])
+            prior = rng.choice([None, rng.random(), None if rate is None else rate - rng.randint(-300, 300) / 2000])
+            rows.append((rate, den, prior, rng.choice(cuts), rng.random() < 0.05))
+        rows += [(0.0255, 500, 0.0205, cuts[0], False), (0.0245, 500, 0.0250, cuts[0], False),
+                 (0.10049999999, 200, 0.1, cuts[0], False), (1.0, 30, 0.0, cuts[0], False)]
+        frame = pl.DataFrame(rows, schema={"rate": pl.Float64, "denominator_n": pl.Int64, "prior_rate": pl.Float64,
+                                           "cut_set": pl.String, "suppressed": pl.Boolean}, orient="row")
+        got = levels.assess_frame(metric, frame).iter_rows(named=True)
+        for r, g in zip(rows, got):
+            want = levels.assess(metric, *r)
+            assert g == {k: want[k] for k in levels.ASSESS_COLUMNS}, (metric, r)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from csi_metrics.vocabulary.codes import spa_label
+from csi_metrics.vocabulary.codes import SPA_NAMES, spa_label
 
 LA = "19"
 MIN_N = 11
@@ -267,7 +267,7 @@ def awards(t: Tables, by: list[str], *, county_code: str | None = LA) -> pd.Data
     single = (g["spa_count"] == 1) & (g["any_unassigned"] == False)  # noqa: E712 (NaN-safe)
     g["spa"] = np.where(is_school, g["school_spa"], np.where(single, g["only_spa"], np.nan))
     g["spa_label"] = np.where(
-        g["spa"].notna(), g["spa"].map(lambda n: spa_label(int(n)) if pd.notna(n) else None),
+        g["spa"].notna(), g["spa"].map({n: spa_label(n) for n in SPA_NAMES}),
         np.where(is_school, "Unassigned", "LEA-wide"))
     cols = {"spa": "spa_label", "cohort": "cohort", "grant_type": "grant_type", "award_year": "award_year",
             "district": "district_code"}
