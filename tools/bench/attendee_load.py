@@ -321,7 +321,8 @@ class HttpConnection:
             body = await self.reader.read()
             wire += len(body)
             headers["connection"] = "close"
-        if headers.get("connection", "").lower() == "close":
+        conn_header = headers.get("connection", "").lower()
+        if conn_header == "close" or (lines[0].startswith("HTTP/1.0") and conn_header != "keep-alive"):
             await self.close()
         return Response(status, headers, body, wire)
 
