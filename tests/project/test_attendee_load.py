@@ -128,6 +128,8 @@ def test_side_by_side_report():
                                                                  "chromium")},
                                   "runs": 1, "scales": {"county": {"attendee": at}}})
     assert "attendee" in blocks and "Streamlit static" in blocks["attendee"]
+    # The attendee section run alone leaves the county tables in docs/benchmarks.md alone.
+    assert "county" not in blocks
 
 
 def test_bench_options():

@@ -336,6 +336,8 @@ class ClientResult:
     seconds: float | None = None       # arrival -> page complete
     queued_s: float = 0.0              # of which waiting for a free client slot
     first_byte_s: float | None = None  # arrival -> the page's (or the live page's) response
+    frontend_s: float | None = None    # live: arrival -> Streamlit's page and scripts fetched
+    ws_bytes: int = 0                  # live: of wire_bytes, the websocket's (the landing page's script run)
     wire_bytes: int = 0
     requests: int = 0
     connections: int = 0
@@ -371,6 +373,14 @@ async def fetch_page(page_url: str, result: ClientResult, t_arrive: float, *,
         resp = await conns[0].get(u.path + (f"?{u.query}" if u.query else "") or "/")
         result.requests += 1
         result.wire_bytes += resp.wire_bytes
+        for _ in range(3):   # the short address (/attendees) answers with a redirect to the page
+            if resp.status not in (301, 302, 303, 307, 308) or "location" not in resp.headers:
+                break
+            page_url = urljoin(page_url, resp.headers["location"])
+            u = urlparse(page_url)
+            resp = await conns[0].get(u.path + (f"?{u.query}" if u.query else ""))
+            result.requests += 1
+            result.wire_bytes += resp.wire_bytes
         result.first_byte_s = time.perf_counter() - t_arrive
         if resp.status != 200:
             result.errors.append(f"{resp.status} on the page")
@@ -426,6 +436,7 @@ async def live_session(base_url: str, result: ClientResult, t_arrive: float, hol
             await fetch_page(base_url.rstrip("/") + "/", result, t_arrive, timeout_s=timeout_s)
             if result.errors:
                 return
+            result.frontend_s, result.seconds = result.seconds, None
         ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout_s,
                                       ping_interval=None, close_timeout=2) as ws:
@@ -438,6 +449,7 @@ async def live_session(base_url: str, result: ClientResult, t_arrive: float, hol
                     raise HttpError(f"no script_finished within {timeout_s * 4:g} s")
                 data = await asyncio.wait_for(ws.recv(), timeout=left)
                 result.wire_bytes += len(data)
+                result.ws_bytes += len(data)
                 msg = ForwardMsg()
                 msg.ParseFromString(data)
                 kind = msg.WhichOneof("type")
@@ -497,13 +509,14 @@ def _raise_fd_limit() -> None:
 # --------------------------------------------------------------------------- a run
 
 
-async def _run(url: str, n: int, pid: int | None, kind: str, *, ramp_s: float, active: int, deadline_s: float,
+async def _run(urls: list[str], n: int, pids: list[int], kind: str, *, ramp_s: float, active: int, deadline_s: float,
                conns_per_client: int, timeout_s: float, frontend: bool) -> dict[str, Any]:
     from tools.bench import loadtest
 
-    host = urlparse(url).hostname
-    if host not in LOOPBACK:
-        raise ValueError(f"runs against this machine only (127.0.0.1/localhost), not {host!r}")
+    for url in urls:
+        host = urlparse(url).hostname
+        if host not in LOOPBACK:
+            raise ValueError(f"runs against this machine only (127.0.0.1/localhost), not {host!r}")
     if not 1 <= n <= MAX_CLIENTS:
         raise ValueError(f"n must be 1..{MAX_CLIENTS}")
     if kind not in ("static", "live"):
@@ -523,8 +536,7 @@ async def _run(url: str, n: int, pid: int | None, kind: str, *, ramp_s: float, a
             hold.set()
 
     t0 = time.perf_counter()
-    cpu0, client0 = (group_cpu_seconds(pid) if pid else None), time.process_time()
-    pids = [pid] if pid else []
+    cpu0, client0 = sum(map(group_cpu_seconds, pids)), time.process_time()
     rss_before = loadtest.rss_total(pids) if pids else None
 
     async def client(i: int) -> None:
@@ -535,6 +547,8 @@ async def _run(url: str, n: int, pid: int | None, kind: str, *, ramp_s: float, a
         # a bound below N would then deadlock, so live runs are not bounded by it.
         async with slots if kind == "static" else contextlib.nullcontext():
             r.queued_s = time.perf_counter() - arrive
+            # Several URLs = replicas: clients round-robin, as a load balancer pinning each phone to one.
+            url = urls[i % len(urls)]
             if kind == "static":
                 await fetch_page(url, r, arrive, conns_per_client=conns_per_client, timeout_s=timeout_s)
             else:
@@ -556,13 +570,15 @@ async def _run(url: str, n: int, pid: int | None, kind: str, *, ramp_s: float, a
     for r in results:
         if r.seconds is None and not r.errors:
             r.errors.append(f"hard deadline ({deadline_s:g} s) hit")
-    server_cpu = group_cpu_seconds(pid) - cpu0 if pid and cpu0 is not None else None
+    server_cpu = sum(map(group_cpu_seconds, pids)) - cpu0 if pids else None
     client_cpu = time.process_time() - client0
     healthy = None
     if kind == "live":
         from tools import localserver
 
-        healthy = await asyncio.get_running_loop().run_in_executor(None, localserver.healthy, url, 5.0)
+        loop = asyncio.get_running_loop()
+        health = await asyncio.gather(*(loop.run_in_executor(None, localserver.healthy, u, 5.0) for u in urls))
+        healthy = all(health)
     ok = [r for r in results if r.ok]
     times = [r.seconds for r in ok if r.seconds is not None]
     errors = [e for r in results for e in r.errors]
@@ -571,15 +587,17 @@ async def _run(url: str, n: int, pid: int | None, kind: str, *, ramp_s: float, a
         key = re.sub(r"\d+\.\d+", "N", e)   # timings inside messages; status codes and paths kept
         distinct[key] = distinct.get(key, 0) + 1
     return {
-        "kind": kind, "url": url, "n": n, "ramp_s": ramp_s, "active": active if kind == "static" else n,
+        "kind": kind, "url": urls[0], "replicas": len(urls), "n": n, "ramp_s": ramp_s, "active": active if kind == "static" else n,
         "conns_per_client": conns_per_client, "frontend": frontend if kind == "live" else None,
         "phone": f"{PHONE_WIDTH_PX} px @{PHONE_DPR}x", "deadline_s": deadline_s, "deadline_hit": deadline_hit,
         "ok_clients": len(ok), "errors_n": len(errors), "clients_with_errors": sum(not r.ok for r in results),
         "errors": [f"{k} (x{v})" for k, v in sorted(distinct.items(), key=lambda kv: -kv[1])[:8]],
         "p50_s": _pct(times, 0.5), "p95_s": _pct(times, 0.95), "max_s": max(times) if times else None,
         "first_byte_p95_s": _pct([r.first_byte_s for r in ok if r.first_byte_s is not None], 0.95),
+        "frontend_p95_s": _pct([r.frontend_s for r in ok if r.frontend_s is not None], 0.95),
         "queued_p95_s": _pct([r.queued_s for r in results], 0.95),
         "bytes_per_client": statistics.mean(r.wire_bytes for r in ok) if ok else None,
+        "ws_bytes_per_client": statistics.mean(r.ws_bytes for r in ok) if ok and kind == "live" else None,
         "bytes_max": max((r.wire_bytes for r in ok), default=None),
         "requests_per_client": statistics.mean(r.requests for r in ok) if ok else None,
         "connections_per_client": statistics.mean(r.connections for r in ok) if ok else None,
@@ -594,14 +612,17 @@ async def _run(url: str, n: int, pid: int | None, kind: str, *, ramp_s: float, a
     }
 
 
-def run(url: str, n: int, pid: int | None = None, *, kind: str = "static", ramp_s: float | None = None,
+def run(url: str | list[str], n: int, pid: int | list[int] | None = None, *, kind: str = "static", ramp_s: float | None = None,
         active: int = ACTIVE, deadline_s: float = DEADLINE_S, conns_per_client: int = CONNS_PER_CLIENT,
         timeout_s: float = REQUEST_TIMEOUT_S, frontend: bool = True) -> dict[str, Any]:
     """N clients against `url` (the attendee page's URL, or the live server's base URL with
-    kind='live'); pid: the server's process-group leader, for CPU and memory. ramp_s
+    kind='live'; several = replicas, clients round-robin); pid: the servers' process-group
+    leaders, for CPU and memory. ramp_s
     defaults to the live load test's arrival rate (RAMP_PER_100_S per 100 clients)."""
     ramp = RAMP_PER_100_S * n / 100 if ramp_s is None else ramp_s
-    return asyncio.run(_run(url, n, pid, kind, ramp_s=ramp, active=active, deadline_s=deadline_s,
+    urls = [url] if isinstance(url, str) else list(url)
+    pids = [] if pid is None else ([pid] if isinstance(pid, int) else list(pid))
+    return asyncio.run(_run(urls, n, pids, kind, ramp_s=ramp, active=active, deadline_s=deadline_s,
                             conns_per_client=conns_per_client, timeout_s=timeout_s, frontend=frontend))
 
 
@@ -755,7 +776,8 @@ def publish_site(out: Path, db: str | os.PathLike[str] | None = None, timeout_s:
     or None when this checkout has no publish command or it fails."""
     env = {**os.environ, **({"CSI_DB": str(db)} if db else {})}
     try:
-        p = subprocess.run([sys.executable, "-m", "csi_metrics", "publish", "--standard", "--out", str(out)],
+        p = subprocess.run([sys.executable, "-m", "csi_metrics", "publish", "--standard", "--out", str(out),
+                            *(["--db", str(db)] if db else [])],
                            cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return None
@@ -771,6 +793,8 @@ def _s(x: float | None) -> str:
 
 def format_run(r: dict[str, Any], label: str = "") -> str:
     b = r["bytes_per_client"]
+    if r.get("replicas", 1) > 1 and "x" not in label:
+        label = f"{label or r['kind']} x{r['replicas']} replicas"
     return (f"{label or r['kind']} N={r['n']}: {r['ok_clients']}/{r['n']} ok, {r['errors_n']} errors"
             f"{', DEADLINE HIT' if r['deadline_hit'] else ''}; page complete p50 {_s(r['p50_s'])} "
             f"p95 {_s(r['p95_s'])} max {_s(r['max_s'])}; {(b or 0) / 1e3:,.0f} kB and "
@@ -783,9 +807,12 @@ def format_run(r: dict[str, Any], label: str = "") -> str:
 # --------------------------------------------------------------------------- command
 
 
-def _subprocess_run(url: str, n: int, pid: int, kind: str, args: argparse.Namespace) -> dict[str, Any]:
+def _subprocess_run(url: str | list[str], n: int, pid: int | list[int], kind: str,
+                    args: argparse.Namespace) -> dict[str, Any]:
     """One run in a fresh client process (its CPU is its own; a stuck client is bounded)."""
-    cmd = [sys.executable, "-m", "tools.bench.attendee_load", "--url", url, "--pid", str(pid), "--kind", kind,
+    urls = [url] if isinstance(url, str) else url
+    pids = [pid] if isinstance(pid, int) else pid
+    cmd = [sys.executable, "-m", "tools.bench.attendee_load", "--url", *urls, "--pid", *map(str, pids), "--kind", kind,
            "--n", str(n), "--active", str(args.active), "--deadline", str(args.deadline),
            "--ramp-per-100", str(args.ramp_per_100), "--json"]
     if not args.frontend:
@@ -804,17 +831,21 @@ def run_targets(site: Path, targets: Sequence[str], ns: Sequence[int], live_ns: 
     static servers are started once per target and warmed by one client; the live server
     is started fresh per N (held sessions stay in its memory) and warmed by one session."""
     out: list[dict[str, Any]] = []
+    from tools import localserver
+
     for target in targets:
         if target == "live":
-            for n in live_ns:
-                from tools import localserver
-
-                with localserver.streamlit_server(db, start_timeout_s=120) as (url, pid):
-                    _subprocess_run(url, 1, pid, "live", args)
-                    r = _subprocess_run(url, n, pid, "live", args)
-                r["target"] = "live"
-                progress(format_run(r, "live"))
-                out.append(r)
+            for k in getattr(args, "replicas", None) or [1]:
+                for n in live_ns:
+                    with contextlib.ExitStack() as stack:
+                        servers = [stack.enter_context(localserver.streamlit_server(db, start_timeout_s=120))
+                                   for _ in range(k)]
+                        for u, p in servers:
+                            _subprocess_run(u, 1, p, "live", args)
+                        r = _subprocess_run([u for u, _ in servers], n, [p for _, p in servers], "live", args)
+                    r["target"] = "live"
+                    progress(format_run(r, f"live x{k}" if k > 1 else "live"))
+                    out.append(r)
             continue
         cm = streamlit_static(site, db) if target == "streamlit" else nginx_server(site)
         with cm as (url, pid):
@@ -837,8 +868,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--site", type=Path, help="the attendee page's directory (index.html + assets)")
     ap.add_argument("--synthetic", action="store_true", help="use a generated stand-in page instead of --site")
     ap.add_argument("--db", help="database for the dashboard servers this starts (default $CSI_DB)")
-    ap.add_argument("--url", help="a running server: the page's URL (static) or the base URL (live)")
-    ap.add_argument("--pid", type=int, help="with --url: the server's process-group leader (CPU, memory)")
+    ap.add_argument("--url", nargs="+", help="a running server: the page's URL (static) or the base URL (live); "
+                    "several = replicas")
+    ap.add_argument("--pid", type=int, nargs="+", help="with --url: the servers' process-group leaders (CPU, memory)")
+    ap.add_argument("--replicas", type=int, nargs="+", default=[1],
+                    help="--target live: run at each of these replica counts (default 1), sessions round-robin")
     ap.add_argument("--kind", choices=("static", "live"), default="static", help="with --url")
     ap.add_argument("--active", type=int, default=ACTIVE, help="static clients in flight at once")
     ap.add_argument("--deadline", type=float, default=DEADLINE_S, help="hard limit per run, seconds")

@@ -552,7 +552,9 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
         ld = r.get("load")
         if ld:
             lines += load_report(ld)
-        blocks[scale] = "\n".join(lines)
+        # A run of the attendee section alone leaves the scale's tables in the doc as they are.
+        if any(r.get(k) for k in ("build", "metrics", "pages", "browser", "load")):
+            blocks[scale] = "\n".join(lines)
         if r.get("attendee"):
             blocks["attendee"] = "\n".join(attendee_report(r["attendee"], scale))
     return blocks
