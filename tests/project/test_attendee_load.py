@@ -140,3 +140,11 @@ def test_bench_options():
     assert a.attendee_targets == ["streamlit", "nginx", "live"]
     a = p.parse_args(["--skip-attendee", "--attendee-n", "10", "--attendee-targets", "nginx"])
     assert a.skip_attendee and a.attendee_n == [10] and a.attendee_targets == ["nginx"]
+
+
+def test_replicas_share_the_clients(tmp_path, serve_dir):
+    site = al.synthetic_site(tmp_path / "site", images=1, image_kb=1)
+    one, two = serve_dir(site), serve_dir(site)
+    r = al.run([one + "/index.html", two + "/index.html"], 4, kind="static", ramp_s=0.1)
+    assert r["ok"] and r["replicas"] == 2 and r["ok_clients"] == 4, r["errors"]
+    assert r["url"] == one + "/index.html"
