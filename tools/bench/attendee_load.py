@@ -213,11 +213,15 @@ class _Assets(HTMLParser):
             self.urls += css_urls(data)
 
 
-@functools.lru_cache(maxsize=64)
 def asset_urls(html: str, width_px: int = PHONE_WIDTH_PX, dpr: float = PHONE_DPR) -> list[str]:
     """The URLs (as written) a phone's browser fetches for this page, in document order, once each.
     Cached: every client gets the same page, and parsing it a thousand times would make this
     client, not the server, what the run measures (the two share the cores)."""
+    return list(_asset_urls(html, width_px, dpr))
+
+
+@functools.lru_cache(maxsize=64)
+def _asset_urls(html: str, width_px: int, dpr: float) -> tuple[str, ...]:
     p = _Assets(width_px, dpr)
     p.feed(html)
     p.close()
@@ -226,7 +230,7 @@ def asset_urls(html: str, width_px: int = PHONE_WIDTH_PX, dpr: float = PHONE_DPR
         u = u.strip()
         if u and not u.startswith(("data:", "javascript:", "#", "mailto:")):
             seen.setdefault(u, None)
-    return list(seen)
+    return tuple(seen)
 
 
 # --------------------------------------------------------------------------- HTTP/1.1 over raw asyncio streams
