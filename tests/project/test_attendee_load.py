@@ -148,3 +148,9 @@ def test_replicas_share_the_clients(tmp_path, serve_dir):
     r = al.run([one + "/index.html", two + "/index.html"], 4, kind="static", ramp_s=0.1)
     assert r["ok"] and r["replicas"] == 2 and r["ok_clients"] == 4, r["errors"]
     assert r["url"] == one + "/index.html"
+
+
+def test_css_urls_leave_declared_fonts_alone():
+    css = """@font-face{font-family:KaTeX_Main;src:url(../media/KaTeX_Main.woff2) format("woff2")}
+    @import "more.css"; header{background:url('bg.png')} .x{background:url(data:image/png;base64,AA)}"""
+    assert al.css_urls(css) == ["bg.png", "more.css"]

@@ -156,8 +156,14 @@ _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 _CSS_IMPORT = re.compile(r"""@import\s+(['"])([^'"]+)\1""")
 
 
+_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+
+
 def css_urls(css: str) -> list[str]:
-    """url(...) and @import targets in a stylesheet (data: URIs left out)."""
+    """url(...) and @import targets in a stylesheet (data: URIs left out). Not the fonts of
+    @font-face rules: a browser fetches a font only when some text on the page uses it
+    (Streamlit's stylesheet declares 26, KaTeX's among them, and a page uses two or three)."""
+    css = _FONT_FACE.sub("", css)
     found = [m.group(2) for m in _CSS_URL.finditer(css)] + [m.group(2) for m in _CSS_IMPORT.finditer(css)]
     return [u.strip() for u in found if not u.strip().startswith(("data:", "#"))]
 
