@@ -605,7 +605,8 @@ async def _run(urls: list[str], n: int, pids: list[int], kind: str, *, ramp_s: f
         key = re.sub(r"\d+\.\d+", "N", e)   # timings inside messages; status codes and paths kept
         distinct[key] = distinct.get(key, 0) + 1
     return {
-        "kind": kind, "url": urls[0], "replicas": len(urls), "n": n, "ramp_s": ramp_s, "active": active if kind == "static" else n,
+        "kind": kind, "url": urls[0], "replicas": len(urls), "n": n, "ramp_s": ramp_s,
+        "active": active if kind == "static" else n,
         "conns_per_client": conns_per_client, "frontend": frontend if kind == "live" else None,
         "phone": f"{PHONE_WIDTH_PX} px @{PHONE_DPR}x", "deadline_s": deadline_s, "deadline_hit": deadline_hit,
         "ok_clients": len(ok), "errors_n": len(errors), "clients_with_errors": sum(not r.ok for r in results),
@@ -630,13 +631,14 @@ async def _run(urls: list[str], n: int, pids: list[int], kind: str, *, ramp_s: f
     }
 
 
-def run(url: str | list[str], n: int, pid: int | list[int] | None = None, *, kind: str = "static", ramp_s: float | None = None,
-        active: int = ACTIVE, deadline_s: float = DEADLINE_S, conns_per_client: int = CONNS_PER_CLIENT,
-        timeout_s: float = REQUEST_TIMEOUT_S, frontend: bool = True) -> dict[str, Any]:
+def run(url: str | list[str], n: int, pid: int | list[int] | None = None, *, kind: str = "static",
+        ramp_s: float | None = None, active: int = ACTIVE, deadline_s: float = DEADLINE_S,
+        conns_per_client: int = CONNS_PER_CLIENT, timeout_s: float = REQUEST_TIMEOUT_S,
+        frontend: bool = True) -> dict[str, Any]:
     """N clients against `url` (the attendee page's URL, or the live server's base URL with
     kind='live'; several = replicas, clients round-robin); pid: the servers' process-group
-    leaders, for CPU and memory. ramp_s
-    defaults to the live load test's arrival rate (RAMP_PER_100_S per 100 clients)."""
+    leaders, for CPU and memory. ramp_s defaults to the live load test's arrival rate
+    (RAMP_PER_100_S per 100 clients)."""
     ramp = RAMP_PER_100_S * n / 100 if ramp_s is None else ramp_s
     urls = [url] if isinstance(url, str) else list(url)
     pids = [] if pid is None else ([pid] if isinstance(pid, int) else list(pid))
@@ -830,8 +832,8 @@ def _subprocess_run(url: str | list[str], n: int, pid: int | list[int], kind: st
     """One run in a fresh client process (its CPU is its own; a stuck client is bounded)."""
     urls = [url] if isinstance(url, str) else url
     pids = [pid] if isinstance(pid, int) else pid
-    cmd = [sys.executable, "-m", "tools.bench.attendee_load", "--url", *urls, "--pid", *map(str, pids), "--kind", kind,
-           "--n", str(n), "--active", str(args.active), "--deadline", str(args.deadline),
+    cmd = [sys.executable, "-m", "tools.bench.attendee_load", "--url", *urls, "--pid", *map(str, pids),
+           "--kind", kind, "--n", str(n), "--active", str(args.active), "--deadline", str(args.deadline),
            "--ramp-per-100", str(args.ramp_per_100), "--json"]
     if not args.frontend:
         cmd.append("--no-frontend")
