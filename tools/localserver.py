@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,10 +49,12 @@ def healthy(url: str, timeout_s: float = 2.0) -> bool:
 
 @contextlib.contextmanager
 def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: str | os.PathLike[str] | None = None,
-                     log: Path | None = None, start_timeout_s: float = 120) -> Iterator[tuple[str, int]]:
+                     log: Path | None = None, start_timeout_s: float = 120,
+                     extra_args: Sequence[str] = ()) -> Iterator[tuple[str, int]]:
     """The dashboard (csi_app.serve) on 127.0.0.1 and a free port with CSI_DB=db and
     CSI_BOUNDARIES=boundaries (else the configured default: the shipped display layer
-    unless the full layer was fetched); yields (base URL, server pid) and stops the server's
+    unless the full layer was fetched) and Streamlit's own options in extra_args
+    (e.g. ["--server.enableStaticServing", "true"]); yields (base URL, server pid) and stops the server's
     process group after. Raises RuntimeError naming the log when it does not start."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -64,7 +66,7 @@ def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: st
     proc = subprocess.Popen(
         [sys.executable, "-m", "tools.localserver", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+         "--server.fileWatcherType", "none", "--server.runOnSave", "false", *extra_args],
         cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

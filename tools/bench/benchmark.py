@@ -6,6 +6,8 @@ state scale, and under a crowd. Not part of the test suite.
                                 [--skip-pages] [--skip-browser] [--skip-load] [--load-n 10 50 100]
                                 [--load-pages all | PAGE ...] [--load-sidebar every|spread]
                                 [--replicas K] [--ramp S] [--report-from FILE ...]
+                                [--skip-attendee] [--attendee-n 100 500 1000] [--attendee-live-n 100 200]
+                                [--attendee-site DIR] [--attendee-targets streamlit nginx live]
 
 Every figure is the median of --runs runs (default 3) after one untimed
 warm-up call, unless the table says otherwise. Sections:
@@ -24,7 +26,11 @@ warm-up call, unless the table says otherwise. Sections:
    --load-n: every session opens every page (--load-pages all) and changes
    every control on it; a fresh server per N, warmed by one session on the
    landing page first; per-page figures, the server's health after each run,
-   and its thread dump in the results if it hung.
+   and its thread dump in the results if it hung;
+6. attendee page (first scale only): N phones fetching the static attendee page
+   (`publish --standard`) and its assets from the dashboard's own server
+   (static serving) and from nginx (the physical limit), beside N live sessions
+   opening the landing page (bench/attendee_load.py), side by side.
 """
 
 from __future__ import annotations
@@ -546,8 +552,91 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
         ld = r.get("load")
         if ld:
             lines += load_report(ld)
-        blocks[scale] = "\n".join(lines)
+        # A run of the attendee section alone leaves the scale's tables in the doc as they are.
+        if any(r.get(k) for k in ("build", "metrics", "pages", "browser", "load")):
+            blocks[scale] = "\n".join(lines)
+        if r.get("attendee"):
+            blocks["attendee"] = "\n".join(attendee_report(r["attendee"], scale))
     return blocks
+
+
+# --------------------------------------------------------------------------- attendee page beside live sessions
+
+
+ATTENDEE_TARGETS = {"streamlit": "attendee page, Streamlit static", "nginx": "attendee page, nginx (anchor)",
+                    "live": "live sessions (landing page)"}
+
+
+def run_attendee(db: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The attendee page's site (--attendee-site, else `publish --standard` of this
+    database, else a labelled synthetic stand-in) under tools.bench.attendee_load."""
+    from tools.bench import attendee_load as al
+
+    with tempfile.TemporaryDirectory(prefix="csi-bench-attendee-") as tmp:
+        if args.attendee_site:
+            site, source = Path(args.attendee_site), str(args.attendee_site)
+        else:
+            site = al.publish_site(Path(tmp) / "site", db)
+            source = "python -m csi_metrics publish --standard"
+            if site is None:
+                site, source = al.synthetic_site(Path(tmp) / "synthetic"), "SYNTHETIC stand-in (publish unavailable)"
+        files = [f for f in site.rglob("*") if f.is_file()]
+        facts = {"source": source, "files_n": len(files), "bytes": sum(f.stat().st_size for f in files),
+                 "load_start": _loadavg()}
+        opts = argparse.Namespace(active=al.ACTIVE, deadline=al.DEADLINE_S, ramp_per_100=al.RAMP_PER_100_S,
+                                  frontend=True)
+        runs = al.run_targets(site, args.attendee_targets, args.attendee_n, args.attendee_live_n, opts, db,
+                              progress=lambda m: _progress(m.splitlines()[0]))
+    facts["load_end"] = _loadavg()
+    return {"site": facts, "runs": runs}
+
+
+def _kb(b: float | None) -> str:
+    return "-" if b is None else f"{b / 1e3:,.0f} kB"
+
+
+def attendee_report(at: dict[str, Any], scale: str) -> list[str]:
+    """Side by side: one row per N, one column per target; then every run's figures."""
+    site, runs = at["site"], at["runs"]
+    targets = [t for t in ATTENDEE_TARGETS if any(r["target"] == t for r in runs)]
+    x0 = runs[0]
+    lines = [f"Attendee page beside live sessions ({scale} database; bench/attendee_load.py). Page: {site['source']}, "
+             f"{site['files_n']} files, {site['bytes'] / 1e6:.2f} MB on disk. Each client is a phone "
+             f"({x0['phone']}): the page over one keep-alive connection, then the assets it would pick over up to "
+             f"{x0['conns_per_client']}; live = Streamlit's page and listed scripts, then the websocket to the "
+             f"landing page's script_finished, sessions held open. Clients arrive at "
+             f"{x0['n'] / x0['ramp_s']:g} per second (the live load test's 100 in 2 s); static clients "
+             f"at most {x0['active']} in flight; page complete = arrival to the last byte (a wait for a slot "
+             f"included); bytes on the wire per client, headers included; CPU = the server's process group. "
+             f"Load average (1/5/15 min) at the start {site['load_start']}, at the end {site['load_end']}; "
+             f"the client shares the 2 cores (its CPU is given).", "",
+             "| N | " + " | ".join(ATTENDEE_TARGETS[t] for t in targets) + " |",
+             "|---|" + "---|" * len(targets)]
+    by = {(r["target"], r["n"]): r for r in runs}
+    for n in sorted({r["n"] for r in runs}):
+        cells = []
+        for t in targets:
+            r = by.get((t, n))
+            if r is None:
+                cells.append("not run")
+                continue
+            cells.append(f"{r['ok_clients']}/{n} ok, {r['errors_n']} errors{' (deadline)' if r['deadline_hit'] else ''}; "
+                         f"p50 {_sec(r['p50_s'])}, p95 {_sec(r['p95_s'])}; {_kb(r['bytes_per_client'])}/client; "
+                         f"CPU {r['server_cpu_ms_per_client'] or 0:,.1f} ms/client")
+        lines.append(f"| {n:,} | " + " | ".join(cells) + " |")
+    lines += ["", "| target | N | ok | errors | p50 / p95 / max | first byte p95 | bytes per client | requests | "
+              "server CPU | per client | peak RSS | client CPU | wall | load after |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        errs = f"{r['errors_n']}{' ' + '; '.join(r['errors'][:2]) if r['errors'] else ''}"
+        lines.append(f"| {r['target']} | {r['n']:,} | {r['ok_clients']:,} | {errs} | {_sec(r['p50_s'])} / "
+                     f"{_sec(r['p95_s'])} / {_sec(r['max_s'])} | {_sec(r['first_byte_p95_s'])} | "
+                     f"{_kb(r['bytes_per_client'])} | {r['requests_per_client'] or 0:.0f} | "
+                     f"{r['server_cpu_s'] or 0:.1f} s | {r['server_cpu_ms_per_client'] or 0:,.1f} ms | "
+                     f"{r['rss_peak_mb'] or 0:,.0f} MB | {r['client_cpu_s']:.1f} s | {r['wall_s']:.1f} s | "
+                     f"{r['loadavg_after'].split()[0]} |")
+    lines.append("")
+    return lines
 
 
 def _page_name(page: str, titles: dict[str, str] | None = None) -> str:
@@ -659,6 +748,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: a folder under the temporary directory)")
     p.add_argument("--replicas", type=int, default=1, help="servers for the load test, sessions round-robin")
     p.add_argument("--ramp", type=float, default=2.0, help="load test: seconds over which sessions arrive")
+    p.add_argument("--skip-attendee", action="store_true", help="skip the attendee page beside live sessions")
+    p.add_argument("--attendee-n", type=int, nargs="+", default=[100, 500, 1000],
+                   help="attendee page: client counts (default 100 500 1000)")
+    p.add_argument("--attendee-live-n", type=int, nargs="+", default=[100, 200],
+                   help="attendee section: live session counts beside them (default 100 200)")
+    p.add_argument("--attendee-site", type=Path, help="attendee page: a published directory (default: publish "
+                   "--standard from the benchmarked database)")
+    p.add_argument("--attendee-targets", nargs="+", choices=tuple(ATTENDEE_TARGETS),
+                   default=list(ATTENDEE_TARGETS), help="attendee section: which servers (default all three)")
 
 
 def _loadavg() -> str:
@@ -718,6 +816,9 @@ def run(args: argparse.Namespace) -> int:
             artifacts = args.load_artifacts or Path(tempfile.gettempdir()) / f"csi-bench-load-{scale}"
             r["load"] = run_load(db, args.load_n, replicas=args.replicas, ramp_s=args.ramp,
                                  pages=args.load_pages, sidebar=args.load_sidebar, artifacts=artifacts)
+        if not args.skip_attendee and scale == scales[0]:
+            _progress(f"{scale}: attendee page N={args.attendee_n} beside live N={args.attendee_live_n}")
+            r["attendee"] = run_attendee(db, args)
         r["load_end"] = _loadavg()
     text = report(results)
     print(text)
