@@ -27,6 +27,8 @@ VENV = REPO / ".venv"
 REQUIREMENTS = REPO / "requirements.txt"
 STAMP_NAME = ".csi-requirements.sha256"
 CHROMIUM = Path("/usr/bin/chromium")
+# The static-server anchor of the attendee load test (tools/bench/attendee_load.py) and its test.
+NGINX = Path("/usr/sbin/nginx")
 
 # Every pinned package has wheels for these (pip download --only-binary checked
 # 3.11-3.14 on 2026-12-01); 3.10 lacks some of them (pandas 3, numpy 2.4).
@@ -46,11 +48,12 @@ class Facts:
     is_root: bool
     has_apt: bool
     has_chromium: bool
+    has_nginx: bool = True
 
 
 @dataclass(frozen=True)
 class Plan:
-    steps: tuple[str, ...]          # in order: install-venv-package, create-venv, recreate-venv, pip-install, install-chromium
+    steps: tuple[str, ...]          # in order: install-venv-package, create-venv, recreate-venv, pip-install, install-chromium, install-nginx
     error: str | None = None        # one sentence, and nothing is done
     notes: tuple[str, ...] = ()
 
@@ -86,6 +89,12 @@ def decide(f: Facts) -> Plan:
         else:
             notes.append(f"{CHROMIUM} is missing: image export and the browser tests need Debian's chromium "
                          "(sudo apt-get install chromium).")
+    if not f.has_nginx:
+        if f.is_root and f.has_apt:
+            steps.append("install-nginx")
+        else:
+            notes.append(f"{NGINX} is missing: the attendee load test's static-server anchor needs Debian's "
+                         "nginx-light (sudo apt-get install nginx-light).")
     return Plan(tuple(steps), notes=tuple(notes))
 
 
@@ -130,6 +139,7 @@ def read_facts(venv: Path = VENV) -> Facts:
         is_root=hasattr(os, "geteuid") and os.geteuid() == 0,
         has_apt=shutil.which("apt-get") is not None,
         has_chromium=CHROMIUM.exists(),
+        has_nginx=NGINX.exists(),
     )
 
 
@@ -161,6 +171,8 @@ def carry_out(plan: Plan, facts: Facts, venv: Path = VENV) -> None:
             (venv / STAMP_NAME).write_text(facts.requirements_hash + "\n")
         elif step == "install-chromium":
             _apt(["chromium"])
+        elif step == "install-nginx":
+            _apt(["nginx-light"])
         else:  # decide() and carry_out() are kept in step by tests/unit/test_setup.py
             raise ValueError(f"unknown setup step {step!r}")
 

@@ -23,7 +23,8 @@ spec.loader.exec_module(bootstrap)
 HASH = "a" * 64
 # A stock Debian 12 root shell: the distribution's python3 3.11, venv available, no .venv yet.
 DEBIAN = bootstrap.Facts(python=(3, 11), has_ensurepip=True, venv_exists=False, venv_python=None, stamp=None,
-                         requirements_hash=HASH, is_root=True, has_apt=True, has_chromium=False)
+                         requirements_hash=HASH, is_root=True, has_apt=True, has_chromium=False,
+                         has_nginx=False)
 
 
 def facts(**kw) -> "bootstrap.Facts":
@@ -33,22 +34,22 @@ def facts(**kw) -> "bootstrap.Facts":
 def test_fresh_debian_machine_gets_a_venv_packages_and_chromium():
     plan = bootstrap.decide(DEBIAN)
     assert plan.error is None
-    assert plan.steps == ("create-venv", "pip-install", "install-chromium")
+    assert plan.steps == ("create-venv", "pip-install", "install-chromium", "install-nginx")
 
 
 def test_nothing_changed_means_nothing_to_do():
-    plan = bootstrap.decide(facts(venv_exists=True, venv_python=(3, 11), stamp=HASH, has_chromium=True))
+    plan = bootstrap.decide(facts(venv_exists=True, venv_python=(3, 11), stamp=HASH, has_chromium=True, has_nginx=True))
     assert plan.steps == () and plan.error is None and plan.notes == ()
 
 
 def test_changed_requirements_reinstall_into_the_same_venv():
-    plan = bootstrap.decide(facts(venv_exists=True, venv_python=(3, 11), stamp="b" * 64, has_chromium=True))
+    plan = bootstrap.decide(facts(venv_exists=True, venv_python=(3, 11), stamp="b" * 64, has_chromium=True, has_nginx=True))
     assert plan.steps == ("pip-install",)
 
 
 @pytest.mark.parametrize("venv_python", [None, (3, 12)])
 def test_broken_venv_or_one_made_by_another_python_is_recreated(venv_python):
-    plan = bootstrap.decide(facts(venv_exists=True, venv_python=venv_python, stamp=HASH, has_chromium=True))
+    plan = bootstrap.decide(facts(venv_exists=True, venv_python=venv_python, stamp=HASH, has_chromium=True, has_nginx=True))
     assert plan.steps == ("recreate-venv", "pip-install")
 
 
@@ -65,7 +66,7 @@ def test_missing_ensurepip_without_root_stops_with_one_sentence_saying_what_to_i
 
 def test_no_ensurepip_needed_when_the_venv_is_already_there():
     plan = bootstrap.decide(facts(has_ensurepip=False, is_root=False, venv_exists=True, venv_python=(3, 11),
-                                  stamp=HASH, has_chromium=True))
+                                  stamp=HASH, has_chromium=True, has_nginx=True))
     assert plan.steps == () and plan.error is None
 
 
@@ -93,12 +94,12 @@ def test_every_step_decide_can_take_is_one_carry_out_knows(tmp_path, monkeypatch
 
     monkeypatch.setattr(bootstrap, "_run", fake_run)
     monkeypatch.setattr(bootstrap, "_apt", lambda pkgs: ran.append(["apt", *pkgs]))
-    plan = bootstrap.Plan(("install-venv-package", "create-venv", "pip-install", "install-chromium"))
+    plan = bootstrap.Plan(("install-venv-package", "create-venv", "pip-install", "install-chromium", "install-nginx"))
     bootstrap.carry_out(plan, DEBIAN, venv=tmp_path / ".venv")
     assert ran[0] == ["apt", "python3-venv", "python3.11-venv"]
     assert ran[1][-2:] == ["venv", str(tmp_path / ".venv")]
     assert ran[2][1:4] == ["-m", "pip", "install"] and ran[2][0].startswith(str(tmp_path / ".venv"))
-    assert ran[3] == ["apt", "chromium"]
+    assert ran[3] == ["apt", "chromium"] and ran[4] == ["apt", "nginx-light"]
     assert (tmp_path / ".venv" / bootstrap.STAMP_NAME).read_text().strip() == HASH  # only after pip succeeded
     with pytest.raises(ValueError, match="unknown setup step"):
         bootstrap.carry_out(bootstrap.Plan(("reboot",)), DEBIAN, venv=tmp_path / ".venv")
@@ -124,3 +125,11 @@ def test_scripts_never_install_into_the_system_python():
         assert "python3 -m pip" not in text and "pip install" not in text, name
     assert (REPO / ".ci" / "run").read_text().strip().endswith("bash scripts/test")
     assert sys.prefix != sys.base_prefix, "the tests run in a virtual environment"
+
+
+def test_a_missing_nginx_is_installed_as_root_and_named_otherwise():
+    plan = bootstrap.decide(facts(venv_exists=True, venv_python=(3, 11), stamp=HASH, has_chromium=True, has_nginx=False))
+    assert plan.steps == ("install-nginx",)
+    plan = bootstrap.decide(facts(venv_exists=True, venv_python=(3, 11), stamp=HASH, has_chromium=True,
+                                  has_nginx=False, is_root=False))
+    assert plan.steps == () and any("nginx-light" in n for n in plan.notes)
