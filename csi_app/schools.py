@@ -18,9 +18,9 @@ from csi_metrics.vocabulary.filters import Filters
 SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
-    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Chronic absenteeism trend (every year; gap: no data)",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Absenteeism trend",
     "chronic_absenteeism_change_pp": "Chronic absenteeism change (pp)", "chronic_absenteeism_placed_pct": "Chronic absenteeism TK-8 % (placed)",
-    "chronic_absenteeism_color": "Chronic absenteeism colour", "chronic_absenteeism_level_source": "Chronic absenteeism colour source",
+    "chronic_absenteeism_color": "Absenteeism colour", "chronic_absenteeism_level_source": "Chronic absenteeism colour source",
     "chronic_absenteeism_level_note": "Chronic absenteeism no-colour reason",
     "suspension_pct": "Suspension %", "suspension_change_pp": "Suspension change (pp)",
     "suspension_color": "Suspension colour", "suspension_level_source": "Suspension colour source",
@@ -80,16 +80,31 @@ def school_columns(df: pl.DataFrame) -> dict[str, Any]:
         for c in PHONE_COLUMNS:
             if c in cfg:
                 cfg[c].update(width=170 if c == "school_name" else "small")
+    else:  # the first columns fit 1440 px; the name stays in view when the table scrolls sideways
+        for c, px in FIRST_WIDTHS.items():
+            if c in cfg:
+                cfg[c].update(width=px)
+        if "school_name" in cfg:
+            cfg["school_name"].update(pinned=True)
     return cfg
 
 
 # On a phone the table shows what fits 390 px: the school and its two rates (a row opens the rest).
 PHONE_COLUMNS = ("school_name", "chronic_absenteeism_pct", "suspension_pct")
+# On a laptop (1440 px) what a reader compares comes first, inside the window: the school, each rate
+# beside its Dashboard colour, the trend; the rest (district, SPA, grant, reasons) to the right.
+FIRST_COLUMNS = ("school_name", "chronic_absenteeism_pct", "chronic_absenteeism_color", "suspension_pct",
+                 "suspension_color", "ca_trend")
+FIRST_WIDTHS = {"school_name": 220, "chronic_absenteeism_pct": 150, "chronic_absenteeism_color": 140,
+                "suspension_pct": 110, "suspension_color": 140, "ca_trend": 170}  # 930 px of the table's 978
 
 
-def school_column_order(df: pl.DataFrame) -> list[str] | None:
-    """The columns the table shows: all of them, or on a phone the compact set."""
-    return [c for c in PHONE_COLUMNS if c in df.columns] if phone.is_phone() else None
+def school_column_order(df: pl.DataFrame) -> list[str]:
+    """The columns the table shows, in order: on a phone the compact set; else every one,
+    the rates and colours first."""
+    if phone.is_phone():
+        return [c for c in PHONE_COLUMNS if c in df.columns]
+    return [c for c in FIRST_COLUMNS if c in df.columns] + [c for c in df.columns if c not in FIRST_COLUMNS]
 
 
 _PICK = "school_pick"
