@@ -71,13 +71,16 @@ VALUE_LABELS = "value labels"  # a text trace holding bar labels set clear of a 
 # the difference-in-differences beside the trend at 1920. Widths are estimated from the
 # characters (CHAR_EM: the theme's sans-serif's average advance, measured in Chromium).
 SLOT_PX = 440
+FULL_PX = 980                 # the page's whole width at 1440x900 (the sidebar open)
+FIT_META = "csi_fit"          # layout.meta key: the width and own height fit_text lays a figure out for
 PRESENT_SLOT_PX = 700
 CHAR_EM = 0.56
 TITLE_PAD_PX = 10
 LINE_EM = 1.3                 # a line of chart text, in its font size
 TITLE_LIFT_EM = 0.92          # how far Plotly lifts a title of two or more lines
 LEGEND_ROW_EM = 1.7          # a legend row, in the legend's font size
-LEGEND_SYMBOL_PX = 46         # a legend entry's line or marker, and the gap after it
+COLORBAR_PX = 120             # a colour bar at the plot's right
+LEGEND_SYMBOL_PX = 56         # a legend entry's line or marker, and the gap after it
 MIN_PLOT_PX = 240             # the plot's own height, at the least, inside the margins
 PRESENT_MIN_PLOT_PX = 340
 DEFAULT_HEIGHT_PX = 450       # a figure's height when it sets none (Plotly's and Streamlit's)
@@ -162,15 +165,22 @@ def _legend_rows(fig: go.Figure, font_px: float, width_px: float) -> int:
     return rows
 
 
-def fit_text(fig: go.Figure, *, present: bool = False) -> go.Figure:
-    """Fit a figure's words to its column (SLOT_PX; PRESENT_SLOT_PX on a projector): the
-    title wrapped, the top margin holding the title and a legend above the plot (so the
-    legend never sits on the title), and each note under the plot wrapped and set below
-    the tick labels and the axis title. Run again at presenter sizes, it re-lays out
-    from the unwrapped words."""
+def fit_text(fig: go.Figure, *, present: bool = False, width_px: int | None = None) -> go.Figure:
+    """Fit a figure's words to its column, `width_px` wide at 1440x900 (kept on the figure
+    from the first call: SLOT_PX, half a page, unless the catalogue says its chart is wider;
+    on a projector the column is PRESENT_SLOT_PX / SLOT_PX times wider): the title wrapped,
+    the top margin holding the title and a legend above the plot (so the legend never sits
+    on the title), category labels turned when they would run together, and each note
+    under the plot wrapped and set below the tick labels and the axis title. Run again
+    (another width, presenter sizes), it lays out again from the unwrapped words."""
     if fig.layout.height is not None and fig.layout.height < MIN_PLOT_PX:
         return fig  # a sparkline: no words around it
-    width = PRESENT_SLOT_PX if present else SLOT_PX
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    state = dict(meta.get(FIT_META) or {"height": fig.layout.height, "width": SLOT_PX})
+    if width_px:
+        state["width"] = width_px
+    fig.update_layout(meta={**meta, FIT_META: state})
+    width = state["width"] * (PRESENT_SLOT_PX / SLOT_PX if present else 1)
     base_px = PRESENT_BASE_FONT_PX if present else BASE_FONT_PX
     title_px = (fig.layout.title.font.size if fig.layout.title and fig.layout.title.font.size else
                 PRESENT_TITLE_FONT_PX if present else TITLE_FONT_PX)
@@ -183,7 +193,8 @@ def fit_text(fig: go.Figure, *, present: bool = False) -> go.Figure:
     legend = fig.layout.legend
     above = legend.orientation == "h" and (legend.y if legend.y is not None else 0) >= 1
     # A legend above the plot starts at the plot's left edge and wraps in the plot's width.
-    rows = _legend_rows(fig, legend.font.size or base_px, width - _y_labels_px(fig, base_px)) if above else 0
+    bar = COLORBAR_PX if any(getattr(t, "type", "") in ("choropleth", "choroplethmap", "heatmap") for t in fig.data) else 0
+    rows = _legend_rows(fig, legend.font.size or base_px, width - _y_labels_px(fig, base_px) - bar) if above else 0
     if lines:
         # Plotly sets a title of several lines higher, by about a line's height:
         # padded down by as much, its first line starts inside the figure.
@@ -195,12 +206,13 @@ def fit_text(fig: go.Figure, *, present: bool = False) -> go.Figure:
             fig.update_layout(margin=dict(t=round(top)))
     tick_h = _fit_category_ticks(fig, width, base_px)
     _fit_notes(fig, width, base_px, tick_h)
-    if not is_map and (fig.layout.height is None or fig.layout.height >= MIN_PLOT_PX):
-        # Margins grown for words must not squeeze the plot: the figure grows instead.
+    if not is_map:
+        # Margins grown for words must not squeeze the plot: the figure grows instead (from
+        # its own height, rows of bars taller at presenter type).
+        own = state["height"] and round(state["height"] * (PRESENT_BASE_FONT_PX / BASE_FONT_PX if present else 1))
         m = fig.layout.margin
-        need = (m.t or 0) + (m.b or 0) + (PRESENT_MIN_PLOT_PX if present else MIN_PLOT_PX)
-        if need > (fig.layout.height or DEFAULT_HEIGHT_PX):
-            fig.update_layout(height=round(need))
+        need = round((m.t or 0) + (m.b or 0) + (PRESENT_MIN_PLOT_PX if present else MIN_PLOT_PX))
+        fig.update_layout(height=max(own, need) if own else need if need > DEFAULT_HEIGHT_PX else None)
     return fig
 
 
@@ -240,6 +252,8 @@ def _fit_category_ticks(fig: go.Figure, width: float, base_px: float) -> float:
     if len(labels) * (longest + 12) > width - AXIS_ALLOWANCE_PX - 20:
         axis.tickangle = -45
         return 10 + (longest + lines * font_px * LINE_EM) * 0.71
+    if axis.tickangle == -45:  # turned for a narrower column than this one
+        axis.tickangle = 0
     return 10 + lines * font_px * LINE_EM
 
 

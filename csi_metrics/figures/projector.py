@@ -52,8 +52,8 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
             if axis.type != "category" and axis.tickvals is None and axis.dtick is None and axis.nticks is None:
                 # Plotly spaces ticks for the figure's width, not its type: presenter labels ran together.
                 axis.nticks = PRESENT_NTICKS
-    if out.layout.height and not height and not _is_map(out):
-        # Rows of bars and a sparkline's labels keep their room at presenter type.
+    if out.layout.height and out.layout.height < charts.MIN_PLOT_PX and not height:
+        # A sparkline's labels keep their room at presenter type (other figures: charts.fit_text).
         out.layout.height = round(out.layout.height * charts.PRESENT_BASE_FONT_PX / charts.BASE_FONT_PX)
     charts.apply_theme(out, present=True)
     out.update_traces(marker=dict(size=14), selector=dict(type="scatter"))
