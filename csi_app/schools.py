@@ -28,7 +28,7 @@ SCHOOL_DISPLAY = {
 }
 
 TREND_HELP = ("Chronic absenteeism, one bar per school year from the first to the latest; an empty slot is a "
-              "year with no published rate (2019-20) or fewer than 11 students.")
+              "year with no published rate (2019-20) or fewer than 11 students (or a rate of 0%).")
 
 
 def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
@@ -62,6 +62,15 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
             .agg(pl.col("rate").alias("ca_trend"))
         t = t.join(lists.rename({"school": "cds_code"}), on="cds_code", how="left")
     return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
+
+
+def for_grid(shown: pl.DataFrame) -> pl.DataFrame:
+    """The table as the grid draws it: a trend's gap as a bar of 0 (nothing drawn from a y
+    axis at 0). A null or NaN inside the list makes the grid print the raw numbers instead
+    of bars; the CSV keeps the gap blank."""
+    if "ca_trend" not in shown.columns:
+        return shown
+    return shown.with_columns(pl.col("ca_trend").list.eval(pl.element().fill_null(0.0).fill_nan(0.0)))
 
 
 def school_columns(df: pl.DataFrame) -> dict[str, Any]:
