@@ -76,6 +76,7 @@ FIT_META = "csi_fit"          # layout.meta key: the width and own height fit_te
 PRESENT_SLOT_PX = 700
 CHAR_EM = 0.56
 TITLE_PAD_PX = 10
+AXIS_TITLE_EM = 1.45         # a line of an axis title, with Plotly's spacing under the ticks
 LINE_EM = 1.3                 # a line of chart text, in its font size
 TITLE_LIFT_EM = 0.92          # how far Plotly lifts a title of two or more lines
 LEGEND_ROW_EM = 1.7          # a legend row, in the legend's font size
@@ -204,7 +205,7 @@ def fit_text(fig: go.Figure, *, present: bool = False, width_px: int | None = No
                + rows * (legend.font.size or base_px) * LEGEND_ROW_EM + (8 if rows else 4))
         if not is_map or rows or lines > 1:
             fig.update_layout(margin=dict(t=round(top)))
-    tick_h = _fit_category_ticks(fig, width, base_px)
+    tick_h = turn_crowded_ticks(fig, width, base_px)
     _fit_notes(fig, width, base_px, tick_h)
     if not is_map:
         # Margins grown for words must not squeeze the plot: the figure grows instead (from
@@ -239,14 +240,14 @@ def _x_categories(fig: go.Figure) -> list[str]:
     return list(seen)
 
 
-def _fit_category_ticks(fig: go.Figure, width: float, base_px: float) -> float:
+def turn_crowded_ticks(fig: go.Figure, width: float, base_px: float) -> float:
     """Category labels along the x axis (school years, bar names) that would run together
     in the column are turned to 45 degrees; returns the height the labels take."""
     axis = fig.layout.xaxis
     labels = _x_categories(fig)
     font_px = axis.tickfont.size or base_px
     if axis.visible is False or not labels:
-        return 0.0 if axis.visible is False else 10 + font_px * LINE_EM
+        return 0.0 if axis.visible is False else 14 + font_px * LINE_EM
     lines = max(label.count("<br>") + 1 for label in labels)
     longest = max(_text_px(part, font_px) for label in labels for part in label.split("<br>"))
     if len(labels) * (longest + 12) > width - AXIS_ALLOWANCE_PX - 20:
@@ -265,7 +266,7 @@ def _x_title_px(fig: go.Figure, width: float, base_px: float) -> float:
     font_px = axis.title.font.size or base_px
     lines = wrap_to(_plain_text(axis.title.text), font_px, max(width - _y_labels_px(fig, base_px), MIN_NOTE_PX))
     axis.title.text = "<br>".join(lines)
-    return 6 + len(lines) * font_px * LINE_EM
+    return 12 + len(lines) * font_px * AXIS_TITLE_EM
 
 
 def _fit_notes(fig: go.Figure, width: float, base_px: float, tick_h: float) -> None:

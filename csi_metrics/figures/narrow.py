@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from csi_metrics.figures import maps
+from csi_metrics.figures import charts, maps
 
 TEXT_PX = 12          # tick labels, legend, bar labels: the smallest type iOS and Android body text use
 SMALL_PX = 11         # annotations inside the plot
@@ -71,6 +71,8 @@ def phone_figure(fig: go.Figure) -> Narrow:
                       hoverlabel=dict(font=dict(size=TEXT_PX)))
     for ann in out.layout.annotations or ():
         _lower(ann.font, SMALL_PX)
+    # Year labels laid out for a wider column (a slide's) are turned if they would run together here.
+    charts.turn_crowded_ticks(out, PAGE_PX, TEXT_PX)
     for trace in out.data:
         # A legend name longer than a phone's line (a school's, its district's) in lines of its own.
         if trace.showlegend is not False and isinstance(trace.name, str) and len(trace.name) > LEGEND_CHARS \
