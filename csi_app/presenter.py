@@ -70,9 +70,12 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stButtonGroup"]),
 [data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stSelectbox"]):not(.st-key-deck_tools *),
 [data-testid="stMainBlockContainer"] [data-testid="stLayoutWrapper"]:has(> [data-testid="stExpander"]):not(.st-key-deck_tools):not(:has(.st-key-deck_tools)) {{ display: none !important; }}
-/* Long captions: two lines on a projector (the full text is in the normal view and the exports). */
+/* Long captions: two lines on a projector (the full text is in the normal view and the exports);
+   a phone shows them whole. */
+@media (min-width: {PHONE_PX + 1}px) {{
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {{
   display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }}
+}}
 /* The way out of presenter mode stays, out of the slide's way. */
 .st-key-present_exit {{ position: fixed; top: 0.25rem; right: 0.5rem; z-index: 999990; width: auto !important; opacity: 0.55; }}
 .st-key-present_exit:hover {{ opacity: 1; }}
