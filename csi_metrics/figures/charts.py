@@ -143,7 +143,7 @@ def wrap_to(text: str, font_px: float, width_px: float) -> list[str]:
     import textwrap
 
     chars = max(10, int(width_px / (CHAR_EM * font_px)))
-    return textwrap.wrap(text, chars, break_long_words=False) or [text]
+    return textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False) or [text]
 
 
 def is_note(ann: go.layout.Annotation) -> bool:

@@ -59,8 +59,9 @@ def _charts(at: AppTest) -> list[dict]:
 
 
 def _title(spec: dict) -> str:
+    """The figure's title as it reads (charts.fit_text wraps it to the slide's column)."""
     t = spec["layout"].get("title", {})
-    return t.get("text", "") if isinstance(t, dict) else str(t)
+    return " ".join((t.get("text", "") if isinstance(t, dict) else str(t)).replace("<br>", " ").split())
 
 
 def test_default_deck_first_slide(app):
