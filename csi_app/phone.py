@@ -20,14 +20,23 @@ import streamlit as st
 
 from csi_app import data
 from csi_metrics.figures import charts
+from csi_metrics.figures.charts import SLOT_PX
 from csi_metrics.figures.narrow import SMALL_PX, phone_figure
 from csi_metrics.vocabulary import safe_text
 
 NARROW_PX = 640
 _MOBILE = re.compile(r"Mobi|Android|iPhone|iPod", re.I)
 
+# A row of columns with a chart straight in a column (not a headline card's sparkline).
+_CHART_ROW = ('[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] > [data-testid="stVerticalBlock"] '
+              '> [data-testid="stElementContainer"] [data-testid="stPlotlyChart"])')
+# A column holding a chart is never narrower than the column its words are laid out for
+# (csi_metrics.figures.charts.SLOT_PX): narrower, the columns wrap under each other (at
+# 1440x900 the Trends page's difference-in-differences goes under the trend).
 _CSS = f"""
 <style>
+{_CHART_ROW} {{ flex-wrap: wrap; }}
+{_CHART_ROW} > [data-testid="stColumn"] {{ min-width: min(100%, {SLOT_PX}px); }}
 @media (max-width: {NARROW_PX}px) {{
   .js-plotly-plot .modebar-container {{ display: none !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-left: 0.75rem; padding-right: 0.75rem; max-width: 100vw; }}

@@ -28,6 +28,7 @@ PARAM = "present"
 _ON = {"1", "true", "yes", "on"}
 _STATE = "_presenting"
 VALUE_PX = 56                 # a headline value on a projector
+PHONE_PX = 640                # csi_app.phone.NARROW_PX: under it, no projector type
 DEMO_MARK = "**DEMO DATA — fictional schools.**"
 
 # Streamlit's chrome by its test ids: header, toolbar, menu, deploy button,
@@ -38,6 +39,8 @@ _PRESENT_CSS = f"""
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stMainMenu"],
 [data-testid="stStatusWidget"], [data-testid="stAppDeployButton"], footer {{ display: none !important; }}
 [data-testid="stMainBlockContainer"] {{ padding: 0.75rem 2.5rem 0.5rem 2.5rem !important; max-width: 100% !important; }}
+/* Projector type: not on a phone, whose chart is drawn at phone size (csi_app.phone). */
+@media (min-width: {PHONE_PX + 1}px) {{
 [data-testid="stAppViewContainer"] {{ font-size: {MIN_TEXT_PX + 2}px; }}
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"],
 [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li,
@@ -56,9 +59,10 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] [data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"] p,
 [data-testid="stMainBlockContainer"] .stMarkdownBadge {{ font-size: {MIN_TEXT_PX}px !important; }}
 [data-testid="stMainBlockContainer"] .stMarkdownBadge {{ color: #1f1f1f !important; padding: 0.1em 0.45em; }}
+[data-testid="stAlert"] [data-testid="stMarkdownContainer"] p {{ font-size: {MIN_TEXT_PX}px !important; }}
+}}
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"],
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] * {{ color: #2f2d2b !important; }}
-[data-testid="stAlert"] [data-testid="stMarkdownContainer"] p {{ font-size: {MIN_TEXT_PX}px !important; }}
 [data-testid="stAlertContainer"] {{ padding: 0.4rem 1rem !important; }}
 /* A projector shows the chart: the page title, the page's own controls, the tables
    and their CSVs stay in the normal view (the link keeps the choices). */
@@ -66,9 +70,12 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stButtonGroup"]),
 [data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(> [data-testid="stSelectbox"]):not(.st-key-deck_tools *),
 [data-testid="stMainBlockContainer"] [data-testid="stLayoutWrapper"]:has(> [data-testid="stExpander"]):not(.st-key-deck_tools):not(:has(.st-key-deck_tools)) {{ display: none !important; }}
-/* Long captions: two lines on a projector (the full text is in the normal view and the exports). */
+/* Long captions: two lines on a projector (the full text is in the normal view and the exports);
+   a phone shows them whole. */
+@media (min-width: {PHONE_PX + 1}px) {{
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] {{
   display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }}
+}}
 /* The way out of presenter mode stays, out of the slide's way. */
 .st-key-present_exit {{ position: fixed; top: 0.25rem; right: 0.5rem; z-index: 999990; width: auto !important; opacity: 0.55; }}
 .st-key-present_exit:hover {{ opacity: 1; }}

@@ -18,9 +18,9 @@ from csi_metrics.vocabulary.filters import Filters
 SCHOOL_DISPLAY = {
     "school_name": "School", "district_name": "District", "spa_name": "SPA", "school_type": "Type",
     "ccspp_cohort": "Cohort", "grant_type": "Grant",
-    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Chronic absenteeism trend (every year; gap: no data)",
+    "chronic_absenteeism_pct": "Chronic absenteeism %", "ca_trend": "Absenteeism trend",
     "chronic_absenteeism_change_pp": "Chronic absenteeism change (pp)", "chronic_absenteeism_placed_pct": "Chronic absenteeism TK-8 % (placed)",
-    "chronic_absenteeism_color": "Chronic absenteeism colour", "chronic_absenteeism_level_source": "Chronic absenteeism colour source",
+    "chronic_absenteeism_color": "Absenteeism colour", "chronic_absenteeism_level_source": "Chronic absenteeism colour source",
     "chronic_absenteeism_level_note": "Chronic absenteeism no-colour reason",
     "suspension_pct": "Suspension %", "suspension_change_pp": "Suspension change (pp)",
     "suspension_color": "Suspension colour", "suspension_level_source": "Suspension colour source",
@@ -28,7 +28,7 @@ SCHOOL_DISPLAY = {
 }
 
 TREND_HELP = ("Chronic absenteeism, one bar per school year from the first to the latest; an empty slot is a "
-              "year with no published rate (2019-20) or fewer than 11 students.")
+              "year with no published rate (2019-20) or fewer than 11 students (or a rate of 0%).")
 
 
 def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
@@ -64,6 +64,15 @@ def school_display(table: pl.DataFrame, f: Filters) -> pl.DataFrame:
     return t.select([c for c in SCHOOL_DISPLAY if c in t.columns])
 
 
+def for_grid(shown: pl.DataFrame) -> pl.DataFrame:
+    """The table as the grid draws it: a trend's gap as a bar of 0 (nothing drawn from a y
+    axis at 0). A null or NaN inside the list makes the grid print the raw numbers instead
+    of bars; the CSV keeps the gap blank."""
+    if "ca_trend" not in shown.columns:
+        return shown
+    return shown.with_columns(pl.col("ca_trend").list.eval(pl.element().fill_null(0.0).fill_nan(0.0)))
+
+
 def school_columns(df: pl.DataFrame) -> dict[str, Any]:
     cfg: dict[str, Any] = {c: st.column_config.Column(label) for c, label in SCHOOL_DISPLAY.items() if c in df.columns}
     for c in ("chronic_absenteeism_pct", "suspension_pct", "chronic_absenteeism_placed_pct"):
@@ -80,16 +89,31 @@ def school_columns(df: pl.DataFrame) -> dict[str, Any]:
         for c in PHONE_COLUMNS:
             if c in cfg:
                 cfg[c].update(width=170 if c == "school_name" else "small")
+    else:  # the first columns fit 1440 px; the name stays in view when the table scrolls sideways
+        for c, px in FIRST_WIDTHS.items():
+            if c in cfg:
+                cfg[c].update(width=px)
+        if "school_name" in cfg:
+            cfg["school_name"].update(pinned=True)
     return cfg
 
 
 # On a phone the table shows what fits 390 px: the school and its two rates (a row opens the rest).
 PHONE_COLUMNS = ("school_name", "chronic_absenteeism_pct", "suspension_pct")
+# On a laptop (1440 px) what a reader compares comes first, inside the window: the school, each rate
+# beside its Dashboard colour, the trend; the rest (district, SPA, grant, reasons) to the right.
+FIRST_COLUMNS = ("school_name", "chronic_absenteeism_pct", "chronic_absenteeism_color", "suspension_pct",
+                 "suspension_color", "ca_trend")
+FIRST_WIDTHS = {"school_name": 220, "chronic_absenteeism_pct": 150, "chronic_absenteeism_color": 140,
+                "suspension_pct": 110, "suspension_color": 140, "ca_trend": 170}  # 930 px of the table's 978
 
 
-def school_column_order(df: pl.DataFrame) -> list[str] | None:
-    """The columns the table shows: all of them, or on a phone the compact set."""
-    return [c for c in PHONE_COLUMNS if c in df.columns] if phone.is_phone() else None
+def school_column_order(df: pl.DataFrame) -> list[str]:
+    """The columns the table shows, in order: on a phone the compact set; else every one,
+    the rates and colours first."""
+    if phone.is_phone():
+        return [c for c in PHONE_COLUMNS if c in df.columns]
+    return [c for c in FIRST_COLUMNS if c in df.columns] + [c for c in df.columns if c not in FIRST_COLUMNS]
 
 
 _PICK = "school_pick"

@@ -27,10 +27,12 @@ presenter.apply_presenter_mode(force=True)
 # The exit button from the shared sidebar call means nothing on a page that always presents.
 # One slide per screen: the chart takes what the demo mark, a two-line caption and the step
 # buttons leave of the viewport, at any projector size.
+# A phone scrolls: its slide is the chart's own height, with its words below it.
 st.html(f"<style>.st-key-present_exit {{ display: none !important; }} "
+        f"@media (min-width: {presenter.PHONE_PX + 1}px) {{ "
         f".st-key-slide_box {{ flex: 0 0 auto !important; height: calc(100vh - {presenter.SLIDE_CHROME_PX}px) !important; min-height: 360px; }} "
         ".st-key-slide_box > div, .st-key-slide_box [data-testid='stFullScreenFrame'], "
-        ".st-key-slide_box [data-testid='stPlotlyChart'] { flex: 1 1 auto !important; height: 100% !important; }</style>")
+        ".st-key-slide_box [data-testid='stPlotlyChart'] { flex: 1 1 auto !important; height: 100% !important; } }</style>")
 
 notices: list[str] = []
 unread: list[str] = []

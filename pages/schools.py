@@ -20,7 +20,7 @@ if search:
 shown = page.school_display(table, f)
 st.caption(f"{shown.height:,} schools · {data.describe(f)}. Rates and colours for {f.year}; {show.EMPTY} = "
            "suppressed (fewer than 11 students), not published or no colour. Select a row to open the school.")
-show.dataframe(shown, hide_index=True, key="school_table", on_select=page.on_school_row,
+show.dataframe(page.for_grid(shown), hide_index=True, key="school_table", on_select=page.on_school_row,
                selection_mode="single-row", column_config=page.school_columns(shown),
                column_order=page.school_column_order(shown), height=380,
                placeholder=show.EMPTY)

@@ -63,6 +63,30 @@ PRESENT_LINE_WIDTH_PX = 5
 MARKER_PX = 9
 
 SUPPRESSED_NOTE = "suppressed (<11 students)"
+VALUE_LABELS = "value labels"  # a text trace holding bar labels set clear of a reference line
+
+# Text laid out to fit a chart's column. The server never learns a window's width, so the
+# words are wrapped for the narrowest column a chart gets: at 1440x900 a page's columns
+# wrap under each other below SLOT_PX (csi_app.phone's CSS); a presenter's narrowest is
+# the difference-in-differences beside the trend at 1920. Widths are estimated from the
+# characters (CHAR_EM: the theme's sans-serif's average advance, measured in Chromium).
+SLOT_PX = 440
+FULL_PX = 980                 # the page's whole width at 1440x900 (the sidebar open)
+FIT_META = "csi_fit"          # layout.meta key: the width and own height fit_text lays a figure out for
+PRESENT_SLOT_PX = 700
+CHAR_EM = 0.56
+TITLE_PAD_PX = 10
+AXIS_TITLE_EM = 1.45         # a line of an axis title, with Plotly's spacing under the ticks
+LINE_EM = 1.3                 # a line of chart text, in its font size
+TITLE_LIFT_EM = 0.92          # how far Plotly lifts a title of two or more lines
+LEGEND_ROW_EM = 1.7          # a legend row, in the legend's font size
+COLORBAR_PX = 120             # a colour bar at the plot's right
+LEGEND_SYMBOL_PX = 56         # a legend entry's line or marker, and the gap after it
+MIN_PLOT_PX = 240             # the plot's own height, at the least, inside the margins
+PRESENT_MIN_PLOT_PX = 340
+DEFAULT_HEIGHT_PX = 450       # a figure's height when it sets none (Plotly's and Streamlit's)
+MIN_NOTE_PX = 160             # a note's or axis title's lines never narrower than this
+AXIS_ALLOWANCE_PX = 70        # what the y axis's labels take from a note's width under the plot
 
 TEMPLATE_NAME = "csi"
 
@@ -71,7 +95,7 @@ def _template(base_px: int, title_px: int) -> go.layout.Template:
     return go.layout.Template(
         layout=go.Layout(
             font=dict(family=FONT_FAMILY, size=base_px, color=TEXT_COLOR),
-            title=dict(font=dict(size=title_px), x=0, xanchor="left", y=0.98, yanchor="top"),
+            title=dict(font=dict(size=title_px), x=0, xanchor="left", y=1, yanchor="top", pad=dict(t=TITLE_PAD_PX)),
             colorway=CATEGORY_PALETTE,
             paper_bgcolor="white",
             plot_bgcolor="white",
@@ -91,13 +115,181 @@ pio.templates[TEMPLATE_NAME + "_present"] = _template(PRESENT_BASE_FONT_PX, PRES
 
 
 def apply_theme(fig: go.Figure, *, present: bool = False) -> go.Figure:
-    """Put `fig` in the dashboard theme (presenter sizes when `present`); returns it."""
+    """Put `fig` in the dashboard theme (presenter sizes when `present`), its words
+    fitted to a column (`fit_text`); returns it."""
     name = TEMPLATE_NAME + ("_present" if present else "")
     fig.update_layout(template=pio.templates[name])
     if present:
         fig.update_traces(line=dict(width=PRESENT_LINE_WIDTH_PX), selector=dict(type="scatter"))
+    fit_text(fig, present=present)
     # Every figure passes here (charts, maps, slides, exports): tick labels that differ at any size.
     return ticks.distinct_ticks(fig)
+
+
+def _plain_text(text: str | None) -> str:
+    import re
+
+    return " ".join(re.sub(r"<br\s*/?>", " ", text or "", flags=re.I).split())
+
+
+def _text_px(text: str, font_px: float) -> float:
+    import re
+
+    return len(re.sub(r"<[^>]*>", "", text)) * CHAR_EM * font_px
+
+
+def wrap_to(text: str, font_px: float, width_px: float) -> list[str]:
+    """`text` in lines that fit `width_px` at `font_px` (estimated by characters)."""
+    import textwrap
+
+    chars = max(10, int(width_px / (CHAR_EM * font_px)))
+    return textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False) or [text]
+
+
+def is_note(ann: go.layout.Annotation) -> bool:
+    """An annotation under the plot (a chart's note), placed in pixels below its axis."""
+    return ann.yref == "paper" and ann.y is not None and (
+        ann.y < 0 or (ann.y == 0 and ann.yanchor == "top" and (ann.yshift or 0) < 0))
+
+
+def _legend_rows(fig: go.Figure, font_px: float, width_px: float) -> int:
+    """Rows a horizontal legend takes in `width_px` (0: no legend shown)."""
+    entries = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    if fig.layout.showlegend is False or not entries or (len(entries) < 2 and fig.layout.showlegend is not True):
+        return 0
+    rows, used = 1, 0.0
+    for name in entries:
+        w = LEGEND_SYMBOL_PX + _text_px(name, font_px)
+        if used and used + w > width_px:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
+
+
+def fit_text(fig: go.Figure, *, present: bool = False, width_px: int | None = None) -> go.Figure:
+    """Fit a figure's words to its column, `width_px` wide at 1440x900 (kept on the figure
+    from the first call: SLOT_PX, half a page, unless the catalogue says its chart is wider;
+    on a projector the column is PRESENT_SLOT_PX / SLOT_PX times wider): the title wrapped,
+    the top margin holding the title and a legend above the plot (so the legend never sits
+    on the title), category labels turned when they would run together, and each note
+    under the plot wrapped and set below the tick labels and the axis title. Run again
+    (another width, presenter sizes), it lays out again from the unwrapped words."""
+    if fig.layout.height is not None and fig.layout.height < MIN_PLOT_PX:
+        return fig  # a sparkline: no words around it
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    state = dict(meta.get(FIT_META) or {"height": fig.layout.height, "width": SLOT_PX})
+    if width_px:
+        state["width"] = width_px
+    fig.update_layout(meta={**meta, FIT_META: state})
+    width = state["width"] * (PRESENT_SLOT_PX / SLOT_PX if present else 1)
+    base_px = PRESENT_BASE_FONT_PX if present else BASE_FONT_PX
+    title_px = (fig.layout.title.font.size if fig.layout.title and fig.layout.title.font.size else
+                PRESENT_TITLE_FONT_PX if present else TITLE_FONT_PX)
+    is_map = any(getattr(t, "type", "") in ("choroplethmap", "scattermap") for t in fig.data)
+    lines = 0
+    if fig.layout.title and fig.layout.title.text:
+        wrapped = wrap_to(_plain_text(fig.layout.title.text), title_px, width)
+        fig.layout.title.text = "<br>".join(wrapped)
+        lines = len(wrapped)
+    legend = fig.layout.legend
+    above = legend.orientation == "h" and (legend.y if legend.y is not None else 0) >= 1
+    # A legend above the plot starts at the plot's left edge and wraps in the plot's width.
+    bar = COLORBAR_PX if any(getattr(t, "type", "") in ("choropleth", "choroplethmap", "heatmap") for t in fig.data) else 0
+    rows = _legend_rows(fig, legend.font.size or base_px, width - _y_labels_px(fig, base_px) - bar) if above else 0
+    if lines:
+        # Plotly sets a title of several lines higher, by about a line's height:
+        # padded down by as much, its first line starts inside the figure.
+        fig.layout.title.pad.t = round(TITLE_PAD_PX + (title_px * TITLE_LIFT_EM if lines > 1 else 0))
+    if lines or rows:
+        top = (TITLE_PAD_PX + lines * title_px * LINE_EM + (8 if lines else 0)
+               + rows * (legend.font.size or base_px) * LEGEND_ROW_EM + (8 if rows else 4))
+        if not is_map or rows or lines > 1:
+            fig.update_layout(margin=dict(t=round(top)))
+    tick_h = turn_crowded_ticks(fig, width, base_px)
+    _fit_notes(fig, width, base_px, tick_h)
+    if not is_map:
+        # Margins grown for words must not squeeze the plot: the figure grows instead (from
+        # its own height, rows of bars taller at presenter type).
+        own = state["height"] and round(state["height"] * (PRESENT_BASE_FONT_PX / BASE_FONT_PX if present else 1))
+        m = fig.layout.margin
+        need = round((m.t or 0) + (m.b or 0) + (PRESENT_MIN_PLOT_PX if present else MIN_PLOT_PX))
+        fig.update_layout(height=max(own, need) if own else need if need > DEFAULT_HEIGHT_PX else None)
+    return fig
+
+
+def _y_labels_px(fig: go.Figure, base_px: float) -> float:
+    """What the y axis's labels take left of the plot: category names beside horizontal bars."""
+    names = [y for t in fig.data if getattr(t, "y", None) is not None for y in t.y if isinstance(y, str)]
+    if not names:
+        return AXIS_ALLOWANCE_PX
+    font_px = fig.layout.yaxis.tickfont.size or base_px
+    return 20 + max(_text_px(part, font_px) for n in names for part in n.split("<br>"))
+
+
+def _x_categories(fig: go.Figure) -> list[str]:
+    axis = fig.layout.xaxis
+    if axis.ticktext:
+        return [str(t) for t in axis.ticktext]
+    if axis.tickvals:
+        return [str(t) for t in axis.tickvals]
+    seen: dict[str, None] = {}
+    for t in fig.data:
+        xs = getattr(t, "x", None)
+        if xs is not None and getattr(t, "orientation", None) != "h":
+            seen.update({x: None for x in xs if isinstance(x, str)})
+    return list(seen)
+
+
+def turn_crowded_ticks(fig: go.Figure, width: float, base_px: float) -> float:
+    """Category labels along the x axis (school years, bar names) that would run together
+    in the column are turned to 45 degrees; returns the height the labels take."""
+    axis = fig.layout.xaxis
+    labels = _x_categories(fig)
+    font_px = axis.tickfont.size or base_px
+    if axis.visible is False or not labels:
+        return 0.0 if axis.visible is False else 14 + font_px * LINE_EM
+    lines = max(label.count("<br>") + 1 for label in labels)
+    longest = max(_text_px(part, font_px) for label in labels for part in label.split("<br>"))
+    if len(labels) * (longest + 12) > width - AXIS_ALLOWANCE_PX - 20:
+        axis.tickangle = -45
+        return 10 + (longest + lines * font_px * LINE_EM) * 0.71
+    if axis.tickangle == -45:  # turned for a narrower column than this one
+        axis.tickangle = 0
+    return 10 + lines * font_px * LINE_EM
+
+
+def _x_title_px(fig: go.Figure, width: float, base_px: float) -> float:
+    """An x axis title wrapped to the plot's width; returns the height it takes."""
+    axis = fig.layout.xaxis
+    if axis.visible is False or not (axis.title and axis.title.text):
+        return 0.0
+    font_px = axis.title.font.size or base_px
+    lines = wrap_to(_plain_text(axis.title.text), font_px, max(width - _y_labels_px(fig, base_px), MIN_NOTE_PX))
+    axis.title.text = "<br>".join(lines)
+    return 12 + len(lines) * font_px * AXIS_TITLE_EM
+
+
+def _fit_notes(fig: go.Figure, width: float, base_px: float, tick_h: float) -> None:
+    notes = [a for a in fig.layout.annotations or () if is_note(a)]
+    if not notes:
+        return
+    # What the x axis takes under the plot: its tick labels, the axis title if any.
+    under = tick_h + _x_title_px(fig, width, base_px)
+    plot_w = max(width - _y_labels_px(fig, base_px), MIN_NOTE_PX)  # a note starts at the plot's left edge
+    bottom = 0.0
+    for ann in notes:
+        font_px = ann.font.size or base_px
+        paragraphs = (ann.name or "").split("\n") if (ann.name or "").startswith(NOTE_MARK) else None
+        if paragraphs is None:
+            paragraphs = [_plain_text(p) for p in (ann.text or "").split("<br>")]
+        else:
+            paragraphs = paragraphs[1:]
+            ann.name = NOTE_MARK + "\n" + "\n".join(paragraphs)
+        wrapped = [line for p in paragraphs for line in wrap_to(p, font_px, plot_w)]
+        ann.text = "<br>".join(wrapped)
+        ann.update(y=0, yanchor="top", yshift=-round(under + 8))
+        bottom = max(bottom, under + 8 + len(wrapped) * font_px * LINE_EM + 10)
+    fig.update_layout(margin=dict(b=round(bottom)))
 
 
 def _category_orders() -> dict[str, list[str]]:
@@ -144,20 +336,18 @@ def chart_label(col: str, value: object) -> str:
     return for_plotly(group_label(col, value))
 
 
+NOTE_MARK = "csi-note"  # an annotation's name: its unwrapped lines follow, so fit_text can re-wrap them
+
+
 def _note(fig: go.Figure, lines: list[str]) -> None:
-    """Notes (gaps, suppression) under the plot, in the figure itself so PNG exports keep them."""
+    """Notes (gaps, suppression) under the plot, in the figure itself so PNG exports keep them.
+    fit_text (in apply_theme) wraps them to the column and sets them below the axis."""
     if not lines:
         return
-    import textwrap
-
-    # Wrapped for a half-width chart; a note must never run off the figure's edge.
-    lines = [part for line in lines for part in textwrap.wrap(line, 46)]
-    text = "<br>".join(lines)
     # Pixels, not paper fractions: the gap under the tick labels must not depend on the plot's height.
-    fig.add_annotation(text=text, xref="paper", yref="paper", x=0, y=0, yshift=-3 * BASE_FONT_PX - 8,
+    fig.add_annotation(text="<br>".join(lines), xref="paper", yref="paper", x=0, y=0, yshift=-3 * BASE_FONT_PX - 8,
                        xanchor="left", yanchor="top", showarrow=False, align="left",
-                       font=dict(size=BASE_FONT_PX - 3, color="#444"))
-    fig.update_layout(margin=dict(b=3 * BASE_FONT_PX + 20 + 22 * len(lines)))
+                       name=NOTE_MARK + "\n" + "\n".join(lines), font=dict(size=BASE_FONT_PX - 3, color="#444"))
 
 
 def _empty(fig: go.Figure, message: str) -> go.Figure:
@@ -517,6 +707,20 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
         return base
     ref_rate = ref["rate"][0]
     base.add_vline(x=ref_rate, line=dict(color=TEXT_COLOR, dash="dash", width=2), layer="below")
+    # A label beside a bar shorter than All students would sit on the dashed line: the
+    # labels are text set at each bar's end or just past the line, whichever is further.
+    bars = [t for t in base.data if t.type == "bar" and t.text is not None]
+    ys = [y for t in bars for y in t.y]
+    xs = [x for t in bars for x in t.x]
+    texts = [x for t in bars for x in t.text]
+    for t in bars:
+        t.text = None
+    if xs:
+        top = max(max(xs), ref_rate) * 1.45  # room for "41.9% · Orange" past the longest bar
+        base.add_trace(go.Scatter(y=ys, x=[max(v, ref_rate) + top * 0.01 for v in xs], text=texts, mode="text",
+                                  textposition="middle right", cliponaxis=False, hoverinfo="skip", showlegend=False,
+                                  name=VALUE_LABELS, textfont=dict(size=BASE_FONT_PX)))
+        base.update_xaxes(range=[0, top])
     # The line is named in the legend (a label above it would collide with the legend).
     base.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"All students {format_value(ref_rate, 'rate')}",
                               line=dict(color=TEXT_COLOR, dash="dash", width=2), hoverinfo="skip"))
@@ -528,7 +732,7 @@ def equity_bars(df: pl.DataFrame, *, title: str, highlight_n: int = 3, reference
         base.add_annotation(x=0, y=group_label("student_group", r["student_group"]), xref="x", yref="y",
                             xanchor="left", showarrow=False, text=f"<b>{format_value(r['gap'] * 100, 'pp')} gap</b>",
                             font=dict(size=BASE_FONT_PX - 2, color="white"), bgcolor="rgba(0,0,0,0.65)")
-    return base
+    return fit_text(base)  # its legend has the line's entry now
 
 
 # The least a sparkline's y range spans, by unit: a 0.3-point dip in a rate must look

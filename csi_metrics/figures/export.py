@@ -105,6 +105,8 @@ def _tick_band_px(fig: go.Figure, width: int) -> int:
     widest = max([max(len(part) for part in lab.split("<br>")) for lab in labels] or [6]) * font * 0.58
     plot_w = width - _margin(fig, "l") - _margin(fig, "r") - 160  # y tick labels and title
     band = lines * font * 1.3 + 16
+    # Decided again for the slide's real width (charts.fit_text turned them for a narrow column).
+    fig.update_xaxes(tickangle=0)
     if labels and widest + 12 > plot_w / len(labels):
         fig.update_xaxes(tickangle=-45)
         band = (widest + font) * math.sin(math.radians(45)) + 20

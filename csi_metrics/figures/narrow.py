@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from csi_metrics.figures import maps
+from csi_metrics.figures import charts, maps
 
 TEXT_PX = 12          # tick labels, legend, bar labels: the smallest type iOS and Android body text use
 SMALL_PX = 11         # annotations inside the plot
 TITLE_CHARS = 36      # an axis title wrapped to lines of this many characters
+LEGEND_CHARS = 34     # a legend name wrapped to lines of this many characters
 LABEL_CHARS = 16      # a horizontal bar's category label wrapped to lines of this many characters
 TOP_MARGIN_PX = 12    # the legend above the plot pushes the margin itself (Plotly's automargin)
 PAGE_PX = 366         # a chart's width on a 390 px phone (the page's padding either side)
@@ -70,6 +71,13 @@ def phone_figure(fig: go.Figure) -> Narrow:
                       hoverlabel=dict(font=dict(size=TEXT_PX)))
     for ann in out.layout.annotations or ():
         _lower(ann.font, SMALL_PX)
+    # Year labels laid out for a wider column (a slide's) are turned if they would run together here.
+    charts.turn_crowded_ticks(out, PAGE_PX, TEXT_PX)
+    for trace in out.data:
+        # A legend name longer than a phone's line (a school's, its district's) in lines of its own.
+        if trace.showlegend is not False and isinstance(trace.name, str) and len(trace.name) > LEGEND_CHARS \
+                and "<br>" not in trace.name:
+            trace.name = "<br>".join(textwrap.wrap(trace.name, LEGEND_CHARS, break_long_words=False))
     for name in out.layout:
         if re.fullmatch(r"[xy]axis\d*", name):
             axis = out.layout[name]
@@ -92,7 +100,9 @@ def phone_figure(fig: go.Figure) -> Narrow:
                 ann.y = labels[ann.y]
     if horizontal:
         xs = [x for t in horizontal for x in (t.x or ()) if isinstance(x, (int, float))]
-        if xs and max(xs) > 0 and any(t.text is not None and t.textposition == "outside" for t in horizontal):
+        labels_beside = any(t.text is not None and t.textposition == "outside" for t in horizontal) or any(
+            getattr(t, "mode", None) == "text" for t in out.data)  # charts.equity_bars's labels past its line
+        if xs and max(xs) > 0 and labels_beside:
             out.update_xaxes(range=[0, max(xs) * BAR_RANGE])
     for trace in out.data:
         for attr in ("textfont", "insidetextfont", "outsidetextfont"):

@@ -16,7 +16,7 @@ SLIDE_HEIGHT_PX = 720          # one chart, its caption and the step buttons on 
 SLIDE_WIDTH_PX = 1840          # 1920 less the presenter page's side padding
 PAGE_CHART_MIN_HEIGHT_PX = 620
 MAP_TITLE_PX = 70              # a map's top margin on a projector: its title alone
-NOTE_OFFSET_PX = 96            # below two lines of presenter-size tick labels
+PRESENT_NTICKS = 6             # at most this many ticks on a presenter's number axis
 
 
 def _raise(font: object, px: int) -> None:
@@ -26,24 +26,14 @@ def _raise(font: object, px: int) -> None:
 
 
 def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
-    """A copy of `fig` for a projector: the presenter theme, thick lines, and no
-    explicitly small type left anywhere (annotations, bar and treemap labels)."""
+    """A copy of `fig` for a projector: the presenter theme, thick lines, no explicitly
+    small type left anywhere (annotations, bar and treemap labels), a figure's own height
+    grown with its type, and its words fitted again at presenter sizes (charts.fit_text:
+    the title wrapped, the legend clear of it, the notes under the larger tick labels)."""
     out = go.Figure(fig)
-    charts.apply_theme(out, present=True)
-    below_px = 0
     for ann in out.layout.annotations or ():
         if ann.font.size is None or ann.font.size < MIN_TEXT_PX:
             ann.font.size = MIN_TEXT_PX
-        under = ann.yref == "paper" and ann.y is not None and (
-            ann.y < 0 or (ann.y == 0 and ann.yanchor == "top" and (ann.yshift or 0) < 0))
-        if under:
-            # A note under the plot sits just below normal-size tick labels; presenter ticks
-            # are larger and often wrap to two lines: move it below them, in pixels.
-            lines = (ann.text or "").count("<br>") + 1
-            ann.update(y=0, yanchor="top", yshift=-NOTE_OFFSET_PX)
-            below_px = max(below_px, NOTE_OFFSET_PX + lines * (MIN_TEXT_PX + 8) + 12)
-    if below_px:
-        out.update_layout(margin=dict(b=below_px))
     for trace in out.data:
         for attr in ("textfont", "insidetextfont", "outsidetextfont"):
             if hasattr(trace, attr):
@@ -56,8 +46,16 @@ def presenter_figure(fig: go.Figure, *, height: int | None = None) -> go.Figure:
             _raise(colorbar.title.font, MIN_TEXT_PX)
     for name in out.layout:
         if re.fullmatch(r"[xy]axis\d*", name):
-            _raise(out.layout[name].tickfont, MIN_TEXT_PX)
-            _raise(out.layout[name].title.font, MIN_TEXT_PX)
+            axis = out.layout[name]
+            _raise(axis.tickfont, MIN_TEXT_PX)
+            _raise(axis.title.font, MIN_TEXT_PX)
+            if axis.type != "category" and axis.tickvals is None and axis.dtick is None and axis.nticks is None:
+                # Plotly spaces ticks for the figure's width, not its type: presenter labels ran together.
+                axis.nticks = PRESENT_NTICKS
+    if out.layout.height and out.layout.height < charts.MIN_PLOT_PX and not height:
+        # A sparkline's labels keep their room at presenter type (other figures: charts.fit_text).
+        out.layout.height = round(out.layout.height * charts.PRESENT_BASE_FONT_PX / charts.BASE_FONT_PX)
+    charts.apply_theme(out, present=True)
     out.update_traces(marker=dict(size=14), selector=dict(type="scatter"))
     if _is_map(out):
         _projector_map(out)

@@ -115,6 +115,9 @@ class Chart:
     options: Mapping[str, Option]
     draw: Callable[[Context], Drawn]
     metric_option: str | None = None  # the option naming its registry metric, if any
+    # The narrowest column it is drawn in at 1440x900, its words fitted to it (charts.fit_text):
+    # half a page unless every page shows it across the page.
+    width_px: int = charts.SLOT_PX
 
 
 def _label(metric: str) -> str:
@@ -557,32 +560,40 @@ IMPACT_OPTIONS = {"metric": METRIC, "grant_type": Option("Grants", tuple(GRANT_T
                   "baseline": Option("Baseline year", None, default="")}
 AWARDS = Option("Awards", tuple(AWARDED), AWARDED)
 
+# The trend beside the difference-in-differences at the widest window where they still share a row.
+TREND_PX = 640
+
 CHARTS: dict[str, Chart] = {c.id: c for c in [
     Chart("trend", "trends", "Over time, by a breakdown, with the county line",
           {"metric": METRIC, "by": Option("Break down by", tuple(BREAKDOWNS), BREAKDOWNS, default="community"),
-           "groups": Option("Student groups", None, default=GROUP_DEFAULT)}, _trend, "metric"),
+           "groups": Option("Student groups", None, default=GROUP_DEFAULT)}, _trend, "metric", width_px=TREND_PX),
     Chart("did", "trends", "Difference-in-differences: community vs comparison schools", {"metric": METRIC}, _did),
     Chart("impact_event", "trends", "Community vs matched schools, by year from the first grant (event study)",
-          IMPACT_OPTIONS, _impact_event, "metric"),
+          IMPACT_OPTIONS, _impact_event, "metric", width_px=charts.FULL_PX),
     Chart("impact_balance", "trends", "Matching balance: community vs comparison schools before and after",
-          {k: IMPACT_OPTIONS[k] for k in ("metric", "grant_type")}, _impact_balance, "metric"),
+          {k: IMPACT_OPTIONS[k] for k in ("metric", "grant_type")}, _impact_balance, "metric",
+          width_px=charts.FULL_PX),
     Chart("impact_by", "trends", "Community vs matched schools, by SPA or cohort",
-          {**IMPACT_OPTIONS, "impact_by": Option("Estimate by", tuple(IMPACT_BY), IMPACT_BY)}, _impact_by, "metric"),
+          {**IMPACT_OPTIONS, "impact_by": Option("Estimate by", tuple(IMPACT_BY), IMPACT_BY)}, _impact_by, "metric",
+          width_px=charts.FULL_PX),
     Chart("map", "map", "The map by SPA, community schools as points",
           {"measure": Option("Measure", tuple(geo.MEASURES), {k: v.label for k, v in geo.MEASURES.items()}),
            "color_by": Option("Colour schools by", tuple(COLOR_BY), COLOR_BY),
-           "points": Option("School points", maps.POINTS, POINT_WORDS)}, _map),
-    Chart("by_spa", "map", "By SPA, with Dashboard colours", {"metric": METRIC}, _by_spa, "metric"),
+           "points": Option("School points", maps.POINTS, POINT_WORDS)}, _map, width_px=charts.FULL_PX),
+    Chart("by_spa", "map", "By SPA, with Dashboard colours", {"metric": METRIC}, _by_spa, "metric",
+          width_px=charts.FULL_PX),
     Chart("equity", "equity", "By student group, with Dashboard colours",
-          {"metric": METRIC, "kinds": Option("Groups", None, default=("race", "program"))}, _equity, "metric"),
+          {"metric": METRIC, "kinds": Option("Groups", None, default=("race", "program"))}, _equity, "metric",
+          width_px=charts.FULL_PX),
     Chart("awards_by", "funding", "CCSPP awards by a grouping",
           {"awards_by": Option("Awards by", tuple(GROUPINGS), {k: v[0].upper() + v[1:] for k, v in GROUPINGS.items()}),
            "awards": AWARDS}, _awards_by),
     Chart("awards_treemap", "funding", "CCSPP awards by SPA and grant type",
           {"awards": AWARDS}, _awards_treemap),
     Chart("usd_per_student", "funding", "CCSPP dollars per enrolled student, by SPA",
-          {"awards": AWARDS}, _usd_per_student),
-    Chart("activities_by_month", "activities", "R-TAC activities by month and type", {}, _activities_by_month),
+          {"awards": AWARDS}, _usd_per_student, width_px=charts.FULL_PX),
+    Chart("activities_by_month", "activities", "R-TAC activities by month and type", {}, _activities_by_month,
+          width_px=charts.FULL_PX),
     Chart("activities_by_type", "activities", "R-TAC activities by type", {},
           _activities_by("activity_type", "Activities by type")),
     Chart("activities_by_spa", "activities", "R-TAC activities by SPA", {},
@@ -590,9 +601,9 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
     Chart("school_trend", "schools", "One school over time", {"metric": METRIC, "school": SCHOOL},
           _school_trend, "metric"),
     Chart("school_compare", "schools", "One school beside its district and matched schools",
-          {"metric": METRIC, "school": SCHOOL}, _school_compare, "metric"),
+          {"metric": METRIC, "school": SCHOOL}, _school_compare, "metric", width_px=charts.FULL_PX),
     Chart("school_groups", "schools", "One school by student group", {"metric": METRIC, "school": SCHOOL},
-          _school_groups, "metric"),
+          _school_groups, "metric", width_px=charts.FULL_PX),
     Chart("headline_cards", "overview", "The headline figures as cards", {}, _headline_cards),
     Chart("headline_spark", "overview", "A headline figure's small trend",
           {"metric_id": Option("Figure", HEADLINE_IDS), "scope": Option("Scope", ("selected", "county"))},
@@ -632,6 +643,7 @@ def render(chart_id: str, *, filters: Filters, load: Loader, describe: Callable[
         own = for_plotly(title)
         drawn.fig.update_layout(title_text=own)
         drawn = dataclasses.replace(drawn, title=own)
+    charts.fit_text(drawn.fig, width_px=CHARTS[chart_id].width_px)
     # Every chart says which filters it does not follow in the same words, at the end of its note.
     note = " ".join(x for x in (drawn.note.strip(), not_applying(drawn.ignores)) if x)
     return dataclasses.replace(drawn, note=note, chart_id=chart_id, filters=filters, choices=ctx.choices)

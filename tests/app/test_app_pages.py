@@ -385,7 +385,7 @@ def test_trends_shows_the_matched_estimate_the_library_computes(app_env, demo_co
                                      f"{formats.format_value(est['ci_high_pp'], 'pp')}")
     assert shown["Community schools"] == f"{est['treated_schools_n']:,}"
     assert shown["Matched comparison schools"] == f"{est['control_schools_n']:,}"
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in at.get("plotly_chart")]
     assert "Suspension: community vs matched schools, year by year" in titles
     assert "Matching balance, suspension" in titles
     assert any("not proof of cause" in c.value for c in at.caption)

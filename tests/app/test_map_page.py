@@ -114,7 +114,7 @@ def test_every_measure_draws_all_spas(monkeypatch, map_db, tmp_path, measure):
     fig = _figure(at)
     locations = sorted(n for t in fig["data"] if t["type"] == "choroplethmap" for n in t["locations"])
     assert locations == list(range(1, 9))
-    assert geo.MEASURES[measure].label in fig["layout"]["title"]["text"]
+    assert geo.MEASURES[measure].label in fig["layout"]["title"]["text"].replace("<br>", " ")
 
 
 def _everything(at: AppTest) -> str:

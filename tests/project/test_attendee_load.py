@@ -6,7 +6,6 @@ the nginx anchor, and the benchmark's side-by-side table. Small N, no timings as
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 
 import pytest
