@@ -75,8 +75,9 @@ def phone_figure(fig: go.Figure) -> Narrow:
     charts.turn_crowded_ticks(out, PAGE_PX, TEXT_PX)
     for trace in out.data:
         # A legend name longer than a phone's line (a school's, its district's) in lines of its own.
-        if trace.showlegend is not False and isinstance(trace.name, str) and len(trace.name) > LEGEND_CHARS \
-                and "<br>" not in trace.name:
+        # A treemap, a map's outlines: traces with no legend entry have no showlegend to read.
+        if getattr(trace, "showlegend", False) is not False and isinstance(trace.name, str) \
+                and len(trace.name) > LEGEND_CHARS and "<br>" not in trace.name:
             trace.name = "<br>".join(textwrap.wrap(trace.name, LEGEND_CHARS, break_long_words=False))
     for name in out.layout:
         if re.fullmatch(r"[xy]axis\d*", name):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import plotly.graph_objects as go
 import polars as pl
 
 from csi_metrics.figures import charts, narrow
@@ -59,3 +60,11 @@ def test_long_bar_labels_wrap_and_the_gap_labels_follow_them():
     assert gap_rows and all(y in labels for y in gap_rows)
     biggest = max(x for t in out.data if t.type == "bar" for x in t.x)
     assert out.layout.xaxis.range[1] >= biggest * narrow.BAR_RANGE - 1e-9
+
+
+def test_a_treemap_with_a_long_name_goes_to_a_phone():
+    # A treemap has no legend entry (no showlegend at all): the phone layout must not ask for one.
+    fig = go.Figure(go.Treemap(labels=["SPA 4 Metro", "SPA 6 South"], parents=["", ""], values=[3, 4],
+                               name="Awards by Service Planning Area and cohort, to date"))
+    out = narrow.phone_figure(fig).fig
+    assert out.data[0].name == fig.data[0].name
