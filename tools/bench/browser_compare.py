@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import subprocess
@@ -76,7 +77,7 @@ def tree_at(ref: str) -> Iterator[tuple[Path, str]]:
     with tempfile.TemporaryDirectory(prefix=f"csi-before-{sha}-") as tmp:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", sha], check=True,
                                  capture_output=True).stdout
-        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
         yield Path(tmp), sha
 
@@ -90,7 +91,7 @@ def head_label() -> str:
     return f"{sha} + changes" if dirty else sha
 
 
-def _context(browser, network: dict[str, Any] | None = None):
+def _context(browser):
     """A 1920x1080 browser context of its own (empty cache) timing the first chart."""
     ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
     ctx.add_init_script(FIRST_CHART_JS)
@@ -120,12 +121,12 @@ def visit(ctx, url: str, *, network: dict[str, Any] | None = None,
         page.close()
 
 
-def compare(db: Path, runs: int, before: str = BEFORE) -> dict[str, Any]:
-    """Every page's figures for the `before` commit and this checkout (see the module's
-    docstring); {'before': label, 'after': label, 'pages': [...], 'load': [...]}."""
+def compare(db: Path, runs: int, before: str = BEFORE, pages: list[str] | None = None) -> dict[str, Any]:
+    """Every page's figures (or `pages`' URL paths') for the `before` commit and this checkout
+    (see the module's docstring); {'before': label, 'after': label, 'pages': [...], 'load': [...]}."""
     from playwright.sync_api import sync_playwright
 
-    paths = [p for f, p in _url_paths() if (REPO / f).exists()]
+    paths = [p for f, p in _url_paths() if (REPO / f).exists() and (not pages or p in pages)]
     raw: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {
         v: {ph: {p: [] for p in paths} for ph in PHASES} for v in ("before", "after")}
     loads: list[str] = [_loadavg()]
@@ -145,7 +146,10 @@ def compare(db: Path, runs: int, before: str = BEFORE) -> dict[str, Any]:
                         for v in order:
                             ctx = _context(browser)
                             try:
+                                t0 = time.monotonic()
                                 got = visit(ctx, f"{urls[v]}/{p}", network=network)
+                                _progress(f"  {phase} {v} /{p}: {got['s'] if got else None} s "
+                                          f"(visit {time.monotonic() - t0:.0f} s, load {_loadavg()})")
                                 if got is not None:
                                     raw[v][phase][p].append(got)
                                 if returning:
@@ -239,10 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", default=BEFORE, help=f"the commit to compare with (default {BEFORE})")
     ap.add_argument("--db", type=Path, default=REPO / "data" / "csi.duckdb")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pages", nargs="+", help="these URL paths only (default: every page of the navigation)")
     ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args(argv)
     t0 = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    c = compare(args.db.resolve(), args.runs, args.before)
+    c = compare(args.db.resolve(), args.runs, args.before, args.pages)
     c["started"] = t0
     print("\n".join(report_lines(c)))
     if args.json:
