@@ -124,7 +124,11 @@ def make_app():
     import streamlit as st
     from starlette.middleware import Middleware
 
-    return st.App(str(SCRIPT), middleware=[Middleware(LinkTooLong)])
+    from csi_app.frontend import ChartBundleHint, CompressedAssets
+
+    # Outermost first: the link check, then the page's chart-bundle hint, then compressed assets.
+    return st.App(str(SCRIPT), middleware=[Middleware(LinkTooLong), Middleware(ChartBundleHint),
+                                           Middleware(CompressedAssets)])
 
 
 def main(argv: list[str] | None = None) -> int:

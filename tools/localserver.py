@@ -50,12 +50,15 @@ def healthy(url: str, timeout_s: float = 2.0) -> bool:
 @contextlib.contextmanager
 def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: str | os.PathLike[str] | None = None,
                      log: Path | None = None, start_timeout_s: float = 120,
-                     extra_args: Sequence[str] = ()) -> Iterator[tuple[str, int]]:
+                     extra_args: Sequence[str] = (),
+                     tree: str | os.PathLike[str] | None = None) -> Iterator[tuple[str, int]]:
     """The dashboard (csi_app.serve) on 127.0.0.1 and a free port with CSI_DB=db and
     CSI_BOUNDARIES=boundaries (else the configured default: the shipped display layer
     unless the full layer was fetched) and Streamlit's own options in extra_args
     (e.g. ["--server.enableStaticServing", "true"]); yields (base URL, server pid) and stops the server's
-    process group after. Raises RuntimeError naming the log when it does not start."""
+    process group after. Raises RuntimeError naming the log when it does not start.
+    `tree`: another checkout of the project to serve (the benchmark's "before", an older
+    commit's files), run from its own root with this interpreter."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if db is not None:
@@ -67,7 +70,7 @@ def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: st
         [sys.executable, "-m", "tools.localserver", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none", "--server.runOnSave", "false", *extra_args],
-        cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=tree or REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     see = f"; see {log}" if log else ""

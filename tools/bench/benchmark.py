@@ -3,7 +3,8 @@ state scale, and under a crowd. Not part of the test suite.
 
     python -m csi_metrics bench [--scale county|state|both] [--runs N] [--db PATH]
                                 [--out docs/benchmarks.md] [--json FILE] [--skip-build] [--skip-metrics]
-                                [--skip-pages] [--skip-browser] [--skip-load] [--load-n 10 50 100]
+                                [--skip-pages] [--skip-browser] [--browser-before REF|none] [--skip-load]
+                                [--load-n 10 50 100]
                                 [--load-pages all | PAGE ...] [--load-sidebar every|spread]
                                 [--replicas K] [--ramp S] [--report-from FILE ...]
                                 [--skip-attendee] [--attendee-n 100 500 1000] [--attendee-live-n 100 200]
@@ -20,7 +21,10 @@ warm-up call, unless the table says otherwise. Sections:
 3. page scripts: AppTest run of each page, cold and warm cache (bench/page_times.py,
    its own process: csi_metrics never imports Streamlit);
 4. browser: navigation start to the first drawn Plotly chart in headless
-   Chromium for each page, on a freshly started server (cold) and again (warm);
+   Chromium for each page, on a freshly started server (cold), for a second new
+   browser (warm), that browser again (returning) and a new browser over a
+   throttled network (Wi-Fi); by default before (an older commit's files) and
+   after (this checkout) in the same run (bench/browser_compare.py);
 5. memory and load: `streamlit run` server RSS (process and children, from
    /proc) with 1 and with N sessions open, and bench/loadtest.py for N =
    --load-n: every session opens every page (--load-pages all) and changes
@@ -549,6 +553,10 @@ def report_blocks(results: dict[str, Any]) -> dict[str, str]:
                 lines.append(f"| /{p['page']}{suffix} | {_sec(p['cold_s'])} | {_sec(p['warm_s'])} | "
                              f"{_sec(p.get('returning_s'))} |")
             lines.append("")
+        if r.get("browser_compare"):
+            from tools.bench import browser_compare
+
+            lines += browser_compare.report_lines(r["browser_compare"])
         ld = r.get("load")
         if ld:
             lines += load_report(ld)
@@ -739,6 +747,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-pages", action="store_true")
     p.add_argument("--skip-browser", action="store_true")
     p.add_argument("--skip-load", action="store_true")
+    p.add_argument("--browser-before", default="4140a79", metavar="REF",
+                   help="browser: also serve the project's files at this commit and give each figure before and "
+                        "after, in one run (tools/bench/browser_compare.py; default 4140a79, the commit before "
+                        "issue 18's front-end changes); 'none': this checkout only")
     p.add_argument("--load-n", type=int, nargs="+", default=[10, 50, 100], help="session counts (default 10 50 100)")
     p.add_argument("--load-pages", nargs="+", default=["all"],
                    help="load test: 'all' (every page of the navigation, default) or URL paths ('' = landing)")
@@ -808,7 +820,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.skip_pages:
             _progress(f"{scale}: page scripts (AppTest)")
             r["pages"] = time_pages(db, args.runs)
-        if not args.skip_browser:
+        if not args.skip_browser and args.browser_before != "none":
+            from tools.bench import browser_compare  # before and after in one run (its module says how)
+
+            _progress(f"{scale}: first chart in Chromium, {args.browser_before} and this checkout")
+            r["browser_compare"] = browser_compare.compare(db, args.runs, args.browser_before)
+        elif not args.skip_browser:
             _progress(f"{scale}: first chart in Chromium")
             r["browser"] = time_browser(db, args.runs)
         if not args.skip_load:

@@ -1,0 +1,178 @@
+"""Getting Streamlit's front end to a new browser sooner (issue 18; docs/benchmarks.md).
+
+Two ASGI middlewares for csi_app.serve, neither changing what a page shows:
+
+- ChartBundleHint: Streamlit's front end fetches its Plotly bundle (4.7 MB, the
+  largest file it has) only when the first chart's element arrives over the
+  websocket, about a second after navigation, and then evaluates it (about half a
+  second of the main thread) before any chart can be drawn. The page's HTML gets a
+  `modulepreload` of that bundle, so its download and compilation start with the
+  front end's own files, and an import of it once the main thread is first idle
+  (usually while the server runs the page's script), so it is evaluated by the time
+  the chart's element arrives. The bundle's hashed name is read from Streamlit's
+  own entry script; when it cannot be found (another Streamlit build) nothing is
+  added and the page behaves as before.
+
+- CompressedAssets: Streamlit serves its JavaScript and CSS uncompressed (its gzip
+  middleware skips static files, since compressing them on every request cost it
+  more than it saved). Here each file is compressed once per server process, on its
+  first request (in a thread; concurrent first requests share the one compression),
+  and kept in memory: about 2.5 MB for every file a page loads, 9.4 MB sent as
+  about 2.6 MB. That is what matters over a hall's Wi-Fi; a reverse proxy's own
+  `gzip on` (docs/scaling.md) leaves an already compressed response alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import re
+from functools import lru_cache
+from pathlib import Path
+
+# Evaluate the preloaded bundle when the main thread is first idle, or after 2 s at the latest.
+IDLE_IMPORT = ('<script type="module">(window.requestIdleCallback || ((f) => setTimeout(f, 1)))'
+               '(() => import("./{src}"), {{timeout: 2000}});</script>')
+COMPRESSED_TYPES = (b"application/javascript", b"text/javascript", b"text/css")
+GZIP_LEVEL = 9  # once per file per process: the smallest file, at a one-off cost (~0.3 s for Plotly's)
+
+
+def static_dir() -> Path:
+    import streamlit
+
+    return Path(streamlit.__file__).parent / "static"
+
+
+@lru_cache(maxsize=1)
+def chart_bundle() -> str | None:
+    """Streamlit's Plotly bundle as the page's HTML names its scripts ('static/js/PlotlyChart.<hash>.js'),
+    or None when this Streamlit build has no one such bundle."""
+    root = static_dir()
+    html = (root / "index.html").read_text(encoding="utf-8")
+    entry = re.search(r'<script type="module"[^>]*\ssrc="\./(static/js/index\.[\w-]+\.js)"', html)
+    if not entry or not (root / entry.group(1)).is_file():
+        return None
+    found = set(re.findall(r"import\(`\./(PlotlyChart\.[\w-]+\.js)`\)", (root / entry.group(1)).read_text(
+        encoding="utf-8")))
+    if len(found) != 1:
+        return None
+    src = f"static/js/{found.pop()}"
+    return src if (root / src).is_file() else None
+
+
+def chart_bundle_hint() -> bytes:
+    """What goes before the page's </head>: the preload and the idle-time import (empty without a bundle)."""
+    src = chart_bundle()
+    if src is None:
+        return b""
+    return (f'<link rel="modulepreload" crossorigin href="./{src}" />' + IDLE_IMPORT.format(src=src)).encode()
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
+    return next((v for k, v in headers if k.lower() == name), b"")
+
+
+class ChartBundleHint:
+    """ASGI middleware: the app's HTML page (Streamlit answers every page's URL with the
+    same index.html) gets chart_bundle_hint() before </head>."""
+
+    def __init__(self, app):
+        self.app = app
+        self.hint = chart_bundle_hint()
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http" or scope.get("method") != "GET" or not self.hint:
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def patched(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if message["status"] == 200 and _header(headers, b"content-type").startswith(b"text/html"):
+                    start.update(message)  # held until the body is complete
+                    return
+            elif start and message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                html = b"".join(body)
+                # Streamlit's own gzip middleware compresses the page for a browser that accepts it.
+                packed = _header(start.get("headers", []), b"content-encoding").lower() == b"gzip"
+                if packed:
+                    html = gzip.decompress(html)
+                if b"</head>" in html and self.hint not in html:
+                    html = html.replace(b"</head>", self.hint + b"</head>", 1)
+                if packed:
+                    html = gzip.compress(html, mtime=0)
+                # The file's validators describe the file, not this page: drop them (the page is no-cache anyway).
+                headers = [(k, v) for k, v in start.get("headers", [])
+                           if k.lower() not in (b"content-length", b"etag", b"last-modified")]
+                headers.append((b"content-length", str(len(html)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": html})
+                return
+            await send(message)
+
+        await self.app(scope, receive, patched)
+
+
+class CompressedAssets:
+    """ASGI middleware: Streamlit's static JavaScript and CSS gzip-compressed for a
+    browser that accepts it, each file compressed once and kept (see the module's
+    docstring). Anything else, a range request, or a browser without gzip passes through."""
+
+    def __init__(self, app):
+        self.app = app
+        self.cache: dict[tuple[str, bytes], bytes] = {}
+        self.pending: dict[tuple[str, bytes], asyncio.Future] = {}
+
+    async def compressed(self, key: tuple[str, bytes], data: bytes) -> bytes:
+        if key in self.cache:
+            return self.cache[key]
+        if key not in self.pending:
+            self.pending[key] = asyncio.ensure_future(asyncio.to_thread(gzip.compress, data, GZIP_LEVEL, mtime=0))
+        try:
+            out = await asyncio.shield(self.pending[key])
+        finally:
+            self.pending.pop(key, None)
+        self.cache[key] = out
+        return out
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if (scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD") or "/static/" not in path
+                or b"gzip" not in _header(scope.get("headers", []), b"accept-encoding").lower()
+                or _header(scope.get("headers", []), b"range")):
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def packed(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                kind = _header(headers, b"content-type").split(b";")[0].strip().lower()
+                if (message["status"] == 200 and kind in COMPRESSED_TYPES
+                        and not _header(headers, b"content-encoding") and scope["method"] == "GET"):
+                    start.update(message)
+                    return
+            elif start and message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                headers = list(start.get("headers", []))
+                etag = _header(headers, b"etag")
+                data = await self.compressed((path, etag), b"".join(body))
+                headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"etag")]
+                if etag:  # a different body, so a different tag
+                    headers.append((b"etag", etag[:-1] + b'-gzip"' if etag.endswith(b'"') else etag + b"-gzip"))
+                headers += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding"),
+                            (b"content-length", str(len(data)).encode())]
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": data})
+                return
+            await send(message)
+
+        await self.app(scope, receive, packed)
