@@ -81,7 +81,10 @@ class ChartBundleHint:
         self.hint = chart_bundle_hint()
 
     async def __call__(self, scope, receive, send):
-        if scope.get("type") != "http" or scope.get("method") != "GET" or not self.hint:
+        # Files the app serves as they are (the attendee page under /app/static/) are not its page:
+        # they get no script.
+        if scope.get("type") != "http" or scope.get("method") != "GET" or not self.hint \
+                or "/app/static/" in scope.get("path", ""):
             await self.app(scope, receive, send)
             return
         start: dict = {}

@@ -8,6 +8,7 @@ exactly as its page draws it; nothing here reads the page state."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -303,6 +304,7 @@ def share_link(d: deck.Deck, step: int) -> str:
 # --------------------------------------------------------------------------- the attendee page
 
 ATTENDEE_KEY = "_attendee_share"   # {"url", "summary"} once this session has published
+_publishing = threading.Lock()
 
 
 def attendee_url() -> str:
@@ -318,12 +320,20 @@ def attendee_url() -> str:
 def publish_for_attendees(d: deck.Deck) -> None:
     """Publish `d` where this server serves it (public data only, written atomically), then
     show its QR code and address on the slide. A button callback: errors become a message."""
+    # One publish at a time in this server: each draws every slide in a browser (about a minute
+    # of both cores); a second presenter is told to wait instead of starting another.
+    if not _publishing.acquire(blocking=False):
+        st.session_state[ATTENDEE_KEY] = {"error": "Not published: another session is publishing the attendee "
+                                                   "page right now. Try again in a minute."}
+        return
     try:
         with st.spinner("Publishing for attendees: every slide's images are drawn (about a minute)"):
             done = publish.publish_from_db(config.db_path(), d, config.ATTENDEE_DIR)
     except Exception as exc:  # the deck and the slide stay; the presenter is told why
         st.session_state[ATTENDEE_KEY] = {"error": f"Not published: {safe_text.for_markdown(exc)}"}
         return
+    finally:
+        _publishing.release()
     withheld = f", {done.withheld_n} left out (internal records)" if done.withheld_n else ""
     st.session_state[ATTENDEE_KEY] = {
         "url": attendee_url(),

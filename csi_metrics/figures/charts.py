@@ -848,26 +848,41 @@ LIVE_DEMO_NAME = "csi_demo_mark"  # the annotation's name: exports swap it for t
 
 
 def mark_demo(fig: go.Figure, *, size_px: int | None = None) -> go.Figure:
-    """`fig` itself with a small DEMO DATA mark just above the plot's top right corner (clear
-    of the title on the left and of the data), so a PNG taken with Plotly's own camera button
-    (or a screenshot) cannot pass for real results. Changes `fig` in place (a copy of a map
-    costs most of a second) and only once. `size_px`: its type size (a phone's narrow layout
-    has no room for a slide's)."""
+    """`fig` itself with a small DEMO DATA mark in a strip of its own added under everything
+    else (the title, legend and notes are laid out for the space they had; a mark above the
+    plot ran into a wrapped title or a top legend), so a PNG taken with Plotly's own camera
+    button (or a screenshot) cannot pass for real results. Changes `fig` in place (a copy of a
+    map costs most of a second) and only once. `size_px`: its type size (a phone's narrow
+    layout has no room for a slide's)."""
     if not any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in fig.layout.annotations or ()):
         # Small beside a page's chart; on a slide, no smaller than a projector's smallest type.
         template = fig.layout.template
         present = template is not None and (template.layout.font.size or 0) >= PRESENT_BASE_FONT_PX
-        fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=1,
-                           xanchor="right", yanchor="bottom", yshift=2, showarrow=False,
-                           font=dict(size=size_px or (LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX),
-                                     color="#8B0000"),
+        size = size_px or (LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX)
+        strip = _strip_px(size)
+        bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 80  # Plotly's default
+        fig.update_layout(margin_b=bottom + strip)
+        if fig.layout.height:
+            fig.update_layout(height=fig.layout.height + strip)  # the plot keeps its own height
+        fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=0,
+                           xanchor="right", yanchor="top", yshift=-bottom - 2, showarrow=False,
+                           font=dict(size=size, color="#8B0000"),
                            bgcolor="rgba(255,243,205,0.85)", borderpad=2)
     return fig
 
 
+def _strip_px(size_px: float) -> int:
+    return int(size_px * 1.6) + 6
+
+
 def without_demo_mark(fig: go.Figure) -> go.Figure:
-    """`fig` with the live DEMO DATA mark taken off (in place)."""
+    """`fig` with the live DEMO DATA mark and its strip taken off (in place)."""
     anns = fig.layout.annotations or ()
-    if any(getattr(a, "name", None) == LIVE_DEMO_NAME for a in anns):
+    marks = [a for a in anns if getattr(a, "name", None) == LIVE_DEMO_NAME]
+    if marks:
         fig.layout.annotations = [a for a in anns if getattr(a, "name", None) != LIVE_DEMO_NAME]
+        strip = _strip_px(marks[0].font.size or LIVE_DEMO_PX)
+        fig.update_layout(margin_b=max((fig.layout.margin.b or 0) - strip, 0))
+        if fig.layout.height:
+            fig.update_layout(height=fig.layout.height - strip)
     return fig

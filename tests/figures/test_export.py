@@ -191,3 +191,15 @@ def test_the_live_demo_mark_is_projector_size_on_a_slide():
     # A phone's narrow slide has no room for projector type: it says its own size.
     phone = charts.mark_demo(projector.presenter_figure(_fig()), size_px=11)
     assert [a.font.size for a in phone.layout.annotations if a.name == charts.LIVE_DEMO_NAME] == [11]
+
+
+def test_the_live_demo_mark_has_its_own_strip_and_taking_it_off_gives_the_layout_back():
+    fig = _fig()
+    fig.update_layout(height=500, margin=dict(b=60))
+    charts.mark_demo(fig)
+    mark = [a for a in fig.layout.annotations if a.name == charts.LIVE_DEMO_NAME][0]
+    # Under everything the chart had laid out: the bottom of the figure, in a margin grown for it.
+    assert (mark.y, mark.yanchor) == (0, "top") and mark.yshift <= -60  # below the margin the chart had
+    assert fig.layout.margin.b > 60 and fig.layout.height > 500
+    charts.without_demo_mark(fig)
+    assert (fig.layout.margin.b, fig.layout.height) == (60, 500)

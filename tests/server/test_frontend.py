@@ -132,3 +132,11 @@ def test_a_script_is_compressed_once_and_other_files_are_left_alone():
                              ("/trends", [(b"accept-encoding", b"gzip")], b"application/javascript")):
         start, body = _run(frontend.CompressedAssets(_file_app(script, kind)), path, hdrs)
         assert b"content-encoding" not in dict(start["headers"]) and body == script, path
+
+
+def test_the_attendee_page_served_as_a_file_gets_no_script():
+    # The attendee page is plain HTML that needs no JavaScript; the app's chart-bundle hint
+    # would add a script naming a file the page's folder does not have (404 on every phone).
+    page = b"<html><head><title>Attendees</title></head><body>slides</body></html>"
+    _, body = _run(frontend.ChartBundleHint(_file_app(page, b"text/html")), "/app/static/attendees/index.html", [])
+    assert body == page

@@ -296,6 +296,9 @@ def _control_name(w: Any) -> str:
     return w.key or getattr(w.proto, "label", "") or w.id
 
 
+PRESENTER_JOBS = ("deck_publish",)
+
+
 def _skip_reason(node: Any) -> str | None:
     """Why an element is not changed, or None if it is a control to change."""
     from streamlit.testing.v1 import element_tree as et
@@ -303,6 +306,11 @@ def _skip_reason(node: Any) -> str | None:
     if isinstance(node, (et.DownloadButton, et.FileUploader, et.CameraInput, et.AudioInput, et.ChatInput)):
         return f"{node.type} ({_control_name(node)})"
     if isinstance(node, et.Widget):
+        # A presenter publishes the attendee page once before a session (about a minute of
+        # Chromium drawing every slide); a crowd never presses it. Publishing has its own
+        # figures (bench's attendee section) and one publish at a time (csi_app.presenter).
+        if _control_name(node) in PRESENTER_JOBS:
+            return f"{node.type}: a presenter's one-off job ({_control_name(node)})"
         return None if isinstance(node, _chooser_types()) else f"{node.type}: no chooser ({_control_name(node)})"
     # Chart and table selections are widgets server-side; the testing package has no state for them.
     if getattr(node, "type", "") in ("plotly_chart", "dataframe") and list(getattr(node.proto, "selection_mode", [])):
