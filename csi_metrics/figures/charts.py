@@ -861,9 +861,8 @@ def mark_demo(fig: go.Figure, *, size_px: int | None = None) -> go.Figure:
         size = size_px or (LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX)
         strip = _strip_px(size)
         bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 80  # Plotly's default
+        # The figure keeps its height (a slide's or a column's box is sized for it): the plot gives up the strip.
         fig.update_layout(margin_b=bottom + strip)
-        if fig.layout.height:
-            fig.update_layout(height=fig.layout.height + strip)  # the plot keeps its own height
         fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=0,
                            xanchor="right", yanchor="top", yshift=-bottom - 2, showarrow=False,
                            font=dict(size=size, color="#8B0000"),
@@ -883,6 +882,4 @@ def without_demo_mark(fig: go.Figure) -> go.Figure:
         fig.layout.annotations = [a for a in anns if getattr(a, "name", None) != LIVE_DEMO_NAME]
         strip = _strip_px(marks[0].font.size or LIVE_DEMO_PX)
         fig.update_layout(margin_b=max((fig.layout.margin.b or 0) - strip, 0))
-        if fig.layout.height:
-            fig.update_layout(height=fig.layout.height - strip)
     return fig
