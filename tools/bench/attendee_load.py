@@ -66,6 +66,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from tools.bench.loadtest import _pct  # the live load test's percentile: both sides report alike
+
 REPO = Path(__file__).resolve().parents[2]
 MAX_CLIENTS = 2000
 ACTIVE = 256                 # clients in flight at once: 256 x 6 sockets stays far below the port range
@@ -81,15 +83,6 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 USER_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
               "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1 csi-bench")
 BENCH_STATIC = "_bench"      # static/<this>-<pid>/: where the Streamlit target serves a copy of the site
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    v = sorted(values)
-    k = (len(v) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
 # --------------------------------------------------------------------------- what a phone fetches
