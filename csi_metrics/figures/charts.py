@@ -72,6 +72,7 @@ VALUE_LABELS = "value labels"  # a text trace holding bar labels set clear of a 
 # characters (CHAR_EM: the theme's sans-serif's average advance, measured in Chromium).
 SLOT_PX = 440
 FULL_PX = 980                 # the page's whole width at 1440x900 (the sidebar open)
+DEMO_META = "csi_demo_mark"   # layout.meta key: the bottom margin a figure had before its demo mark
 FIT_META = "csi_fit"          # layout.meta key: the width and own height fit_text lays a figure out for
 PRESENT_SLOT_PX = 700
 CHAR_EM = 0.56
@@ -861,13 +862,42 @@ def mark_demo(fig: go.Figure, *, size_px: int | None = None) -> go.Figure:
         size = size_px or (LIVE_DEMO_SLIDE_PX if present else LIVE_DEMO_PX)
         strip = _strip_px(size)
         bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 80  # Plotly's default
+        # The x axis's labels and title push the plot up past a small margin (automargin), and
+        # the paper's bottom edge with it: the strip goes under what they take, not under the margin.
+        margin_b = fig.layout.margin.b
+        bottom = max(bottom, _x_axis_band_px(fig))
         # The figure keeps its height (a slide's or a column's box is sized for it): the plot gives up the strip.
-        fig.update_layout(margin_b=bottom + strip)
+        meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+        fig.update_layout(margin_b=bottom + strip, meta={**meta, DEMO_META: {"margin_b": margin_b}})
         fig.add_annotation(text=LIVE_DEMO_MARK, name=LIVE_DEMO_NAME, xref="paper", yref="paper", x=1, y=0,
                            xanchor="right", yanchor="top", yshift=-bottom - 2, showarrow=False,
                            font=dict(size=size, color="#8B0000"),
                            bgcolor="rgba(255,243,205,0.85)", borderpad=2)
     return fig
+
+
+def _x_axis_band_px(fig: go.Figure) -> int:
+    """A generous estimate of the room a cartesian figure's x tick labels and axis title take
+    under the plot (0 when it has no visible x axis)."""
+    import math
+
+    if not any(getattr(t, "type", "") in ("bar", "scatter", "box", "histogram") for t in fig.data) \
+            or fig.layout.xaxis.visible is False:
+        return 0
+    axis = fig.layout.xaxis
+    template = fig.layout.template
+    base = (template.layout.font.size if template is not None else None) or BASE_FONT_PX
+    font = axis.tickfont.size or base
+    labels = [str(t) for t in (axis.ticktext or axis.categoryarray or ())]
+    lines = max([lab.count("<br>") + 1 for lab in labels] or [1])
+    band = lines * font * 1.3 + (axis.ticklen or 5) + 8
+    if axis.tickangle not in (None, 0):
+        widest = max([max(len(part) for part in lab.split("<br>")) for lab in labels] or [6]) * font * 0.58
+        band = max(band, (widest + font) * abs(math.sin(math.radians(axis.tickangle))) + 16)
+    if axis.title is not None and axis.title.text:
+        title_px = axis.title.font.size or base
+        band += (axis.title.text.count("<br>") + 1) * title_px * 1.6 + (axis.title.standoff or 0) + 12
+    return int(band)
 
 
 def _strip_px(size_px: float) -> int:
@@ -880,6 +910,11 @@ def without_demo_mark(fig: go.Figure) -> go.Figure:
     marks = [a for a in anns if getattr(a, "name", None) == LIVE_DEMO_NAME]
     if marks:
         fig.layout.annotations = [a for a in anns if getattr(a, "name", None) != LIVE_DEMO_NAME]
-        strip = _strip_px(marks[0].font.size or LIVE_DEMO_PX)
-        fig.update_layout(margin_b=max((fig.layout.margin.b or 0) - strip, 0))
+        meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+        if DEMO_META in meta:
+            fig.layout.margin.b = meta.pop(DEMO_META)["margin_b"]  # None again when it had none
+            fig.layout.meta = meta or None
+        else:  # meta replaced since (a map's view bounds): the strip is all that is known
+            strip = _strip_px(marks[0].font.size or LIVE_DEMO_PX)
+            fig.update_layout(margin_b=max((fig.layout.margin.b or 0) - strip, 0))
     return fig
