@@ -7,7 +7,7 @@ Two ASGI middlewares for csi_app.serve, neither changing what a page shows:
   websocket, about a second after navigation, and then evaluates it (about half a
   second of the main thread) before any chart can be drawn. The page's HTML gets a
   `modulepreload` of that bundle, so its download and compilation start with the
-  front end's own files, and an import of it once the main thread is first idle
+  front end's own files, and an import of it once the front end has opened its websocket
   (usually while the server runs the page's script), so it is evaluated by the time
   the chart's element arrives. The bundle's hashed name is read from Streamlit's
   own entry script; when it cannot be found (another Streamlit build) nothing is
@@ -30,9 +30,13 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-# Evaluate the preloaded bundle when the main thread is first idle, or after 2 s at the latest.
-IDLE_IMPORT = ('<script type="module">(window.requestIdleCallback || ((f) => setTimeout(f, 1)))'
-               '(() => import("./{src}"), {{timeout: 2000}});</script>')
+# Evaluate the preloaded bundle once the front end has opened its websocket and asked for the
+# page (its half second of main thread then overlaps the server's run of the script, instead of
+# holding the socket back), or after 3 s at the latest.
+IDLE_IMPORT = ('<script type="module">{{let done = false; const go = () => {{ if (!done) {{ done = true; '
+               'setTimeout(() => import("./{src}"), 0); }} }}; const W = window.WebSocket; '
+               'window.WebSocket = class extends W {{ constructor(...a) {{ super(...a); '
+               'this.addEventListener("open", () => setTimeout(go, 30)); }} }}; setTimeout(go, 3000);}}</script>')
 COMPRESSED_TYPES = (b"application/javascript", b"text/javascript", b"text/css")
 GZIP_LEVEL = 9  # once per file per process: the smallest file, at a one-off cost (~0.3 s for Plotly's)
 

@@ -413,8 +413,11 @@ FIT_MAP_JS = """
   const halo = function (map) {
     // A true halo under every label (plotly.js does not expose MapLibre's text halo):
     // white under dark words, dark under white ones, so labels read over the points.
+    // Checked on every tick, layer by layer: plotly.js adds a trace's layers after the style
+    // loads and again on a redraw, so "done once" would miss the labels that came later.
     for (const layer of (map.getStyle().layers || [])) {
       if (layer.type !== "symbol" || !map.getLayer(layer.id)) { continue; }
+      if (map.getPaintProperty(layer.id, "text-halo-width") === 3) { continue; }
       const ink = String(map.getPaintProperty(layer.id, "text-color") || "");
       const light = /^(white|#fff|#ffffff|rgb\(255, ?255, ?255)/i.test(ink);
       map.setPaintProperty(layer.id, "text-halo-color", light ? "#1f1f1f" : "#ffffff");
@@ -426,9 +429,7 @@ FIT_MAP_JS = """
       const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
       const map = sub && sub.map;
       if (!map || !map.getStyle()) { continue; }
-      if (gd.__csiHalo !== gd._fullData) {
-        try { halo(map); gd.__csiHalo = gd._fullData; } catch (e) { /* style still loading: next tick */ }
-      }
+      try { halo(map); } catch (e) { /* style still loading: next tick */ }
       const b = gd.layout && gd.layout.meta && gd.layout.meta.fit_bounds;
       if (!b || !gd.closest(".st-key-slide_box")) { continue; }
       const c = map.getCanvas();

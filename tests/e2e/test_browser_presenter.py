@@ -180,10 +180,15 @@ def test_map_slide_fills_the_slide_with_labels_above_the_points(new_context, ser
     share = info["area"] / (1920 * 1080)
     assert share >= 0.45, f"map canvas is {share:.0%} of the slide"
     assert info["labels"] > info["points"] >= 0, f"labels are not drawn above the points: {info['order']}"
-    page.wait_for_timeout(1500)  # the halos are set on the browser's next tick
-    halos = page.evaluate("""() => { const m = document.querySelector('.st-key-slide_box .js-plotly-plot')
+    halos_js = """() => { const m = document.querySelector('.st-key-slide_box .js-plotly-plot')
       ._fullLayout.map._subplot.map; return m.getStyle().layers.filter(l => l.type === 'symbol')
-      .map(l => [m.getPaintProperty(l.id, 'text-halo-width'), m.getPaintProperty(l.id, 'text-halo-color')]); }""")
+      .map(l => [m.getPaintProperty(l.id, 'text-halo-width'), m.getPaintProperty(l.id, 'text-halo-color')]); }"""
+    try:  # the halos are set on the browser's next tick (seconds later on a loaded machine)
+        page.wait_for_function(f"() => {{ const h = ({halos_js})(); return h.length && h.every(x => x[0] >= 2); }}",
+                               timeout=20_000)
+    except Exception:  # noqa: BLE001  (the assertion below says what was measured)
+        pass
+    halos = page.evaluate(halos_js)
     assert halos and all(w_ and w_ >= 2 for w_, _ in halos), halos  # MapLibre's own halo under every label
     names = [o[2] for o in info["order"]]
     assert names.index("SPA label halo") < names.index("SPA labels"), names  # each label on a halo
