@@ -529,7 +529,7 @@ def test_a_build_in_another_thread_is_refused_too(tmp_path, inputs):
     import threading
     cde_dir, ini_dir = inputs
     target = tmp_path / "csi.duckdb"
-    holding, release, got = threading.Event(), threading.Event(), []
+    holding, release = threading.Event(), threading.Event()
 
     def hold():
         with build.build_lock(target):
