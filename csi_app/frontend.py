@@ -76,6 +76,33 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
     return next((v for k, v in headers if k.lower() == name), b"")
 
 
+async def _rewritten(app, scope, receive, send, held, rewrite) -> None:
+    """Runs `app`, holding back a response whose start message `held(start)` accepts until its
+    body is complete, then sending `await rewrite(start, body)` -> (headers, body) in its place
+    (with its content-length); any other response passes through untouched."""
+    start: dict = {}
+    body: list[bytes] = []
+
+    async def hold(message):
+        if message["type"] == "http.response.start":
+            if message["status"] == 200 and held(list(message.get("headers", []))):
+                start.update(message)
+                return
+        elif start and message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            headers, data = await rewrite(list(start.get("headers", [])), b"".join(body))
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(data)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+            return
+        await send(message)
+
+    await app(scope, receive, hold)
+
+
 class ChartBundleHint:
     """ASGI middleware: the app's HTML page (Streamlit answers every page's URL with the
     same index.html) gets chart_bundle_hint() before </head>."""
@@ -91,38 +118,20 @@ class ChartBundleHint:
                 or "/app/static/" in scope.get("path", ""):
             await self.app(scope, receive, send)
             return
-        start: dict = {}
-        body: list[bytes] = []
+        await _rewritten(self.app, scope, receive, send,
+                         lambda headers: _header(headers, b"content-type").startswith(b"text/html"), self.hinted)
 
-        async def patched(message):
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if message["status"] == 200 and _header(headers, b"content-type").startswith(b"text/html"):
-                    start.update(message)  # held until the body is complete
-                    return
-            elif start and message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                html = b"".join(body)
-                # Streamlit's own gzip middleware compresses the page for a browser that accepts it.
-                packed = _header(start.get("headers", []), b"content-encoding").lower() == b"gzip"
-                if packed:
-                    html = gzip.decompress(html)
-                if b"</head>" in html and self.hint not in html:
-                    html = html.replace(b"</head>", self.hint + b"</head>", 1)
-                if packed:
-                    html = gzip.compress(html, mtime=0)
-                # The file's validators describe the file, not this page: drop them (the page is no-cache anyway).
-                headers = [(k, v) for k, v in start.get("headers", [])
-                           if k.lower() not in (b"content-length", b"etag", b"last-modified")]
-                headers.append((b"content-length", str(len(html)).encode()))
-                await send({**start, "headers": headers})
-                await send({"type": "http.response.body", "body": html})
-                return
-            await send(message)
-
-        await self.app(scope, receive, patched)
+    async def hinted(self, headers: list[tuple[bytes, bytes]], html: bytes) -> tuple[list, bytes]:
+        # Streamlit's own gzip middleware compresses the page for a browser that accepts it.
+        packed = _header(headers, b"content-encoding").lower() == b"gzip"
+        if packed:
+            html = gzip.decompress(html)
+        if b"</head>" in html and self.hint not in html:
+            html = html.replace(b"</head>", self.hint + b"</head>", 1)
+        if packed:
+            html = gzip.compress(html, mtime=0)
+        # The file's validators describe the file, not this page: drop them (the page is no-cache anyway).
+        return [(k, v) for k, v in headers if k.lower() not in (b"etag", b"last-modified")], html
 
 
 class CompressedAssets:
@@ -154,32 +163,17 @@ class CompressedAssets:
                 or _header(scope.get("headers", []), b"range")):
             await self.app(scope, receive, send)
             return
-        start: dict = {}
-        body: list[bytes] = []
 
-        async def packed(message):
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                kind = _header(headers, b"content-type").split(b";")[0].strip().lower()
-                if (message["status"] == 200 and kind in COMPRESSED_TYPES
-                        and not _header(headers, b"content-encoding") and scope["method"] == "GET"):
-                    start.update(message)
-                    return
-            elif start and message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                headers = list(start.get("headers", []))
-                etag = _header(headers, b"etag")
-                data = await self.compressed((path, etag), b"".join(body))
-                headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"etag")]
-                if etag:  # a different body, so a different tag
-                    headers.append((b"etag", etag[:-1] + b'-gzip"' if etag.endswith(b'"') else etag + b"-gzip"))
-                headers += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding"),
-                            (b"content-length", str(len(data)).encode())]
-                await send({**start, "headers": headers})
-                await send({"type": "http.response.body", "body": data})
-                return
-            await send(message)
+        def held(headers):
+            kind = _header(headers, b"content-type").split(b";")[0].strip().lower()
+            return kind in COMPRESSED_TYPES and not _header(headers, b"content-encoding") and scope["method"] == "GET"
 
-        await self.app(scope, receive, packed)
+        async def packed(headers, data):
+            etag = _header(headers, b"etag")
+            data = await self.compressed((path, etag), data)
+            headers = [(k, v) for k, v in headers if k.lower() != b"etag"]
+            if etag:  # a different body, so a different tag
+                headers.append((b"etag", etag[:-1] + b'-gzip"' if etag.endswith(b'"') else etag + b"-gzip"))
+            return headers + [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")], data
+
+        await _rewritten(self.app, scope, receive, send, held, packed)

@@ -83,18 +83,18 @@ def decide(f: Facts) -> Plan:
         steps.append("pip-install")
     elif f.stamp != f.requirements_hash:
         steps.append("pip-install")
-    if not f.has_chromium:
+    # Debian packages the tests use: installed when this can (root with apt), else a note saying how.
+    for present, step, note in (
+            (f.has_chromium, "install-chromium", f"{CHROMIUM} is missing: image export and the browser tests "
+                                                 "need Debian's chromium (sudo apt-get install chromium)."),
+            (f.has_nginx, "install-nginx", f"{NGINX} is missing: the attendee load test's static-server anchor "
+                                           "needs Debian's nginx-light (sudo apt-get install nginx-light).")):
+        if present:
+            continue
         if f.is_root and f.has_apt:
-            steps.append("install-chromium")
+            steps.append(step)
         else:
-            notes.append(f"{CHROMIUM} is missing: image export and the browser tests need Debian's chromium "
-                         "(sudo apt-get install chromium).")
-    if not f.has_nginx:
-        if f.is_root and f.has_apt:
-            steps.append("install-nginx")
-        else:
-            notes.append(f"{NGINX} is missing: the attendee load test's static-server anchor needs Debian's "
-                         "nginx-light (sudo apt-get install nginx-light).")
+            notes.append(note)
     return Plan(tuple(steps), notes=tuple(notes))
 
 

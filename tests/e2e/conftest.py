@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tools import localserver
-from e2e_helpers import TIMINGS
+from e2e_helpers import PHONE, PHONE_UA, TIMINGS
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
@@ -200,6 +200,16 @@ def new_context(browser, server):
     yield make
     for ctx in made:
         ctx.close()
+
+
+@pytest.fixture
+def phone(browser, server):
+    """A phone's browser context that reaches the test server and nothing else."""
+    ctx = browser.new_context(viewport=PHONE, user_agent=PHONE_UA, is_mobile=True, has_touch=True,
+                              device_scale_factor=1)
+    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server.url) else r.abort())
+    yield ctx
+    ctx.close()
 
 
 @pytest.fixture

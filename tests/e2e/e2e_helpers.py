@@ -9,6 +9,9 @@ from pathlib import Path
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 LOAD_TIMEOUT_MS = 90_000
+# The phone an attendee holds (the `phone` fixture's context): its screen and a phone's User-Agent.
+PHONE = {"width": 390, "height": 844}
+PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
 # page label -> ms from navigation start to the first drawn chart; printed at the end of the run.
 TIMINGS: dict[str, float] = {}
 

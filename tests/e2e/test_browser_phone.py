@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from e2e_helpers import wait_ready
+from e2e_helpers import PHONE, wait_ready
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
 PAGES = ["", "map", "trends", "equity", "funding", "activities", "schools", "about", "present"]
 MIN_BAR_PX = 12        # a horizontal bar's thickness
 MIN_LONGEST_BAR = 0.3  # the longest horizontal bar, as a share of the screen's width
@@ -52,15 +50,6 @@ LAYOUT_JS = """
   return out;
 }
 """
-
-
-@pytest.fixture
-def phone(browser, server):
-    ctx = browser.new_context(viewport=PHONE, user_agent=PHONE_UA, is_mobile=True, has_touch=True,
-                              device_scale_factor=1)
-    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server.url) else r.abort())
-    yield ctx
-    ctx.close()
 
 
 def _overlap(a: dict, b: dict) -> bool:

@@ -18,15 +18,13 @@ import os
 
 import pytest
 
-from e2e_helpers import assert_no_exception, wait_ready
+from e2e_helpers import PHONE, assert_no_exception, wait_ready
 
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "map", "trends", "equity", "funding", "activities", "schools", "about", "present"]
 LAPTOP = {"width": 1440, "height": 900}
 PROJECTOR = {"width": 1920, "height": 1080}
-PHONE = {"width": 390, "height": 844}
-PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
 # The Schools table's columns a reader needs without scrolling, by their headers.
 TABLE_FIRST = ("School", "Chronic absenteeism %", "Absenteeism colour", "Suspension %", "Suspension colour")
 PHONE_TEXT_MAX_PX = 18   # page words on a phone: body size, not a projector's 24 px
@@ -194,15 +192,6 @@ def test_schools_table_shows_rates_and_colours_at_1440(new_context, server, arti
         missing = [h for h in TABLE_FIRST if h not in heads[:-1]]
         assert not missing, (f"at 1440 the table scrolls sideways ({facts['scroll']} px in {facts['client']}) "
                              f"and hides {missing}; it shows {heads}")
-
-
-@pytest.fixture
-def phone(browser, server):
-    ctx = browser.new_context(viewport=PHONE, user_agent=PHONE_UA, is_mobile=True, has_touch=True,
-                              device_scale_factor=1)
-    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server.url) else r.abort())
-    yield ctx
-    ctx.close()
 
 
 def test_school_comparison_legend_whole_on_a_phone(phone, server, artifacts, school):
