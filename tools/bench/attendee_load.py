@@ -78,7 +78,6 @@ REQUEST_TIMEOUT_S = 30.0
 DEADLINE_S = 180.0
 # The live load test's arrival rate (100 sessions over 2 s), so both sides see the same crowd.
 RAMP_PER_100_S = 2.0
-LOOPBACK = {"127.0.0.1", "localhost"}
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 USER_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
               "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1 csi-bench")
@@ -524,10 +523,7 @@ async def _run(urls: list[str], n: int, pids: list[int], kind: str, *, ramp_s: f
                conns_per_client: int, timeout_s: float, frontend: bool) -> dict[str, Any]:
     from tools.bench import loadtest
 
-    for url in urls:
-        host = urlparse(url).hostname
-        if host not in LOOPBACK:
-            raise ValueError(f"runs against this machine only (127.0.0.1/localhost), not {host!r}")
+    loadtest.require_loopback(urls)
     if not 1 <= n <= MAX_CLIENTS:
         raise ValueError(f"n must be 1..{MAX_CLIENTS}")
     if kind not in ("static", "live"):

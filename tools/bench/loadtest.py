@@ -672,15 +672,20 @@ def _evidence(pids: list[int], artifacts: Path | None) -> dict[str, str]:
     return dumps
 
 
+def require_loopback(urls: list[str]) -> None:
+    """A load test never points at another machine: refuse any URL that is not this one."""
+    for url in urls:
+        host = urlparse(url).hostname
+        if host not in LOOPBACK:
+            raise ValueError(f"load test runs against this machine only (127.0.0.1/localhost), not {host!r}")
+
+
 async def _run(urls: list[str], n: int, pids: list[int], hold_s: float, deadline_s: float, ramp_s: float,
                page: str | list[str], step_timeout_s: float, artifacts: Path | None,
                sidebar: str, order: str) -> dict[str, Any]:
     from tools import localserver
 
-    for url in urls:
-        host = urlparse(url).hostname
-        if host not in LOOPBACK:
-            raise ValueError(f"load test runs against this machine only (127.0.0.1/localhost), not {host!r}")
+    require_loopback(urls)
     if not 1 <= n <= MAX_SESSIONS:
         raise ValueError(f"n must be 1..{MAX_SESSIONS}")
     if sidebar not in SIDEBAR_MODES:
