@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,16 +51,18 @@ def healthy(url: str, timeout_s: float = 2.0) -> bool:
 def streamlit_server(db: str | os.PathLike[str] | None = None, *, boundaries: str | os.PathLike[str] | None = None,
                      log: Path | None = None, start_timeout_s: float = 120,
                      extra_args: Sequence[str] = (),
-                     tree: str | os.PathLike[str] | None = None) -> Iterator[tuple[str, int]]:
+                     tree: str | os.PathLike[str] | None = None,
+                     env: Mapping[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """The dashboard (csi_app.serve) on 127.0.0.1 and a free port with CSI_DB=db and
     CSI_BOUNDARIES=boundaries (else the configured default: the shipped display layer
     unless the full layer was fetched) and Streamlit's own options in extra_args
     (e.g. ["--server.enableStaticServing", "true"]); yields (base URL, server pid) and stops the server's
     process group after. Raises RuntimeError naming the log when it does not start.
     `tree`: another checkout of the project to serve (the benchmark's "before", an older
-    commit's files), run from its own root with this interpreter."""
+    commit's files), run from its own root with this interpreter. `env`: more environment
+    variables for the server (e.g. CSI_ATTENDEE_FOLDER)."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     if db is not None:
         env["CSI_DB"] = str(db)
     if boundaries is not None:

@@ -4,6 +4,7 @@ environment variable, then a default under data/."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +27,22 @@ DEFAULT_BOUNDARIES_URL = (
 # its entry script at /app/static/ (server.enableStaticServing), so a page published here is on
 # the live server at ATTENDEE_URL_PATH, and csi_app.serve answers the short /attendees with it.
 STATIC_DIR = PROJECT_ROOT / "static"
-ATTENDEE_DIR = STATIC_DIR / "attendees"
-ATTENDEE_URL_PATH = "/app/static/attendees/index.html"
+
+
+def attendee_folder(value: str | None = None) -> str:
+    """The attendee page's folder under static/: `value`, else $CSI_ATTENDEE_FOLDER, else
+    "attendees" (a second server on one checkout, such as the browser tests', publishes into
+    its own folder instead of over the presenter's). One plain name: no path, nothing hidden."""
+    name = value if value is not None else os.environ.get("CSI_ATTENDEE_FOLDER", "attendees")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}", name):
+        raise ValueError(f"CSI_ATTENDEE_FOLDER must be one folder name of letters, digits, '-' and '_' "
+                         f"(under {STATIC_DIR}), not {name!r}")
+    return name
+
+
+ATTENDEE_FOLDER = attendee_folder()
+ATTENDEE_DIR = STATIC_DIR / ATTENDEE_FOLDER
+ATTENDEE_URL_PATH = f"/app/static/{ATTENDEE_FOLDER}/index.html"
 ATTENDEE_SHORT_PATH = "/attendees"
 
 DEFAULT_CDE_DIR = DATA_DIR / "cde"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from csi_metrics.vocabulary import config
 from tools import localserver
 from e2e_helpers import PHONE, PHONE_UA, TIMINGS
 
@@ -52,6 +54,9 @@ class Server:
     # What the very first visitor after start-up saw when arriving by a deep link
     # (see first_visit_probe); None if the probe could not run.
     first_deep_link: dict | None = None
+    # The server's own attendee folder under static/ (CSI_ATTENDEE_FOLDER): a Publish
+    # clicked in a test never writes over the presenter's static/attendees/.
+    attendee_folder: str = "attendees"
 
     def __str__(self) -> str:
         return self.url
@@ -68,10 +73,15 @@ def server(request, artifacts, browser):
     $CSI_TEST_DEMO_DB when a developer points the suite at one already built."""
     db_file = os.environ.get("CSI_TEST_DEMO_DB") or str(request.getfixturevalue("demo_db"))
     log_path = artifacts / "streamlit.log"
-    with localserver.streamlit_server(db_file, log=log_path, start_timeout_s=SERVER_START_S) as (url, _pid):
-        srv = Server(url)
-        srv.first_deep_link = first_visit_probe(browser, url, artifacts)
-        yield srv
+    folder = f"_test-attendees-{os.getpid()}"  # static/_test-* is ignored by git
+    try:
+        with localserver.streamlit_server(db_file, log=log_path, start_timeout_s=SERVER_START_S,
+                                          env={"CSI_ATTENDEE_FOLDER": folder}) as (url, _pid):
+            srv = Server(url, attendee_folder=folder)
+            srv.first_deep_link = first_visit_probe(browser, url, artifacts)
+            yield srv
+    finally:
+        shutil.rmtree(config.STATIC_DIR / folder, ignore_errors=True)
 
 
 FIRST_DEEP_LINK = "/trends?spa=6&metric=suspension"

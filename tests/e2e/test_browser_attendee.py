@@ -17,6 +17,7 @@ import pytest
 
 from csi_metrics.views import deck, publish
 from csi_metrics.vocabulary import config
+from e2e_helpers import wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -136,14 +137,62 @@ def test_the_attendee_page_from_the_live_server(browser, server, site, size, art
 
 
 def test_the_short_address_on_the_server_leads_to_the_published_page(browser, server, site):
-    """/attendees (the QR code's address) redirects to config.ATTENDEE_URL_PATH; nothing is
-    published there in this test run, so it lands on a 404 from the static route, not the app."""
+    """/attendees (the QR code's address) redirects to the server's attendee page
+    (config.ATTENDEE_URL_PATH, under its CSI_ATTENDEE_FOLDER); unless a test has published
+    there, it lands on a 404 from the static route, not the app."""
     ctx, _, _ = _context(browser, "phone")
     try:
         page = ctx.new_page()
         resp = page.goto(server + config.ATTENDEE_SHORT_PATH)
-        assert urlparse(page.url).path == config.ATTENDEE_URL_PATH
-        exists = config.ATTENDEE_DIR.joinpath("index.html").exists()
+        assert urlparse(page.url).path == f"/app/static/{server.attendee_folder}/index.html"
+        exists = (config.STATIC_DIR / server.attendee_folder / "index.html").exists()
         assert resp is not None and resp.status == (200 if exists else 404)
     finally:
         ctx.close()
+
+
+def test_a_phone_scanning_the_projected_qr_code_opens_the_published_slides(new_context, browser, server, artifacts):
+    """The presenter publishes a two-slide deck from the Presenter page at 1920x1080; the QR code
+    as the projector shows it (a screenshot of the slide's box, nothing read from the page's
+    source) decodes to the short address written under it, and that address, opened by a
+    phone without JavaScript, is the page just published: those two slides' titles."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    two = deck.Deck("Scan test", (deck.make_view("funding", "funding_by_spa"),
+                                  deck.make_view("trends", "suspension_trend")))
+    ctx = new_context()
+    try:
+        page = ctx.new_page()
+        page.set_viewport_size(SIZES["projector"])
+        page.goto(f"{server}/present?deck={deck.to_link_param(two)}", wait_until="domcontentloaded", timeout=90_000)
+        wait_ready(page, charts=1)
+        page.locator(".st-key-deck_tools summary").click()
+        page.locator(".st-key-deck_publish").get_by_role("button", name="Publish for attendees").click()
+        box = page.locator(".st-key-attendee_share")
+        box.locator("img").wait_for(state="visible", timeout=240_000)
+        page.wait_for_function("() => { const i = document.querySelector('.st-key-attendee_share img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+        page.screenshot(path=str(artifacts / "attendee-qr-on-slide-1920.png"))
+        shot = Image.open(io.BytesIO(box.screenshot()))
+        codes = [c for c in zxingcpp.read_barcodes(shot) if c.format == zxingcpp.BarcodeFormat.QRCode]
+        assert len(codes) == 1, f"{len(codes)} QR codes read from the slide's share box"
+        scanned = codes[0].text
+        written = box.locator("code").first.inner_text().strip()
+        assert scanned == written, (scanned, written)
+        assert urlparse(scanned).path == config.ATTENDEE_SHORT_PATH and scanned.startswith(server.url), scanned
+    finally:
+        ctx.close()
+    phone, _, blocked = _context(browser, "phone")
+    try:
+        page = phone.new_page()
+        resp = page.goto(scanned)
+        assert resp is not None and resp.status == 200, resp and resp.status
+        assert urlparse(page.url).path == f"/app/static/{server.attendee_folder}/index.html"
+        titles = page.locator("section.slide h2").all_inner_texts()
+        assert len(titles) == 2 and "CCSPP awards by SPA" in titles[0], titles
+        assert blocked == []
+    finally:
+        phone.close()

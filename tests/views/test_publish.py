@@ -269,6 +269,14 @@ def test_qr_code_holds_the_address():
     assert svg.startswith("<svg") and re.search(r'd="M', svg)
     png = publish.qr_png("http://10.0.0.5:8501/attendees")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # Read back as a phone's camera app would (zxing-cpp): the code holds the address, whole.
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    codes = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert [(c.format, c.text) for c in codes] == [(zxingcpp.BarcodeFormat.QRCode, "http://10.0.0.5:8501/attendees")]
 
 
 def test_the_true_values_of_suppressed_groups_appear_in_no_file(published, demo_con, public_con, the_deck):
@@ -302,3 +310,12 @@ def test_the_true_values_of_suppressed_groups_appear_in_no_file(published, demo_
             assert not any(rate in t for t in texts), (group, rate)
             assert not any(f">{a}<" in t or f">{b}<" in t for t in texts[-1:]), (group, a, b)  # the table
     assert checked
+
+
+@pytest.mark.parametrize("bad", ["../attendees", "a/b", ".hidden", "", "x" * 65, "attendees\n"])
+def test_attendee_folder_is_one_plain_name(bad):
+    from csi_metrics.vocabulary import config
+
+    with pytest.raises(ValueError, match="CSI_ATTENDEE_FOLDER"):
+        config.attendee_folder(bad)
+    assert config.attendee_folder("_test-attendees-7") == "_test-attendees-7"
