@@ -9,7 +9,7 @@ from csi_metrics.vocabulary import formats, registry, words
 
 f = state.filters()
 st.title("Funding")
-awards = state.chart_choices("awards_treemap", labels={"awards": lambda v: f"Awarded through {f.year}"
+awards = state.chart_choices("awards_by_type", labels={"awards": lambda v: f"Awarded through {f.year}"
                              if v == "to_date" else f"Awarded in {f.year} only"})["awards"]
 in_year = awards == "in_year"
 
@@ -28,10 +28,10 @@ if not share.is_empty() and share["la_share_rate"][0] is not None:
                    f"{registry.get('la_share_rate').definition} {words.define('LEA-wide')}")
 
 by = state.chart_choices("awards_by", awards=awards)["awards_by"]
-# Dozens of long district names need the full width; a few SPAs or cohorts sit beside the treemap.
+# Dozens of long district names need the full width; a few SPAs or cohorts sit beside the split by grant type.
 left, right = (st.container(), st.container()) if by == "district" else st.columns(2, gap="large")
 with left:
     show.chart("awards_by", f, key=f"awards_by_{by}", awards=awards, awards_by=by)
 with right:
-    show.chart("awards_treemap", f, awards=awards)
+    show.chart("awards_by_type", f, awards=awards)
 show.chart("usd_per_student", f, awards=awards)

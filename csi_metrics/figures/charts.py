@@ -779,30 +779,41 @@ def sparkline(df: pl.DataFrame, *, x: str = "year", y: str = "value", kind: str 
 
 # --------------------------------------------------------------------------- funding, activities
 
-def funding_treemap(df: pl.DataFrame, *, path: list[str], value_col: str = "amount_usd", title: str) -> go.Figure:
-    """Nested rectangles sized by dollars: `path` columns outermost first (e.g. spa, grant_type)."""
+def stacked_bars(df: pl.DataFrame, *, category_col: str, stack_col: str, value_col: str, title: str,
+                 kind: str = "usd", x_title: str | None = None) -> go.Figure:
+    """Horizontal bars, one per category (largest at the top), each split into `stack_col`'s
+    parts in their fixed category colours (named in the legend), its total written at its end.
+    Every category is named on the axis whatever its size (a treemap shrank a small box's words
+    to nothing). Null values are not drawn."""
     fig = go.Figure()
-    if df.is_empty() or df[value_col].sum() in (None, 0):
-        return apply_theme(_empty(fig, "No awards for these filters"))
-    ids, labels, parents, values = [], [], [], []
-    for depth in range(len(path)):
-        cols = path[: depth + 1]
-        level = df.group_by(cols).agg(pl.col(value_col).sum()).sort(cols, nulls_last=True)
-        for r in level.iter_rows(named=True):
-            key = "/".join(str(r[c]) for c in cols)
-            ids.append(key)
-            labels.append(chart_label(cols[-1], r[cols[-1]]))
-            parents.append("/".join(str(r[c]) for c in cols[:-1]) if depth else "")
-            values.append(r[value_col])
-    fig.add_trace(go.Treemap(
-        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
-        texttemplate="<b>%{label}</b><br>%{customdata}", customdata=[format_value(v, "usd", compact=True) for v in values],
-        hovertemplate="<b>%{label}</b><br>$%{value:,.0f}<br>%{percentRoot:.0%} of the total<extra></extra>",
-        # Top-level boxes by their own code (an SPA keeps its colour whatever is filtered).
-        marker=dict(colors=[category_color(path[0], k) if not p else None for k, p in zip(ids, parents)]),
-        textfont=dict(size=BASE_FONT_PX), tiling=dict(pad=2),
-    ))
-    fig.update_layout(title=title, margin=dict(t=70, l=8, r=8, b=8), height=520)
+    if df.is_empty() or value_col not in df.columns or not (df[value_col].sum() or 0):
+        return apply_theme(_empty(fig, "No data for these filters"))
+    shown = df.filter(pl.col(value_col).is_not_null())
+    totals = shown.group_by(category_col).agg(pl.col(value_col).sum().alias("_total")).sort(
+        ["_total", category_col], descending=[False, True])
+    cats = totals[category_col].to_list()
+    labels = [chart_label(category_col, c) for c in cats]
+    for part in sorted(shown[stack_col].unique().to_list(), key=lambda v: (v is None, str(v))):
+        name = chart_label(stack_col, part) if part is not None else "Not recorded"
+        by_cat = dict(shown.filter(pl.col(stack_col) == part if part is not None else pl.col(stack_col).is_null())
+                      .group_by(category_col).agg(pl.col(value_col).sum()).iter_rows())
+        xs = [by_cat.get(c) for c in cats]
+        fig.add_trace(go.Bar(
+            y=labels, x=xs, orientation="h", name=name,
+            marker=dict(color=category_color(stack_col, part), line=dict(color="#ffffff", width=1)),
+            customdata=[value_text(x, kind) if x is not None else "none" for x in xs],
+            hovertemplate=f"%{{y}} · {name}: %{{customdata}}<extra></extra>",
+        ))
+    ends = totals["_total"].to_list()
+    fig.add_trace(go.Scatter(
+        y=labels, x=ends, mode="text", text=[value_text(v, kind) for v in ends], textposition="middle right",
+        showlegend=False, hoverinfo="skip", cliponaxis=False, name="Total"))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, title=None)
+    fig.update_xaxes(title=x_title, showgrid=True, gridcolor=GRID_COLOR, rangemode="tozero",
+                     range=[0, max(ends) * 1.3], tickprefix="$" if kind == "usd" else None,
+                     tickformat=".0%" if kind == "rate" else None)
+    fig.update_layout(title=title, barmode="stack", bargap=0.3, height=max(300, 170 + 44 * len(labels)),
+                      margin=dict(t=110), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
     return apply_theme(fig)
 
 

@@ -410,12 +410,13 @@ def _awards_by(ctx: Context) -> Drawn:
     return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd", ignores=GRANT_IGNORES)
 
 
-def _awards_treemap(ctx: Context) -> Drawn:
+def _awards_by_type(ctx: Context) -> Drawn:
     f, in_year = _grant_filters(ctx)
     df = _awards(ctx, ["spa", "grant_type"])
     title = "CCSPP awards by SPA and grant type"
-    fig = charts.funding_treemap(df, path=["spa_label" if "spa_label" in df.columns else "spa", "grant_type"],
-                                 title=title)
+    fig = charts.stacked_bars(df, category_col="spa_label" if "spa_label" in df.columns else "spa",
+                              stack_col="grant_type", value_col="amount_usd", kind="usd", title=title,
+                              x_title="Dollars awarded")
     return Drawn(fig, df, title, _grants_words(ctx, f, in_year), "ccspp_usd", ignores=GRANT_IGNORES)
 
 
@@ -588,8 +589,8 @@ CHARTS: dict[str, Chart] = {c.id: c for c in [
     Chart("awards_by", "funding", "CCSPP awards by a grouping",
           {"awards_by": Option("Awards by", tuple(GROUPINGS), {k: v[0].upper() + v[1:] for k, v in GROUPINGS.items()}),
            "awards": AWARDS}, _awards_by),
-    Chart("awards_treemap", "funding", "CCSPP awards by SPA and grant type",
-          {"awards": AWARDS}, _awards_treemap),
+    Chart("awards_by_type", "funding", "CCSPP awards by SPA and grant type",
+          {"awards": AWARDS}, _awards_by_type),
     Chart("usd_per_student", "funding", "CCSPP dollars per enrolled student, by SPA",
           {"awards": AWARDS}, _usd_per_student, width_px=charts.FULL_PX),
     Chart("activities_by_month", "activities", "R-TAC activities by month and type", {}, _activities_by_month,

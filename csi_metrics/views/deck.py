@@ -43,13 +43,19 @@ CHARTS: dict[str, tuple[str, str, dict[str, object]]] = {
 }
 CHARTS.update({
     "funding_by_spa": ("awards_by", "CCSPP awards by SPA", {"awards_by": "spa"}),
-    "funding_treemap": ("awards_treemap", "CCSPP awards by SPA and grant type", {}),
+    "funding_by_type": ("awards_by_type", "CCSPP awards by SPA and grant type", {}),
     "activities_by_month": ("activities_by_month", "R-TAC activities by month and type", {}),
 })
 
 
+# Names a saved deck or link may still carry for a chart drawn another way since (the awards
+# by SPA and grant type were a treemap): they open the chart that replaced them.
+RENAMED = {"funding_treemap": "funding_by_type", "awards_treemap": "awards_by_type"}
+
+
 def chart_of(name: str) -> tuple[str, dict[str, object]]:
     """(catalogue chart id, its choices) for a deck chart name or a catalogue id."""
+    name = RENAMED.get(name, name)
     if name in CHARTS:
         chart, _, opts = CHARTS[name]
         return chart, dict(opts)
@@ -57,11 +63,12 @@ def chart_of(name: str) -> tuple[str, dict[str, object]]:
 
 
 def chart_label(name: str) -> str:
+    name = RENAMED.get(name, name)
     return CHARTS[name][1] if name in CHARTS else catalogue.CHARTS[name].label
 
 
 def _known(name: str) -> bool:
-    return name in CHARTS or name in catalogue.CHARTS
+    return name in RENAMED or name in CHARTS or name in catalogue.CHARTS
 
 
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -249,7 +256,7 @@ def default_deck(year: str | None = None) -> Deck:
             make_view("trends", "suspension_trend"),
             make_view("equity", "chronic_absenteeism_equity", {**single, "community": "community"}),
             make_view("funding", "funding_by_spa"),
-            make_view("funding", "funding_treemap"),
+            make_view("funding", "funding_by_type"),
             make_view("activities", "activities_by_month"),
         ),
     )

@@ -53,7 +53,10 @@ FIT_JS = """
     for (const [kind, sel] of Object.entries(kinds)) {
       for (const el of g.querySelectorAll(sel)) {
         if (!visible(el) || !(el.textContent || '').trim()) { continue; }
+        // A treemap shrinks a label to its box by a transform, not by its font size: the type as drawn.
+        const m = el.getScreenCTM && el.getScreenCTM();
         const t = {kind, text: el.textContent.trim(), ...R(el), fs: parseFloat(getComputedStyle(el).fontSize),
+                   drawn: parseFloat(getComputedStyle(el).fontSize) * (m ? Math.hypot(m.a, m.b) : 1),
                    turned: (el.getAttribute('transform') || '').includes('rotate')};
         const legend = el.closest('.legend');
         const bg = legend && legend.querySelector('.bg');
@@ -79,12 +82,17 @@ def _overlap(a: dict, b: dict, pad: float = 0.5) -> bool:
     return a["l"] + pad < b["r"] and b["l"] + pad < a["r"] and a["t"] + pad < b["b"] and b["t"] + pad < a["b"]
 
 
-def text_problems(facts: dict) -> list[str]:
-    """What is cut, truncated or on top of something else, in words."""
+def text_problems(facts: dict, *, min_label_px: float = 12) -> list[str]:
+    """What is cut, truncated, too small to read (a treemap's labels, which Plotly shrinks to
+    fit their box, under `min_label_px`) or on top of something else, in words."""
     out: list[str] = []
     for c in facts["charts"]:
         name = (c["title"] or "chart").replace("<br>", " ")[:48]
         s, texts = c["svg"], c["texts"]
+        small = [t for t in texts if t["kind"] == "slice" and t["drawn"] < min_label_px - 0.5]
+        if small:
+            out.append(f"{name}: {len(small)} box labels under {min_label_px:.0f} px, e.g. "
+                       f"{small[0]['text'][:30]!r} at {small[0]['drawn']:.1f} px")
         of = {k: [t for t in texts if t["kind"] == k] for k in
               ("title", "legend", "note", "tick", "axis", "bartext")}
         for t in texts:
@@ -169,7 +177,7 @@ def test_chart_text_fits(new_context, server, artifacts, school, name, present):
     page = _open(new_context(), _url(server, name, school, present), size)
     facts = page.evaluate(FIT_JS)
     _whole_page_shot(page, artifacts / f"fit-{name or 'overview'}-{'1920-presenter' if present else '1440'}.png", size)
-    problems = text_problems(facts)
+    problems = text_problems(facts, min_label_px=24 if present else 12)
     assert not problems, f"{name or 'overview'} at {size['width']}: " + "; ".join(problems[:15])
 
 

@@ -106,15 +106,24 @@ def test_did_bars_label_values_and_missing():
     assert list(fig.data[0].y) == [-2.5, None, None]
 
 
-def test_funding_treemap_nests_and_totals():
-    df = pl.DataFrame({"spa": [4, 4, 6], "grant_type": ["planning", "implementation", "implementation"],
-                       "amount_usd": [200_000, 1_500_000, 3_000_000]})
-    fig = charts.funding_treemap(df, path=["spa", "grant_type"], title="t")
-    t = fig.data[0]
-    vals = dict(zip(t.ids, t.values))
-    assert vals["4"] == 1_700_000 and vals["6"] == 3_000_000 and vals["4/planning"] == 200_000
-    assert dict(zip(t.ids, t.parents))["4/implementation"] == "4"
-    assert "SPA 4 Metro" in t.labels and "Implementation" in t.labels
+def test_stacked_bars_split_each_spa_and_total_it():
+    df = pl.DataFrame({"spa": [4, 4, 6, 1], "grant_type": ["planning", "implementation", "implementation", "planning"],
+                       "amount_usd": [200_000, 1_500_000, 3_000_000, 50_000]})
+    fig = charts.stacked_bars(df, category_col="spa", stack_col="grant_type", value_col="amount_usd", title="t")
+    bars = {t.name: dict(zip(t.y, t.x)) for t in fig.data if t.type == "bar"}
+    assert set(bars) == {"Implementation", "Planning"} and fig.layout.barmode == "stack"
+    assert bars["Planning"]["SPA 4 Metro"] == 200_000 and bars["Implementation"]["SPA 6 South"] == 3_000_000
+    assert bars["Implementation"]["SPA 1 Antelope Valley"] is None  # no part drawn, not a zero
+    # Largest at the top (Plotly draws the category array bottom up); every SPA named on the axis,
+    # however small, and its total written at its end by the one formatter.
+    assert list(fig.layout.yaxis.categoryarray) == ["SPA 1 Antelope Valley", "SPA 4 Metro", "SPA 6 South"]
+    totals = next(t for t in fig.data if t.type == "scatter")
+    assert list(totals.text) == ["$50K", "$1.7M", "$3.0M"]
+    assert dict(zip(totals.y, totals.x))["SPA 4 Metro"] == 1_700_000
+    # A grant type keeps its colour whatever else is shown.
+    alone = charts.stacked_bars(df.filter(pl.col("grant_type") == "planning"), category_col="spa",
+                                stack_col="grant_type", value_col="amount_usd", title="t")
+    assert alone.data[0].marker.color == next(t for t in fig.data if t.name == "Planning").marker.color
 
 
 def test_activities_by_month_stacks_one_trace_per_type():
