@@ -250,8 +250,12 @@ def turn_crowded_ticks(fig: go.Figure, width: float, base_px: float) -> float:
     if axis.visible is False or not labels:
         return 0.0 if axis.visible is False else 14 + font_px * LINE_EM
     lines = max(label.count("<br>") + 1 for label in labels)
-    longest = max(_text_px(part, font_px) for label in labels for part in label.split("<br>"))
-    if len(labels) * (longest + 12) > width - AXIS_ALLOWANCE_PX - 20:
+    widths = [max(_text_px(part, font_px) for part in label.split("<br>")) for label in labels]
+    longest = max(widths)
+    # Labels sit one slot apart, each centred on its tick: two neighbours touch when half of each
+    # (and a gap) is more than a slot, so one long label among short ones turns nothing.
+    slot = (width - AXIS_ALLOWANCE_PX - 20) / len(labels)
+    if any((a + b) / 2 + 12 > slot for a, b in zip(widths, widths[1:])) or longest > width - AXIS_ALLOWANCE_PX:
         axis.tickangle = -45
         return 10 + (longest + lines * font_px * LINE_EM) * 0.71
     if axis.tickangle == -45:  # turned for a narrower column than this one

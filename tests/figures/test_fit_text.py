@@ -3,6 +3,7 @@ measures the result: tests/e2e/test_browser_text_fits.py)."""
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import polars as pl
 
 from csi_metrics.figures import charts, projector
@@ -59,3 +60,26 @@ def test_equity_labels_start_past_the_all_students_line():
 
 def _plain(text: str) -> str:
     return " ".join(text.replace("<br>", " ").split())
+
+
+def _axis_fig(labels: list[str]) -> go.Figure:
+    return charts.apply_theme(go.Figure(go.Scatter(x=labels, y=list(range(len(labels))), mode="markers")))
+
+
+def test_year_labels_turn_only_where_neighbours_would_touch():
+    years = ["2018-19", "2019-20", "2020-21", "2021-22", "2022-23", "2023-24", "2024-25"]
+    narrow, wide = _axis_fig(years), _axis_fig(years)
+    charts.turn_crowded_ticks(narrow, 360, charts.BASE_FONT_PX)
+    charts.turn_crowded_ticks(wide, charts.FULL_PX, charts.BASE_FONT_PX)
+    assert narrow.layout.xaxis.tickangle == -45 and wide.layout.xaxis.tickangle in (None, 0)
+
+
+def test_one_long_label_among_short_ones_does_not_turn_them_all():
+    # The event study's axis: -5 ... -1, "0 (first grant)", +1 ... +3. Only the long label's
+    # neighbours share its room, and each of them is two characters wide.
+    labels = ["-5", "-4", "-3", "-2", "-1", "0 (first grant)", "+1", "+2", "+3"]
+    fig = _axis_fig(labels)
+    charts.turn_crowded_ticks(fig, charts.FULL_PX, charts.BASE_FONT_PX)
+    assert fig.layout.xaxis.tickangle in (None, 0)
+    charts.turn_crowded_ticks(fig, 300, charts.BASE_FONT_PX)  # a phone's column: it does not fit
+    assert fig.layout.xaxis.tickangle == -45
