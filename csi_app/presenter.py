@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import plotly.graph_objects as go
 import streamlit as st
 
-from csi_app import data
+from csi_app import data, mapscript
 from csi_metrics.figures import charts, export, maps
 from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
 from csi_metrics.storage.db import SignInRequired
@@ -131,7 +131,7 @@ def apply_presenter_mode(*, force: bool = False) -> bool:
         _set(on)
     if on:
         inject_css()
-        fit_slide_maps()  # label halos on a projector's maps, and a slide's map fitted to its screen
+        mapscript.inject()  # a slide's map fitted to its screen (and label halos, as on every map)
         if not force:
             st.button("Exit presenter mode", key="present_exit", icon=":material/close_fullscreen:",
                       on_click=_set, args=(False,), type="tertiary")
@@ -163,7 +163,7 @@ def fitted_slide(fig: go.Figure) -> go.Figure:
     size): the slide figure with no fixed height; a map zoomed for the smallest screen."""
     out = slide_figure(fig)
     if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
-        maps.refit_view(out, *FIT_FOR_PX)  # the view until the browser fits it (fit_slide_maps)
+        maps.refit_view(out, *FIT_FOR_PX)  # the view until the browser fits it (mapscript)
         out.update_layout(meta={"fit_bounds": maps.view_bounds(out)})
     out.update_layout(height=None, autosize=True)
     return out
@@ -399,57 +399,3 @@ KEYBOARD_JS = """
 
 def keyboard_navigation() -> None:
     st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
-
-
-# A slide's map takes its height from the screen, which the server does not know: the
-# browser fits the county to the map's own canvas (MapLibre's fitBounds, padded clear of
-# the colour bar) whenever that canvas changes size. The bounds travel in layout.meta.
-FIT_MAP_JS = """
-<script>
-(function () {
-  const w = window.parent && window.parent.document ? window.parent : window;
-  if (w.__csiFitMaps) { return; }
-  w.__csiFitMaps = true;
-  const halo = function (map) {
-    // A true halo under every label (plotly.js does not expose MapLibre's text halo):
-    // white under dark words, dark under white ones, so labels read over the points.
-    // Checked on every tick, layer by layer: plotly.js adds a trace's layers after the style
-    // loads and again on a redraw, so "done once" would miss the labels that came later.
-    for (const layer of (map.getStyle().layers || [])) {
-      if (layer.type !== "symbol" || !map.getLayer(layer.id)) { continue; }
-      if (map.getPaintProperty(layer.id, "text-halo-width") === 3) { continue; }
-      const ink = String(map.getPaintProperty(layer.id, "text-color") || "");
-      const light = /^(white|#fff|#ffffff|rgb\(255, ?255, ?255)/i.test(ink);
-      map.setPaintProperty(layer.id, "text-halo-color", light ? "#1f1f1f" : "#ffffff");
-      map.setPaintProperty(layer.id, "text-halo-width", 3);
-    }
-  };
-  w.setInterval(function () {
-    for (const gd of w.document.querySelectorAll(".js-plotly-plot")) {
-      const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-      const map = sub && sub.map;
-      if (!map || !map.getStyle()) { continue; }
-      try { halo(map); } catch (e) { /* style still loading: next tick */ }
-      const b = gd.layout && gd.layout.meta && gd.layout.meta.fit_bounds;
-      if (!b || !gd.closest(".st-key-slide_box")) { continue; }
-      const c = map.getCanvas();
-      const box = el => el ? el.getBoundingClientRect().width : 0;
-      const left = box(gd.querySelector(".legend")) + 24, right = box(gd.querySelector(".colorbar")) + 24;
-      const size = c.clientWidth + "x" + c.clientHeight + ":" + left + ":" + right + ":" + b.join(",");
-      // A redraw (new _fullData) puts the server's zoom back: fit again then, too.
-      if ((gd.__csiFitted === size && gd.__csiFitData === gd._fullData) || !c.clientWidth || !c.clientHeight) {
-        continue;
-      }
-      gd.__csiFitted = size;
-      gd.__csiFitData = gd._fullData;
-      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: {top: 16, bottom: 16, left: left, right: right},
-                                                     animate: false});
-    }
-  }, 400);
-})();
-</script>
-"""
-
-
-def fit_slide_maps() -> None:
-    st.html(FIT_MAP_JS, unsafe_allow_javascript=True)

@@ -269,3 +269,29 @@ def test_clicking_a_school_opens_it(map_server, browser):
     finally:
         ctx.close()
     assert [u for u in blocked if not _is_tab_icon(u)] == [], blocked
+
+
+HALOS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g._fullLayout && g._fullLayout.map)
+  .flatMap(g => { const m = g._fullLayout.map._subplot.map; return m.getStyle().layers
+    .filter(l => l.type === 'symbol').map(l => m.getPaintProperty(l.id, 'text-halo-width') || 0); })"""
+
+
+@pytest.mark.parametrize("path", ["/map", "/map?points=dim"])
+def test_the_map_pages_labels_have_halos_over_the_points(new_context, server, artifacts, path):
+    """Not only on a projector: on the Map page at 1440x900 every SPA label (a MapLibre symbol
+    layer) gets a true halo, so Metro's, South's and East's read over their dense school points."""
+    from e2e_helpers import screenshot, wait_ready
+
+    page = new_context().new_page()
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(server + path, wait_until="domcontentloaded", timeout=90_000)
+    wait_ready(page, charts=1)
+    try:  # set on the browser's next tick (seconds later on a loaded machine)
+        page.wait_for_function(f"() => {{ const h = ({HALOS_JS})(); return h.length && h.every(w => w >= 2); }}",
+                               timeout=20_000)
+    except Exception:  # noqa: BLE001  (the assertion below says what was measured)
+        pass
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    screenshot(page, artifacts, f"map-page-halos{'-dim' if 'dim' in path else ''}")
+    halos = page.evaluate(HALOS_JS)
+    assert halos and all(w >= 2 for w in halos), halos
