@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from csi_metrics.storage.db import SignInRequired
-from csi_app import auth, data, presenter, show, state
+from csi_app import auth, data, mapscript, presenter, show, state
 
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
@@ -36,6 +36,8 @@ if presenter.is_presenting() or page.url_path == "present":
 else:
     show.demo_banner()
 state.sidebar_filters(page.url_path)
+with st.sidebar:  # out of the page's own layout (a slide's box is sized for its chart alone)
+    mapscript.inject()  # every map's label halos, and a slide's map fitted to its screen
 try:
     page.run()
 except SignInRequired:  # the page reached the initiative's internal records while signed out

@@ -18,7 +18,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from csi_app import data, mapscript
+from csi_app import data
 from csi_metrics.figures import charts
 from csi_metrics.figures.charts import SLOT_PX
 from csi_metrics.figures.narrow import SMALL_PX, phone_figure
@@ -69,9 +69,7 @@ def _marked(fig: go.Figure, size_px: int | None = None) -> go.Figure:
 def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """st.plotly_chart, on a phone (unless not `adapt`) with the narrow layout: its title above
     and its notes below as page text, which wraps, and no toolbar. The one way the app draws a
-    chart with a toolbar: the demo's carries its DEMO DATA mark, a map its labels' halos."""
-    if any(getattr(t, "type", "") in ("choroplethmap", "scattermap") for t in fig.data):
-        mapscript.inject()  # its labels' halos (and a slide's fit) are drawn by the browser
+    chart with a toolbar: the demo's carries its DEMO DATA mark."""
     if not (adapt and is_phone()):
         return st.plotly_chart(_marked(fig), config=config, **kwargs)
     narrow = phone_figure(fig)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import plotly.graph_objects as go
 import streamlit as st
 
-from csi_app import data, mapscript
+from csi_app import data
 from csi_metrics.figures import charts, export, maps
 from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
 from csi_metrics.storage.db import SignInRequired
@@ -131,7 +131,6 @@ def apply_presenter_mode(*, force: bool = False) -> bool:
         _set(on)
     if on:
         inject_css()
-        mapscript.inject()  # a slide's map fitted to its screen (and label halos, as on every map)
         if not force:
             st.button("Exit presenter mode", key="present_exit", icon=":material/close_fullscreen:",
                       on_click=_set, args=(False,), type="tertiary")

@@ -85,10 +85,15 @@ def _projector_map(fig: go.Figure) -> None:
 
 
 def slide_figure(fig: go.Figure) -> go.Figure:
-    """A deck slide: the presenter figure at slide height, a map re-zoomed to the slide."""
+    """A deck slide: the presenter figure at slide height, its words laid out for the slide's
+    whole width (one chart per screen, not the page column it was fitted to), a map re-zoomed
+    to the slide."""
     out = presenter_figure(fig, height=SLIDE_HEIGHT_PX)
     if any(getattr(t, "type", "") == "choroplethmap" for t in out.data):
-        maps.refit_view(out, SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX)
+        maps.refit_view(out, SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX)  # a map's own layout: its view, not its words
+    else:
+        # fit_text takes a width at 1440x900 and scales it for a projector itself.
+        charts.fit_text(out, present=True, width_px=round(SLIDE_WIDTH_PX * charts.SLOT_PX / charts.PRESENT_SLOT_PX))
     return out
 
 

@@ -390,7 +390,7 @@ def _grant_filters(ctx: Context) -> tuple[Filters, bool]:
 
 def _grants_words(ctx: Context, f: Filters, in_year: bool) -> str:
     when = "" if in_year or f.year is None else ", every award year up to this one"
-    return (f"CCSPP awards for {ctx.describe(f.with_(community='all', student_group='TA'))}{when}. Grants go to "
+    return (f"CCSPP awards · {ctx.describe(f.with_(community='all', student_group='TA'))}{when}. Grants go to "
             "community schools and their LEAs.")
 
 

@@ -295,3 +295,19 @@ def test_the_map_pages_labels_have_halos_over_the_points(new_context, server, ar
     screenshot(page, artifacts, f"map-page-halos{'-dim' if 'dim' in path else ''}")
     halos = page.evaluate(HALOS_JS)
     assert halos and all(w >= 2 for w in halos), halos
+
+
+def test_the_map_pages_labels_have_halos_on_a_phone(phone, server, artifacts):
+    """On a phone the sidebar (where the map script is sent) starts closed: the halos still come."""
+    from e2e_helpers import wait_ready
+
+    page = phone.new_page()
+    page.goto(server + "/map", wait_until="domcontentloaded", timeout=90_000)
+    wait_ready(page, charts=1)
+    try:
+        page.wait_for_function(f"() => {{ const h = ({HALOS_JS})(); return h.length && h.every(w => w >= 2); }}",
+                               timeout=20_000)
+    except Exception:  # noqa: BLE001  (the assertion below says what was measured)
+        pass
+    halos = page.evaluate(HALOS_JS)
+    assert halos and all(w >= 2 for w in halos), halos

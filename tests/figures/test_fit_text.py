@@ -83,3 +83,14 @@ def test_one_long_label_among_short_ones_does_not_turn_them_all():
     assert fig.layout.xaxis.tickangle in (None, 0)
     charts.turn_crowded_ticks(fig, 300, charts.BASE_FONT_PX)  # a phone's column: it does not fit
     assert fig.layout.xaxis.tickangle == -45
+
+
+def test_a_slide_lays_its_words_out_for_the_slides_width_not_the_pages_column():
+    # One chart per screen: the trend's title, wrapped for its half-page column on the page,
+    # runs across a 1920 slide on one line (it took two, leaving the right half empty).
+    title = "Chronic absenteeism rate by year: community vs comparison schools"
+    page = charts.fit_text(_trend(title), width_px=charts.SLOT_PX)
+    assert "<br>" in page.layout.title.text
+    slide = projector.slide_figure(page)
+    assert "<br>" not in slide.layout.title.text, slide.layout.title.text
+    assert _plain(slide.layout.title.text) == title
