@@ -2,8 +2,9 @@
 
 - Label halos: plotly.js does not expose MapLibre's text halo, so SPA names and values
   over dense school points were unreadable (Metro, South, East); the script gives every
-  symbol layer a true halo, checked on each tick since plotly.js adds layers after the
-  style loads and again on a redraw.
+  symbol layer a true halo, and lets labels overlap (MapLibre dropped colliding ones on a
+  phone), checked on each tick since plotly.js adds layers after the style loads and again
+  on a redraw.
 - A slide's map takes its height from the screen, which the server does not know: the
   browser fits the county to the map's own canvas (MapLibre's fitBounds, padded clear of
   the colour bar) whenever that canvas changes size. The bounds travel in layout.meta.
@@ -31,6 +32,10 @@ FIT_MAP_JS = """
       const light = /^(white|#fff|#ffffff|rgb\(255, ?255, ?255)/i.test(ink);
       map.setPaintProperty(layer.id, "text-halo-color", light ? "#1f1f1f" : "#ffffff");
       map.setPaintProperty(layer.id, "text-halo-width", 3);
+      // Every SPA named at any zoom: MapLibre drops a label that touches another (on a phone it
+      // dropped Antelope Valley, Metro and East, each against its own halo's larger words).
+      map.setLayoutProperty(layer.id, "text-allow-overlap", true);
+      map.setLayoutProperty(layer.id, "text-ignore-placement", true);
     }
   };
   w.setInterval(function () {
