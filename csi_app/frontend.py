@@ -77,9 +77,9 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
 
 
 async def _rewritten(app, scope, receive, send, held, rewrite) -> None:
-    """Runs `app`, holding back a response whose start message `held(start)` accepts until its
-    body is complete, then sending `await rewrite(start, body)` -> (headers, body) in its place
-    (with its content-length); any other response passes through untouched."""
+    """Runs `app`, holding back a 200 response whose headers `held(headers)` accepts until its
+    body is complete, then sending `await rewrite(headers, body)` -> (headers, body) in its
+    place (with its content-length); any other response passes through untouched."""
     start: dict = {}
     body: list[bytes] = []
 

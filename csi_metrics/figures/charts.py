@@ -797,11 +797,11 @@ def stacked_bars(df: pl.DataFrame, *, category_col: str, stack_col: str, value_c
         ["_total", category_col], descending=[False, True])
     cats = totals[category_col].to_list()
     labels = [chart_label(category_col, c) for c in cats]
-    for part in sorted(shown[stack_col].unique().to_list(), key=lambda v: (v is None, str(v))):
+    sums = {(c, part): v for c, part, v in
+            shown.group_by([category_col, stack_col]).agg(pl.col(value_col).sum()).iter_rows()}
+    for part in sorted({part for _, part in sums}, key=lambda v: (v is None, str(v))):
         name = chart_label(stack_col, part) if part is not None else "Not recorded"
-        by_cat = dict(shown.filter(pl.col(stack_col) == part if part is not None else pl.col(stack_col).is_null())
-                      .group_by(category_col).agg(pl.col(value_col).sum()).iter_rows())
-        xs = [by_cat.get(c) for c in cats]
+        xs = [sums.get((c, part)) for c in cats]
         fig.add_trace(go.Bar(
             y=labels, x=xs, orientation="h", name=name,
             marker=dict(color=category_color(stack_col, part), line=dict(color="#ffffff", width=1)),

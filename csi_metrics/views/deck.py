@@ -49,13 +49,12 @@ CHARTS.update({
 
 
 # Names a saved deck or link may still carry for a chart drawn another way since (the awards
-# by SPA and grant type were a treemap): they open the chart that replaced them.
+# by SPA and grant type were a treemap): read as the chart that replaced them (_view_from_json).
 RENAMED = {"funding_treemap": "funding_by_type", "awards_treemap": "awards_by_type"}
 
 
 def chart_of(name: str) -> tuple[str, dict[str, object]]:
     """(catalogue chart id, its choices) for a deck chart name or a catalogue id."""
-    name = RENAMED.get(name, name)
     if name in CHARTS:
         chart, _, opts = CHARTS[name]
         return chart, dict(opts)
@@ -63,12 +62,11 @@ def chart_of(name: str) -> tuple[str, dict[str, object]]:
 
 
 def chart_label(name: str) -> str:
-    name = RENAMED.get(name, name)
     return CHARTS[name][1] if name in CHARTS else catalogue.CHARTS[name].label
 
 
 def _known(name: str) -> bool:
-    return name in RENAMED or name in CHARTS or name in catalogue.CHARTS
+    return name in CHARTS or name in catalogue.CHARTS
 
 
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -148,6 +146,8 @@ def _view_from_json(obj: object, *, source: str, where: str) -> View:
     if page not in PAGES:
         raise InputError(source, f"expected a page, one of {', '.join(PAGES)}; got {page!r}", column=f"{where}.page")
     chart = obj.get("chart")
+    if isinstance(chart, str):
+        chart = RENAMED.get(chart, chart)  # every view is read here, so an old name is mended once
     if not isinstance(chart, str) or not _known(chart):
         raise InputError(source, f"unknown chart {chart!r}; expected one of {', '.join([*CHARTS, *catalogue.CHARTS])}",
                          column=f"{where}.chart")

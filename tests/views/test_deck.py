@@ -157,3 +157,11 @@ def test_every_chart_belongs_to_a_known_page():
 
     assert {catalogue.CHARTS[deck.chart_of(name)[0]].page for name in deck.CHARTS} <= set(deck.PAGES)
     assert {c.page for c in catalogue.CHARTS.values()} <= set(deck.PAGES)
+
+
+@pytest.mark.parametrize("old", ["funding_treemap", "awards_treemap"])
+def test_a_deck_saved_with_the_treemaps_name_opens_the_chart_that_replaced_it(old):
+    d = deck.from_json(json.dumps({"title": "t", "views": [{"page": "funding", "chart": old}]}))
+    new = deck.make_view("funding", "funding_by_type").catalogue_chart()[0]
+    assert d.views[0].catalogue_chart()[0] == new == "awards_by_type"
+    assert deck.chart_label(d.views[0].chart) == "CCSPP awards by SPA and grant type"
