@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from csi_metrics.storage.db import SignInRequired
-from csi_app import auth, data, mapscript, presenter, show, state
+from csi_app import auth, data, firstpaint, mapscript, phone, presenter, show, state
 
 st.set_page_config(layout="wide", page_title="CSI Dashboard", page_icon="🏫")  # an emoji favicon is drawn inline; a :material: one is fetched from the internet
 
@@ -31,7 +31,13 @@ PAGES = [
 
 page = st.navigation(PAGES)
 data.pin_database()  # every query this run reads the same database file, even mid-rebuild
-if presenter.is_presenting() or page.url_path == "present":
+projecting = presenter.is_presenting() or page.url_path == "present"
+if firstpaint.enabled():  # a session's first run becomes the picture its URL's HTML carries
+    firstpaint.begin(st.session_state, url=st.context.url or "/", query=st.query_params.to_dict(),
+                     phone=phone.is_phone(), title=page.title, signed_in=auth.signed_in(),
+                     demo_line=(presenter.DEMO_MARK if projecting else show.DEMO_BANNER).replace("**", "")
+                     if data.is_demo() else None, database=data.database_identity())
+if projecting:
     presenter.demo_mark()  # a projector gets one short line, not the banner
 else:
     show.demo_banner()
@@ -42,3 +48,4 @@ try:
     page.run()
 except SignInRequired:  # the page reached the initiative's internal records while signed out
     auth.sign_in_prompt(f"The {page.title} page")
+firstpaint.finish(st.session_state)

@@ -1,6 +1,6 @@
 """Getting Streamlit's front end to a new browser sooner (issue 18; docs/benchmarks.md).
 
-Two ASGI middlewares for csi_app.serve, neither changing what a page shows:
+Two ASGI middlewares for csi_app.serve, neither changing what a page shows once it has loaded:
 
 - ChartBundleHint: Streamlit's front end fetches its Plotly bundle (4.7 MB, the
   largest file it has) only when the first chart's element arrives over the
@@ -11,7 +11,9 @@ Two ASGI middlewares for csi_app.serve, neither changing what a page shows:
   (usually while the server runs the page's script), so it is evaluated by the time
   the chart's element arrives. The bundle's hashed name is read from Streamlit's
   own entry script; when it cannot be found (another Streamlit build) nothing is
-  added and the page behaves as before.
+  added and the page behaves as before. The same middleware sends the page's
+  picture (csi_app.firstpaint): its title and first charts as images, on the
+  screen with the HTML, until the live chart is drawn.
 
 - CompressedAssets: Streamlit serves its JavaScript and CSS uncompressed (its gzip
   middleware skips static files, since compressing them on every request cost it
@@ -105,7 +107,8 @@ async def _rewritten(app, scope, receive, send, held, rewrite) -> None:
 
 class ChartBundleHint:
     """ASGI middleware: the app's HTML page (Streamlit answers every page's URL with the
-    same index.html) gets chart_bundle_hint() before </head>."""
+    same index.html) gets chart_bundle_hint() before </head>, and the picture of the page
+    its URL asks for (csi_app.firstpaint), when there is one, before </body>."""
 
     def __init__(self, app):
         self.app = app
@@ -114,24 +117,44 @@ class ChartBundleHint:
     async def __call__(self, scope, receive, send):
         # Files the app serves as they are (the attendee page under /app/static/) are not its page:
         # they get no script.
-        if scope.get("type") != "http" or scope.get("method") != "GET" or not self.hint \
-                or "/app/static/" in scope.get("path", ""):
+        if scope.get("type") != "http" or scope.get("method") != "GET" or "/app/static/" in scope.get("path", ""):
             await self.app(scope, receive, send)
             return
-        await _rewritten(self.app, scope, receive, send,
-                         lambda headers: _header(headers, b"content-type").startswith(b"text/html"), self.hinted)
 
-    async def hinted(self, headers: list[tuple[bytes, bytes]], html: bytes) -> tuple[list, bytes]:
-        # Streamlit's own gzip middleware compresses the page for a browser that accepts it.
-        packed = _header(headers, b"content-encoding").lower() == b"gzip"
-        if packed:
-            html = gzip.decompress(html)
-        if b"</head>" in html and self.hint not in html:
-            html = html.replace(b"</head>", self.hint + b"</head>", 1)
-        if packed:
-            html = gzip.compress(html, mtime=0)
-        # The file's validators describe the file, not this page: drop them (the page is no-cache anyway).
-        return [(k, v) for k, v in headers if k.lower() not in (b"etag", b"last-modified")], html
+        async def hinted(headers: list[tuple[bytes, bytes]], html: bytes) -> tuple[list, bytes]:
+            picture = first_paint_for(scope)
+            # Streamlit's own gzip middleware compresses the page for a browser that accepts it.
+            packed = _header(headers, b"content-encoding").lower() == b"gzip"
+            if packed:
+                html = gzip.decompress(html)
+            if self.hint and b"</head>" in html and self.hint not in html:
+                html = html.replace(b"</head>", self.hint + b"</head>", 1)
+            if picture and b"</body>" in html:
+                html = html.replace(b"</body>", picture + b"</body>", 1)
+            if packed:
+                html = gzip.compress(html, mtime=0)
+            # The file's validators describe the file, not this page: drop them (the page is no-cache
+            # anyway); the picture depends on whether the browser says it is a phone.
+            headers = [(k, v) for k, v in headers if k.lower() not in (b"etag", b"last-modified")]
+            return headers + [(b"vary", b"User-Agent, Sec-CH-UA-Mobile")] if picture else headers, html
+
+        await _rewritten(self.app, scope, receive, send,
+                         lambda headers: _header(headers, b"content-type").startswith(b"text/html"), hinted)
+
+
+def first_paint_for(scope) -> bytes:
+    """The page's picture (csi_app.firstpaint) for this request's path, query and device,
+    drawn from the database file there now; empty when there is none."""
+    from csi_app import data, firstpaint, phone
+
+    if not firstpaint.enabled():
+        return b""
+    headers = scope.get("headers", [])
+    key = firstpaint.view_key(scope.get("path", "/"), scope.get("query_string", b""),
+                              phone.says_phone(_header(headers, b"sec-ch-ua-mobile").decode("latin-1"),
+                                               _header(headers, b"user-agent").decode("latin-1")))
+    found = firstpaint.picture(key, data.database_identity())
+    return found.html if found else b""
 
 
 class CompressedAssets:

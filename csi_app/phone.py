@@ -18,7 +18,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from csi_app import data
+from csi_app import data, firstpaint
 from csi_metrics.figures import charts
 from csi_metrics.figures.charts import SLOT_PX
 from csi_metrics.figures.narrow import SMALL_PX, phone_figure
@@ -51,9 +51,15 @@ def is_phone() -> bool:
         headers = st.context.headers
     except Exception:  # noqa: BLE001 - no browser (a test harness, bare mode): not a phone
         return False
-    if (headers.get("Sec-CH-UA-Mobile") or "").strip() == "?1":
+    return says_phone(headers.get("Sec-CH-UA-Mobile"), headers.get("User-Agent"))
+
+
+def says_phone(ch_ua_mobile: str | None, user_agent: str | None) -> bool:
+    """The browser's own word for "phone", from its request headers (the session's, or the
+    page request's in csi_app.frontend)."""
+    if (ch_ua_mobile or "").strip() == "?1":
         return True
-    return bool(_MOBILE.search(headers.get("User-Agent") or ""))
+    return bool(_MOBILE.search(user_agent or ""))
 
 
 def inject_css() -> None:
@@ -71,11 +77,14 @@ def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] |
     and its notes below as page text, which wraps, and no toolbar. The one way the app draws a
     chart with a toolbar: the demo's carries its DEMO DATA mark."""
     if not (adapt and is_phone()):
-        return st.plotly_chart(_marked(fig), config=config, **kwargs)
+        shown = st.plotly_chart(_marked(fig), config=config, **kwargs)
+        firstpaint.offer(st.session_state, fig)
+        return shown
     narrow = phone_figure(fig)
     if narrow.title:
         st.markdown(f"**{safe_text.for_markdown(narrow.title)}**")
     shown = st.plotly_chart(_marked(narrow.fig, SMALL_PX), config={**(config or {}), "displayModeBar": False}, **kwargs)
+    firstpaint.offer(st.session_state, narrow.fig, narrow.title)
     if narrow.notes:
         st.caption(" ".join(safe_text.for_markdown(n) for n in narrow.notes))
     return shown

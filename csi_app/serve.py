@@ -124,7 +124,10 @@ def make_app():
     import streamlit as st
     from starlette.middleware import Middleware
 
+    from csi_app import firstpaint
     from csi_app.frontend import ChartBundleHint, CompressedAssets
+
+    firstpaint.enable()  # this server's pages carry their pictures (ChartBundleHint sends them)
 
     # Outermost first: the link check, then the page's chart-bundle hint, then compressed assets.
     return st.App(str(SCRIPT), middleware=[Middleware(LinkTooLong), Middleware(ChartBundleHint),

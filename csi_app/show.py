@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from csi_app import data, phone, presenter
+from csi_app import data, firstpaint, phone, presenter
 from csi_metrics.figures import downloads
 from csi_metrics.metrics import placement
 from csi_metrics.views import catalogue
@@ -37,11 +37,20 @@ def level_badge(color: str | None, level_source: str | None, note: str | None) -
     """A Dashboard colour as a badge, saying whether CDE's official file gave it or it was
     computed Dashboard-style; grey with the reason when there is none. The Overview's cards
     and a school's profile both show it this way."""
+    st.badge(level_words(color, level_source, note), color=BADGE.get(color, "gray") if color else "gray")
+
+
+def level_words(color: str | None, level_source: str | None, note: str | None) -> str:
     if color:
         kind = "Dashboard colour" if level_source == placement.SOURCE_OFFICIAL else "Dashboard-style colour"
-        st.badge(f"{kind}: {color}", color=BADGE.get(color, "gray"))
-    else:
-        st.badge(f"No Dashboard colour: {note or 'not placed'}", color="gray")
+        return f"{kind}: {color}"
+    return f"No Dashboard colour: {note or 'not placed'}"
+
+
+def title(text: str) -> None:
+    """A page's title (and its picture's: csi_app.firstpaint)."""
+    st.title(text)
+    firstpaint.heading(st.session_state, text)
 
 
 def demo_banner() -> None:

@@ -16,7 +16,7 @@ from csi_metrics.metrics import placement
 from csi_metrics.rules import levels, privacy
 
 state.require_entry()
-st.title("About the data")
+show.title("About the data")
 info = data.build_info()
 mode = info.get("mode", "unknown")
 st.markdown(f"**Data:** {'demo — fictional schools, generated for demonstration' if mode == 'demo' else mode}  \n"

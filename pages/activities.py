@@ -9,7 +9,7 @@ from csi_metrics.metrics import activities
 from csi_metrics.vocabulary import formats, words
 
 f = state.filters()
-st.title("Activities")
+show.title("Activities")
 
 total = data.load(activities.activity_counts, [], filters=f)
 row = total.row(0, named=True) if not total.is_empty() else {}

@@ -8,7 +8,7 @@ from csi_metrics.metrics import funding
 from csi_metrics.vocabulary import formats, registry, words
 
 f = state.filters()
-st.title("Funding")
+show.title("Funding")
 awards = state.chart_choices("awards_by_type", labels={"awards": lambda v: f"Awarded through {f.year}"
                              if v == "to_date" else f"Awarded in {f.year} only"})["awards"]
 in_year = awards == "in_year"

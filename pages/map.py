@@ -22,7 +22,7 @@ if (school := st.session_state.pop("_map_open_school", None)) is not None:
     st.session_state.pop("school_pick", None)  # the Schools page seeds its picker from ?school=
     st.switch_page("pages/schools.py", query_params={"school": school})
 f = state.filters()
-st.title("Map by SPA")
+show.title("Map by SPA")
 c1, c2 = st.columns([2, 1])
 with c1:
     choice = state.chart_choices("map", skip=["color_by", "points"])

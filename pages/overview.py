@@ -9,7 +9,7 @@ placed on, hidden figures left out), which no chart in the catalogue draws."""
 
 import streamlit as st
 
-from csi_app import data, presenter, show, state
+from csi_app import data, firstpaint, presenter, show, state
 from csi_metrics.metrics import headline, placement
 from csi_metrics.vocabulary import formats, registry, words
 
@@ -18,14 +18,16 @@ COUNTS = ["community_schools_n", "students_served_n", "ccspp_usd"]
 COUNT_TITLES = {"students_served_n": "Students served", "ccspp_usd": "CCSPP dollars awarded to date"}
 
 f = state.filters()
-st.title("Community Schools Initiative")
+show.title("Community Schools Initiative")
 head = data.load(headline.headline, filters=f)
 rows = {(r["metric_id"], r["scope"]): r for r in head.iter_rows(named=True)}
 group = words.group_label("student_group", f.student_group)
 st.caption(f"{data.describe(f)} · change from {head['prior_year'][0] if head.height else 'last year'}")
 # Community schools' sentence also says how their comparison schools moved.
 other = data.load(headline.headline, filters=f.with_(community="comparison")) if headline.side(f) == "community" else None
-st.subheader(headline.what_moved(head, group_label=group, comparison=other))
+moved = headline.what_moved(head, group_label=group, comparison=other)
+st.subheader(moved)
+firstpaint.heading(st.session_state, moved, lede=True)
 
 
 def card(row: dict, title: str, short: str | None = None):
@@ -44,6 +46,9 @@ def card(row: dict, title: str, short: str | None = None):
         st.metric(title, value, label_visibility="collapsed" if short else "visible", help=None if short else about,
                   delta=delta, delta_color=colour, delta_arrow="off" if not change else "auto",
                   delta_description=f"vs {row['prior_year']}")
+        badge = show.level_words(row["color"], row["level_source"], row["note"]) if row["unit"] == "rate" else ""
+        firstpaint.card(st.session_state, title, [value, f"{delta} vs {row['prior_year']}" if delta else "",
+                                                     badge])  # the page's picture (csi_app.firstpaint)
         if row["unit"] == "rate":
             placed = ""
             if row["placed_value"] is not None and row["placed_group"] == placement.TK8:

@@ -9,7 +9,7 @@ from csi_metrics.metrics import schools
 from csi_metrics.vocabulary import registry, safe_text, words
 
 f = state.filters()
-st.title("Schools")
+show.title("Schools")
 page.school_selection_sync()
 table = data.load(schools.school_table, filters=f)
 search = state.page_text("Search by school, district or CDS code", key="school_search", placeholder="e.g. Maple")

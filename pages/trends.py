@@ -12,7 +12,7 @@ from csi_metrics.views import catalogue
 from csi_metrics.vocabulary import formats, registry, safe_text, words
 
 f = state.filters()
-st.title("Trends")
+show.title("Trends")
 choice = state.chart_choices("trend", skip=["groups"])
 if choice["by"] == "student_group":
     groups = dict(data.filter_options().student_groups)

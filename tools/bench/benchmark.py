@@ -68,9 +68,13 @@ SERVER_START_S = 120
 # a page that finishes with no chart reports its idle time instead.
 FIRST_CHART_JS = """
 (() => {
-  window.__firstChartMs = null; window.__idleNoChartMs = null;
+  window.__firstChartMs = null; window.__idleNoChartMs = null; window.__pictureMs = null;
   let idleSince = null;
   const timer = setInterval(() => {
+    // The page's picture (csi_app.firstpaint): its first chart image, or the Overview's cards, on the screen.
+    const pic = document.querySelector('#csi-first-paint img, #csi-first-paint .fp-card');
+    if (window.__pictureMs === null && pic && (pic.tagName !== 'IMG' || (pic.complete && pic.naturalWidth))) {
+      window.__pictureMs = performance.now(); }
     for (const el of document.querySelectorAll('.js-plotly-plot')) {
       if (el.data && el.data.length) { window.__firstChartMs = performance.now(); clearInterval(timer); return; }
     }

@@ -60,7 +60,7 @@ TIMELINE_JS = """
           bundle_start_ms: bundle ? bundle.startTime : null,
           bundle_end_ms: bundle ? bundle.responseEnd : null,
           transfer_kb: ((nav ? nav.transferSize : 0) + res.reduce((a, r) => a + (r.transferSize || 0), 0)) / 1024,
-          requests_n: res.length + 1};
+          requests_n: res.length + 1, picture_ms: window.__pictureMs};
 })()
 """
 
@@ -188,6 +188,9 @@ def summary(page: str, raw: dict[str, Any]) -> dict[str, Any]:
     for v in ("before", "after"):
         got = raw[v]
         out[v] = {f"{ph}_s": median([x["s"] for x in got[ph][page]]) for ph in PHASES}
+        # The first chart on the screen: the page's picture (csi_app.firstpaint) when it came first.
+        out[v].update({f"{ph}_seen_s": median([min(x["s"], x["picture_ms"] / 1000) if x.get("picture_ms") else x["s"]
+                                               for x in got[ph][page]]) for ph in PHASES})
         out[v].update({f"{ph}_all_s": [round(x["s"], 3) for x in got[ph][page]] for ph in PHASES})
         warm = got["warm"][page]
         for k in ("dcl_ms", "session_ms", "bundle_start_ms", "bundle_end_ms", "transfer_kb", "requests_n"):
@@ -229,6 +232,16 @@ def report_lines(c: dict[str, Any]) -> list[str]:
         suffix = "" if p["chart"] else " (no chart: time to idle)"
         lines.append(f"| /{p['page']}{suffix} | " + " | ".join(
             f"{_s(b[f'{ph}_s'])} | {_s(a[f'{ph}_s'])}" for ph in PHASES) + " |")
+    lines += ["", "First chart on the screen: the page's picture (csi_app.firstpaint: its title and first chart "
+              "as images in the HTML, sent once a visitor has opened that view) or the live chart, whichever "
+              "came first. A cold server has no picture yet:", "",
+              "| page | cold before | cold after | warm before | warm after | returning before | returning after "
+              "| Wi-Fi before | Wi-Fi after |", "|---|---|---|---|---|---|---|---|---|"]
+    for p in c["pages"]:
+        b, a = p["before"], p["after"]
+        suffix = "" if p["chart"] else " (no chart: time to idle)"
+        lines.append(f"| /{p['page']}{suffix} | " + " | ".join(
+            f"{_s(b.get(f'{ph}_seen_s'))} | {_s(a.get(f'{ph}_seen_s'))}" for ph in PHASES) + " |")
     lines += ["", "Where a new browser's time went (warm visit, medians, seconds from navigation start; "
               "transferred = bytes over the network, as sent):", "",
               "| page | front end parsed (DOMContentLoaded) before / after | session asked for before / after "
