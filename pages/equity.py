@@ -1,7 +1,6 @@
 """Equity: every student group's rate and Dashboard colour for the chosen area,
 with the groups furthest above All students marked."""
 
-
 from csi_app import show, state
 from csi_metrics.views import catalogue
 
