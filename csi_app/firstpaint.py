@@ -97,6 +97,7 @@ class Recording:
 _pictures: "OrderedDict[Key, Picture]" = OrderedDict()
 _lock = threading.Lock()
 _pending: set[Key] = set()
+_chartless: "OrderedDict[Key, tuple[Any, ...]]" = OrderedDict()  # views whose first run drew nothing to picture
 _jobs: "queue.Queue[Recording]" = queue.Queue(MAX_QUEUED)
 _enabled = threading.Event()
 _worker: threading.Thread | None = None
@@ -115,6 +116,24 @@ def clear() -> None:
     with _lock:
         _pictures.clear()
         _pending.clear()
+        _chartless.clear()
+
+
+def chartless(key: Key, database: tuple[Any, ...] | None) -> bool:
+    """The view's first run (from `database`) drew no chart and no card."""
+    with _lock:
+        return database is not None and _chartless.get(key) == database
+
+
+def _mark_chartless(key: Key, database: tuple[Any, ...] | None) -> None:
+    with _lock:
+        if database is None:
+            _chartless.pop(key, None)
+            return
+        _chartless[key] = database
+        _chartless.move_to_end(key)
+        while len(_chartless) > MAX_PICTURES:
+            _chartless.popitem(last=False)
 
 
 def picture(key: Key, database: tuple[Any, ...] | None) -> Picture | None:
@@ -367,7 +386,10 @@ def finish(session_state: Any) -> Recording | None:
     if not enabled():
         return None
     session_state[_SEEN] = True
-    if isinstance(rec, Recording) and (rec.charts or rec.cards):
+    if not isinstance(rec, Recording):
+        return None
+    _mark_chartless(rec.key, None if (rec.charts or rec.cards) else rec.database)
+    if rec.charts or rec.cards:
         submit(rec)
         return rec
     return None

@@ -13,7 +13,9 @@ Two ASGI middlewares for csi_app.serve, neither changing what a page shows once 
   own entry script; when it cannot be found (another Streamlit build) nothing is
   added and the page behaves as before. The same middleware sends the page's
   picture (csi_app.firstpaint): its title and first charts as images, on the
-  screen with the HTML, until the live chart is drawn.
+  screen with the HTML, until the live chart is drawn. A view whose first run drew
+  no chart (the About page, Schools before a school is chosen) keeps the preload
+  but not the early import: evaluating the bundle there only delayed the page.
 
 - CompressedAssets: Streamlit serves its JavaScript and CSS uncompressed (its gzip
   middleware skips static files, since compressing them on every request cost it
@@ -66,12 +68,14 @@ def chart_bundle() -> str | None:
     return src if (root / src).is_file() else None
 
 
-def chart_bundle_hint() -> bytes:
-    """What goes before the page's </head>: the preload and the idle-time import (empty without a bundle)."""
+def chart_bundle_hint(*, evaluate: bool = True) -> bytes:
+    """What goes before the page's </head>: the preload and (unless not `evaluate`) the early
+    import (empty without a bundle)."""
     src = chart_bundle()
     if src is None:
         return b""
-    return (f'<link rel="modulepreload" crossorigin href="./{src}" />' + IDLE_IMPORT.format(src=src)).encode()
+    return (f'<link rel="modulepreload" crossorigin href="./{src}" />'
+            + (IDLE_IMPORT.format(src=src) if evaluate else "")).encode()
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
@@ -113,6 +117,7 @@ class ChartBundleHint:
     def __init__(self, app):
         self.app = app
         self.hint = chart_bundle_hint()
+        self.preload_only = chart_bundle_hint(evaluate=False)
 
     async def __call__(self, scope, receive, send):
         # Files the app serves as they are (the attendee page under /app/static/) are not its page:
@@ -122,13 +127,14 @@ class ChartBundleHint:
             return
 
         async def hinted(headers: list[tuple[bytes, bytes]], html: bytes) -> tuple[list, bytes]:
-            picture = first_paint_for(scope)
+            picture, chartless = first_paint_for(scope)
+            hint = self.preload_only if chartless else self.hint
             # Streamlit's own gzip middleware compresses the page for a browser that accepts it.
             packed = _header(headers, b"content-encoding").lower() == b"gzip"
             if packed:
                 html = gzip.decompress(html)
-            if self.hint and b"</head>" in html and self.hint not in html:
-                html = html.replace(b"</head>", self.hint + b"</head>", 1)
+            if hint and b"</head>" in html and hint not in html:
+                html = html.replace(b"</head>", hint + b"</head>", 1)
             if picture and b"</body>" in html:
                 html = html.replace(b"</body>", picture + b"</body>", 1)
             if packed:
@@ -142,19 +148,21 @@ class ChartBundleHint:
                          lambda headers: _header(headers, b"content-type").startswith(b"text/html"), hinted)
 
 
-def first_paint_for(scope) -> bytes:
-    """The page's picture (csi_app.firstpaint) for this request's path, query and device,
-    drawn from the database file there now; empty when there is none."""
+def first_paint_for(scope) -> tuple[bytes, bool]:
+    """(The page's picture (csi_app.firstpaint) for this request's path, query and device,
+    drawn from the database file there now, or b""; whether that view's first run drew no
+    chart at all, so its HTML has no use for evaluating the chart bundle early)."""
     from csi_app import data, firstpaint, phone
 
     if not firstpaint.enabled():
-        return b""
+        return b"", False
     headers = scope.get("headers", [])
     key = firstpaint.view_key(scope.get("path", "/"), scope.get("query_string", b""),
                               phone.says_phone(_header(headers, b"sec-ch-ua-mobile").decode("latin-1"),
                                                _header(headers, b"user-agent").decode("latin-1")))
-    found = firstpaint.picture(key, data.database_identity())
-    return found.html if found else b""
+    database = data.database_identity()
+    found = firstpaint.picture(key, database)
+    return (found.html if found else b""), firstpaint.chartless(key, database)
 
 
 class CompressedAssets:

@@ -215,3 +215,23 @@ def test_the_page_carries_its_own_views_picture_only(monkeypatch):
         assert firstpaint.SHELL_ID.encode() not in body and b"vary" not in headers
     monkeypatch.setattr(data, "database_identity", lambda: (DB[0], DB[1], DB[2] + 1))
     assert firstpaint.SHELL_ID.encode() not in _get("/equity", b"year=2024-25&spa=4")[1]
+
+
+def test_a_view_that_drew_no_chart_keeps_the_preload_but_not_the_early_import(monkeypatch):
+    # Evaluating Plotly's bundle early only delayed a page with nothing to draw (About; Schools before a pick).
+    from csi_app import data
+
+    monkeypatch.setattr(data, "database_identity", lambda: DB)
+    _first_run({}, url="http://h/about", query={}, charts=())
+    _first_run({}, url="http://h/trends", query={})
+    preload, full = frontend.chart_bundle_hint(evaluate=False), frontend.chart_bundle_hint()
+    assert preload and full.startswith(preload) and len(full) > len(preload)
+    _, about = _get("/about")
+    assert preload in about and full not in about
+    for path in ("/trends", "/schools"):  # a chart drawn, or a view never recorded: as before
+        assert full in _get(path)[1], path
+    monkeypatch.setattr(data, "database_identity", lambda: (DB[0], DB[1], DB[2] + 1))
+    assert full in _get("/about")[1]  # rebuilt: not known any more
+    # The same view drawing a chart later (a new build) is no longer taken for chartless.
+    _first_run({}, url="http://h/about", query={}, database=(DB[0], DB[1], DB[2] + 1))
+    assert full in _get("/about")[1]
