@@ -216,6 +216,18 @@ def _ms(x: float | None) -> str:
     return "-" if x is None or x != x else f"{x / 1000:.2f}"
 
 
+def _phase_table(c: dict[str, Any], figure: str) -> list[str]:
+    """Each page's `figure` ('s': the live chart; 'seen_s': the first chart on the screen), per phase."""
+    out = ["| page | cold before | cold after | warm before | warm after | returning before | returning after "
+           "| Wi-Fi before | Wi-Fi after |", "|---|---|---|---|---|---|---|---|---|"]
+    for p in c["pages"]:
+        b, a = p["before"], p["after"]
+        suffix = "" if p["chart"] else " (no chart: time to idle)"
+        out.append(f"| /{p['page']}{suffix} | " + " | ".join(
+            f"{_s(b.get(f'{ph}_{figure}'))} | {_s(a.get(f'{ph}_{figure}'))}" for ph in PHASES) + " |")
+    return out
+
+
 def report_lines(c: dict[str, Any]) -> list[str]:
     """The comparison as Markdown: the figures, then where a new browser's time went."""
     w = c["wifi"]
@@ -224,24 +236,12 @@ def report_lines(c: dict[str, Any]) -> list[str]:
              f"runs; load average (1 min) {', '.join(c['load'])} at the start and after each run). "
              f"Cold = the page's first visit since the server started; warm = a new browser, empty cache, server "
              f"warm; returning = that browser opening the link again; Wi-Fi = a new browser over "
-             f"{w['downloadThroughput'] * 8 / 1e6:g} Mbit/s with {w['latency']} ms round trip:", "",
-             "| page | cold before | cold after | warm before | warm after | returning before | returning after "
-             "| Wi-Fi before | Wi-Fi after |", "|---|---|---|---|---|---|---|---|---|"]
-    for p in c["pages"]:
-        b, a = p["before"], p["after"]
-        suffix = "" if p["chart"] else " (no chart: time to idle)"
-        lines.append(f"| /{p['page']}{suffix} | " + " | ".join(
-            f"{_s(b[f'{ph}_s'])} | {_s(a[f'{ph}_s'])}" for ph in PHASES) + " |")
+             f"{w['downloadThroughput'] * 8 / 1e6:g} Mbit/s with {w['latency']} ms round trip:", ""]
+    lines += _phase_table(c, "s")
     lines += ["", "First chart on the screen: the page's picture (csi_app.firstpaint: its title and first chart "
               "as images in the HTML, sent once a visitor has opened that view) or the live chart, whichever "
-              "came first. A cold server has no picture yet:", "",
-              "| page | cold before | cold after | warm before | warm after | returning before | returning after "
-              "| Wi-Fi before | Wi-Fi after |", "|---|---|---|---|---|---|---|---|---|"]
-    for p in c["pages"]:
-        b, a = p["before"], p["after"]
-        suffix = "" if p["chart"] else " (no chart: time to idle)"
-        lines.append(f"| /{p['page']}{suffix} | " + " | ".join(
-            f"{_s(b.get(f'{ph}_seen_s'))} | {_s(a.get(f'{ph}_seen_s'))}" for ph in PHASES) + " |")
+              "came first. A cold server has no picture yet:", ""]
+    lines += _phase_table(c, "seen_s")
     lines += ["", "Where a new browser's time went (warm visit, medians, seconds from navigation start; "
               "transferred = bytes over the network, as sent):", "",
               "| page | front end parsed (DOMContentLoaded) before / after | session asked for before / after "
