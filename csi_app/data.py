@@ -75,22 +75,23 @@ def access_level() -> str:
     return PUBLIC if auth.sign_in_configured() and not auth.signed_in() else INTERNAL
 
 
+def _file_identity() -> tuple[str, int, int]:
+    p = config.db_path()
+    file_id = (0, 0) if db.is_hosted(p) else _file_id(str(p))  # a hosted database has no file
+    return (str(p), *file_id)
+
+
 def database_identity() -> tuple[str, int, int] | None:
     """Which database file is at the configured path now (path, inode, mtime), None when
     there is none; outside a script run too (csi_app.firstpaint's pictures name it)."""
-    p = config.db_path()
-    if db.is_hosted(p):
-        return (str(p), 0, 0)  # a hosted database has no file
     try:
-        return (str(p), *_file_id(str(p)))
+        return _file_identity()
     except OSError:
         return None
 
 
 def _live_key() -> tuple[str, int, int, str]:
-    p = config.db_path()
-    file_id = (0, 0) if db.is_hosted(p) else _file_id(str(p))  # a hosted database has no file
-    return (str(p), *file_id, access_level())
+    return (*_file_identity(), access_level())
 
 
 _PIN = "_db_pinned"

@@ -77,7 +77,6 @@ def view_key(path: str, query: Mapping[str, str] | Sequence[tuple[str, str]] | s
 class Picture:
     database: tuple[Any, ...]   # the file it was drawn from (csi_app.data.database_identity)
     html: bytes                 # the shell, ready to go before </body>
-    made_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -125,15 +124,20 @@ def chartless(key: Key, database: tuple[Any, ...] | None) -> bool:
         return database is not None and _chartless.get(key) == database
 
 
+def _keep(store: OrderedDict, key: Key, value: Any) -> None:
+    """`store[key] = value` as the newest entry, the oldest dropped past MAX_PICTURES (caller holds _lock)."""
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > MAX_PICTURES:
+        store.popitem(last=False)
+
+
 def _mark_chartless(key: Key, database: tuple[Any, ...] | None) -> None:
     with _lock:
         if database is None:
             _chartless.pop(key, None)
-            return
-        _chartless[key] = database
-        _chartless.move_to_end(key)
-        while len(_chartless) > MAX_PICTURES:
-            _chartless.popitem(last=False)
+        else:
+            _keep(_chartless, key, database)
 
 
 def picture(key: Key, database: tuple[Any, ...] | None) -> Picture | None:
@@ -151,10 +155,7 @@ def picture(key: Key, database: tuple[Any, ...] | None) -> Picture | None:
 
 def put(key: Key, pic: Picture) -> None:
     with _lock:
-        _pictures[key] = pic
-        _pictures.move_to_end(key)
-        while len(_pictures) > MAX_PICTURES:
-            _pictures.popitem(last=False)
+        _keep(_pictures, key, pic)
 
 
 def submit(rec: Recording) -> bool:
@@ -199,7 +200,7 @@ def _work() -> None:
 
 
 def wait_idle(timeout_s: float = 60) -> bool:
-    """Every queued picture rendered (for the benchmark and tests); False on timeout."""
+    """Every queued picture rendered (for tests); False on timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with _lock:
@@ -338,6 +339,11 @@ def shell_html(rec: Recording, images: Sequence[tuple[str, str, int, int]]) -> b
 
 
 # --------------------------------------------------------------------------- recording a run
+
+def wants(session_state: Any) -> bool:
+    """This run may be recorded: the server sends pictures and the session has not completed a run."""
+    return enabled() and not session_state.get(_SEEN)
+
 
 def begin(session_state: Any, *, url: str, query: Mapping[str, str], phone: bool, title: str,
           demo_line: str | None, database: tuple[Any, ...] | None, signed_in: bool) -> None:

@@ -37,7 +37,7 @@ def level_badge(color: str | None, level_source: str | None, note: str | None) -
     """A Dashboard colour as a badge, saying whether CDE's official file gave it or it was
     computed Dashboard-style; grey with the reason when there is none. The Overview's cards
     and a school's profile both show it this way."""
-    st.badge(level_words(color, level_source, note), color=BADGE.get(color, "gray") if color else "gray")
+    st.badge(level_words(color, level_source, note), color=BADGE.get(color, "gray"))
 
 
 def level_words(color: str | None, level_source: str | None, note: str | None) -> str:
