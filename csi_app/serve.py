@@ -127,7 +127,8 @@ def make_app():
     from csi_app import firstpaint
     from csi_app.frontend import ChartBundleHint, CompressedAssets
 
-    firstpaint.enable()  # this server's pages carry their pictures (ChartBundleHint sends them)
+    if config.first_paint():
+        firstpaint.enable()  # this server's pages carry their pictures (ChartBundleHint sends them)
 
     # Outermost first: the link check, then the page's chart-bundle hint, then compressed assets.
     return st.App(str(SCRIPT), middleware=[Middleware(LinkTooLong), Middleware(ChartBundleHint),

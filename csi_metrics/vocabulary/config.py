@@ -41,6 +41,23 @@ def attendee_folder(value: str | None = None) -> str:
 
 
 ATTENDEE_FOLDER = attendee_folder()
+
+
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
+
+
+def first_paint(value: str | None = None) -> bool:
+    """Whether csi_app.serve sends each page's picture (csi_app.firstpaint): `value`, else
+    $CSI_FIRST_PAINT, else on. Off is the page exactly as Streamlit sends it, for a server
+    that should spend no CPU rendering pictures (a replica kept for signed-in analysts)."""
+    raw = value if value is not None else os.environ.get("CSI_FIRST_PAINT", "1")
+    word = raw.strip().lower()
+    if word in _ON:
+        return True
+    if word in _OFF:
+        return False
+    raise ValueError(f"CSI_FIRST_PAINT must be one of {sorted(_ON | _OFF)}, not {raw!r}")
 ATTENDEE_DIR = STATIC_DIR / ATTENDEE_FOLDER
 ATTENDEE_URL_PATH = f"/app/static/{ATTENDEE_FOLDER}/index.html"
 ATTENDEE_SHORT_PATH = "/attendees"

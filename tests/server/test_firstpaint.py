@@ -235,3 +235,28 @@ def test_a_view_that_drew_no_chart_keeps_the_preload_but_not_the_early_import(mo
     # The same view drawing a chart later (a new build) is no longer taken for chartless.
     _first_run({}, url="http://h/about", query={}, database=(DB[0], DB[1], DB[2] + 1))
     assert full in _get("/about")[1]
+
+
+@pytest.mark.parametrize("value, on", [("1", True), ("on", True), (" True ", True), ("0", False), ("off", False),
+                                       ("no", False)])
+def test_the_server_setting_turns_pictures_on_and_off(value, on):
+    from csi_metrics.vocabulary import config
+
+    assert config.first_paint(value) is on
+
+
+def test_a_misspelt_server_setting_names_itself():
+    from csi_metrics.vocabulary import config
+
+    with pytest.raises(ValueError, match=r"CSI_FIRST_PAINT .*'of'"):
+        config.first_paint("of")
+
+
+@pytest.mark.parametrize("value, on", [("0", False), ("1", True)])
+def test_the_server_records_only_when_its_setting_says_so(monkeypatch, value, on):
+    from csi_app import serve
+
+    monkeypatch.setattr(firstpaint, "_enabled", firstpaint.threading.Event())
+    monkeypatch.setenv("CSI_FIRST_PAINT", value)
+    serve.make_app()
+    assert firstpaint.enabled() is on
