@@ -26,7 +26,6 @@ from csi_metrics.vocabulary.errors import InputError
 from csi_metrics.vocabulary.filters import Filters
 
 PARAM = "present"
-_ON = {"1", "true", "yes", "on"}
 _STATE = "_presenting"
 VALUE_PX = 56                 # a headline value on a projector
 PHONE_PX = 640                # csi_app.phone.NARROW_PX: under it, no projector type
@@ -95,7 +94,7 @@ def is_presenting() -> bool:
     and a page switch has since cleared the URL."""
     raw = st.query_params.get(PARAM)
     if raw is not None:
-        return raw.strip().lower() in _ON
+        return raw.strip().lower() in config.ON_WORDS
     return bool(st.session_state.get(_STATE))
 
 

@@ -41,10 +41,14 @@ def attendee_folder(value: str | None = None) -> str:
 
 
 ATTENDEE_FOLDER = attendee_folder()
+ATTENDEE_DIR = STATIC_DIR / ATTENDEE_FOLDER
+ATTENDEE_URL_PATH = f"/app/static/{ATTENDEE_FOLDER}/index.html"
+ATTENDEE_SHORT_PATH = "/attendees"
 
 
-_ON = {"1", "true", "yes", "on"}
-_OFF = {"0", "false", "no", "off"}
+# The words a switch (a setting or a URL parameter such as ?present=) reads as on and as off.
+ON_WORDS = frozenset({"1", "true", "yes", "on"})
+OFF_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 def first_paint(value: str | None = None) -> bool:
@@ -53,14 +57,12 @@ def first_paint(value: str | None = None) -> bool:
     that should spend no CPU rendering pictures (a replica kept for signed-in analysts)."""
     raw = value if value is not None else os.environ.get("CSI_FIRST_PAINT", "1")
     word = raw.strip().lower()
-    if word in _ON:
+    if word in ON_WORDS:
         return True
-    if word in _OFF:
+    if word in OFF_WORDS:
         return False
-    raise ValueError(f"CSI_FIRST_PAINT must be one of {sorted(_ON | _OFF)}, not {raw!r}")
-ATTENDEE_DIR = STATIC_DIR / ATTENDEE_FOLDER
-ATTENDEE_URL_PATH = f"/app/static/{ATTENDEE_FOLDER}/index.html"
-ATTENDEE_SHORT_PATH = "/attendees"
+    raise ValueError(f"CSI_FIRST_PAINT must be one of {sorted(ON_WORDS | OFF_WORDS)}, not {raw!r}")
+
 
 DEFAULT_CDE_DIR = DATA_DIR / "cde"
 # Where CDE serves the outcome files (under attendance/ and discipline/) and the directory.
