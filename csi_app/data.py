@@ -6,6 +6,7 @@ cached figures, and the database's filter options and build facts."""
 from __future__ import annotations
 
 import time
+from types import MappingProxyType
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,12 +68,15 @@ def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 INTERNAL, PUBLIC = "internal", "public"
 
 
-def access_level() -> str:
+def access_level(configured: bool | None = None) -> str:
     """What this session may read: everything, unless sign-in is configured and the
-    viewer has not signed in; then the public data only (db.open_for_display)."""
+    viewer has not signed in; then the public data only (db.open_for_display).
+    `configured`: whether sign-in is configured, when the caller has read it already."""
     from csi_app import auth
 
-    return PUBLIC if auth.sign_in_configured() and not auth.signed_in() else INTERNAL
+    if configured is None:
+        configured = auth.sign_in_configured()
+    return PUBLIC if configured and not auth.signed_in() else INTERNAL
 
 
 def _file_identity() -> tuple[str, int, int]:
@@ -90,17 +94,21 @@ def database_identity() -> tuple[str, int, int] | None:
         return None
 
 
-def _live_key() -> tuple[str, int, int, str]:
-    return (*_file_identity(), access_level())
+def _live_key(configured: bool | None = None) -> tuple[str, int, int, str]:
+    return (*_file_identity(), access_level(configured))
 
 
 _PIN = "_db_pinned"
 
 
-def _current() -> tuple[tuple[str, int, int, str], duckdb.DuckDBPyConnection]:
+def _current(configured: bool | None = None) -> tuple[tuple[str, int, int, str], duckdb.DuckDBPyConnection]:
     """(key, connection) of the database file at the path now, retrying a swap mid-open."""
+    from csi_app import auth
+
+    if configured is None:
+        configured = auth.sign_in_configured()
     for attempt in range(50):
-        key = _live_key()
+        key = _live_key(configured)
         try:
             return key, _open(*key)
         except _Replaced:
@@ -114,21 +122,33 @@ def pin_database() -> None:
     The entry script calls it first on each run: a rebuild that swaps the file
     mid-run then cannot give one page old numbers beside new ones. The session
     holds the connection itself, so the run keeps reading its file even if the
-    connection cache has dropped it. The next run pins the new file."""
+    connection cache has dropped it. The next run pins the new file.
+
+    Whether sign-in is configured is read here, once per run, and kept with the pin:
+    with no secrets file each read takes Streamlit's secrets lock and looks for the
+    file, and asking on every query cost 13 % of the server's CPU under load."""
+    from csi_app import auth
+
     st.session_state.pop(_PIN, None)
-    get_connection()  # with no database, stops the page saying how to build one
-    st.session_state[_PIN] = _current()
+    _require_database()
+    configured = auth.sign_in_configured()
+    st.session_state[_PIN] = (*_current(configured), configured)
 
 
 def _pinned() -> tuple[tuple[str, int, int, str], duckdb.DuckDBPyConnection]:
     pinned = st.session_state.get(_PIN)
-    if pinned is not None and pinned[0][0] == str(config.db_path()) and pinned[0][3] == access_level():
-        return pinned
+    if pinned is not None:
+        key, con, configured = pinned
+        # Whether this viewer is signed in is checked on every query (it is cheap), so a
+        # pin left by an earlier run never gives a signed-out page the internal tables.
+        if key[0] == str(config.db_path()) and key[3] == access_level(configured):
+            return key, con
+    _require_database()
     return _current()  # a page run on its own (tests): the file as it is now
 
 
-def get_connection() -> duckdb.DuckDBPyConnection:
-    """The shared read-only connection; a missing database stops the page with how to build one."""
+def _require_database() -> None:
+    """A missing database stops the page saying how to build one."""
     p = config.db_path()
     if not db.is_hosted(p) and not p.exists():
         st.error(
@@ -136,7 +156,6 @@ def get_connection() -> duckdb.DuckDBPyConnection:
             "`python -m csi_metrics build --demo` (or set CSI_DB to an existing file), then reload."
         )
         st.stop()
-    return _pinned()[1]
 
 
 # --------------------------------------------------------------------------- cached loaders
@@ -188,7 +207,6 @@ def load(fn: Callable[..., Any], *args: Any, filters: Filters | None = None, **k
     """fn(con, *args, filters, **kwargs) for a metric function `fn`, cached on the
     pinned database file, its access level and the plain argument values, and
     shared by every session. The catalogue's loader (csi_metrics.views.catalogue)."""
-    get_connection()
     key, con = _pinned()
     kw = tuple(sorted((k, _plain(v)) for k, v in kwargs.items()))
     return _cached(key, _name(fn), tuple(_plain(a) for a in args), _fkey(filters), kw, con)
@@ -204,7 +222,6 @@ def cached_figure(key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
     options: everything the figure depends on), shared by every session. For
     small figures that cost more to build than to send (a sparkline: ~13 ms of
     CPU). Never change the returned figure in place."""
-    get_connection()
     db_key, _ = _pinned()
     return _figure_cached(db_key, key, build)
 
@@ -224,13 +241,26 @@ def _sql_cached(db_key: tuple[str, int, int, str], sql: str, params: tuple,
 
 def sql(sql_text: str, params: Sequence[object] = ()) -> pl.DataFrame:
     """A cached lookup query (option lists, build facts); metrics go through `load`."""
-    get_connection()
     key, con = _pinned()
     return _sql_cached(key, sql_text, tuple(params), con)
 
 
-def build_info() -> dict[str, str]:
-    return dict(sql("SELECT key, value FROM build_info").iter_rows())
+# A resource, not cache_data: the facts of one database file never change, and
+# is_demo() is asked for every chart drawn (its demo mark), where cache_data
+# unpickled a fresh frame each time.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _build_info_cached(db_key: tuple[str, int, int, str], _con: duckdb.DuckDBPyConnection) -> Mapping[str, str]:
+    cur = _cursor(_con)
+    try:
+        return MappingProxyType(dict(cur.sql("SELECT key, value FROM build_info").fetchall()))
+    finally:
+        cur.close()
+
+
+def build_info() -> Mapping[str, str]:
+    """The pinned database's build facts (build_info: mode, built_at, sources), read-only."""
+    key, con = _pinned()
+    return _build_info_cached(key, con)
 
 
 def is_demo() -> bool:

@@ -204,3 +204,48 @@ def test_deck_export_signed_out_carries_no_internal_slide(app_env, monkeypatch):
     assert traces == [] and caption == "" and any("sign in to include it" in n for n in notes)
     for title, caption, traces, notes in exported[:8]:
         assert not any(w in " ".join(map(str, traces)) for w in INTERNAL_WORDS)
+
+
+# ---------------------------------------------------------------- once per run
+
+def test_a_run_asks_who_may_read_once_not_per_query(app_env, monkeypatch):
+    """Who may read is decided when the run pins its database, not again for every
+    query: with no secrets file each ask takes Streamlit's secrets lock and looks
+    for the file, and a page of many charts asked hundreds of times per run (13 %
+    of the server's CPU in the ten-session load test)."""
+    from csi_app import auth as auth_mod
+
+    calls = []
+    real = auth_mod.sign_in_configured
+    monkeypatch.setattr(auth_mod, "sign_in_configured", lambda: calls.append(1) or real())
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("pages/trends.py")
+    calls.clear()
+    at.run()  # the entry script, pinning, then the Trends page
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 3  # a page of several charts, each with its queries
+    assert 1 <= len(calls) <= 3, len(calls)
+
+
+def test_a_pin_from_a_signed_in_run_never_serves_a_signed_out_one(app_env, monkeypatch):
+    """The run's pin keeps whether sign-in is configured, not who is signed in: a
+    second run of a switched page under AppTest runs the page alone, without the
+    entry script's new pin, which is the case a pin left by an earlier run meets."""
+    from csi_app import auth as auth_mod
+
+    state = {"in": False}
+    monkeypatch.setattr(auth_mod, "signed_in", lambda: state["in"])
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.secrets["auth"] = AUTH_ONE
+    at.run()
+    at.switch_page("pages/activities.py").run()
+    assert _prompted(at) and not _internal_found(at)
+    state["in"] = True
+    at.run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == ["Activities", "Attendances", "Unique individuals"]
+    state["in"] = False
+    at.run()
+    assert not _internal_found(at)
+    assert [e.message for e in at.exception] == ["the activities records are internal: sign in to see them"]
