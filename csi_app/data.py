@@ -6,9 +6,9 @@ cached figures, and the database's filter options and build facts."""
 from __future__ import annotations
 
 import time
-from types import MappingProxyType
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import duckdb
@@ -102,11 +102,8 @@ _PIN = "_db_pinned"
 
 
 def _current(configured: bool | None = None) -> tuple[tuple[str, int, int, str], duckdb.DuckDBPyConnection]:
-    """(key, connection) of the database file at the path now, retrying a swap mid-open."""
-    from csi_app import auth
-
-    if configured is None:
-        configured = auth.sign_in_configured()
+    """(key, connection) of the database file at the path now, retrying a swap mid-open;
+    `configured` as for access_level."""
     for attempt in range(50):
         key = _live_key(configured)
         try:
@@ -240,7 +237,7 @@ def _sql_cached(db_key: tuple[str, int, int, str], sql: str, params: tuple,
 
 
 def sql(sql_text: str, params: Sequence[object] = ()) -> pl.DataFrame:
-    """A cached lookup query (option lists, build facts); metrics go through `load`."""
+    """A cached lookup query (option lists, build sources); metrics go through `load`."""
     key, con = _pinned()
     return _sql_cached(key, sql_text, tuple(params), con)
 

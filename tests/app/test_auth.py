@@ -211,8 +211,8 @@ def test_deck_export_signed_out_carries_no_internal_slide(app_env, monkeypatch):
 def test_a_run_asks_who_may_read_once_not_per_query(app_env, monkeypatch):
     """Who may read is decided when the run pins its database, not again for every
     query: with no secrets file each ask takes Streamlit's secrets lock and looks
-    for the file, and a page of many charts asked hundreds of times per run (13 %
-    of the server's CPU in the ten-session load test)."""
+    for the file, and one Trends run asked 100 times (13 % of the server's CPU in
+    the ten-session load test)."""
     from csi_app import auth as auth_mod
 
     calls = []
