@@ -34,7 +34,7 @@ data.pin_database()  # every query this run reads the same database file, even m
 projecting = presenter.is_presenting() or page.url_path == "present"
 if firstpaint.wants(st.session_state):  # a session's first run becomes the picture its URL's HTML carries
     firstpaint.begin(st.session_state, url=st.context.url or "/", query=st.query_params.to_dict(),
-                     phone=phone.is_phone(), title=page.title, signed_in=auth.signed_in(),
+                     phone=phone.is_phone(), signed_in=auth.signed_in(),
                      demo_line=(presenter.DEMO_MARK if projecting else show.DEMO_BANNER).replace("**", "")
                      if data.is_demo() else None, database=data.database_identity())
 if projecting:

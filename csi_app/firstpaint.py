@@ -56,6 +56,10 @@ MAX_CARDS = 9           # the Overview's headline cards
 MAX_PICTURES = 128      # views kept (about 20-150 kB each)
 MAX_QUEUED = 16         # views waiting to be rendered; more are dropped (the next visitor offers them again)
 DEFAULT_HEIGHT_PX = 450
+# A chart that stretches to the screen (a slide) has no size of its own: it is pictured as
+# it fills a 1920x1080 projector (the page's side margins and the slide's demo line,
+# caption and step buttons, csi_app.presenter.SLIDE_CHROME_PX, left out), then scaled to fit.
+SLIDE_PX = (1760, 830)
 SHELL_ID = "csi-first-paint"
 _REC = "_first_paint_run"
 _SEEN = "_first_paint_seen"
@@ -82,12 +86,13 @@ class Picture:
 @dataclass
 class Recording:
     key: Key
-    title: str
     demo_line: str | None
     database: tuple[Any, ...]
+    title: str = ""           # as the page wrote it (csi_app.show.title); none on a slide
     charts: list[tuple[str, go.Figure]] = field(default_factory=list)
     lede: str | None = None   # the sentence under the title (the Overview's "what moved")
     titled: set[int] = field(default_factory=set)  # charts whose title is page text above them (a phone's)
+    stretched: set[int] = field(default_factory=set)  # charts that fill the screen (a slide)
     cards: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (title, lines) as the page wrote them
 
 
@@ -190,7 +195,9 @@ def _work() -> None:
     while True:
         rec = _jobs.get()
         try:
-            put(rec.key, Picture(rec.database, shell_html(rec, render(rec.charts, phone=rec.key[2]))))
+            charts = [(alt, go.Figure(fig).update_layout(width=SLIDE_PX[0], height=SLIDE_PX[1], autosize=False))
+                      if n in rec.stretched else (alt, fig) for n, (alt, fig) in enumerate(rec.charts)]
+            put(rec.key, Picture(rec.database, shell_html(rec, render(charts, phone=rec.key[2]))))
         except Exception:  # noqa: BLE001 - no picture is the page as before; say why once per view
             LOG.warning("first paint: could not render %s", rec.key[0], exc_info=True)
         finally:
@@ -277,6 +284,7 @@ _SHELL_CSS = f"""<style>
 #{SHELL_ID} h1 {{ font-size: 2.75rem; font-weight: 700; line-height: 1.2; margin: 0 0 1rem; }}
 #{SHELL_ID} .fp-demo {{ background: #fff4e5; border-radius: .5rem; padding: .75rem 1rem; margin: 0 0 1rem; }}
 #{SHELL_ID} img {{ display: block; width: 100%; height: auto; margin: 0 0 1.5rem; }}
+#{SHELL_ID} img.fp-slide {{ height: calc(100vh - 9rem); min-height: 360px; object-fit: contain; object-position: left top; }}
 #{SHELL_ID} .fp-lede {{ font-size: 1.75rem; font-weight: 600; line-height: 1.3; margin: 0 0 1rem; }}
 #{SHELL_ID} .fp-chart-title {{ font-weight: 600; margin: 0 0 .5rem; }}
 #{SHELL_ID} .fp-cards {{ display: flex; flex-wrap: wrap; gap: 1rem; margin: 0 0 1.5rem; }}
@@ -313,12 +321,13 @@ _SHELL_JS = f"""<script>(() => {{
 
 
 def shell_html(rec: Recording, images: Sequence[tuple[str, str, int, int]]) -> bytes:
-    """The picture: the demo line, the page's title, its headline cards (as text) and its
+    """The picture: the demo line, the page's title if it wrote one, its headline cards (as text) and its
     first charts' images."""
     parts = [f'<div id="{SHELL_ID}" data-testid="csiFirstPaint">']
     if rec.demo_line:
         parts.append(f'<div class="fp-demo">{html.escape(rec.demo_line)}</div>')
-    parts.append(f"<h1>{html.escape(rec.title)}</h1>")
+    if rec.title:
+        parts.append(f"<h1>{html.escape(rec.title)}</h1>")
     if rec.lede:
         parts.append(f'<p class="fp-lede">{html.escape(rec.lede)}</p>')
     if rec.cards:
@@ -332,7 +341,8 @@ def shell_html(rec: Recording, images: Sequence[tuple[str, str, int, int]]) -> b
     for n, (alt, uri, width, height) in enumerate(images):
         if n in rec.titled:
             parts.append(f'<p class="fp-chart-title">{html.escape(alt)}</p>')
-        parts.append(f'<img alt="{html.escape(alt, quote=True)}" width="{width}" height="{height}" '
+        slide = ' class="fp-slide"' if n in rec.stretched else ""
+        parts.append(f'<img alt="{html.escape(alt, quote=True)}"{slide} width="{width}" height="{height}" '
                      f'style="max-width:{width}px" src="{uri}">')
     parts.append("</div>")
     return (_SHELL_CSS + "".join(parts) + _SHELL_JS).encode()
@@ -345,14 +355,15 @@ def wants(session_state: Any) -> bool:
     return enabled() and not session_state.get(_SEEN)
 
 
-def begin(session_state: Any, *, url: str, query: Mapping[str, str], phone: bool, title: str,
+def begin(session_state: Any, *, url: str, query: Mapping[str, str], phone: bool,
           demo_line: str | None, database: tuple[Any, ...] | None, signed_in: bool) -> None:
     """Start recording this run if it is the session's first to complete, the session is
-    not signed in and the server sends pictures."""
+    not signed in and the server sends pictures. Its heading is what the page writes
+    (`heading`), never the navigation's name for it: a slide writes none."""
     session_state.pop(_REC, None)
     if not enabled() or signed_in or database is None or session_state.get(_SEEN):
         return
-    session_state[_REC] = Recording(view_key(urlsplit(url).path, query, phone), title, demo_line, database)
+    session_state[_REC] = Recording(view_key(urlsplit(url).path, query, phone), demo_line, database)
 
 
 def recording(session_state: Any) -> bool:
@@ -376,13 +387,16 @@ def card(session_state: Any, title: str, lines: Sequence[str]) -> None:
         rec.cards.append((title, tuple(x for x in lines if x)))
 
 
-def offer(session_state: Any, fig: go.Figure, title: str | None = None) -> None:
-    """A chart this run draws, as drawn (one of the first MAX_CHARTS goes into the picture)."""
+def offer(session_state: Any, fig: go.Figure, title: str | None = None, *, stretch: bool = False) -> None:
+    """A chart this run draws, as drawn (one of the first MAX_CHARTS goes into the picture);
+    `stretch`: it fills the screen, as a slide does."""
     rec = session_state.get(_REC)
     if isinstance(rec, Recording) and len(rec.charts) < MAX_CHARTS:
         text = title or (fig.layout.title.text if fig.layout.title and fig.layout.title.text else "") or "Chart"
         if title:
             rec.titled.add(len(rec.charts))
+        if stretch:
+            rec.stretched.add(len(rec.charts))
         rec.charts.append((text.replace("<br>", " "), fig))
 
 

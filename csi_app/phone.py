@@ -78,7 +78,7 @@ def plotly_chart(fig: go.Figure, *, adapt: bool = True, config: dict[str, Any] |
     chart with a toolbar: the demo's carries its DEMO DATA mark."""
     if not (adapt and is_phone()):
         shown = st.plotly_chart(_marked(fig), config=config, **kwargs)
-        firstpaint.offer(st.session_state, fig)
+        firstpaint.offer(st.session_state, fig, stretch=kwargs.get("height") == "stretch")
         return shown
     narrow = phone_figure(fig)
     if narrow.title:

@@ -115,3 +115,29 @@ def test_the_overviews_picture_holds_the_headline_numbers_the_page_shows(new_con
     live = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert pictured and pictured == live[:len(pictured)], (pictured, live)
     assert lede == page.locator('[data-testid="stMain"] h3').first.inner_text()
+
+
+def test_a_slides_picture_is_the_slide_without_a_page_heading(new_context, server, artifacts):
+    # A projector shows the slide's chart under its own title; the picture was headed
+    # "Presenter", a word the slide never shows, and pushed the chart down the screen.
+    url = f"{server}/present?step=2"
+    open_page(new_context(), url, charts=1)
+    _wait_for_picture(url)
+
+    ctx = new_context()
+    page = ctx.new_page()
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(f"{SHELL} img", timeout=30_000)
+    screenshot(page, artifacts, "first-paint-present-1920")
+    assert page.locator(f"{SHELL} h1").count() == 0
+    img = page.locator(f"{SHELL} img").first
+    alt = img.get_attribute("alt")
+    # Laid out for the slide, not a page chart: it fills the screen's height and stays on it.
+    box = img.bounding_box()
+    assert box and box["height"] >= 0.6 * 1080 and box["y"] + box["height"] <= 1080, box
+    assert int(img.get_attribute("width")) >= 1600, img.get_attribute("width")
+    wait_ready(page, charts=1)
+    page.wait_for_selector(SHELL, state="detached", timeout=30_000)
+    live_title = page.locator(".st-key-slide_box .js-plotly-plot .gtitle").first.text_content()
+    assert _normal(alt) == _normal(live_title)
+    assert_no_exception(page)

@@ -40,10 +40,11 @@ def _fig(title: str = "Chronic absenteeism rate by SPA, 2024-25") -> go.Figure:
 
 
 def _first_run(state: dict, url="http://127.0.0.1:8501/equity?year=2024-25&spa=4", query=None, phone=False,
-               signed_in=False, database=DB, charts=(_fig(),), cards=()) -> firstpaint.Recording | None:
+               signed_in=False, database=DB, charts=(_fig(),), cards=(), title="Equity") -> firstpaint.Recording | None:
     firstpaint.begin(state, url=url, query={"spa": "4", "year": "2024-25"} if query is None else query, phone=phone,
-                     title="Equity", demo_line="DEMO DATA — fictional schools.", database=database,
-                     signed_in=signed_in)
+                     demo_line="DEMO DATA — fictional schools.", database=database, signed_in=signed_in)
+    if title is not None:  # as csi_app.show.title does
+        firstpaint.heading(state, title)
     for fig in charts:
         firstpaint.offer(state, fig)
     for title, lines in cards:
@@ -85,7 +86,7 @@ def test_only_the_first_completed_run_of_a_session_records():
 
 def test_an_interrupted_first_run_leaves_the_next_run_to_record():
     state: dict = {}
-    firstpaint.begin(state, url="http://h/equity", query={}, phone=False, title="Equity", demo_line=None,
+    firstpaint.begin(state, url="http://h/equity", query={}, phone=False, demo_line=None,
                      database=DB, signed_in=False)
     firstpaint.offer(state, _fig())
     # st.rerun() or st.stop(): the entry script never reaches finish(); the next run begins again.
@@ -124,6 +125,33 @@ def test_only_the_first_charts_go_into_the_picture():
     text = firstpaint.picture(rec.key, DB).html.decode()
     assert text.count("<img ") == firstpaint.MAX_CHARTS
     assert _uri("Chart 0") in text and _uri("Chart 1") in text and _uri("Chart 2") not in text
+
+
+def test_a_page_that_writes_no_title_gets_none_in_its_picture():
+    # A slide (the Presenter page) shows its chart with the chart's own title and no page
+    # heading: its picture was headed "Presenter", a word the projector never shows.
+    rec = _first_run({}, url="http://h/present?step=2", query={"step": "2"}, title=None)
+    text = firstpaint.picture(rec.key, DB).html.decode()
+    assert "<h1" not in text and text.count("<img ") == 1
+
+
+def test_a_chart_that_fills_the_screen_is_pictured_at_a_slides_size(monkeypatch):
+    # A slide has no height of its own (it stretches to the screen): drawn at a page chart's
+    # 450 px, its projector type overran the picture (title cut, axis title over the ticks).
+    sizes = []
+    monkeypatch.setattr(firstpaint, "render", lambda charts, phone=False: [
+        (alt, _uri(alt), *firstpaint.image_size(fig, phone=phone)) for alt, fig in charts if not sizes.append(
+            (fig.layout.width, fig.layout.height))])
+    state: dict = {}
+    firstpaint.begin(state, url="http://h/present", query={}, phone=False, demo_line=None, database=DB,
+                     signed_in=False)
+    firstpaint.offer(state, _fig("Slide").update_layout(height=None, autosize=True), stretch=True)
+    firstpaint.offer(state, _fig("Page chart"))
+    rec = firstpaint.finish(state)
+    assert firstpaint.wait_idle(10)
+    assert sizes == [firstpaint.SLIDE_PX, (None, None)]
+    text = firstpaint.picture(rec.key, DB).html.decode()
+    assert text.count('class="fp-slide"') == 1 and f'width="{firstpaint.SLIDE_PX[0]}"' in text
 
 
 def test_a_run_with_no_chart_or_card_has_no_picture():
