@@ -38,26 +38,31 @@ FIT_MAP_JS = """
       map.setLayoutProperty(layer.id, "text-ignore-placement", true);
     }
   };
+  const fit = function (gd) {
+    const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    const map = sub && sub.map;
+    if (!map || !map.getStyle()) { return; }
+    try { halo(map); } catch (e) { w.__csiMapError = String(e); /* style still loading: next tick */ }
+    const b = gd.layout && gd.layout.meta && gd.layout.meta.fit_bounds;
+    if (!b || !gd.closest(".st-key-slide_box")) { return; }
+    const c = map.getCanvas();
+    const box = el => el ? el.getBoundingClientRect().width : 0;
+    const left = box(gd.querySelector(".legend")) + 24, right = box(gd.querySelector(".colorbar")) + 24;
+    const size = c.clientWidth + "x" + c.clientHeight + ":" + left + ":" + right + ":" + b.join(",");
+    // A redraw (new _fullData) puts the server's zoom back: fit again then, too.
+    if ((gd.__csiFitted === size && gd.__csiFitData === gd._fullData) || !c.clientWidth || !c.clientHeight) {
+      return;
+    }
+    gd.__csiFitted = size;
+    gd.__csiFitData = gd._fullData;
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: {top: 16, bottom: 16, left: left, right: right},
+                                                   animate: false});
+  };
   w.setInterval(function () {
+    // A tick count and the last error a map gave, for a test that finds no halo to say why.
+    w.__csiMapTicks = (w.__csiMapTicks || 0) + 1;
     for (const gd of w.document.querySelectorAll(".js-plotly-plot")) {
-      const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
-      const map = sub && sub.map;
-      if (!map || !map.getStyle()) { continue; }
-      try { halo(map); } catch (e) { /* style still loading: next tick */ }
-      const b = gd.layout && gd.layout.meta && gd.layout.meta.fit_bounds;
-      if (!b || !gd.closest(".st-key-slide_box")) { continue; }
-      const c = map.getCanvas();
-      const box = el => el ? el.getBoundingClientRect().width : 0;
-      const left = box(gd.querySelector(".legend")) + 24, right = box(gd.querySelector(".colorbar")) + 24;
-      const size = c.clientWidth + "x" + c.clientHeight + ":" + left + ":" + right + ":" + b.join(",");
-      // A redraw (new _fullData) puts the server's zoom back: fit again then, too.
-      if ((gd.__csiFitted === size && gd.__csiFitData === gd._fullData) || !c.clientWidth || !c.clientHeight) {
-        continue;
-      }
-      gd.__csiFitted = size;
-      gd.__csiFitData = gd._fullData;
-      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding: {top: 16, bottom: 16, left: left, right: right},
-                                                     animate: false});
+      try { fit(gd); } catch (e) { w.__csiMapError = String(e); /* one map's trouble never stops the others */ }
     }
   }, 400);
 })();

@@ -189,7 +189,9 @@ def test_map_slide_fills_the_slide_with_labels_above_the_points(new_context, ser
     except Exception:  # noqa: BLE001  (the assertion below says what was measured)
         pass
     halos = page.evaluate(halos_js)
-    assert halos and all(w_ and w_ >= 2 for w_, _ in halos), halos  # MapLibre's own halo under every label
+    script = page.evaluate("() => ({ticks: window.__csiMapTicks, error: window.__csiMapError || null, "
+                           "bound: !!window.__csiFitMaps})")  # csi_app.mapscript, if it never got there
+    assert halos and all(w_ and w_ >= 2 for w_, _ in halos), (halos, script)  # MapLibre's own halo under every label
     names = [o[2] for o in info["order"]]
     assert names.index("SPA label halo") < names.index("SPA labels"), names  # each label on a halo
 
