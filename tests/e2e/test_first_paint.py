@@ -46,21 +46,27 @@ def _wait_for_picture(url: str, user_agent: str | None = None, timeout_s: float 
         time.sleep(0.5)
 
 
+def _next_visitor(new_context, url: str, shown: str, init_script: str | None = None):
+    """One visitor opens `url` (a first run, recorded); once its picture is in the HTML, a new
+    browser opens it too and waits for `shown` inside the picture."""
+    first = open_page(new_context(), url, charts=1)
+    assert_no_exception(first)
+    _wait_for_picture(url)
+    ctx = new_context()
+    if init_script:
+        ctx.add_init_script(init_script)
+    page = ctx.new_page()
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(f"{SHELL} {shown}", timeout=30_000)
+    return ctx, page
+
+
 def _normal(text: str) -> str:
     return "".join(text.split())
 
 
 def test_a_new_browser_sees_the_chart_before_the_front_end_draws_it(new_context, server, artifacts):
-    url = f"{server}/equity?year=2023-24"
-    first = open_page(new_context(), url, charts=1)  # the visitor before: a first run, recorded
-    assert_no_exception(first)
-    _wait_for_picture(url)
-
-    ctx = new_context()
-    ctx.add_init_script(TIMES_JS)
-    page = ctx.new_page()
-    page.goto(url, wait_until="commit")
-    page.wait_for_selector(f"{SHELL} img", timeout=30_000)
+    ctx, page = _next_visitor(new_context, f"{server}/equity?year=2023-24", "img", TIMES_JS)
     screenshot(page, artifacts, "first-paint-equity-1920")
     shown = page.evaluate(f"""() => [...document.querySelectorAll('{SHELL} img')].map(i => (
         {{alt: i.alt, ok: i.complete && i.naturalWidth > 0, w: i.getBoundingClientRect().width}}))""")
@@ -99,14 +105,7 @@ def test_a_phone_gets_the_phones_picture(phone, server, artifacts):
 
 
 def test_the_overviews_picture_holds_the_headline_numbers_the_page_shows(new_context, server, artifacts):
-    url = f"{server}/?year=2023-24"
-    open_page(new_context(), url, charts=1)
-    _wait_for_picture(url)
-
-    ctx = new_context()
-    page = ctx.new_page()
-    page.goto(url, wait_until="commit")
-    page.wait_for_selector(f"{SHELL} .fp-card", timeout=30_000)
+    ctx, page = _next_visitor(new_context, f"{server}/?year=2023-24", ".fp-card")
     screenshot(page, artifacts, "first-paint-overview-1920")
     pictured = page.locator(f"{SHELL} .fp-value").all_inner_texts()
     lede = page.locator(f"{SHELL} .fp-lede").inner_text()
@@ -120,14 +119,7 @@ def test_the_overviews_picture_holds_the_headline_numbers_the_page_shows(new_con
 def test_a_slides_picture_is_the_slide_without_a_page_heading(new_context, server, artifacts):
     # A projector shows the slide's chart under its own title; the picture was headed
     # "Presenter", a word the slide never shows, and pushed the chart down the screen.
-    url = f"{server}/present?step=2"
-    open_page(new_context(), url, charts=1)
-    _wait_for_picture(url)
-
-    ctx = new_context()
-    page = ctx.new_page()
-    page.goto(url, wait_until="commit")
-    page.wait_for_selector(f"{SHELL} img", timeout=30_000)
+    ctx, page = _next_visitor(new_context, f"{server}/present?step=2", "img")
     screenshot(page, artifacts, "first-paint-present-1920")
     assert page.locator(f"{SHELL} h1").count() == 0
     img = page.locator(f"{SHELL} img").first
