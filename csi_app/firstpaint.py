@@ -49,6 +49,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import plotly.graph_objects as go
 
+from csi_metrics.figures import projector
+
 LOG = logging.getLogger(__name__)
 
 MAX_CHARTS = 2          # what is above the fold on arrival; the rest waits for the page
@@ -57,9 +59,9 @@ MAX_PICTURES = 128      # views kept (about 20-150 kB each)
 MAX_QUEUED = 16         # views waiting to be rendered; more are dropped (the next visitor offers them again)
 DEFAULT_HEIGHT_PX = 450
 # A chart that stretches to the screen (a slide) has no size of its own: it is pictured as
-# it fills a 1920x1080 projector (the page's side margins and the slide's demo line,
-# caption and step buttons, csi_app.presenter.SLIDE_CHROME_PX, left out), then scaled to fit.
-SLIDE_PX = (1760, 830)
+# it fills a 1920x1080 projector (less the presented page's margins and the slide's demo
+# line, caption and step buttons), then scaled to fit the screen it is opened on.
+SLIDE_PX = (projector.SLIDE_WIDTH_PX, 1080 - projector.SLIDE_CHROME_PX)
 SHELL_ID = "csi-first-paint"
 _REC = "_first_paint_run"
 _SEEN = "_first_paint_seen"
@@ -284,7 +286,12 @@ _SHELL_CSS = f"""<style>
 #{SHELL_ID} h1 {{ font-size: 2.75rem; font-weight: 700; line-height: 1.2; margin: 0 0 1rem; }}
 #{SHELL_ID} .fp-demo {{ background: #fff4e5; border-radius: .5rem; padding: .75rem 1rem; margin: 0 0 1rem; }}
 #{SHELL_ID} img {{ display: block; width: 100%; height: auto; margin: 0 0 1.5rem; }}
-#{SHELL_ID} img.fp-slide {{ height: calc(100vh - 9rem); min-height: 360px; object-fit: contain; object-position: left top; }}
+/* A slide's page hides the sidebar and header once its script runs: the picture covers them
+   until then, and never moves aside for a sidebar about to go. */
+#{SHELL_ID}.fp-slides {{ padding: {projector.PAGE_PAD_CSS}; z-index: 1000010; }}
+#{SHELL_ID}.fp-slides .fp-demo {{ padding: .1rem .75rem; font-weight: 600; color: #926c05; background: #fffbe6; }}
+#{SHELL_ID} img.fp-slide {{ height: calc(100vh - {projector.SLIDE_CHROME_PX}px); min-height: 360px; object-fit: contain;
+  object-position: left top; }}
 #{SHELL_ID} .fp-lede {{ font-size: 1.75rem; font-weight: 600; line-height: 1.3; margin: 0 0 1rem; }}
 #{SHELL_ID} .fp-chart-title {{ font-weight: 600; margin: 0 0 .5rem; }}
 #{SHELL_ID} .fp-cards {{ display: flex; flex-wrap: wrap; gap: 1rem; margin: 0 0 1.5rem; }}
@@ -305,7 +312,7 @@ _SHELL_JS = f"""<script>(() => {{
     if (gone) return;
     const sb = document.querySelector('[data-testid="stSidebar"][aria-expanded="true"]');
     const r = sb ? sb.getBoundingClientRect().right : 0;
-    fp.style.left = (window.innerWidth > 640 && r > 0 ? r : 0) + "px";
+    fp.style.left = (window.innerWidth > 640 && r > 0 && !fp.classList.contains("fp-slides") ? r : 0) + "px";
     const drawn = [...document.querySelectorAll(".js-plotly-plot")].some(el => el.data && el.data.length);
     // The run finished with no chart on its way (an error, a sign-in prompt): the page's own words, not the picture.
     const app = document.querySelector('[data-testid="stApp"]');
@@ -323,7 +330,8 @@ _SHELL_JS = f"""<script>(() => {{
 def shell_html(rec: Recording, images: Sequence[tuple[str, str, int, int]]) -> bytes:
     """The picture: the demo line, the page's title if it wrote one, its headline cards (as text) and its
     first charts' images."""
-    parts = [f'<div id="{SHELL_ID}" data-testid="csiFirstPaint">']
+    slides = ' class="fp-slides"' if rec.stretched else ""  # laid out as a presented page
+    parts = [f'<div id="{SHELL_ID}"{slides} data-testid="csiFirstPaint">']
     if rec.demo_line:
         parts.append(f'<div class="fp-demo">{html.escape(rec.demo_line)}</div>')
     if rec.title:

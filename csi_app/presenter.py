@@ -17,7 +17,8 @@ import streamlit as st
 
 from csi_app import data
 from csi_metrics.figures import charts, export, maps
-from csi_metrics.figures.projector import MIN_TEXT_PX, presenter_figure, slide_figure  # noqa: F401  (re-exported)
+from csi_metrics.figures.projector import (MIN_TEXT_PX, PAGE_PAD_CSS, SLIDE_CHROME_PX,  # noqa: F401  (re-exported)
+                                           presenter_figure, slide_figure)
 from csi_metrics.storage.db import SignInRequired
 from csi_metrics.views import catalogue, deck, publish
 from csi_metrics.views.catalogue import Drawn
@@ -38,7 +39,7 @@ _PRESENT_CSS = f"""
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stMainMenu"],
 [data-testid="stStatusWidget"], [data-testid="stAppDeployButton"], footer {{ display: none !important; }}
-[data-testid="stMainBlockContainer"] {{ padding: 0.75rem 2.5rem 0.5rem 2.5rem !important; max-width: 100% !important; }}
+[data-testid="stMainBlockContainer"] {{ padding: {PAGE_PAD_CSS} !important; max-width: 100% !important; }}
 /* Projector type: not on a phone, whose chart is drawn at phone size (csi_app.phone). */
 @media (min-width: {PHONE_PX + 1}px) {{
 [data-testid="stAppViewContainer"] {{ font-size: {MIN_TEXT_PX + 2}px; }}
@@ -149,9 +150,6 @@ def for_display(fig: go.Figure) -> go.Figure:
     return presenter_figure(fig) if is_presenting() else fig
 
 
-# Everything on a deck slide that is not its chart: padding, the demo mark, a two-line
-# caption, the step buttons and the gaps between them.
-SLIDE_CHROME_PX = 250
 # The size a slide's map is zoomed for: the smallest projector it must fit (1440x900).
 FIT_FOR_PX = (1360, 900 - SLIDE_CHROME_PX)
 

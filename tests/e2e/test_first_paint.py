@@ -122,6 +122,11 @@ def test_a_slides_picture_is_the_slide_without_a_page_heading(new_context, serve
     ctx, page = _next_visitor(new_context, f"{server}/present?step=2", "img")
     screenshot(page, artifacts, "first-paint-present-1920")
     assert page.locator(f"{SHELL} h1").count() == 0
+    # Nothing of the page drawn over it while the front end starts (its sidebar, gone once presenting).
+    page.wait_for_selector('[data-testid="stSidebar"]', timeout=30_000)
+    on_top = page.evaluate(f"""() => {{ const i = document.querySelector('{SHELL} img').getBoundingClientRect();
+      const e = document.elementFromPoint(i.left + 20, i.top + 20); return !!(e && e.closest('{SHELL}')); }}""")
+    assert on_top
     img = page.locator(f"{SHELL} img").first
     alt = img.get_attribute("alt")
     # Laid out for the slide, not a page chart: it fills the screen's height and stays on it.
@@ -132,4 +137,6 @@ def test_a_slides_picture_is_the_slide_without_a_page_heading(new_context, serve
     page.wait_for_selector(SHELL, state="detached", timeout=30_000)
     live_title = page.locator(".st-key-slide_box .js-plotly-plot .gtitle").first.text_content()
     assert _normal(alt) == _normal(live_title)
+    live = page.locator(".st-key-slide_box").bounding_box()  # where the slide is, so no jump when it takes over
+    assert abs(live["x"] - box["x"]) <= 8 and abs(live["width"] - box["width"]) <= 0.05 * live["width"], (box, live)
     assert_no_exception(page)
