@@ -59,9 +59,8 @@ MAX_PICTURES = 128      # views kept (about 20-150 kB each)
 MAX_QUEUED = 16         # views waiting to be rendered; more are dropped (the next visitor offers them again)
 DEFAULT_HEIGHT_PX = 450
 # A chart that stretches to the screen (a slide) has no size of its own: it is pictured as
-# it fills a 1920x1080 projector (less the presented page's margins and the slide's demo
-# line, caption and step buttons), then scaled to fit the screen it is opened on.
-SLIDE_PX = (projector.SLIDE_WIDTH_PX, 1080 - projector.SLIDE_CHROME_PX)
+# it fills a 1920x1080 projector, then scaled to fit the screen it is opened on.
+SLIDE_PX = projector.SLIDE_BOX_PX
 SHELL_ID = "csi-first-paint"
 _REC = "_first_paint_run"
 _SEEN = "_first_paint_seen"

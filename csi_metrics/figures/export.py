@@ -26,8 +26,8 @@ import plotly.graph_objects as go
 from csi_metrics.figures import charts, projector
 from csi_metrics.vocabulary import safe_text, words
 
-WIDTH_PX = 1920
-HEIGHT_PX = 1080
+WIDTH_PX = projector.SCREEN_WIDTH_PX
+HEIGHT_PX = projector.SCREEN_HEIGHT_PX
 FORMATS = ("png", "svg", "pdf")
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "zip": "application/zip"}
 DEBIAN_CHROMIUM = "/usr/bin/chromium"

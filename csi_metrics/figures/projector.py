@@ -13,12 +13,14 @@ from csi_metrics.figures import charts, maps
 
 MIN_TEXT_PX = 24               # smallest type a presenter shows
 SLIDE_HEIGHT_PX = 720          # one chart, its caption and the step buttons on a 1080 px screen
+SCREEN_WIDTH_PX, SCREEN_HEIGHT_PX = 1920, 1080  # the projector slides and exports are laid out for
 PAGE_PAD_X_PX = 40             # a presented page's side margins (csi_app.presenter; its picture's too)
 PAGE_PAD_CSS = f"12px {PAGE_PAD_X_PX}px 8px"
-SLIDE_WIDTH_PX = 1920 - 2 * PAGE_PAD_X_PX
+SLIDE_WIDTH_PX = SCREEN_WIDTH_PX - 2 * PAGE_PAD_X_PX
 # Everything on a deck slide that is not its chart: padding, the demo mark, a two-line
 # caption, the step buttons and the gaps between them (the slide's chart takes the rest).
 SLIDE_CHROME_PX = 250
+SLIDE_BOX_PX = (SLIDE_WIDTH_PX, SCREEN_HEIGHT_PX - SLIDE_CHROME_PX)  # a live slide's chart on that projector
 PAGE_CHART_MIN_HEIGHT_PX = 620
 MAP_TITLE_PX = 70              # a map's top margin on a projector: its title alone
 PRESENT_NTICKS = 6             # at most this many ticks on a presenter's number axis

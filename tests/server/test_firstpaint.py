@@ -139,9 +139,12 @@ def test_a_chart_that_fills_the_screen_is_pictured_at_a_slides_size(monkeypatch)
     # A slide has no height of its own (it stretches to the screen): drawn at a page chart's
     # 450 px, its projector type overran the picture (title cut, axis title over the ticks).
     sizes = []
-    monkeypatch.setattr(firstpaint, "render", lambda charts, phone=False: [
-        (alt, _uri(alt), *firstpaint.image_size(fig, phone=phone)) for alt, fig in charts if not sizes.append(
-            (fig.layout.width, fig.layout.height))])
+
+    def render(charts, phone=False):
+        sizes.extend((fig.layout.width, fig.layout.height) for _, fig in charts)
+        return [(alt, _uri(alt), *firstpaint.image_size(fig, phone=phone)) for alt, fig in charts]
+
+    monkeypatch.setattr(firstpaint, "render", render)
     state: dict = {}
     firstpaint.begin(state, url="http://h/present", query={}, phone=False, demo_line=None, database=DB,
                      signed_in=False)
