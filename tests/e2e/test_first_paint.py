@@ -32,6 +32,20 @@ TIMES_JS = f"""
 }})();
 """
 
+# What, if anything, was ever drawn over the picture's first image while both were on the screen.
+COVERED_JS = f"""
+(() => {{
+  window.__coveredBy = null;
+  const t = setInterval(() => {{
+    const img = document.querySelector('{SHELL} img');
+    if (!img) {{ if (document.querySelector('.js-plotly-plot')) clearInterval(t); return; }}
+    const r = img.getBoundingClientRect(), e = document.elementFromPoint(r.left + 20, r.top + 20);
+    if (e && !e.closest('{SHELL}') && window.__coveredBy === null)
+      window.__coveredBy = e.closest('[data-testid]') ? e.closest('[data-testid]').dataset.testid : e.tagName;
+  }}, 10);
+}})();
+"""
+
 
 def _wait_for_picture(url: str, user_agent: str | None = None, timeout_s: float = 90) -> str:
     """The page's HTML once it carries its picture (rendered in the background after the first visit)."""
@@ -119,22 +133,18 @@ def test_the_overviews_picture_holds_the_headline_numbers_the_page_shows(new_con
 def test_a_slides_picture_is_the_slide_without_a_page_heading(new_context, server, artifacts):
     # A projector shows the slide's chart under its own title; the picture was headed
     # "Presenter", a word the slide never shows, and pushed the chart down the screen.
-    ctx, page = _next_visitor(new_context, f"{server}/present?step=2", "img")
+    ctx, page = _next_visitor(new_context, f"{server}/present?step=2", "img", COVERED_JS)
+    img = page.locator(f"{SHELL} img").first
+    box, alt, width = img.bounding_box(), img.get_attribute("alt"), int(img.get_attribute("width"))
     screenshot(page, artifacts, "first-paint-present-1920")
     assert page.locator(f"{SHELL} h1").count() == 0
-    # Nothing of the page drawn over it while the front end starts (its sidebar, gone once presenting).
-    page.wait_for_selector('[data-testid="stSidebar"]', timeout=30_000)
-    on_top = page.evaluate(f"""() => {{ const i = document.querySelector('{SHELL} img').getBoundingClientRect();
-      const e = document.elementFromPoint(i.left + 20, i.top + 20); return !!(e && e.closest('{SHELL}')); }}""")
-    assert on_top
-    img = page.locator(f"{SHELL} img").first
-    alt = img.get_attribute("alt")
     # Laid out for the slide, not a page chart: it fills the screen's height and stays on it.
-    box = img.bounding_box()
     assert box and box["height"] >= 0.6 * 1080 and box["y"] + box["height"] <= 1080, box
-    assert int(img.get_attribute("width")) >= 1600, img.get_attribute("width")
+    assert width >= 1600, width
     wait_ready(page, charts=1)
     page.wait_for_selector(SHELL, state="detached", timeout=30_000)
+    # Nothing of the page drawn over it while it showed (the sidebar the front end draws before presenting hides it).
+    assert page.evaluate("() => window.__coveredBy") is None
     live_title = page.locator(".st-key-slide_box .js-plotly-plot .gtitle").first.text_content()
     assert _normal(alt) == _normal(live_title)
     live = page.locator(".st-key-slide_box").bounding_box()  # where the slide is, so no jump when it takes over
